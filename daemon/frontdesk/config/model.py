@@ -1,0 +1,258 @@
+"""The typed, validated settings the rest of the daemon reads.
+
+`frontdesk.config.load_config` turns the TOML file into these frozen dataclasses; nothing else
+in the daemon looks at the TOML. A call keeps the `Config` object it started with, so a reload
+never changes a call in progress.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, time
+from pathlib import Path
+
+SCHEDULE_STATES = ("open", "lunch", "closed", "holiday", "closure")
+"""Every state the schedule can be in; each one has a branch of the flow."""
+
+CLOSED_STATES = ("closed", "holiday", "closure")
+"""States in which nobody is at the desk: their branch must tell patients where to turn."""
+
+OVERRIDE_MODES = ("open", "lunch", "closed")
+
+REASONS = (
+    "appointment_new",
+    "appointment_change",
+    "prescription",
+    "results",
+    "information",
+    "emergency",
+    "speak_to_someone",
+    "other",
+)
+"""Contact reasons a node can record (the request types of the menu)."""
+
+
+OUTCOMES = (
+    "information",
+    "message",
+    "answered",
+    "transferred",
+    "emergency_answered",
+    "emergency_transferred",
+    "emergency_information",
+    "voicemail",
+    "abandoned",
+    "interrupted",
+    "failed",
+)
+"""How a call ended, as stored in its record."""
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """An audio prompt: a local WAV file (or a FreeSWITCH stream URL) and the words it says."""
+
+    name: str
+    file: str
+    text: str
+    path: Path | None = None
+    """Resolved local file; None for FreeSWITCH URLs such as ``tone_stream://`` or ``silence_stream://``."""
+
+    @property
+    def uri(self) -> str:
+        """What FreeSWITCH is asked to play."""
+        return str(self.path) if self.path is not None else self.file
+
+
+@dataclass(frozen=True)
+class PracticeSettings:
+    name: str
+    language: str = "fr"
+    timezone: str = "Europe/Paris"
+    country: str = "FR"
+    subdivision: str | None = None
+
+
+@dataclass(frozen=True)
+class FreeswitchSettings:
+    esl_password: str = field(repr=False)
+    esl_host: str = "127.0.0.1"
+    esl_port: int = 8021
+    allow_remote_esl: bool = False
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 8084
+    domain: str = "127.0.0.1"
+    """SIP domain of the staff extensions: a desk phone is dialled as ``user/EXT@domain``."""
+    gateway: str = "trunk"
+    """Sofia gateway that reaches outside numbers: ``sofia/gateway/<gateway>/<number>``."""
+    heartbeat_timeout: float = 40.0
+    reconnect_max_delay: float = 30.0
+    command_timeout: float = 5.0
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    database: Path
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    start: time
+    end: time
+
+
+@dataclass(frozen=True)
+class Closure:
+    start: date
+    end: date
+    """Inclusive."""
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    week: dict[int, tuple[TimeRange, ...]]
+    """Opening ranges per weekday (0 = Monday). A gap between two ranges of a day is lunch."""
+    closures: tuple[Closure, ...] = ()
+    public_holidays: bool = True
+
+
+@dataclass(frozen=True)
+class Branch:
+    """What a caller hears in one schedule state, after the greeting."""
+
+    state: str
+    entry: str
+    """Name of the first node."""
+    announcement: str | None = None
+    """Prompt played before the entry node."""
+    duty_number: str | None = None
+    """Number told to patients when closed (e.g. the duty GP line 116 117); spoken in the announcement."""
+    emergency_numbers: tuple[str, ...] = ("15", "112")
+
+
+@dataclass(frozen=True)
+class EmergencySettings:
+    key: str
+    """Active during the greeting and in the first menu of every branch."""
+    prompt: str
+    """Played when nobody can take the emergency: must say the emergency numbers."""
+    numbers: tuple[str, ...] = ("15", "112")
+    on_call: str | None = None
+    """Name (in [numbers]) of the on-call doctor, transferred to after the prompt when closed."""
+    extensions: tuple[str, ...] = ()
+    """Staff phones rung first while open (defaults to the front desk's)."""
+    ring_timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class FrontdeskSettings:
+    extensions: tuple[str, ...]
+    ring_timeout: float = 25.0
+
+
+@dataclass(frozen=True)
+class MenuNode:
+    name: str
+    prompt: str
+    options: dict[str, str]
+    """Key -> node name; at most four."""
+    on_failure: str
+    """Node reached after the last failed try: a human or a message, never a hang-up."""
+    timeout: float = 5.0
+    tries: int = 3
+    invalid_prompt: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class InfoNode:
+    """Play information, then go on to `then` or hang up."""
+
+    name: str
+    prompt: str
+    reason: str = "information"
+    then: str | None = None
+
+
+@dataclass(frozen=True)
+class MessageNode:
+    """Record a message (voicemail, prescription request...) with the caller's number."""
+
+    name: str
+    prompt: str
+    reason: str = "other"
+    max_seconds: int = 120
+    thanks_prompt: str | None = None
+
+
+@dataclass(frozen=True)
+class FrontdeskNode:
+    """Ring the front-desk phones together; nobody answers -> `then` (a message node)."""
+
+    name: str
+    then: str
+    prompt: str | None = None
+    reason: str = "speak_to_someone"
+    extensions: tuple[str, ...] = ()
+    """Empty means the front desk's extensions."""
+    ring_timeout: float | None = None
+
+
+@dataclass(frozen=True)
+class TransferNode:
+    """Transfer to an outside number named in [numbers] (never one the caller typed)."""
+
+    name: str
+    number: str
+    then: str
+    """Node reached when the transfer fails."""
+    prompt: str | None = None
+    reason: str = "other"
+    ring_timeout: float = 30.0
+
+
+Node = MenuNode | InfoNode | MessageNode | FrontdeskNode | TransferNode
+
+
+@dataclass(frozen=True)
+class FlowSettings:
+    greeting: str
+    goodbye: str
+    invalid: str
+    nodes: dict[str, Node]
+    branches: dict[str, Branch]
+    """One per schedule state (see SCHEDULE_STATES)."""
+    operator_key: str = "0"
+    repeat_key: str = "*"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A rehearsal: a call at `when` pressing `keys` must end at `expect`."""
+
+    name: str
+    when: str
+    """A schedule state ("open", "lunch"...) or a local ISO date-time ("2026-12-24T10:30")."""
+    keys: tuple[str, ...]
+    expect: str
+    """The node where the call ends, or an outcome (see frontdesk.flow.OUTCOMES)."""
+
+
+@dataclass(frozen=True)
+class Config:
+    source: Path
+    version: str
+    """Short hash of the file's bytes: stored with each call to tell which config it ran on."""
+    practice: PracticeSettings
+    freeswitch: FreeswitchSettings
+    storage: StorageSettings
+    schedule: ScheduleSettings
+    emergency: EmergencySettings
+    frontdesk: FrontdeskSettings
+    numbers: dict[str, str]
+    """Allowed outside numbers by name; the only numbers frontdesk ever dials out."""
+    prompts: dict[str, Prompt]
+    flow: FlowSettings
+    scenarios: tuple[Scenario, ...] = ()
+    allow_international: bool = False
