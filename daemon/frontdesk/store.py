@@ -1,0 +1,473 @@
+"""The SQLite database: its schema, its migrations, and every read and write of it.
+
+This is the only module that speaks SQL (a test keeps it that way).
+
+Durability: the database runs in WAL mode with ``synchronous=FULL``, so a call record that was
+committed survives a power cut on the SD card. Every statement runs in ONE dedicated worker OS
+thread owned by the `Store` (a one-thread `gevent.threadpool.ThreadPool`): a greenlet that calls
+a method blocks only itself while the worker waits for fsync, and the gevent hub keeps serving
+the other calls. The same object works from a plain CLI process (gevent then simply waits for
+the worker). Methods must be called from the OS thread that created the Store.
+
+Timestamps are stored as ISO-8601 UTC text with milliseconds and a ``Z`` suffix
+(``2026-11-27T09:15:02.123Z``): fixed width, so text order is time order, readable in the
+``sqlite3`` shell, and understood by SQLite's date functions (``julianday``, ``unixepoch``).
+The Python API takes and returns timezone-aware `datetime` objects.
+
+Migrations are named functions in `MIGRATIONS`, applied in order, each once, inside its own
+transaction together with the row that records it in ``_migrations`` (name, applied_at). Append
+new ones at the end; never edit or reorder one that has shipped.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+import gevent.lock
+import structlog
+from gevent.threadpool import ThreadPool
+from sqlite_utils import Database
+from sqlite_utils.db import NotFoundError, Table
+
+from frontdesk.config.model import OUTCOMES, OVERRIDE_MODES
+
+log = structlog.get_logger(__name__)
+
+BUSY_TIMEOUT_MS = 5000
+"""How long a statement waits for another process's write lock (the CLI, say) before failing."""
+
+Migration = Callable[[Database], None]
+_T = TypeVar("_T")
+
+
+class StoreError(Exception):
+    """Base class of the errors raised by the store."""
+
+
+class StoreClosed(StoreError):
+    """The store was used after `Store.close`."""
+
+
+class MigrationError(StoreError):
+    """A migration failed; its changes were rolled back and it stays pending."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"migration {name!r} failed and was rolled back")
+        self.name = name
+
+
+class UnknownCallError(StoreError, KeyError):
+    """No call with this uuid was started."""
+
+
+class DuplicateCallError(StoreError):
+    """A call with this uuid was already started."""
+
+
+@dataclass(frozen=True)
+class Override:
+    """A manual schedule override set from the desk: in force until `until` (or until cleared)."""
+
+    mode: str
+    """One of OVERRIDE_MODES."""
+    until: datetime | None
+    set_at: datetime
+    set_by: str
+
+
+# --- timestamps and JSON ------------------------------------------------------------------
+
+
+def _ts(when: datetime) -> str:
+    if when.tzinfo is None or when.utcoffset() is None:
+        raise ValueError(f"timestamp must be timezone-aware, got naive {when!r}")
+    utc = when.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def _ts_or_none(when: datetime | None) -> str | None:
+    return None if when is None else _ts(when)
+
+
+def _dt(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, datetime):
+        return _ts(value)
+    raise TypeError(f"cannot store {type(value).__name__} in a call path")
+
+
+def _encode_path(path: Sequence[Mapping[str, Any]]) -> str:
+    return json.dumps(
+        [dict(step) for step in path],
+        default=_json_default,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def _decode_call(row: dict[str, Any]) -> dict[str, Any]:
+    call = dict(row)
+    for column in ("started_at", "answered_at", "ended_at"):
+        call[column] = _dt(call[column])
+    call["path"] = json.loads(call["path"])
+    call["interrupted"] = bool(call["interrupted"])
+    return call
+
+
+def _check_outcome(outcome: str) -> None:
+    if outcome not in OUTCOMES:
+        raise ValueError(f"unknown outcome {outcome!r}, must be one of {', '.join(OUTCOMES)}")
+
+
+# --- migrations (each runs in the worker thread, inside a transaction) --------------------
+
+
+def m001_calls(db: Database) -> None:
+    """One row per call, created as the call arrives and completed when it ends."""
+    calls = _table(db, "calls")
+    calls.create(
+        {
+            "uuid": str,
+            "caller_number": str,
+            "caller_name": str,
+            "destination": str,
+            "started_at": str,
+            "answered_at": str,
+            "ended_at": str,
+            "schedule_state": str,
+            "schedule_detail": str,
+            "config_version": str,
+            "path": str,
+            "reason": str,
+            "outcome": str,
+            "hangup_cause": str,
+            "answered_by": str,
+            "message_file": str,
+            "interrupted": int,
+        },
+        pk="uuid",
+        not_null={
+            "caller_number",
+            "caller_name",
+            "destination",
+            "started_at",
+            "schedule_state",
+            "schedule_detail",
+            "config_version",
+            "path",
+            "interrupted",
+        },
+        defaults={"schedule_detail": "", "path": "[]", "interrupted": 0},
+    )
+    calls.create_index(["started_at"])
+
+
+def m002_overrides(db: Database) -> None:
+    """History of manual overrides; the latest row is the one in force (mode NULL = automatic)."""
+    _table(db, "overrides").create(
+        {"id": int, "set_at": str, "mode": str, "until": str, "set_by": str},
+        pk="id",
+        not_null={"set_at", "set_by"},
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (m001_calls, m002_overrides)
+
+
+def _table(db: Database, name: str) -> Table:
+    return db.table(name)
+
+
+def _migrate(db: Database, migrations: Sequence[Migration]) -> list[str]:
+    names = [migration.__name__ for migration in migrations]
+    if len(set(names)) != len(names):
+        raise ValueError(f"duplicate migration names in {names}")
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+    )
+    done = {row["name"] for row in db.query("SELECT name FROM _migrations")}
+    applied = []
+    for migration in migrations:
+        name = migration.__name__
+        if name in done:
+            continue
+        # IMMEDIATE takes the write lock first, so two processes opening a fresh database at
+        # the same moment cannot both apply it: the second one waits, then sees it recorded.
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if not _applied(db, name):
+                migration(db)
+                db.execute(
+                    "INSERT INTO _migrations (name, applied_at) VALUES (?, ?)",
+                    [name, _ts(datetime.now(UTC))],
+                )
+                applied.append(name)
+        except BaseException as exc:
+            db.rollback()
+            raise MigrationError(name) from exc
+        db.execute("COMMIT")
+    return applied
+
+
+def _applied(db: Database, name: str) -> bool:
+    return bool(list(db.query("SELECT 1 FROM _migrations WHERE name = ?", [name])))
+
+
+# --- the store ----------------------------------------------------------------------------
+
+
+class Store:
+    """The frontdesk database. Open one per process; `close` it at the end."""
+
+    def __init__(self, path: Path, *, migrations: Sequence[Migration] = MIGRATIONS) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db: Database | None = None
+        self._closed = False
+        self._lock = gevent.lock.Semaphore()
+        self._pool = ThreadPool(1)
+        try:
+            applied = self._pool.spawn(self._open, migrations).get()
+        except BaseException:
+            self._pool.kill()
+            raise
+        log.info("store.opened", path=str(self.path), migrations_applied=applied)
+
+    def _open(self, migrations: Sequence[Migration]) -> list[str]:
+        conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            db = Database(conn, execute_plugins=False)
+            db.enable_wal()
+            db.execute("PRAGMA synchronous=FULL")
+            applied = _migrate(db, migrations)
+        except BaseException:
+            conn.close()
+            raise
+        self._db = db
+        return applied
+
+    def _run(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """Run ``fn(db, *args)`` in the worker thread; block only the calling greenlet."""
+        with self._lock:
+            if self._closed:
+                raise StoreClosed(f"store {self.path} is closed")
+            return self._pool.spawn(self._in_worker, fn, args).get()
+
+    def _in_worker(self, fn: Callable[..., _T], args: tuple[Any, ...]) -> _T:
+        if self._db is None:
+            raise StoreClosed(f"store {self.path} is closed")
+        return fn(self._db, *args)
+
+    def close(self) -> None:
+        """Close the database and stop the worker thread. Calling it again does nothing."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            try:
+                self._pool.spawn(self._close_db).get()
+            finally:
+                self._pool.kill()
+        log.info("store.closed", path=str(self.path))
+
+    def _close_db(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # --- calls ----------------------------------------------------------------------------
+
+    def call_started(
+        self,
+        uuid: str,
+        *,
+        caller_number: str,
+        caller_name: str,
+        destination: str,
+        started_at: datetime,
+        schedule_state: str,
+        schedule_detail: str,
+        config_version: str,
+    ) -> None:
+        """Create the call's row as the call arrives (raises DuplicateCallError if it exists)."""
+        row = {
+            "uuid": uuid,
+            "caller_number": caller_number,
+            "caller_name": caller_name,
+            "destination": destination,
+            "started_at": _ts(started_at),
+            "schedule_state": schedule_state,
+            "schedule_detail": schedule_detail,
+            "config_version": config_version,
+        }
+        self._run(_insert_call, row)
+
+    def call_progress(
+        self, uuid: str, *, path: Sequence[Mapping[str, Any]], reason: str | None
+    ) -> None:
+        """Save the path so far: what a crash leaves behind for the interrupted record."""
+        self._run(_update_call, uuid, {"path": _encode_path(path), "reason": reason})
+
+    def call_finished(
+        self,
+        uuid: str,
+        *,
+        ended_at: datetime,
+        answered_at: datetime | None,
+        path: Sequence[Mapping[str, Any]],
+        reason: str | None,
+        outcome: str,
+        hangup_cause: str | None,
+        answered_by: str | None = None,
+        message_file: str | None = None,
+    ) -> None:
+        """Complete the call's row when the call ends.
+
+        `path` is a list of steps such as ``{"node": ..., "key": ..., "at": ...}``; any JSON
+        value is kept as is, except datetimes, stored (and read back) as timestamp text.
+        """
+        _check_outcome(outcome)
+        updates = {
+            "ended_at": _ts(ended_at),
+            "answered_at": _ts_or_none(answered_at),
+            "path": _encode_path(path),
+            "reason": reason,
+            "outcome": outcome,
+            "hangup_cause": hangup_cause,
+            "answered_by": answered_by,
+            "message_file": message_file,
+        }
+        self._run(_update_call, uuid, updates)
+
+    def mark_interrupted(self, now: datetime) -> int:
+        """Close every call left without an end by a daemon that died; return how many.
+
+        Only the daemon calls this, at start-up, before it takes calls: a CLI process opening
+        the same database while the daemon runs must not end the calls in progress.
+        """
+        count = self._run(_mark_interrupted, _ts(now))
+        if count:
+            log.warning("store.calls_interrupted", count=count)
+        return count
+
+    def get_call(self, uuid: str) -> dict[str, Any] | None:
+        """The call's record (timestamps as datetimes, path decoded), or None."""
+        return self._run(_get_call, uuid)
+
+    def calls(
+        self, since: datetime | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Call records started at or after `since`, newest first, at most `limit` of them."""
+        return self._run(_select_calls, _ts_or_none(since), limit)
+
+    # --- overrides ------------------------------------------------------------------------
+
+    def set_override(
+        self,
+        mode: str | None,
+        *,
+        until: datetime | None,
+        set_by: str,
+        now: datetime | None = None,
+    ) -> Override | None:
+        """Force the schedule into `mode` (until `until`, or until changed); None = automatic.
+
+        Returns the override now in force.
+        """
+        set_at = now or datetime.now(UTC)
+        row = {"set_at": _ts(set_at), "mode": mode, "until": _ts_or_none(until), "set_by": set_by}
+        if mode is None:
+            if until is not None:
+                raise ValueError("clearing the override (mode None) takes no 'until'")
+        elif mode not in OVERRIDE_MODES:
+            raise ValueError(f"unknown mode {mode!r}, must be one of {', '.join(OVERRIDE_MODES)}")
+        if until is not None and until <= set_at:
+            raise ValueError(f"'until' ({until.isoformat()}) is not in the future")
+        self._run(_insert_override, row)
+        log.info("store.override_set", mode=mode, until=row["until"], set_by=set_by)
+        return self.get_override(now=set_at)
+
+    def get_override(self, now: datetime | None = None) -> Override | None:
+        """The override in force at `now` (default: the current time), or None."""
+        row = self._run(_latest_override)
+        if row is None or row["mode"] is None:
+            return None
+        until = _dt(row["until"])
+        if until is not None and until <= (now or datetime.now(UTC)):
+            return None
+        return Override(
+            mode=row["mode"],
+            until=until,
+            set_at=datetime.fromisoformat(row["set_at"]),
+            set_by=row["set_by"],
+        )
+
+
+# --- statements (each runs in the worker thread) ------------------------------------------
+
+
+def _insert_call(db: Database, row: dict[str, Any]) -> None:
+    try:
+        _table(db, "calls").insert(row)
+    except sqlite3.IntegrityError as exc:
+        raise DuplicateCallError(f"call {row['uuid']} was already started") from exc
+
+
+def _update_call(db: Database, uuid: str, updates: dict[str, Any]) -> None:
+    try:
+        _table(db, "calls").update(uuid, updates)
+    except NotFoundError as exc:
+        raise UnknownCallError(uuid) from exc
+
+
+def _mark_interrupted(db: Database, now: str) -> int:
+    cursor = db.execute(
+        "UPDATE calls SET ended_at = ?, outcome = 'interrupted', interrupted = 1"
+        " WHERE ended_at IS NULL",
+        [now],
+    )
+    return cursor.rowcount
+
+
+def _get_call(db: Database, uuid: str) -> dict[str, Any] | None:
+    rows = list(_table(db, "calls").rows_where("uuid = ?", [uuid]))
+    return _decode_call(rows[0]) if rows else None
+
+
+def _select_calls(db: Database, since: str | None, limit: int | None) -> list[dict[str, Any]]:
+    where, args = ("started_at >= ?", [since]) if since is not None else (None, None)
+    rows = _table(db, "calls").rows_where(
+        where, args, order_by="started_at DESC, rowid DESC", limit=limit
+    )
+    return [_decode_call(row) for row in rows]
+
+
+def _insert_override(db: Database, row: dict[str, Any]) -> None:
+    _table(db, "overrides").insert(row)
+
+
+def _latest_override(db: Database) -> dict[str, Any] | None:
+    rows = list(_table(db, "overrides").rows_where(order_by="id DESC", limit=1))
+    return rows[0] if rows else None
