@@ -93,6 +93,8 @@ class FreeswitchSettings:
 @dataclass(frozen=True)
 class StorageSettings:
     database: Path
+    messages: Path
+    """Directory where FreeSWITCH records callers' messages (on the same box)."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,45 @@
+# frontdesk — `make run` (daemon + built-in simulator with demo callers) and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+CONFIG ?= examples/frontdesk.toml
+
+.PHONY: run test lint bench check-config rehearse clean
+
+run: $(STAMP) examples/secrets/esl-password
+	$(BIN)/frontdesk check-config $(CONFIG)
+	$(BIN)/frontdesk run --config $(CONFIG) --simulator auto --demo-callers 6
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+lint: $(STAMP)
+	$(BIN)/ruff check daemon tests bench
+
+bench: $(STAMP)
+	for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
+
+check-config: $(STAMP) examples/secrets/esl-password
+	$(BIN)/frontdesk check-config $(CONFIG)
+
+rehearse: $(STAMP) examples/secrets/esl-password
+	$(BIN)/frontdesk rehearse $(CONFIG)
+
+# A random ESL password for the example config (never committed; the install makes its own).
+examples/secrets/esl-password:
+	@mkdir -p examples/secrets && chmod 700 examples/secrets
+	@umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(24))' > $@
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+	  echo "frontdesk needs Python 3.11 or newer: sudo apt install python3"; exit 1; }
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { \
+	  echo "Python cannot create virtual environments here: sudo apt install python3-venv"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+clean:
+	rm -rf $(VENV) var build *.egg-info daemon/*.egg-info

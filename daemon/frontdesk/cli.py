@@ -1,0 +1,191 @@
+"""The `frontdesk` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+DEFAULT_CONFIG = Path("/etc/frontdesk/frontdesk.toml")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return args.handler(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="frontdesk", description="The telephone reception of a medical practice."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser(
+        "run",
+        help="run the daemon",
+        description="Serve FreeSWITCH's outbound-socket calls and keep the control connection.",
+    )
+    run.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="config file (TOML)")
+    run.add_argument(
+        "--simulator",
+        choices=("never", "auto", "always"),
+        default="never",
+        help="start the built-in FreeSWITCH simulator: 'auto' when nothing answers on the ESL "
+        "address of the config (default: never)",
+    )
+    run.add_argument(
+        "--demo-callers",
+        type=float,
+        default=0.0,
+        metavar="PER_MINUTE",
+        help="with the simulator, place random simulated calls at this rate",
+    )
+    run.add_argument("--log-level", default="info", help="debug, info, warning or error")
+    run.add_argument("--json-logs", action="store_true", help="JSON lines even on a terminal")
+    run.set_defaults(handler=cmd_run)
+
+    check = commands.add_parser(
+        "check-config",
+        help="validate a config file",
+        description="Exit 0 when the file is valid; otherwise print every error as "
+        "FILE:LINE: key.path: message and exit 1.",
+    )
+    check.add_argument("config", type=Path, help="config file (TOML)")
+    check.set_defaults(handler=cmd_check_config)
+
+    rehearse = commands.add_parser(
+        "rehearse",
+        help="rehearse every scenario of the call flow against the simulator",
+        description="Run one simulated call per scenario (the config's [[rehearse]] entries "
+        "plus built-in checks) and print what each caller heard and where the call ended. "
+        "Exit 1 on any mismatch.",
+    )
+    rehearse.add_argument("config", type=Path, help="config file (TOML)")
+    rehearse.set_defaults(handler=cmd_rehearse)
+
+    override = commands.add_parser(
+        "override",
+        help="force the practice open, on lunch or closed (or back to the schedule)",
+        description="Set the manual override the daemon applies to new calls. "
+        "'auto' returns to the schedule.",
+    )
+    override.add_argument("mode", choices=("open", "lunch", "closed", "auto", "show"))
+    override.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="config file")
+    override.add_argument(
+        "--until",
+        metavar="HH:MM|ISO",
+        help="end of the override, local time of the practice (today, or tomorrow if past)",
+    )
+    override.set_defaults(handler=cmd_override)
+    return parser
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    from frontdesk.config import ConfigError, load_config
+
+    try:
+        load_config(args.config)
+    except ConfigError as error:
+        for message in error.errors:
+            print(message, file=sys.stderr)
+        return 1
+    print(f"{args.config}: OK")
+    return 0
+
+
+def _load_or_report(path: Path):
+    from frontdesk.config import ConfigError, load_config
+
+    try:
+        return load_config(path)
+    except ConfigError as error:
+        for message in error.errors:
+            print(message, file=sys.stderr)
+        return None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from frontdesk.daemon import Daemon
+    from frontdesk.logs import configure_logging
+
+    configure_logging(args.log_level, json_lines=True if args.json_logs else None)
+    config = _load_or_report(args.config)
+    if config is None:
+        print("frontdesk: refusing to start on an invalid config", file=sys.stderr)
+        return 1
+    simulator = None
+    if args.simulator == "always" or (
+        args.simulator == "auto" and not _freeswitch_answers(config)
+    ):
+        from frontdesk.demo import start_simulator
+
+        simulator = start_simulator(config)
+    daemon = Daemon(config, config_path=args.config)
+    try:
+        daemon.start()
+    except OSError as error:
+        print(f"frontdesk: cannot start: {error}", file=sys.stderr)
+        return 1
+    if simulator is not None and args.demo_callers > 0:
+        from frontdesk.demo import DemoCallers
+
+        DemoCallers(simulator, config, per_minute=args.demo_callers).start()
+    daemon.serve_forever()
+    if simulator is not None:
+        simulator.stop()
+    return 0
+
+
+def _freeswitch_answers(config) -> bool:
+    import socket
+
+    fs = config.freeswitch
+    try:
+        with socket.create_connection((fs.esl_host, fs.esl_port), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+def cmd_rehearse(args: argparse.Namespace) -> int:
+    from frontdesk.logs import configure_logging
+    from frontdesk.rehearse import format_table, rehearse
+
+    configure_logging("error")
+    config = _load_or_report(args.config)
+    if config is None:
+        return 1
+    results = rehearse(config)
+    print(format_table(results, config))
+    failed = [result for result in results if not result.passed]
+    print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    return 1 if failed else 0
+
+
+def cmd_override(args: argparse.Namespace) -> int:
+    from frontdesk.overrides import describe_override, parse_until, set_override
+    from frontdesk.store import Store
+
+    config = _load_or_report(args.config)
+    if config is None:
+        return 1
+    store = Store(config.storage.database)
+    try:
+        now = datetime.now(UTC)
+        if args.mode != "show":
+            try:
+                until = parse_until(args.until, config.practice.timezone, now)
+            except ValueError as error:
+                print(f"frontdesk: --until: {error}", file=sys.stderr)
+                return 2
+            set_override(store, args.mode, until=until, now=now)
+        print(describe_override(store, config, now))
+    finally:
+        store.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

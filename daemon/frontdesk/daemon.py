@@ -1,0 +1,223 @@
+"""The daemon: takes calls from FreeSWITCH's outbound socket, keeps the control connection,
+records every call, reloads its config on SIGHUP and stops cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import gevent
+import gevent.event
+import gevent.util
+import structlog
+
+from frontdesk.config import ConfigError, load_config
+from frontdesk.config.model import Config
+from frontdesk.esl import CallGone, CallSession, ControlConnection, ESLError, OutboundServer
+from frontdesk.flow import CallFlow, CallResult
+from frontdesk.logs import mask_number
+from frontdesk.schedule import Schedule
+from frontdesk.store import Store
+
+log = structlog.get_logger(__name__)
+
+LINGER_SECONDS = 10
+"""FreeSWITCH keeps sending a call's last events this long after hangup (a record's partial
+result, CHANNEL_HANGUP_COMPLETE); we close the socket ourselves as soon as the call is settled."""
+HANGUP_CAUSE_WAIT = 2.0
+CONTROL_EVENTS = ("CHANNEL_CREATE", "CHANNEL_HANGUP_COMPLETE")
+RESTART_ONLY_SECTIONS = ("freeswitch", "storage")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Daemon:
+    """One running frontdesk. `config_path` is re-read on `reload()`; calls keep the config
+    they started with."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        config_path: Path | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        on_call_finished: Callable[[str, CallResult], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.on_call_finished = on_call_finished
+        self.config_path = config_path
+        self.clock = clock
+        self.schedule = Schedule(config.schedule, config.practice)
+        self.store: Store | None = None
+        self.server: OutboundServer | None = None
+        self.control: ControlConnection | None = None
+        self._calls: dict[str, gevent.Greenlet] = {}
+        self._stopping = gevent.event.Event()
+
+    @classmethod
+    def from_path(cls, path: Path, **kwargs) -> Daemon:
+        return cls(load_config(path), config_path=path, **kwargs)
+
+    # -- life cycle ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        fs = self.config.freeswitch
+        self.store = Store(self.config.storage.database)
+        interrupted = self.store.mark_interrupted(self.clock())
+        if interrupted:
+            log.warning("calls.interrupted_by_previous_stop", count=interrupted)
+        self.server = OutboundServer(fs.listen_host, fs.listen_port, self._handle_call)
+        self.server.start()
+        self.control = ControlConnection(
+            fs.esl_host,
+            fs.esl_port,
+            fs.esl_password,
+            events=CONTROL_EVENTS,
+            heartbeat_timeout=fs.heartbeat_timeout,
+            reply_timeout=fs.command_timeout,
+            max_backoff=fs.reconnect_max_delay,
+            on_connect=self._on_control_connect,
+        )
+        self.control.start()
+        log.info(
+            "daemon.started",
+            listen=f"{fs.listen_host}:{self.server.port}",
+            freeswitch=f"{fs.esl_host}:{fs.esl_port}",
+            config_version=self.config.version,
+        )
+
+    @property
+    def port(self) -> int:
+        assert self.server is not None, "daemon not started"
+        return self.server.port
+
+    @property
+    def active_calls(self) -> int:
+        return len(self._calls)
+
+    def stop(self, grace: float = 5.0) -> None:
+        """Stop taking calls, give the calls in progress `grace` seconds, then end them (their
+        records say interrupted; FreeSWITCH's dialplan fallback takes those callers)."""
+        self._stopping.set()
+        if self.server is not None:
+            self.server.stop()
+        if self.control is not None:
+            self.control.stop()
+        calls = list(self._calls.values())
+        gevent.joinall(calls, timeout=grace)
+        gevent.killall([call for call in calls if not call.dead], timeout=grace)
+        if self.store is not None:
+            self.store.close()
+        log.info("daemon.stopped", calls_cut=sum(1 for call in calls if not call.successful()))
+
+    def serve_forever(self) -> None:
+        """Run until SIGTERM or SIGINT; SIGHUP reloads, SIGUSR1 logs every greenlet's stack."""
+        handlers = [
+            gevent.signal_handler(signal.SIGTERM, self._stopping.set),
+            gevent.signal_handler(signal.SIGINT, self._stopping.set),
+            gevent.signal_handler(signal.SIGHUP, lambda: gevent.spawn(self.reload)),
+            gevent.signal_handler(signal.SIGUSR1, self._dump_stacks),
+        ]
+        try:
+            self._stopping.wait()
+        finally:
+            for handler in handlers:
+                handler.cancel()
+            self.stop()
+
+    def reload(self) -> bool:
+        """Re-read the config file: a valid one applies to new calls, an invalid one is
+        refused with every error logged and the running config stays."""
+        if self.config_path is None:
+            return False
+        try:
+            new = load_config(self.config_path)
+        except ConfigError as error:
+            for message in error.errors:
+                log.error("config.reload_refused", error=message)
+            return False
+        for section in RESTART_ONLY_SECTIONS:
+            if getattr(new, section) != getattr(self.config, section):
+                log.warning("config.needs_restart", section=section)
+        self.schedule = Schedule(new.schedule, new.practice)
+        self.config = new
+        log.info("config.reloaded", config_version=new.version)
+        return True
+
+    # -- calls --------------------------------------------------------------------------
+
+    def _handle_call(self, session: CallSession) -> None:
+        if self._stopping.is_set():
+            session.close()
+            return
+        config, schedule, store = self.config, self.schedule, self.store
+        assert store is not None
+        session.connect()
+        uuid = session.uuid
+        self._calls[uuid] = gevent.getcurrent()
+        call_log = log.bind(call=uuid)
+        result = CallResult(outcome="failed")
+        try:
+            session.myevents()
+            session.linger(LINGER_SECONDS)
+            now = self.clock()
+            state = schedule.state_at(now, store.get_override(now=now))
+            store.call_started(
+                uuid,
+                caller_number=session.caller_number,
+                caller_name=session.caller_name,
+                destination=session.destination,
+                started_at=now,
+                schedule_state=state.state,
+                schedule_detail=state.detail,
+                config_version=config.version,
+            )
+            call_log.info("call.started", caller=mask_number(session.caller_number), state=state.state)
+            result = CallFlow(session, config, state, clock=self.clock).run()
+        except (CallGone, ESLError) as error:
+            call_log.warning("call.lost", error=str(error))
+        except gevent.GreenletExit:
+            result.outcome = "interrupted"
+            raise
+        finally:
+            self._finish(session, result, call_log)
+
+    def _finish(self, session: CallSession, result: CallResult, call_log) -> None:
+        session.hungup.wait(HANGUP_CAUSE_WAIT)
+        session.close()
+        self._calls.pop(session.uuid, None)
+        assert self.store is not None
+        self.store.call_finished(
+            session.uuid,
+            ended_at=self.clock(),
+            answered_at=result.answered_at,
+            path=[step.as_dict() for step in result.path],
+            reason=result.reason,
+            outcome=result.outcome,
+            hangup_cause=session.hangup_cause,
+            answered_by=result.answered_by,
+            message_file=result.message_file,
+        )
+        if self.on_call_finished is not None:
+            self.on_call_finished(session.uuid, result)
+        call_log.info(
+            "call.finished",
+            outcome=result.outcome,
+            reason=result.reason,
+            ended_at=result.end_node,
+            hangup_cause=session.hangup_cause,
+        )
+
+    # -- control connection -------------------------------------------------------------
+
+    def _on_control_connect(self) -> None:
+        assert self.control is not None
+        log.info("freeswitch.connected", calls_in_progress=self.active_calls)
+
+    def _dump_stacks(self) -> None:
+        for line in gevent.util.format_run_info():
+            log.warning("debug.greenlets", line=line)

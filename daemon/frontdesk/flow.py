@@ -1,0 +1,354 @@
+"""The per-call state machine: greeting, schedule branch, menus, and an outcome.
+
+A `CallFlow` walks one call through the nodes of the config it started with. It talks to
+FreeSWITCH only through the `CallSession` of `frontdesk.esl` and decides everything from the
+results FreeSWITCH reports (variables of CHANNEL_EXECUTE_COMPLETE), so the path it records is
+enough to replay what it decided.
+
+FreeSWITCH details the flow relies on (see ../shared/esl-captures/README.md):
+- `play_and_get_digits` reports the key in the variable it was given, not in `read_result`
+  (a wrong key gives `read_result: success` too); each menu round uses a new variable name so a
+  key from an earlier round can never be read again.
+- The greeting is played with `playback_terminators=any` so any key interrupts it; the key is in
+  `variable_playback_terminator_used`.
+- `record` stops on the digits of `playback_terminators` (set to `#` before recording) and on
+  silence; a caller hanging up during it still gets the partial recording.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import structlog
+
+from frontdesk.config.model import (
+    Config,
+    FrontdeskNode,
+    InfoNode,
+    MenuNode,
+    MessageNode,
+    Node,
+    TransferNode,
+)
+from frontdesk.esl import CallGone, CallSession, Event
+from frontdesk.schedule import ScheduleState
+
+log = structlog.get_logger(__name__)
+
+KEY_VARIABLE_PREFIX = "fd_key_"
+SILENCE = "silence_stream://250"
+RECORD_SILENCE_THRESHOLD = 200
+RECORD_SILENCE_SECONDS = 3
+MIN_MESSAGE_MS = 1500
+"""A recording shorter than this is a caller who hung up at the beep, not a message."""
+
+
+@dataclass
+class Step:
+    """One thing that happened on the call's path through the flow."""
+
+    node: str
+    event: str
+    """enter, key, timeout, invalid, repeat, failed, answered, no_answer, recorded..."""
+    key: str | None = None
+    at: float = 0.0
+    """Seconds since the call arrived."""
+
+    def as_dict(self) -> dict:
+        step = {"node": self.node, "event": self.event, "at": round(self.at, 3)}
+        if self.key is not None:
+            step["key"] = self.key
+        return step
+
+
+@dataclass
+class CallResult:
+    path: list[Step] = field(default_factory=list)
+    reason: str | None = None
+    outcome: str = "abandoned"
+    end_node: str | None = None
+    answered_at: datetime | None = None
+    answered_by: str | None = None
+    message_file: str | None = None
+
+
+class CallFlow:
+    """Runs one call. `run()` returns when the call is over; it never raises CallGone."""
+
+    def __init__(
+        self,
+        session: CallSession,
+        config: Config,
+        schedule_state: ScheduleState,
+        *,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.session = session
+        self.config = config
+        self.state = schedule_state
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.result = CallResult()
+        self._started = time.monotonic()
+        self._pending_key: str | None = None
+        self._round = 0
+        self._bridge_event: Event | None = None
+        self._fallback = False
+        """True once the caller was sent on by a failure (menu failed, nobody answered)."""
+        self._log = log.bind(call=session.uuid)
+        session.on_event(self._watch_bridge)
+
+    # -- running the call ---------------------------------------------------------------
+
+    def run(self) -> CallResult:
+        try:
+            self._run()
+        except CallGone:
+            self._log.info("call.gone", outcome=self.result.outcome)
+        return self.result
+
+    def _run(self) -> None:
+        flow = self.config.flow
+        branch = flow.branches[self.state.state]
+        self._step("greeting", "enter")
+        self.session.execute("answer")
+        self.session.set("playback_terminators", "any")
+        if self._play_interruptible(flow.greeting) or (
+            branch.announcement and self._play_interruptible(branch.announcement)
+        ):
+            self._emergency()
+            return
+        self.session.set("playback_terminators", "none")
+        self._walk(branch.entry)
+
+    def _walk(self, name: str) -> None:
+        first_menu = True
+        next_name: str | None = name
+        while next_name is not None:
+            node = self.config.flow.nodes[next_name]
+            self._step(node.name, "enter")
+            self._note_reason(node)
+            next_name = self._visit(node, first_menu)
+            first_menu = False
+
+    def _visit(self, node: Node, first_menu: bool) -> str | None:
+        """Run one node; return the next node's name, or None when the call is settled."""
+        if isinstance(node, MenuNode):
+            choice = self._menu(node, first_menu)
+            if choice == "emergency":
+                self._emergency()
+                return None
+            return choice
+        if isinstance(node, InfoNode):
+            self.result.outcome = "information"
+            self.result.end_node = node.name
+            self._play(node.prompt)
+            if node.then is not None:
+                return node.then
+            self._goodbye()
+            return None
+        if isinstance(node, MessageNode):
+            self._message(node)
+            return None
+        if isinstance(node, FrontdeskNode):
+            return self._frontdesk(node)
+        if isinstance(node, TransferNode):
+            return self._transfer(node)
+        raise TypeError(f"unknown node type {type(node).__name__}")
+
+    # -- menus --------------------------------------------------------------------------
+
+    def _menu(self, node: MenuNode, first_menu: bool) -> str:
+        flow = self.config.flow
+        emergency_key = self.config.emergency.key if first_menu else None
+        accepted = set(node.options) | {flow.operator_key, flow.repeat_key}
+        if emergency_key:
+            accepted.add(emergency_key)
+        failures = 0
+        while failures < node.tries:
+            key, outcome = self._ask(node, accepted)
+            if key is None:
+                failures += 1
+                self._step(node.name, outcome)
+                continue
+            self._step(node.name, "key", key)
+            if key == flow.repeat_key:
+                continue
+            if key == emergency_key:
+                return "emergency"
+            if key == flow.operator_key:
+                self.result.reason = self.result.reason or "speak_to_someone"
+                return node.on_failure
+            return node.options[key]
+        self._step(node.name, "failed")
+        self._fallback = True
+        return node.on_failure
+
+    def _ask(self, node: MenuNode, accepted: set[str]) -> tuple[str | None, str]:
+        """One round of a menu: (key, "key") or (None, "timeout" | "invalid")."""
+        pending, self._pending_key = self._pending_key, None
+        if pending is not None and pending in accepted:
+            return pending, "key"
+        self._round += 1
+        variable = f"{KEY_VARIABLE_PREFIX}{self._round}"
+        timeout_ms = int(node.timeout * 1000)
+        invalid = self._prompt_uri(node.invalid_prompt or self.config.flow.invalid)
+        keys_class = "".join(re.escape(k) for k in sorted(accepted))
+        done = self.session.execute(
+            "play_and_get_digits",
+            f"1 1 1 {timeout_ms} # {self._prompt_uri(node.prompt)} {invalid} "
+            f"{variable} ^[{keys_class}]$ {timeout_ms}",
+        )
+        key = done.variable(variable)
+        if key:
+            return key, "key"
+        return None, "invalid" if done.variable(f"{variable}_invalid") else "timeout"
+
+    # -- outcomes -----------------------------------------------------------------------
+
+    def _emergency(self) -> None:
+        emergency = self.config.emergency
+        self.result.reason = "emergency"
+        self._step("emergency", "enter")
+        if self.state.state == "open":
+            extensions = emergency.extensions or self.config.frontdesk.extensions
+            if self._ring_staff("emergency", extensions, emergency.ring_timeout):
+                self.result.outcome = "emergency_answered"
+                return
+        self.result.outcome = "emergency_information"
+        self.result.end_node = "emergency"
+        self.session.set("playback_terminators", "none")
+        self._play(emergency.prompt)
+        if emergency.on_call is not None:
+            number = self.config.numbers[emergency.on_call]
+            if self._bridge("emergency", self._outside_dial_string(number, emergency.ring_timeout)):
+                self.result.outcome = "emergency_transferred"
+                self.result.answered_by = emergency.on_call
+                return
+            self._play(emergency.prompt)
+        self._goodbye()
+
+    def _frontdesk(self, node: FrontdeskNode) -> str | None:
+        if node.prompt:
+            self._play(node.prompt)
+        extensions = node.extensions or self.config.frontdesk.extensions
+        ring_timeout = node.ring_timeout or self.config.frontdesk.ring_timeout
+        if self._ring_staff(node.name, extensions, ring_timeout):
+            self.result.outcome = "answered"
+            return None
+        self._fallback = True
+        return node.then
+
+    def _transfer(self, node: TransferNode) -> str | None:
+        if node.prompt:
+            self._play(node.prompt)
+        number = self.config.numbers[node.number]
+        if self._bridge(node.name, self._outside_dial_string(number, node.ring_timeout)):
+            self.result.outcome = "transferred"
+            self.result.answered_by = node.number
+            self.result.end_node = node.name
+            return None
+        self._fallback = True
+        return node.then
+
+    def _message(self, node: MessageNode) -> None:
+        self.result.end_node = node.name
+        self._play(node.prompt)
+        self.session.set("playback_terminators", "#")
+        target = self.config.storage.messages / f"{self.session.uuid}.wav"
+        done = self.session.execute(
+            "record",
+            f"{target} {node.max_seconds} {RECORD_SILENCE_THRESHOLD} {RECORD_SILENCE_SECONDS}",
+            timeout=node.max_seconds + 30,
+        )
+        recorded_ms = int(done.variable("record_ms") or 0)
+        self._step(node.name, "recorded", str(recorded_ms))
+        if recorded_ms >= MIN_MESSAGE_MS:
+            self.result.outcome = "voicemail" if self._fallback else "message"
+            self.result.message_file = str(target)
+        if self.session.hungup.is_set():
+            return
+        if node.thanks_prompt:
+            self._play(node.thanks_prompt)
+        self._goodbye()
+
+    # -- FreeSWITCH actions -------------------------------------------------------------
+
+    def _ring_staff(self, node_name: str, extensions: tuple[str, ...], ring_timeout: float) -> bool:
+        domain = self.config.freeswitch.domain
+        targets = ",".join(f"user/{ext}@{domain}" for ext in extensions)
+        return self._bridge(node_name, self._dial_options(ring_timeout) + targets)
+
+    def _outside_dial_string(self, number: str, ring_timeout: float) -> str:
+        gateway = self.config.freeswitch.gateway
+        return self._dial_options(ring_timeout) + f"sofia/gateway/{gateway}/{number}"
+
+    def _dial_options(self, ring_timeout: float) -> str:
+        """Originate options; the patient's number is shown on the phone, digits only (it is
+        caller-supplied data going into a dial string)."""
+        caller = re.sub(r"[^0-9+]", "", self.session.caller_number or "")
+        options = [f"originate_timeout={int(ring_timeout)}", "ignore_early_media=true"]
+        if caller:
+            options.append(f"origination_caller_id_number={caller}")
+        return "{" + ",".join(options) + "}"
+
+    def _bridge(self, node_name: str, dial_string: str) -> bool:
+        """Bridge the caller; True when someone answered (the call is then over for us)."""
+        self.session.set("hangup_after_bridge", "true")
+        self.session.set("continue_on_fail", "true")
+        self._bridge_event = None
+        done = self.session.execute("bridge", dial_string, timeout=None)
+        bridged = self._bridge_event is not None or done.variable("originate_disposition") == (
+            "SUCCESS"
+        )
+        if bridged:
+            other = self._bridge_event
+            self.result.answered_at = self.result.answered_at or self.clock()
+            if other is not None:
+                self.result.answered_by = other.get("Other-Leg-Destination-Number")
+            self.result.end_node = node_name
+            self._step(node_name, "answered", self.result.answered_by)
+            return True
+        cause = done.variable("originate_disposition") or done.variable("bridge_hangup_cause")
+        self._step(node_name, "no_answer", cause)
+        return False
+
+    def _watch_bridge(self, event: Event) -> None:
+        if event.name == "CHANNEL_BRIDGE":
+            self._bridge_event = event
+            self.result.answered_at = self.clock()
+
+    def _play(self, prompt: str) -> Event:
+        return self.session.execute("playback", self._prompt_uri(prompt))
+
+    def _play_interruptible(self, prompt: str) -> bool:
+        """Play with any key as terminator; True if the key was the emergency key."""
+        key = self._play(prompt).variable("playback_terminator_used")
+        if not key:
+            return False
+        self._step("greeting", "key", key)
+        if key == self.config.emergency.key:
+            return True
+        self._pending_key = key
+        return False
+
+    def _goodbye(self) -> None:
+        self._play(self.config.flow.goodbye)
+        self.session.hangup("NORMAL_CLEARING")
+
+    # -- bookkeeping --------------------------------------------------------------------
+
+    def _prompt_uri(self, name: str) -> str:
+        return self.config.prompts[name].uri
+
+    def _note_reason(self, node: Node) -> None:
+        """The most specific node sets the reason; fallbacks never overwrite one."""
+        reason = getattr(node, "reason", None)
+        if reason and not (self.result.reason and self._fallback):
+            self.result.reason = reason
+
+    def _step(self, node: str, event: str, key: str | None = None) -> None:
+        self.result.path.append(Step(node, event, key, time.monotonic() - self._started))

@@ -1,0 +1,47 @@
+"""Logging set-up: structlog, readable on a terminal, JSON lines for journald and files.
+
+Patient data is health data: phone numbers go through `mask_number` before they reach an
+info-level log line.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import structlog
+
+
+def mask_number(number: str | None) -> str:
+    """Keep the first two and last two digits of a phone number: enough to tell calls apart."""
+    if not number:
+        return "anonymous"
+    if len(number) <= 4:
+        return "*" * len(number)
+    return number[:2] + "*" * (len(number) - 4) + number[-2:]
+
+
+def configure_logging(level: str = "info", *, json_lines: bool | None = None) -> None:
+    """Console rendering on a TTY, JSON lines otherwise (or as forced by `json_lines`)."""
+    if json_lines is None:
+        json_lines = not sys.stderr.isatty()
+    numeric_level = logging.getLevelName(level.upper())
+    renderer = (
+        structlog.processors.JSONRenderer()
+        if json_lines
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+    # Libraries that use the standard logging module (greenswitch, gevent) go to the same place.
+    logging.basicConfig(level=numeric_level, stream=sys.stderr, format="%(name)s: %(message)s")

@@ -1,0 +1,309 @@
+"""`frontdesk rehearse`: every scenario of the flow, played as a simulated call.
+
+The real daemon runs in this process with a throw-away database, against the simulator, with
+its clock set to a moment of the scenario's schedule state. Scenarios are the technician's
+`[[rehearse]]` entries plus built-in ones that must hold for every practice: the emergency key
+reaches a human or the emergency message in every branch, a caller who presses nothing reaches
+a human while open, and every menu option leads somewhere.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import gevent.event
+
+from frontdesk.config.model import (
+    OUTCOMES,
+    SCHEDULE_STATES,
+    Config,
+    FrontdeskNode,
+    InfoNode,
+    MenuNode,
+    MessageNode,
+    TransferNode,
+)
+from frontdesk.daemon import Daemon
+from frontdesk.flow import CallResult
+from frontdesk.schedule import Schedule
+from frontdesk.sim import CallerScript, Simulator
+
+EMERGENCY_OUTCOMES = frozenset(
+    {"emergency_answered", "emergency_transferred", "emergency_information"}
+)
+HUMAN_OUTCOMES = frozenset({"answered", "transferred", "emergency_answered"})
+SETTLED_OUTCOMES = frozenset(OUTCOMES) - {"abandoned", "interrupted", "failed"}
+TERMINAL_OUTCOME = {
+    InfoNode: "information",
+    MessageNode: "message",
+    FrontdeskNode: "answered",
+    TransferNode: "transferred",
+}
+REHEARSAL_CALLER = "0639980001"
+CALL_TIMEOUT = 30.0
+"""Real seconds one rehearsal call may take (simulated time runs a thousand times faster)."""
+SEARCH_STEP = timedelta(minutes=15)
+SEARCH_DAYS = 400
+
+
+@dataclass(frozen=True)
+class Rehearsal:
+    name: str
+    when: str
+    keys: tuple[str, ...] = ()
+    barge: str | None = None
+    expect: frozenset[str] = frozenset()
+    """Accepted end nodes or outcomes."""
+    expect_label: str = ""
+
+
+@dataclass
+class RehearsalResult:
+    rehearsal: Rehearsal
+    moment: datetime | None
+    prompts: list[str] = field(default_factory=list)
+    end_node: str | None = None
+    outcome: str | None = None
+    problem: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        if self.problem is not None:
+            return False
+        return bool({self.end_node, self.outcome} & self.rehearsal.expect)
+
+
+def configured_rehearsals(config: Config) -> list[Rehearsal]:
+    return [
+        Rehearsal(s.name, s.when, s.keys, None, frozenset({s.expect}), s.expect)
+        for s in config.scenarios
+    ]
+
+
+def builtin_rehearsals(config: Config) -> list[Rehearsal]:
+    flow = config.flow
+    key = config.emergency.key
+    rehearsals = []
+    for state in _distinct_branch_states(config):
+        rehearsals.append(
+            Rehearsal(
+                f"emergency key during the greeting ({state})",
+                state,
+                barge=key,
+                expect=EMERGENCY_OUTCOMES,
+                expect_label="a human or the emergency message",
+            )
+        )
+        if isinstance(flow.nodes[flow.branches[state].entry], MenuNode):
+            rehearsals.append(
+                Rehearsal(
+                    f"emergency key in the first menu ({state})",
+                    state,
+                    keys=(key,),
+                    expect=EMERGENCY_OUTCOMES,
+                    expect_label="a human or the emergency message",
+                )
+            )
+    rehearsals.append(
+        Rehearsal(
+            "pressing nothing reaches a human (open)",
+            "open",
+            keys=("",) * 12,
+            expect=HUMAN_OUTCOMES,
+            expect_label="a human",
+        )
+    )
+    for state in _distinct_branch_states(config):
+        for keys, node_name in _option_paths(config, flow.branches[state].entry):
+            node = flow.nodes[node_name]
+            rehearsals.append(
+                Rehearsal(
+                    f"option {' '.join(keys)} leads somewhere ({state})",
+                    state,
+                    keys=keys,
+                    expect=frozenset({node_name}),
+                    expect_label=f"{node_name} ({TERMINAL_OUTCOME[type(node)]})",
+                )
+            )
+    return rehearsals
+
+
+def _distinct_branch_states(config: Config) -> list[str]:
+    """Branch states, skipping those identical to an earlier one (holiday = closed, often)."""
+    seen: list = []
+    states = []
+    for state in SCHEDULE_STATES:
+        branch = config.flow.branches.get(state)
+        if branch is None:
+            continue
+        shape = replace(branch, state="")
+        if shape not in seen:
+            seen.append(shape)
+            states.append(state)
+    return states
+
+
+def _option_paths(config: Config, entry: str) -> list[tuple[tuple[str, ...], str]]:
+    """Every key sequence through the menus from `entry`, with the node it ends in."""
+    paths = []
+
+    def walk(name: str, keys: tuple[str, ...], seen: frozenset[str]) -> None:
+        node = config.flow.nodes[name]
+        while isinstance(node, InfoNode) and node.then is not None:
+            node = config.flow.nodes[node.then]
+        if not isinstance(node, MenuNode):
+            if keys:
+                paths.append((keys, node.name))
+            return
+        if node.name in seen:
+            return
+        for key, target in sorted(node.options.items()):
+            walk(target, keys + (key,), seen | {node.name})
+
+    walk(entry, (), frozenset())
+    return paths
+
+
+def moment_for(when: str, config: Config, now: datetime) -> datetime | None:
+    """A moment at which a call meets `when`: a local ISO date-time, or a schedule state
+    (the first such moment from `now` on, looking ahead up to a year)."""
+    zone = ZoneInfo(config.practice.timezone)
+    if when not in SCHEDULE_STATES:
+        moment = datetime.fromisoformat(when)
+        return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+    schedule = Schedule(config.schedule, config.practice)
+    start = now.astimezone(zone).replace(minute=0, second=0, microsecond=0)
+    step = SEARCH_STEP if when in ("open", "lunch", "closed") else timedelta(hours=6)
+    moment = start
+    while moment < start + timedelta(days=SEARCH_DAYS):
+        if schedule.state_at(moment).state == when:
+            return moment + timedelta(minutes=1)
+        moment += step
+    return None
+
+
+def rehearse(config: Config, *, time_scale: float = 0.001) -> list[RehearsalResult]:
+    rehearsals = configured_rehearsals(config) + builtin_rehearsals(config)
+    uri_names = {prompt.uri: name for name, prompt in config.prompts.items()}
+    with tempfile.TemporaryDirectory(prefix="frontdesk-rehearse-") as tmp:
+        rig = _Rig(config, Path(tmp), time_scale)
+        try:
+            return [rig.play(rehearsal, uri_names) for rehearsal in rehearsals]
+        finally:
+            rig.close()
+
+
+class _Rig:
+    """The daemon and the simulator, wired together for rehearsals."""
+
+    def __init__(self, config: Config, workdir: Path, time_scale: float) -> None:
+        self.config = config
+        self.now = datetime.now(ZoneInfo(config.practice.timezone))
+        self.moment = self.now
+        self.results: dict[str, gevent.event.AsyncResult] = {}
+        password = "rehearsal"
+        self.sim = Simulator(password=password, daemon_address=None, time_scale=time_scale,
+                             heartbeat_interval=0)
+        self.sim.start()
+        for extension in set(config.frontdesk.extensions) | set(config.emergency.extensions):
+            self.sim.add_phone(extension, answer_after=3.0, talk_seconds=30.0)
+        for number in config.numbers.values():
+            self.sim.add_outside(number, answer_after=3.0, talk_seconds=30.0)
+        rig_config = replace(
+            config,
+            freeswitch=replace(
+                config.freeswitch,
+                esl_host="127.0.0.1",
+                esl_port=self.sim.esl_port,
+                esl_password=password,
+                listen_host="127.0.0.1",
+                listen_port=0,
+            ),
+            storage=replace(
+                config.storage, database=workdir / "rehearse.db", messages=workdir / "messages"
+            ),
+        )
+        self.daemon = Daemon(rig_config, clock=lambda: self.moment,
+                             on_call_finished=self._finished)
+        self.daemon.start()
+        self.sim.daemon_address = ("127.0.0.1", self.daemon.port)
+
+    def _finished(self, uuid: str, result: CallResult) -> None:
+        self.results.setdefault(uuid, gevent.event.AsyncResult()).set(result)
+
+    def play(self, rehearsal: Rehearsal, uri_names: dict[str, str]) -> RehearsalResult:
+        moment = moment_for(rehearsal.when, self.config, self.now)
+        outcome = RehearsalResult(rehearsal, moment)
+        if moment is None:
+            outcome.problem = f"the schedule is never {rehearsal.when!r} in the coming year"
+            return outcome
+        self.moment = moment
+        call = self.sim.place_call(
+            CallerScript(keys=rehearsal.keys, barge=rehearsal.barge),
+            caller_number=REHEARSAL_CALLER,
+        )
+        if not call.wait_done(CALL_TIMEOUT):
+            outcome.problem = "the call did not end"
+        pending = self.results.setdefault(call.uuid, gevent.event.AsyncResult())
+        result = pending.get(timeout=CALL_TIMEOUT) if pending.wait(CALL_TIMEOUT) else None
+        outcome.prompts = [uri_names.get(uri, uri) for uri in call.prompts_heard]
+        if result is None:
+            outcome.problem = outcome.problem or "the daemon recorded no end for the call"
+            return outcome
+        outcome.end_node = result.end_node
+        outcome.outcome = result.outcome
+        return outcome
+
+    def close(self) -> None:
+        self.daemon.stop(grace=1.0)
+        self.sim.stop()
+
+
+def format_table(results: list[RehearsalResult], config: Config) -> str:
+    zone = ZoneInfo(config.practice.timezone)
+    header = ("", "scenario", "when", "keys", "prompts heard", "ended at", "expected")
+    rows = [header]
+    for result in results:
+        rehearsal = result.rehearsal
+        keys = []
+        if rehearsal.barge:
+            keys.append(f"{rehearsal.barge} (greeting)")
+        keys += [key or "-" for key in rehearsal.keys]
+        while len(keys) > 3 and keys[-1] == keys[-2] == "-":
+            keys.pop()
+        when = rehearsal.when
+        if result.moment is not None:
+            when = f"{rehearsal.when} {result.moment.astimezone(zone):%a %d/%m %H:%M}"
+        ended = result.problem or f"{result.end_node or '-'} ({result.outcome})"
+        rows.append(
+            (
+                "ok" if result.passed else "FAIL",
+                rehearsal.name,
+                when,
+                " ".join(keys) or "-",
+                ", ".join(_collapse(result.prompts)) or "-",
+                ended,
+                rehearsal.expect_label or ", ".join(sorted(rehearsal.expect)),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) for row in rows]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _collapse(prompts: list[str]) -> list[str]:
+    """`menu, menu, menu` -> `menu x3`: a caller who pressed nothing hears a menu three times."""
+    collapsed: list[str] = []
+    counts: list[int] = []
+    for prompt in prompts:
+        if collapsed and collapsed[-1] == prompt:
+            counts[-1] += 1
+        else:
+            collapsed.append(prompt)
+            counts.append(1)
+    return [name if n == 1 else f"{name} x{n}" for name, n in zip(collapsed, counts)]
