@@ -1,0 +1,398 @@
+"""Typed config values: each one converts a raw TOML value and reports what is wrong with it.
+
+A value never raises: it records an issue (key path + message) and returns `INVALID`, so that
+one pass over the file finds every error. Tables return a dict holding only the keys that were
+present and valid; the loader applies the model's defaults for the others.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+import zoneinfo
+from collections.abc import Iterable
+from typing import Any
+
+from ._locate import Path
+
+INVALID: Any = type("Invalid", (), {"__repr__": lambda self: "INVALID"})()
+
+DTMF_KEYS = "0123456789*#"
+
+
+class Issues:
+    """Errors found so far, each a key path and a message."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[Path, str]] = []
+
+    def add(self, path: Path, message: str) -> None:
+        self.items.append((tuple(path), message))
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """`` Did you mean 'x'?`` for the closest choice, or ``""``."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" Did you mean '{close[0]}'?" if close else ""
+
+
+def one_of(choices: Iterable[str]) -> str:
+    return ", ".join(f"'{c}'" for c in choices)
+
+
+def describe(raw: Any) -> str:
+    """A raw TOML value as the technician wrote it, for messages."""
+    kind = toml_type(raw)
+    if isinstance(raw, str):
+        return repr(raw)
+    if kind in ("table", "array"):
+        return f"a {kind}"
+    if isinstance(raw, bool):
+        return "true" if raw else "false"
+    return f"{kind} {raw}"
+
+
+def toml_type(raw: Any) -> str:
+    if isinstance(raw, bool):
+        return "boolean"
+    if isinstance(raw, str):
+        return "string"
+    if isinstance(raw, int):
+        return "integer"
+    if isinstance(raw, float):
+        return "float"
+    if isinstance(raw, dict):
+        return "table"
+    if isinstance(raw, list):
+        return "array"
+    if isinstance(raw, dt.datetime):
+        return "date-time"
+    if isinstance(raw, dt.date):
+        return "date"
+    if isinstance(raw, dt.time):
+        return "time"
+    return type(raw).__name__
+
+
+class Value:
+    """Base type: `required` keys must be present; `doc` says what the key is for."""
+
+    missing = "missing required key"
+
+    def __init__(self, *, required: bool = False, doc: str = "") -> None:
+        self.required = required
+        self.doc = doc
+
+    def convert(self, raw: Any, path: Path, issues: Issues) -> Any:
+        raise NotImplementedError
+
+    def _wrong_type(self, expected: str, raw: Any, path: Path, issues: Issues) -> Any:
+        issues.add(path, f"must be {expected}, not {describe(raw)}")
+        return INVALID
+
+
+class Str(Value):
+    def __init__(
+        self,
+        *,
+        choices: tuple[str, ...] | None = None,
+        allow_empty: bool = False,
+        pattern: str | None = None,
+        what: str = "",
+        **kw: Any,
+    ) -> None:
+        super().__init__(**kw)
+        self.choices = choices
+        self.allow_empty = allow_empty
+        self.pattern = re.compile(pattern) if pattern else None
+        self.what = what
+
+    def convert(self, raw: Any, path: Path, issues: Issues) -> Any:
+        if not isinstance(raw, str):
+            return self._wrong_type(self.what or "a string", raw, path, issues)
+        if self.choices is not None and raw not in self.choices:
+            hint = did_you_mean(raw, self.choices)
+            issues.add(
+                path, f"must be one of {one_of(self.choices)}, not {raw!r}.{hint}".rstrip(".")
+            )
+            return INVALID
+        if not raw and not self.allow_empty:
+            issues.add(path, "must not be empty")
+            return INVALID
+        if self.pattern is not None and not self.pattern.fullmatch(raw):
+            issues.add(path, f"must be {self.what}, not {raw!r}")
+            return INVALID
+        return raw
+
+
+class Secret(Str):
+    """A string never shown in full (printed as ********)."""
+
+
+class Key(Str):
+    """One telephone key: 0-9, * or #."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(pattern=r"[0-9*#]", what="one telephone key: 0-9, * or #", **kw)
+
+
+class Keys(Str):
+    """Keys typed in a row ("" = press nothing)."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(
+            pattern=r"[0-9*#]*", allow_empty=True, what="telephone keys (0-9, * or #)", **kw
+        )
+
+
+class Extension(Str):
+    def __init__(self, **kw: Any) -> None:
+        what = 'a desk phone extension of 2 to 6 digits (a string, "1001")'
+        super().__init__(pattern=r"[0-9]{2,6}", what=what, **kw)
+
+
+class Number(Str):
+    """A telephone number: digits, with an optional leading '+'."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(
+            pattern=r"\+?[0-9]{2,20}",
+            what="a telephone number: digits with an optional leading '+' (a string, no spaces)",
+            **kw,
+        )
+
+
+class Timezone(Str):
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(what="an IANA time zone such as 'Europe/Paris'", **kw)
+
+    def convert(self, raw: Any, path: Path, issues: Issues) -> Any:
+        value = super().convert(raw, path, issues)
+        if value is INVALID:
+            return value
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            hint = did_you_mean(value, zoneinfo.available_timezones())
+            issues.add(path, f"unknown time zone {value!r}.{hint}".rstrip("."))
+            return INVALID
+        return value
+
+
+class Int(Value):
+    def __init__(self, *, minimum: int | None = None, maximum: int | None = None, **kw: Any):
+        super().__init__(**kw)
+        self.minimum = minimum
+        self.maximum = maximum
+
+    def _accepts(self, raw: Any) -> bool:
+        return isinstance(raw, int) and not isinstance(raw, bool)
+
+    def _expected(self) -> str:
+        return "an integer"
+
+    def convert(self, raw: Any, path: Path, issues: Issues) -> Any:
+        if not self._accepts(raw):
+            return self._wrong_type(self._expected(), raw, path, issues)
+        low, high = self.minimum, self.maximum
+        if (low is not None and raw < low) or (high is not None and raw > high):
+            if low is not None and high is not None:
+                bounds = f"between {low} and {high}"
+            elif low is not None:
+                bounds = f"at least {low}"
+            else:
+                bounds = f"at most {high}"
+            issues.add(path, f"must be {bounds}, not {raw}")
+            return INVALID
+        return raw
+
+
+class Float(Int):
+    """A number of seconds and the like: integer or float, returned as float."""
+
+    def __init__(self, *, minimum: float | None = None, maximum: float | None = None, **kw: Any):
+        super().__init__(**kw)
+        self.minimum = minimum  # type: ignore[assignment]
+        self.maximum = maximum  # type: ignore[assignment]
+
+    def _accepts(self, raw: Any) -> bool:
+        return isinstance(raw, int | float) and not isinstance(raw, bool)
+
+    def _expected(self) -> str:
+        return "a number"
+
+    def convert(self, raw: Any, path: Path, issues: Issues) -> Any:
+        value = super().convert(raw, path, issues)
+        return value if value is INVALID else float(value)
+
+
+class Bool(Value):
+    def convert(self, raw: Any, path: Path, issues: Issues) -> Any:
+        if not isinstance(raw, bool):
+            return self._wrong_type("true or false", raw, path, issues)
+        return raw
+
+
+class Date(Value):
+    """A TOML local date, written without quotes: 2026-12-24."""
+
+    def convert(self, raw: Any, path: Path, issues: Issues) -> Any:
+        if isinstance(raw, dt.datetime) or not isinstance(raw, dt.date):
+            return self._wrong_type("a date without quotes, like 2026-12-24", raw, path, issues)
+        return raw
+
+
+class TimeRanges(Value):
+    """Opening hours of one day: ["08:30-12:30", "14:00-19:00"], ascending, not overlapping."""
+
+    _RANGE = re.compile(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})")
+
+    def convert(self, raw: Any, path: Path, issues: Issues) -> Any:
+        if not isinstance(raw, list):
+            return self._wrong_type('an array of ranges like ["08:30-12:30"]', raw, path, issues)
+        ranges: list[tuple[dt.time, dt.time]] = []
+        ok = True
+        for index, item in enumerate(raw):
+            here = path + (index,)
+            match = self._RANGE.fullmatch(item) if isinstance(item, str) else None
+            times = None
+            if match:
+                h1, m1, h2, m2 = (int(g) for g in match.groups())
+                if h1 < 24 and h2 < 24 and m1 < 60 and m2 < 60:
+                    times = dt.time(h1, m1), dt.time(h2, m2)
+            if times is None:
+                issues.add(
+                    here, f'must be a range of hours like "08:30-12:30", not {describe(item)}'
+                )
+                ok = False
+                continue
+            start, end = times
+            if start >= end:
+                issues.add(here, f"must start before it ends ({item!r})")
+                ok = False
+                continue
+            if ranges and start < ranges[-1][1]:
+                issues.add(
+                    here,
+                    f"{item!r} must come after and not overlap the range before it "
+                    "(ranges are written in order, the gap between two is lunch)",
+                )
+                ok = False
+                continue
+            ranges.append(times)
+        return tuple(ranges) if ok else INVALID
+
+
+class List(Value):
+    def __init__(self, item: Value, *, nonempty: bool = False, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.item = item
+        self.nonempty = nonempty
+
+    def convert(self, raw: Any, path: Path, issues: Issues) -> Any:
+        if not isinstance(raw, list):
+            return self._wrong_type("an array", raw, path, issues)
+        if self.nonempty and not raw:
+            issues.add(path, "must not be empty")
+            return INVALID
+        out = [self.item.convert(item, path + (index,), issues) for index, item in enumerate(raw)]
+        return INVALID if any(v is INVALID for v in out) else tuple(out)
+
+
+class Table(Value):
+    """A TOML table with known keys; `extra` is the type of any other key holding a table
+    (e.g. one table per prompt next to `directory`)."""
+
+    missing = "missing required table"
+
+    def __init__(self, fields: dict[str, Value], *, extra: Value | None = None, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.fields = fields
+        self.extra = extra
+
+    def convert(self, raw: Any, path: Path, issues: Issues) -> Any:
+        if not isinstance(raw, dict):
+            return self._wrong_type("a table", raw, path, issues)
+        out: dict[str, Any] = {}
+        for key, value in raw.items():
+            here = path + (key,)
+            if key in self.fields:
+                kind = self.fields[key]
+            elif self.extra is not None and isinstance(value, dict):
+                kind = self.extra
+            else:
+                issues.add(
+                    here, f"unknown key {key!r}.{did_you_mean(key, self.fields)}".rstrip(".")
+                )
+                continue
+            converted = kind.convert(value, here, issues)
+            if converted is not INVALID:
+                out[key] = converted
+        for key, kind in self.fields.items():
+            if kind.required and key not in raw:
+                issues.add(path + (key,), kind.missing)
+        return out
+
+
+class Map(Value):
+    """A table of names chosen by the technician, each holding a `value`."""
+
+    missing = "missing required table"
+
+    def __init__(self, value: Value, *, key: Value | None = None, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.value = value
+        self.key = key
+
+    def convert(self, raw: Any, path: Path, issues: Issues) -> Any:
+        if not isinstance(raw, dict):
+            return self._wrong_type("a table", raw, path, issues)
+        out: dict[str, Any] = {}
+        for key, value in raw.items():
+            here = path + (key,)
+            if self.key is not None and self.key.convert(key, here, issues) is INVALID:
+                continue
+            converted = self.value.convert(value, here, issues)
+            if converted is not INVALID:
+                out[key] = converted
+        return out
+
+
+class TableArray(List):
+    """[[name]] tables, in order; an invalid one is kept as INVALID."""
+
+    def convert(self, raw: Any, path: Path, issues: Issues) -> Any:
+        if not isinstance(raw, list):
+            return self._wrong_type("an array of tables", raw, path, issues)
+        # Invalid items stay in place (as INVALID) so that indexes match the file.
+        return tuple(self.item.convert(item, path + (i,), issues) for i, item in enumerate(raw))
+
+
+class Tagged(Value):
+    """A table whose `tag` key chooses which table type the rest of it is."""
+
+    def __init__(self, tag: str, variants: dict[str, Table], **kw: Any) -> None:
+        super().__init__(**kw)
+        self.tag = tag
+        self.variants = variants
+
+    def convert(self, raw: Any, path: Path, issues: Issues) -> Any:
+        if not isinstance(raw, dict):
+            return self._wrong_type("a table", raw, path, issues)
+        kind = raw.get(self.tag)
+        if kind is None:
+            issues.add(path + (self.tag,), f"missing required key (one of {one_of(self.variants)})")
+            return INVALID
+        if kind not in self.variants:
+            hint = did_you_mean(str(kind), self.variants)
+            issues.add(
+                path + (self.tag,),
+                f"must be one of {one_of(self.variants)}, not {describe(kind)}.{hint}".rstrip("."),
+            )
+            return INVALID
+        rest = {k: v for k, v in raw.items() if k != self.tag}
+        return kind, self.variants[kind].convert(rest, path, issues)

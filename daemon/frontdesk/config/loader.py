@@ -1,0 +1,629 @@
+"""Read the TOML file, check it against the schema and the rules between keys, build `Config`.
+
+Every problem is collected and reported at once, each as ``FILE:LINE: key.path: message``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import ipaddress
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import holidays
+
+from . import schema
+from ._locate import Locator, format_path
+from ._types import INVALID, Issues, did_you_mean, one_of
+from .model import (
+    CLOSED_STATES,
+    OUTCOMES,
+    SCHEDULE_STATES,
+    Branch,
+    Closure,
+    Config,
+    EmergencySettings,
+    FlowSettings,
+    FreeswitchSettings,
+    FrontdeskNode,
+    FrontdeskSettings,
+    InfoNode,
+    MenuNode,
+    MessageNode,
+    Node,
+    PracticeSettings,
+    Prompt,
+    Scenario,
+    ScheduleSettings,
+    StorageSettings,
+    TimeRange,
+    TransferNode,
+)
+
+CALLING_CODES = {
+    "FR": "33",
+    "BE": "32",
+    "CH": "41",
+    "LU": "352",
+    "DE": "49",
+    "GB": "44",
+    "ES": "34",
+    "IT": "39",
+    "US": "1",
+    "CA": "1",
+}
+"""International calling code of the countries a practice is likely to be in."""
+
+MAX_OPTIONS = 4
+_NODE_CLASSES: dict[str, type] = {
+    "menu": MenuNode,
+    "info": InfoNode,
+    "message": MessageNode,
+    "frontdesk": FrontdeskNode,
+    "transfer": TransferNode,
+}
+_HUMAN_OR_MESSAGE = (FrontdeskNode, TransferNode, MessageNode)
+_NUMBER_RUN = re.compile(r"\d+(?:[ .\u00a0\u202f-]\d+)*")
+
+
+class ConfigError(Exception):
+    """The config file cannot be used; `errors` lists every problem found."""
+
+    def __init__(self, errors: list[str]) -> None:
+        self.errors = list(errors)
+        super().__init__("\n".join(self.errors))
+
+
+def load_config(path: str | os.PathLike[str], *, check_files: bool = True) -> Config:
+    """Load and validate the config file at `path`; raise `ConfigError` listing every problem.
+
+    `check_files=False` is for tools that create the files the config names (render-prompts):
+    missing prompt files are not errors, and the ESL password file is not read (the password
+    is then empty). The daemon always checks them.
+    """
+    source = Path(path)
+    name = str(path)
+    try:
+        data = source.read_bytes()
+    except OSError as exc:
+        raise ConfigError([f"{name}:1: file: cannot read: {exc.strerror or exc}"]) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError([f"{name}:{line}: syntax: not valid UTF-8"]) from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([_syntax_error(name, text, exc)]) from None
+
+    issues = Issues()
+    values = schema.ROOT.convert(raw, (), issues)
+    base = Path(os.path.abspath(source)).parent
+    config = _Builder(raw, values, issues, base, check_files).build(
+        Path(os.path.abspath(source)), hashlib.sha256(data).hexdigest()[:12]
+    )
+    if issues or config is None:
+        locator = Locator(text)
+        lines: list[tuple[int, str]] = []
+        for key_path, message in issues.items:
+            line = locator.line(key_path)
+            entry = (line, f"{name}:{line}: {format_path(key_path) or 'file'}: {message}")
+            if entry not in lines:
+                lines.append(entry)
+        lines.sort(key=lambda item: item[0])
+        raise ConfigError([text for _, text in lines] or [f"{name}:1: file: invalid config"])
+    return config
+
+
+def _syntax_error(name: str, text: str, exc: tomllib.TOMLDecodeError) -> str:
+    message = str(exc)
+    match = re.search(r"\s*\(at line (\d+), column (\d+)\)", message)
+    if match:
+        line = int(match.group(1))
+        message = message[: match.start()] + f" (column {match.group(2)})"
+    else:
+        line = text.count("\n") + 1
+        message = re.sub(r"\s*\(at end of document\)", " (at end of file)", message)
+    return f"{name}:{line}: syntax: {message}"
+
+
+def digit_runs(text: str) -> set[str]:
+    """Numbers a text says, digits only: "116 117" gives {"116", "117", "116117"}."""
+    found: set[str] = set()
+    for match in _NUMBER_RUN.finditer(text):
+        parts = re.findall(r"\d+", match.group())
+        for i in range(len(parts)):
+            for j in range(i + 1, len(parts) + 1):
+                found.add("".join(parts[i:j]))
+    return found
+
+
+def says_number(text: str, number: str) -> bool:
+    return re.sub(r"\D", "", number) in digit_runs(text)
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def is_international(number: str, country: str) -> bool:
+    """True for 00… and for +… with a calling code other than the practice country's."""
+    if number.startswith("00"):
+        return True
+    if number.startswith("+"):
+        code = CALLING_CODES.get(country)
+        return code is None or not number[1:].startswith(code)
+    return False
+
+
+def _default(cls: type, name: str) -> Any:
+    for f in dataclasses.fields(cls):
+        if f.name == name:
+            return f.default
+    raise KeyError(name)
+
+
+def _make(cls: type, values: dict[str, Any], **extra: Any) -> Any:
+    """Build `cls` from what is valid, or None when a required field is missing or invalid
+    (that problem has already been reported)."""
+    kwargs = {**values, **extra}
+    for f in dataclasses.fields(cls):
+        no_default = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        if no_default and f.name not in kwargs:
+            return None
+    return cls(**kwargs)
+
+
+class _Builder:
+    def __init__(
+        self,
+        raw: dict[str, Any],
+        values: dict[str, Any],
+        issues: Issues,
+        base: Path,
+        check_files: bool = True,
+    ) -> None:
+        self.check_files = check_files
+        self.raw = raw
+        self.v = values
+        self.issues = issues
+        self.base = base
+        self.add = issues.add
+
+    def section(self, key: str) -> dict[str, Any]:
+        value = self.v.get(key, {})
+        return value if isinstance(value, dict) else {}
+
+    def raw_section(self, *keys: str) -> dict[str, Any]:
+        node: Any = self.raw
+        for key in keys:
+            node = node.get(key, {}) if isinstance(node, dict) else {}
+        return node if isinstance(node, dict) else {}
+
+    def resolve(self, value: str) -> Path:
+        return Path(os.path.normpath(self.base / Path(value).expanduser()))
+
+    # -- the whole file ----------------------------------------------------------------------
+
+    def build(self, source: Path, version: str) -> Config | None:
+        practice = self.practice()
+        freeswitch = self.freeswitch()
+        storage = self.storage()
+        schedule = self.schedule()
+        country = practice.country if practice else _default(PracticeSettings, "country")
+        numbers = self.outside_numbers(country)
+        prompts = self.prompts()
+        frontdesk = _make(FrontdeskSettings, self.section("frontdesk"))
+        flow = self.flow(prompts, numbers)
+        emergency = self.emergency(prompts, numbers, frontdesk, flow)
+        scenarios = self.scenarios()
+        if self.issues:
+            return None
+        return Config(
+            source=source,
+            version=version,
+            practice=practice,
+            freeswitch=freeswitch,
+            storage=storage,
+            schedule=schedule,
+            emergency=emergency,
+            frontdesk=frontdesk,
+            numbers=numbers,
+            prompts=prompts,
+            flow=flow,
+            scenarios=scenarios,
+            allow_international=self.section("outside").get("allow_international", False),
+        )
+
+    # -- sections --------------------------------------------------------------------------
+
+    def practice(self) -> PracticeSettings | None:
+        values = dict(self.section("practice"))
+        supported = holidays.list_supported_countries()
+        country = values.get("country", _default(PracticeSettings, "country"))
+        if country not in supported:
+            hint = did_you_mean(country.upper(), supported)
+            self.add(
+                ("practice", "country"),
+                f"{country!r} is not a country the holidays library knows "
+                f"(an ISO 3166 code such as 'FR').{hint}".rstrip("."),
+            )
+            values.pop("country", None)
+        elif "subdivision" in values:
+            sub = values["subdivision"]
+            try:
+                holidays.country_holidays(country, subdiv=sub)
+            except (NotImplementedError, KeyError, ValueError):
+                self.add(
+                    ("practice", "subdivision"),
+                    f"must be one of {one_of(supported[country])} for {country}, not {sub!r}",
+                )
+                values.pop("subdivision")
+        return _make(PracticeSettings, values)
+
+    def freeswitch(self) -> FreeswitchSettings | None:
+        values = dict(self.section("freeswitch"))
+        raw = self.raw_section("freeswitch")
+        here = ("freeswitch",)
+        password: str | None = None
+        if "esl_password" in raw and "esl_password_file" in raw:
+            self.add(
+                here + ("esl_password_file",),
+                "set either esl_password or esl_password_file, not both",
+            )
+        elif "esl_password_file" in raw:
+            if "esl_password_file" in values and not self.check_files:
+                values.pop("esl_password_file")
+                password = ""
+            elif "esl_password_file" in values:
+                file = self.resolve(values.pop("esl_password_file"))
+                try:
+                    password = file.read_text(encoding="utf-8").strip()
+                except (OSError, UnicodeDecodeError) as exc:
+                    reason = getattr(exc, "strerror", None) or str(exc)
+                    self.add(here + ("esl_password_file",), f"cannot read {file}: {reason}")
+                else:
+                    self.check_password(password, here + ("esl_password_file",), f"in {file} ")
+        elif "esl_password" in raw:
+            password = values.pop("esl_password", None)
+            if password is not None:
+                self.check_password(password, here + ("esl_password",), "")
+        elif raw or "freeswitch" in self.raw:
+            self.add(
+                here + ("esl_password",),
+                "missing: set esl_password, or esl_password_file naming a file that holds it "
+                "(the password of FreeSWITCH's event socket)",
+            )
+        allow = values.get("allow_remote_esl", False)
+        for key in ("esl_host", "listen_host"):
+            host = values.get(key, _default(FreeswitchSettings, key))
+            if not allow and not is_loopback(host):
+                self.add(
+                    here + (key,),
+                    f"must be a loopback address (127.0.0.1, ::1 or localhost), not {host!r}: "
+                    "the event socket is unencrypted; set allow_remote_esl = true to allow it",
+                )
+        if password is None:
+            return None
+        return _make(FreeswitchSettings, values, esl_password=password)
+
+    def check_password(self, password: str, path: tuple[str, ...], where: str) -> None:
+        if not password:
+            self.add(path, f"the password {where}must not be empty")
+        elif password.lower() == "cluecon":
+            self.add(
+                path,
+                f"the password {where}is FreeSWITCH's well-known default 'ClueCon': "
+                "choose your own (and set it in event_socket.conf.xml)",
+            )
+
+    def storage(self) -> StorageSettings | None:
+        values = self.section("storage")
+        return _make(StorageSettings, {k: self.resolve(v) for k, v in values.items()})
+
+    def schedule(self) -> ScheduleSettings | None:
+        values = self.section("schedule")
+        week = {index: values.get(day, ()) for index, day in enumerate(schema.DAYS)}
+        week = {day: tuple(TimeRange(a, b) for a, b in ranges) for day, ranges in week.items()}
+        closures = []
+        for index, item in enumerate(values.get("closures", ())):
+            if item is INVALID or "from" not in item or "to" not in item:
+                continue
+            if item["to"] < item["from"]:
+                self.add(
+                    ("schedule", "closures", index, "to"),
+                    f"must not be before from ({item['to']} is before {item['from']})",
+                )
+                continue
+            closures.append(Closure(item["from"], item["to"], item.get("reason", "")))
+        extra = {}
+        if "public_holidays" in values:
+            extra["public_holidays"] = values["public_holidays"]
+        return ScheduleSettings(week=week, closures=tuple(closures), **extra)
+
+    def outside_numbers(self, country: str) -> dict[str, str]:
+        outside = self.section("outside")
+        allow = outside.get("allow_international", False)
+        numbers = dict(outside.get("numbers", {}))
+        if not allow:
+            for name, number in numbers.items():
+                if is_international(number, country):
+                    self.add(
+                        ("outside", "numbers", name),
+                        f"{number!r} is an international number (practice country {country}): "
+                        "set outside.allow_international = true to allow it",
+                    )
+        return numbers
+
+    def prompts(self) -> dict[str, Prompt]:
+        values = self.section("prompts")
+        directory = self.resolve(values.get("directory", "prompts"))
+        prompts = {}
+        for name, entry in values.items():
+            if name == "directory" or "file" not in entry or "text" not in entry:
+                continue
+            file = entry["file"]
+            path = None
+            if "://" not in file:
+                path = Path(os.path.normpath(directory / file))
+                if self.check_files and not path.is_file():
+                    self.add(("prompts", name, "file"), f"file not found: {path}")
+            prompts[name] = Prompt(name=name, file=file, text=entry["text"], path=path)
+        return prompts
+
+    # -- references ------------------------------------------------------------------------
+
+    def declared(self, *keys: str) -> set[str]:
+        return set(self.raw_section(*keys))
+
+    def check_prompt(self, name: str | None, path: tuple[Any, ...]) -> None:
+        known = self.declared("prompts") - {"directory"}
+        if name is not None and name not in known:
+            self.add(path, f"unknown prompt {name!r}.{did_you_mean(name, known)}".rstrip("."))
+
+    def check_node(self, name: str | None, path: tuple[Any, ...]) -> bool:
+        known = self.declared("flow", "nodes")
+        if name is not None and name not in known:
+            self.add(path, f"unknown node {name!r}.{did_you_mean(name, known)}".rstrip("."))
+            return False
+        return name is not None
+
+    def check_number(self, name: str | None, path: tuple[Any, ...]) -> None:
+        known = self.declared("outside", "numbers")
+        if name is not None and name not in known:
+            hint = did_you_mean(name, known)
+            self.add(
+                path,
+                f"unknown number {name!r}: it must be a name in [outside.numbers].{hint}".rstrip(
+                    "."
+                ),
+            )
+
+    # -- flow --------------------------------------------------------------------------------
+
+    def flow(self, prompts: dict[str, Prompt], numbers: dict[str, str]) -> FlowSettings | None:
+        values = dict(self.section("flow"))
+        for key in ("greeting", "goodbye", "invalid"):
+            self.check_prompt(values.get(key), ("flow", key))
+        operator = values.get("operator_key", _default(FlowSettings, "operator_key"))
+        repeat = values.get("repeat_key", _default(FlowSettings, "repeat_key"))
+        if operator == repeat:
+            self.add(("flow", "repeat_key"), f"must differ from operator_key ({operator!r})")
+        nodes = self.nodes(values.pop("nodes", {}), operator, repeat)
+        branches = self.branches(values.pop("branches", {}), nodes, prompts)
+        return _make(FlowSettings, values, nodes=nodes, branches=branches)
+
+    def nodes(self, raw_nodes: dict[str, Any], operator: str, repeat: str) -> dict[str, Node]:
+        nodes: dict[str, Node] = {}
+        for name, (kind, values) in raw_nodes.items():
+            node = _make(_NODE_CLASSES[kind], values, name=name)
+            if node is not None:
+                nodes[name] = node
+        for name, (_kind, values) in raw_nodes.items():
+            here = ("flow", "nodes", name)
+            for key in ("prompt", "invalid_prompt", "thanks_prompt"):
+                self.check_prompt(values.get(key), here + (key,))
+            if "then" in values:
+                self.check_node(values["then"], here + ("then",))
+            if "number" in values:
+                self.check_number(values["number"], here + ("number",))
+            node = nodes.get(name)
+            if isinstance(node, MenuNode):
+                self.check_menu(node, operator, repeat, nodes)
+            if isinstance(node, FrontdeskNode):
+                target = nodes.get(node.then)
+                if target is not None and not isinstance(target, MessageNode):
+                    self.add(
+                        here + ("then",),
+                        f"must be a message node (when nobody answers the caller can leave a "
+                        f"message), not {_kind_of(target)} node {node.then!r}",
+                    )
+        return nodes
+
+    def check_menu(self, node: MenuNode, operator: str, repeat: str, nodes: dict[str, Node]):
+        here = ("flow", "nodes", node.name)
+        if len(node.options) > MAX_OPTIONS:
+            self.add(
+                here + ("options",),
+                f"has {len(node.options)} options: at most {MAX_OPTIONS} a level "
+                "(callers cannot keep more in mind); move some into a submenu",
+            )
+        for key, target in node.options.items():
+            if key == operator:
+                self.add(
+                    here + ("options", key),
+                    f"key {key!r} is the operator key (flow.operator_key): "
+                    "it always reaches someone and cannot be a menu option",
+                )
+            elif key == repeat:
+                self.add(
+                    here + ("options", key),
+                    f"key {key!r} is the repeat key (flow.repeat_key) and cannot be a menu option",
+                )
+            self.check_node(target, here + ("options", key))
+        if self.check_node(node.on_failure, here + ("on_failure",)):
+            target = nodes.get(node.on_failure)
+            if target is not None and not isinstance(target, _HUMAN_OR_MESSAGE):
+                self.add(
+                    here + ("on_failure",),
+                    "must be a frontdesk, transfer or message node (after the last failed try "
+                    "the caller reaches a human or can leave a message, never a hang-up), "
+                    f"not {_kind_of(target)} node {node.on_failure!r}",
+                )
+
+    def branches(
+        self, values: dict[str, Any], nodes: dict[str, Node], prompts: dict[str, Prompt]
+    ) -> dict[str, Branch]:
+        branches: dict[str, Branch] = {}
+        for state in SCHEDULE_STATES:
+            if state in values:
+                branch = _make(Branch, values[state], state=state)
+                if branch is not None:
+                    branches[state] = branch
+        for state, branch in branches.items():
+            here = ("flow", "branches", state)
+            self.check_node(branch.entry, here + ("entry",))
+            self.check_prompt(branch.announcement, here + ("announcement",))
+            if state in CLOSED_STATES:
+                self.check_closed_branch(branch, prompts)
+        for state in SCHEDULE_STATES:
+            if state not in branches and state not in ("open", "closed") and "closed" in branches:
+                branches[state] = dataclasses.replace(branches["closed"], state=state)
+        return branches
+
+    def check_closed_branch(self, branch: Branch, prompts: dict[str, Prompt]) -> None:
+        here = ("flow", "branches", branch.state)
+        lead = "closed branch gives patients nowhere to turn"
+        missing = [
+            key
+            for key, value in (
+                ("announcement", branch.announcement),
+                ("duty_number", branch.duty_number),
+                ("emergency_numbers", branch.emergency_numbers),
+            )
+            if not value
+        ]
+        if missing:
+            self.add(
+                here,
+                f"{lead}: set {' and '.join(missing)} (an announcement giving the duty number, "
+                "e.g. 116117 for the duty GP, and the emergency numbers 15 and 112)",
+            )
+            return
+        prompt = prompts.get(branch.announcement or "")
+        if prompt is None:
+            return
+        unsaid = [n for n in (branch.duty_number, *branch.emergency_numbers) if n]
+        unsaid = [n for n in unsaid if not says_number(prompt.text, n)]
+        if unsaid:
+            self.add(
+                here + ("announcement",),
+                f"{lead}: the text of prompt {prompt.name!r} never says "
+                f"{', '.join(unsaid)} (it must give the duty number and every emergency number)",
+            )
+
+    # -- emergency and rehearsals -------------------------------------------------------------
+
+    def emergency(
+        self,
+        prompts: dict[str, Prompt],
+        numbers: dict[str, str],
+        frontdesk: FrontdeskSettings | None,
+        flow: FlowSettings | None,
+    ) -> EmergencySettings | None:
+        values = dict(self.section("emergency"))
+        here = ("emergency",)
+        self.check_prompt(values.get("prompt"), here + ("prompt",))
+        self.check_number(values.get("on_call"), here + ("on_call",))
+        said = values.get("numbers", _default(EmergencySettings, "numbers"))
+        prompt = prompts.get(values.get("prompt", ""))
+        if prompt is not None:
+            unsaid = [n for n in said if not says_number(prompt.text, n)]
+            if unsaid:
+                self.add(
+                    here + ("prompt",),
+                    f"the text of prompt {prompt.name!r} never says {', '.join(unsaid)} "
+                    "(it must give every emergency number)",
+                )
+        key = values.get("key")
+        flow_values = self.section("flow")
+        for other in ("operator_key", "repeat_key"):
+            if key is not None and key == flow_values.get(other, _default(FlowSettings, other)):
+                self.add(here + ("key",), f"must differ from flow.{other} ({key!r})")
+        if key is not None and flow is not None:
+            self.check_entry_menus(key, flow)
+        if "extensions" not in values and frontdesk is not None:
+            values["extensions"] = frontdesk.extensions
+        return _make(EmergencySettings, values)
+
+    def check_entry_menus(self, key: str, flow: FlowSettings) -> None:
+        explicit = set(self.raw_section("flow", "branches"))
+        by_menu: dict[str, list[str]] = {}
+        for state, branch in flow.branches.items():
+            node = flow.nodes.get(branch.entry)
+            if state in explicit and isinstance(node, MenuNode) and key in node.options:
+                by_menu.setdefault(node.name, []).append(state)
+        for name, states in by_menu.items():
+            self.add(
+                ("flow", "nodes", name, "options", key),
+                f"key {key!r} is the emergency key (emergency.key), active in the greeting and "
+                f"in this first menu of branch {', '.join(states)}: choose another key",
+            )
+
+    def scenarios(self) -> tuple[Scenario, ...]:
+        out = []
+        nodes = self.declared("flow", "nodes")
+        seen: set[str] = set()
+        for index, item in enumerate(self.v.get("rehearse", ())):
+            if item is INVALID:
+                continue
+            here: tuple[Any, ...] = ("rehearse", index)
+            when = item.get("when")
+            if when is not None and when not in SCHEDULE_STATES and not _local_datetime(when):
+                self.add(
+                    here + ("when",),
+                    f"must be one of {one_of(SCHEDULE_STATES)} or a local date-time like "
+                    f"'2026-12-24T10:30', not {when!r}",
+                )
+            expect = item.get("expect")
+            if expect is not None and expect not in nodes and expect not in OUTCOMES:
+                hint = did_you_mean(expect, [*nodes, *OUTCOMES])
+                self.add(
+                    here + ("expect",),
+                    f"must be a node name or an outcome ({one_of(OUTCOMES)}), "
+                    f"not {expect!r}.{hint}".rstrip("."),
+                )
+            name = item.get("name")
+            if name in seen:
+                self.add(here + ("name",), f"another scenario is already named {name!r}")
+            seen.add(name)
+            scenario = _make(Scenario, {"keys": (), **item})
+            if scenario is not None:
+                out.append(scenario)
+        return tuple(out)
+
+
+def _local_datetime(text: str) -> bool:
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return value.tzinfo is None and "T" in text
+
+
+def _kind_of(node: Node) -> str:
+    for kind, cls in _NODE_CLASSES.items():
+        if isinstance(node, cls):
+            return kind
+    return type(node).__name__

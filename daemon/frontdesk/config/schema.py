@@ -1,0 +1,226 @@
+"""The config file's schema: every key, its type, its range, in one place.
+
+Defaults of optional keys live in the dataclasses of `model.py` (the loader passes only the
+keys the file sets). Checks that involve several keys (references between prompts, nodes and
+numbers; closed branches; loopback hosts...) are in `loader.py`.
+`examples/frontdesk.toml` documents every key declared here (a test keeps it complete).
+"""
+
+from __future__ import annotations
+
+from ._types import (
+    Bool,
+    Date,
+    Extension,
+    Float,
+    Int,
+    Key,
+    Keys,
+    List,
+    Map,
+    Number,
+    Secret,
+    Str,
+    Table,
+    TableArray,
+    Tagged,
+    TimeRanges,
+    Timezone,
+    Value,
+)
+from .model import REASONS, SCHEDULE_STATES
+
+LANGUAGES = ("fr", "en")
+DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+_reason = Str(choices=REASONS, doc="contact reason recorded with the call")
+_seconds = Float(minimum=1, maximum=600)
+_port = Int(minimum=1, maximum=65535)
+_short_number = Str(pattern=r"[0-9]{2,15}", what='a number of digits, like "15" or "116117"')
+
+PRACTICE = Table(
+    {
+        "name": Str(required=True),
+        "language": Str(choices=LANGUAGES),
+        "timezone": Timezone(),
+        "country": Str(doc="ISO 3166 code; its public holidays come from the holidays library"),
+        "subdivision": Str(doc="region whose extra holidays apply, e.g. '57' (Moselle)"),
+    },
+    required=True,
+)
+
+FREESWITCH = Table(
+    {
+        "esl_host": Str(),
+        "esl_port": _port,
+        "esl_password": Secret(),
+        "esl_password_file": Str(doc="file holding the password (relative to this file)"),
+        "allow_remote_esl": Bool(),
+        "listen_host": Str(),
+        "listen_port": _port,
+        "domain": Str(),
+        "gateway": Str(),
+        "heartbeat_timeout": Float(minimum=5, maximum=600),
+        "reconnect_max_delay": Float(minimum=1, maximum=600),
+        "command_timeout": Float(minimum=0.5, maximum=120),
+    },
+    required=True,
+)
+
+STORAGE = Table(
+    {"database": Str(required=True), "messages": Str(required=True)},
+    required=True,
+)
+
+CLOSURE = Table(
+    {"from": Date(required=True), "to": Date(required=True), "reason": Str(allow_empty=True)}
+)
+
+SCHEDULE = Table(
+    {
+        **{day: TimeRanges() for day in DAYS},
+        "public_holidays": Bool(),
+        "closures": TableArray(CLOSURE),
+    },
+    required=True,
+)
+
+EMERGENCY = Table(
+    {
+        "key": Key(required=True),
+        "prompt": Str(required=True),
+        "numbers": List(_short_number, nonempty=True),
+        "on_call": Str(doc="name in [outside.numbers]"),
+        "extensions": List(Extension()),
+        "ring_timeout": _seconds,
+    },
+    required=True,
+)
+
+FRONTDESK = Table(
+    {"extensions": List(Extension(), nonempty=True, required=True), "ring_timeout": _seconds},
+    required=True,
+)
+
+OUTSIDE = Table({"allow_international": Bool(), "numbers": Map(Number())})
+
+PROMPT = Table({"file": Str(required=True), "text": Str(required=True)})
+PROMPTS = Table({"directory": Str()}, extra=PROMPT, required=True)
+
+BRANCH = Table(
+    {
+        "entry": Str(required=True),
+        "announcement": Str(),
+        "duty_number": _short_number,
+        "emergency_numbers": List(_short_number),
+    }
+)
+BRANCHES = Table(
+    {
+        state: Table(BRANCH.fields, required=state in ("open", "closed"))
+        for state in SCHEDULE_STATES
+    },
+    required=True,
+)
+
+NODE = Tagged(
+    "type",
+    {
+        "menu": Table(
+            {
+                "prompt": Str(required=True),
+                "options": Map(Str(), key=Key(), required=True),
+                "on_failure": Str(required=True),
+                "timeout": Float(minimum=1, maximum=60),
+                "tries": Int(minimum=1, maximum=9),
+                "invalid_prompt": Str(),
+                "reason": _reason,
+            }
+        ),
+        "info": Table({"prompt": Str(required=True), "reason": _reason, "then": Str()}),
+        "message": Table(
+            {
+                "prompt": Str(required=True),
+                "reason": _reason,
+                "max_seconds": Int(minimum=5, maximum=3600),
+                "thanks_prompt": Str(),
+            }
+        ),
+        "frontdesk": Table(
+            {
+                "then": Str(required=True),
+                "prompt": Str(),
+                "reason": _reason,
+                "extensions": List(Extension()),
+                "ring_timeout": _seconds,
+            }
+        ),
+        "transfer": Table(
+            {
+                "number": Str(required=True, doc="name in [outside.numbers]"),
+                "then": Str(required=True),
+                "prompt": Str(),
+                "reason": _reason,
+                "ring_timeout": _seconds,
+            }
+        ),
+    },
+)
+
+FLOW = Table(
+    {
+        "greeting": Str(required=True),
+        "goodbye": Str(required=True),
+        "invalid": Str(required=True),
+        "operator_key": Key(),
+        "repeat_key": Key(),
+        "branches": BRANCHES,
+        "nodes": Map(NODE, required=True),
+    },
+    required=True,
+)
+
+SCENARIO = Table(
+    {
+        "name": Str(required=True),
+        "when": Str(required=True, doc="schedule state or local date-time 2026-12-24T10:30"),
+        "keys": List(Keys()),
+        "expect": Str(required=True, doc="node name or outcome"),
+    }
+)
+
+ROOT = Table(
+    {
+        "practice": PRACTICE,
+        "freeswitch": FREESWITCH,
+        "storage": STORAGE,
+        "schedule": SCHEDULE,
+        "emergency": EMERGENCY,
+        "frontdesk": FRONTDESK,
+        "outside": OUTSIDE,
+        "prompts": PROMPTS,
+        "flow": FLOW,
+        "rehearse": TableArray(SCENARIO),
+    }
+)
+
+
+def documented_keys(value: Value = ROOT, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every key path of the schema. ``"*"`` stands for a name chosen by the technician,
+    ``"[]"`` for an item of an array of tables, ``"type=menu"`` for a variant of a node."""
+    out: list[tuple[str, ...]] = []
+    if isinstance(value, Table):
+        for key, field in value.fields.items():
+            out.append(prefix + (key,))
+            out += documented_keys(field, prefix + (key,))
+        if value.extra is not None:
+            out += documented_keys(value.extra, prefix + ("*",))
+    elif isinstance(value, TableArray):
+        out += documented_keys(value.item, prefix + ("[]",))
+    elif isinstance(value, Map):
+        out += documented_keys(value.value, prefix + ("*",))
+    elif isinstance(value, Tagged):
+        for kind, variant in value.variants.items():
+            out.append(prefix + (f"{value.tag}={kind}",))
+            out += documented_keys(variant, prefix + (f"{value.tag}={kind}",))
+    return out
