@@ -1,0 +1,49 @@
+"""frontdesk.esl: the only code that speaks FreeSWITCH's Event Socket.
+
+Why not greenswitch: it is a declared dependency and the library this project started from, but
+each of its pieces carries one of the defects listed in STYLE.md, and overriding them in
+subclasses would mean overriding every method while still inheriting its threading model:
+
+- `ESLEvent` URL-decodes the whole frame before splitting lines, so an encoded newline in a
+  caller-supplied value forges a header -> replaced by `frame.Event` / `frame.FrameReader`
+  (bytes, split first, values decoded one by one, lazily).
+- `ESLProtocol.receive_events` decodes each line read from the socket and spins on end-of-file
+  inside a short body; `process_events` polls its queue every second and runs handlers one
+  after another; `send()` waits for its reply with no timeout and pending commands are never
+  failed when an inbound connection drops -> replaced by `_link.Link` (one reader greenlet,
+  FIFO replies under a lock, every wait bounded, pending commands failed on close).
+- `OutboundSession.call_command(block=True)` matches CHANNEL_EXECUTE_COMPLETE by application
+  name -> `CallSession.execute` sends an `Event-UUID` and matches `Application-UUID`.
+- `OutboundESLServer` polls accept() every 0.1 s and exits the process when it cannot bind ->
+  `OutboundServer` is a gevent StreamServer.
+- `InboundESL` has no reconnect -> `ControlConnection` is supervised (backoff, heartbeat
+  watchdog, re-subscribe, `on_connect` for resynchronisation).
+
+The tests in tests/test_esl_greenswitch.py show each defect next to our behaviour.
+"""
+
+from frontdesk.esl.control import ControlConnection
+from frontdesk.esl.errors import (
+    AuthenticationFailed,
+    CallGone,
+    CommandTimeout,
+    ConnectionLost,
+    ESLError,
+    FrameError,
+)
+from frontdesk.esl.frame import Event, FrameReader
+from frontdesk.esl.outbound import CallSession, OutboundServer
+
+__all__ = [
+    "AuthenticationFailed",
+    "CallGone",
+    "CallSession",
+    "CommandTimeout",
+    "ConnectionLost",
+    "ControlConnection",
+    "ESLError",
+    "Event",
+    "FrameError",
+    "FrameReader",
+    "OutboundServer",
+]
