@@ -1,0 +1,612 @@
+"""Loading and validating the config file: each rule reports FILE:LINE: key.path: message."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import tomllib
+import wave
+from pathlib import Path
+
+import pytest
+
+from frontdesk.config import ConfigError, load_config
+from frontdesk.config._locate import format_path
+from frontdesk.config.model import MenuNode
+from frontdesk.config.schema import documented_keys
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE = REPO / "examples" / "frontdesk.toml"
+
+BASE = """\
+[practice]
+name = "Cabinet de test"
+
+[freeswitch]
+esl_password = "s3cret-for-tests"
+
+[storage]
+database = "var/frontdesk.db"
+messages = "var/messages"
+
+[schedule]
+monday = ["08:30-12:30", "14:00-19:00"]
+
+[emergency]
+key = "1"
+prompt = "emergency"
+
+[frontdesk]
+extensions = ["1001", "1002"]
+
+[outside.numbers]
+on_call = "0639980001"
+
+[prompts.hello]
+file = "hello.wav"
+text = "Bonjour."
+
+[prompts.bye]
+file = "silence_stream://500"
+text = "Au revoir."
+
+[prompts.emergency]
+file = "silence_stream://500"
+text = "En cas d'urgence vitale, appelez le 15 ou le 112."
+
+[prompts.closed]
+file = "silence_stream://500"
+text = "Le cabinet est fermé. Médecin de garde : 116 117. Urgences : 15 ou 112."
+
+[prompts.menu]
+file = "silence_stream://500"
+text = "Pour laisser un message, tapez 2."
+
+[flow]
+greeting = "hello"
+goodbye = "bye"
+invalid = "bye"
+
+[flow.branches.open]
+entry = "main"
+
+[flow.branches.closed]
+entry = "main"
+announcement = "closed"
+duty_number = "116117"
+
+[flow.nodes.main]
+type = "menu"
+prompt = "menu"
+options = { "2" = "message" }
+on_failure = "desk"
+
+[flow.nodes.desk]
+type = "frontdesk"
+then = "message"
+
+[flow.nodes.message]
+type = "message"
+prompt = "menu"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "prompts").mkdir(exist_ok=True)
+    (tmp_path / "prompts" / "hello.wav").write_bytes(b"RIFF")
+    path = tmp_path / "frontdesk.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def edit(*changes: tuple[str, str]) -> str:
+    text = BASE
+    for old, new in changes:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    return text
+
+
+def errors_of(tmp_path: Path, text: str) -> list[str]:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    return caught.value.errors
+
+
+def line_of(text: str, fragment: str) -> int:
+    assert fragment in text, fragment
+    return text[: text.index(fragment)].count("\n") + 1
+
+
+def expect_error(tmp_path: Path, text: str, at: str, key: str, message: str) -> list[str]:
+    """Exactly the error `FILE:LINE: key: ...message...`, LINE being where `at` is written."""
+    errors = errors_of(tmp_path, text)
+    prefix = f"{tmp_path / 'frontdesk.toml'}:{line_of(text, at)}: {key}: "
+    matching = [e for e in errors if e.startswith(prefix) and message in e]
+    assert matching, f"no {prefix}...{message}... in:\n" + "\n".join(errors)
+    return errors
+
+
+# -- the example config -------------------------------------------------------------------
+
+
+@pytest.fixture
+def example(tmp_path: Path) -> Path:
+    """The example, copied with its prompts and a password file, as `make run` prepares it."""
+    shutil.copy(EXAMPLE, tmp_path / "frontdesk.toml")
+    shutil.copytree(EXAMPLE.parent / "prompts", tmp_path / "prompts")
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "esl-password").write_text("generated-password\n")
+    return tmp_path / "frontdesk.toml"
+
+
+def test_the_example_config_loads(example: Path) -> None:
+    config = load_config(example)
+    assert config.practice.name == "Cabinet médical des Tilleuls"
+    assert config.freeswitch.esl_password == "generated-password"
+    assert set(config.flow.branches) == {"open", "lunch", "closed", "holiday", "closure"}
+    assert config.schedule.week[5][0].start.hour == 9
+    assert config.schedule.week[6] == ()
+    assert len(config.scenarios) >= 8
+    assert all(p.path is not None and p.path.is_file() for p in config.prompts.values())
+    assert config.storage.database == (example.parent.parent / "var" / "frontdesk.db")
+
+
+def test_the_example_documents_every_key_of_the_schema() -> None:
+    # Optional keys may be shown commented out ("# key = value"): uncomment them first.
+    text = EXAMPLE.read_text(encoding="utf-8")
+    uncommented = re.sub(r"(?m)^# ?([A-Za-z_][A-Za-z0-9_]* = )", r"\1", text)
+    data = tomllib.loads(uncommented)
+
+    def present(node: object, pattern: tuple[str, ...]) -> bool:
+        if not pattern:
+            return True
+        head, rest = pattern[0], pattern[1:]
+        if head == "*":
+            return isinstance(node, dict) and any(present(v, rest) for v in node.values())
+        if head == "[]":
+            return isinstance(node, list) and any(present(v, rest) for v in node)
+        if "=" in head:
+            tag, kind = head.split("=")
+            return isinstance(node, dict) and node.get(tag) == kind and present(node, rest)
+        return isinstance(node, dict) and head in node and present(node[head], rest)
+
+    missing = [".".join(p) for p in documented_keys() if not present(data, p)]
+    assert missing == []
+
+
+def test_the_example_prompts_are_telephone_wavs_under_3_mb() -> None:
+    files = sorted((EXAMPLE.parent / "prompts").glob("*.wav"))
+    assert files
+    for file in files:
+        with wave.open(str(file)) as audio:
+            assert (audio.getframerate(), audio.getnchannels(), audio.getsampwidth()) == (
+                8000,
+                1,
+                2,
+            )
+    assert sum(f.stat().st_size for f in files) < 3_000_000
+
+
+def test_the_example_without_its_password_file_says_so(example: Path) -> None:
+    (example.parent / "secrets" / "esl-password").unlink()
+    with pytest.raises(ConfigError) as caught:
+        load_config(example)
+    text = example.read_text()
+    line = line_of(text, "esl_password_file =")
+    assert caught.value.errors == [
+        f"{example}:{line}: freeswitch.esl_password_file: cannot read "
+        f"{example.parent / 'secrets' / 'esl-password'}: No such file or directory"
+    ]
+
+
+# -- a minimal config, its defaults and resolved paths -----------------------------------------
+
+
+def test_a_minimal_config_loads_with_the_model_defaults(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, BASE))
+    assert config.freeswitch.esl_port == 8021
+    assert config.practice.timezone == "Europe/Paris"
+    assert config.schedule.week[1] == ()
+    assert config.flow.operator_key == "0"
+    assert config.emergency.extensions == ("1001", "1002")
+    assert config.flow.branches["holiday"].state == "holiday"
+    assert config.flow.branches["holiday"].entry == "main"
+    assert isinstance(config.flow.nodes["main"], MenuNode)
+
+
+def test_relative_paths_resolve_against_the_config_directory(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, BASE))
+    assert config.storage.database == tmp_path / "var" / "frontdesk.db"
+    assert config.prompts["hello"].path == tmp_path / "prompts" / "hello.wav"
+    assert config.prompts["bye"].path is None
+    assert config.prompts["bye"].uri == "silence_stream://500"
+
+
+def test_the_version_is_a_short_hash_of_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, BASE)
+    assert load_config(path).version == hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
+# -- file and syntax --------------------------------------------------------------------------
+
+
+def test_an_unreadable_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path / "nope.toml")
+    assert caught.value.errors[0].startswith(f"{tmp_path / 'nope.toml'}:1: file: cannot read")
+
+
+def test_a_toml_syntax_error_gives_its_line(tmp_path: Path) -> None:
+    text = edit(("[frontdesk]\n", "[frontdesk]\nring_timeout = = 3\n"))
+    errors = errors_of(tmp_path, text)
+    line = line_of(text, "ring_timeout = = 3")
+    assert len(errors) == 1
+    assert errors[0].startswith(f"{tmp_path / 'frontdesk.toml'}:{line}: syntax: ")
+
+
+# -- the schema: unknown keys, types, ranges ---------------------------------------------------
+
+
+def test_an_unknown_key_suggests_the_closest_one(tmp_path: Path) -> None:
+    text = edit(('on_failure = "desk"\n', 'on_failure = "desk"\ntimout = 5\n'))
+    errors = expect_error(
+        tmp_path, text, "timout = 5", "flow.nodes.main.timout", "unknown key 'timout'"
+    )
+    assert errors[0].endswith("unknown key 'timout'. Did you mean 'timeout'?")
+
+
+def test_an_unknown_table_suggests_the_closest_one(tmp_path: Path) -> None:
+    text = edit(("[frontdesk]\n", "[frontdesks]\n"))
+    errors = expect_error(tmp_path, text, "[frontdesks]", "frontdesks", "Did you mean 'frontdesk'?")
+    assert any("frontdesk: missing required table" in e for e in errors)
+
+
+def test_a_value_outside_its_choices_lists_them(tmp_path: Path) -> None:
+    text = edit(('name = "Cabinet de test"\n', 'name = "Cabinet de test"\nlanguage = "de"\n'))
+    expect_error(
+        tmp_path,
+        text,
+        'language = "de"',
+        "practice.language",
+        "must be one of 'fr', 'en', not 'de'",
+    )
+
+
+def test_a_port_out_of_range_is_refused(tmp_path: Path) -> None:
+    text = edit(('esl_password = "s3cret-for-tests"\n', 'esl_password = "x1"\nesl_port = 70000\n'))
+    expect_error(
+        tmp_path, text, "esl_port", "freeswitch.esl_port", "must be between 1 and 65535, not 70000"
+    )
+
+
+def test_a_value_of_the_wrong_type_is_refused(tmp_path: Path) -> None:
+    text = edit(('extensions = ["1001", "1002"]\n', 'extensions = ["1001"]\nring_timeout = "25"\n'))
+    expect_error(
+        tmp_path, text, "ring_timeout", "frontdesk.ring_timeout", "must be a number, not '25'"
+    )
+
+
+def test_a_missing_required_key_points_at_its_table(tmp_path: Path) -> None:
+    text = edit(('prompt = "emergency"\n', ""))
+    expect_error(tmp_path, text, "[emergency]", "emergency.prompt", "missing required key")
+
+
+def test_an_unknown_time_zone_suggests_the_closest_one(tmp_path: Path) -> None:
+    text = edit(('name = "Cabinet de test"\n', 'name = "C"\ntimezone = "Europe/Pariss"\n'))
+    expect_error(tmp_path, text, "timezone", "practice.timezone", "Did you mean 'Europe/Paris'?")
+
+
+def test_country_and_subdivision_must_be_known_to_the_holidays_library(tmp_path: Path) -> None:
+    text = edit(('name = "Cabinet de test"\n', 'name = "C"\ncountry = "XX"\n'))
+    expect_error(tmp_path, text, "country", "practice.country", "not a country the holidays")
+    text = edit(('name = "Cabinet de test"\n', 'name = "C"\nsubdivision = "99"\n'))
+    expect_error(tmp_path, text, "subdivision", "practice.subdivision", "'57'")
+    text = edit(('name = "Cabinet de test"\n', 'name = "C"\nsubdivision = "57"\n'))
+    assert load_config(write(tmp_path, text)).practice.subdivision == "57"
+
+
+def test_extensions_are_two_to_six_digits(tmp_path: Path) -> None:
+    text = edit(('extensions = ["1001", "1002"]', 'extensions = ["1001", "10a", "1"]'))
+    errors = expect_error(
+        tmp_path, text, "extensions =", "frontdesk.extensions[1]", "2 to 6 digits"
+    )
+    assert any("frontdesk.extensions[2]" in e for e in errors)
+
+
+def test_several_errors_are_reported_together_in_file_order(tmp_path: Path) -> None:
+    text = edit(
+        ('name = "Cabinet de test"\n', 'name = "C"\nlanguage = "de"\n'),
+        ('esl_password = "s3cret-for-tests"\n', 'esl_password = "x1"\nesl_port = 0\n'),
+        ('on_failure = "desk"\n', 'on_failure = "desk"\ntries = 0\n'),
+    )
+    errors = errors_of(tmp_path, text)
+    assert len(errors) == 3
+    assert [e.split(": ")[1] for e in errors] == [
+        "practice.language",
+        "freeswitch.esl_port",
+        "flow.nodes.main.tries",
+    ]
+
+
+# -- freeswitch: password and hosts ---------------------------------------------------------
+
+
+def test_the_password_can_come_from_a_file_next_to_the_config(tmp_path: Path) -> None:
+    (tmp_path / "esl-password").write_text("  from-a-file\n")
+    text = edit(('esl_password = "s3cret-for-tests"', 'esl_password_file = "esl-password"'))
+    assert load_config(write(tmp_path, text)).freeswitch.esl_password == "from-a-file"
+
+
+def test_password_and_password_file_are_exclusive_and_one_is_required(tmp_path: Path) -> None:
+    text = edit(
+        ('esl_password = "s3cret-for-tests"\n', 'esl_password = "a"\nesl_password_file = "f"\n')
+    )
+    expect_error(tmp_path, text, "esl_password_file", "freeswitch.esl_password_file", "not both")
+    text = edit(('esl_password = "s3cret-for-tests"\n', ""))
+    expect_error(tmp_path, text, "[freeswitch]", "freeswitch.esl_password", "missing")
+
+
+@pytest.mark.parametrize("password", ["ClueCon", "cluecon", ""])
+def test_the_default_or_an_empty_password_is_refused(tmp_path: Path, password: str) -> None:
+    text = edit(('esl_password = "s3cret-for-tests"', f'esl_password = "{password}"'))
+    message = "must not be empty" if not password else "well-known default 'ClueCon'"
+    expect_error(tmp_path, text, "esl_password", "freeswitch.esl_password", message)
+
+
+def test_cluecon_is_refused_from_a_password_file_too(tmp_path: Path) -> None:
+    (tmp_path / "pw").write_text("CLUECON\n")
+    text = edit(('esl_password = "s3cret-for-tests"', 'esl_password_file = "pw"'))
+    expect_error(tmp_path, text, "esl_password_file", "freeswitch.esl_password_file", "ClueCon")
+
+
+def test_remote_hosts_are_refused_unless_allowed(tmp_path: Path) -> None:
+    remote = (
+        'esl_password = "s3cret-for-tests"\n',
+        'esl_password = "x1"\nesl_host = "192.0.2.7"\n',
+    )
+    expect_error(tmp_path, edit(remote), "esl_host", "freeswitch.esl_host", "loopback")
+    listen = (
+        'esl_password = "s3cret-for-tests"\n',
+        'esl_password = "x1"\nlisten_host = "0.0.0.0"\n',
+    )
+    expect_error(
+        tmp_path, edit(listen), "listen_host", "freeswitch.listen_host", "allow_remote_esl"
+    )
+    allowed = (remote[0], remote[1] + "allow_remote_esl = true\n")
+    assert load_config(write(tmp_path, edit(allowed))).freeswitch.esl_host == "192.0.2.7"
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.1.2.3", "::1", "localhost"])
+def test_loopback_hosts_are_accepted(tmp_path: Path, host: str) -> None:
+    text = edit(
+        ('esl_password = "s3cret-for-tests"\n', f'esl_password = "x1"\nesl_host = "{host}"\n')
+    )
+    assert load_config(write(tmp_path, text)).freeswitch.esl_host == host
+
+
+# -- schedule ------------------------------------------------------------------------------------
+
+
+def test_opening_ranges_must_be_valid_and_in_order(tmp_path: Path) -> None:
+    text = edit(
+        (
+            'monday = ["08:30-12:30", "14:00-19:00"]',
+            'monday = [\n  "08:30-12:30",\n  "12:00-13:00",\n  "15:00-14:00",\n  "9h-10h",\n]',
+        )
+    )
+    expect_error(tmp_path, text, '"12:00-13:00"', "schedule.monday[1]", "not overlap")
+    expect_error(tmp_path, text, '"15:00-14:00"', "schedule.monday[2]", "must start before")
+    expect_error(tmp_path, text, '"9h-10h"', "schedule.monday[3]", 'like "08:30-12:30"')
+
+
+def test_a_closure_ending_before_it_starts_is_refused(tmp_path: Path) -> None:
+    closures = (
+        "\n[[schedule.closures]]\nfrom = 2026-08-01\nto = 2026-08-15\n"
+        "\n[[schedule.closures]]\nfrom = 2026-12-26\nto = 2026-12-24\n"
+    )
+    text = edit(
+        ('monday = ["08:30-12:30", "14:00-19:00"]\n', 'monday = ["08:30-12:30"]\n' + closures)
+    )
+    expect_error(tmp_path, text, "to = 2026-12-24", "schedule.closures[1].to", "must not be before")
+
+
+def test_closure_dates_are_toml_dates(tmp_path: Path) -> None:
+    closure = '\n[[schedule.closures]]\nfrom = "2026-08-01"\nto = 2026-08-15\n'
+    text = edit(('monday = ["08:30-12:30", "14:00-19:00"]\n', "monday = []\n" + closure))
+    expect_error(tmp_path, text, 'from = "2026', "schedule.closures[0].from", "without quotes")
+
+
+# -- references between prompts, nodes and numbers ----------------------------------------------
+
+
+def test_an_unknown_prompt_is_refused_with_a_suggestion(tmp_path: Path) -> None:
+    text = edit(('greeting = "hello"', 'greeting = "helo"'))
+    expect_error(tmp_path, text, 'greeting = "helo"', "flow.greeting", "Did you mean 'hello'?")
+
+
+def test_a_missing_prompt_file_is_reported_at_its_file_key(tmp_path: Path) -> None:
+    path = write(tmp_path, BASE)
+    (tmp_path / "prompts" / "hello.wav").unlink()
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    line = line_of(BASE, 'file = "hello.wav"')
+    assert caught.value.errors == [
+        f"{path}:{line}: prompts.hello.file: file not found: {tmp_path / 'prompts' / 'hello.wav'}"
+    ]
+
+
+def test_unknown_nodes_are_refused(tmp_path: Path) -> None:
+    text = edit(('options = { "2" = "message" }', 'options = { "2" = "mesage" }'))
+    expect_error(
+        tmp_path, text, "options =", 'flow.nodes.main.options."2"', "unknown node 'mesage'"
+    )
+    text = edit(('entry = "main"', 'entry = "mian"'))
+    expect_error(tmp_path, text, 'entry = "mian"', "flow.branches.open.entry", "Did you mean")
+
+
+def test_a_menu_has_at_most_four_options(tmp_path: Path) -> None:
+    many = 'options = { "2" = "message", "3" = "desk", "4" = "desk", "5" = "desk", "6" = "desk" }'
+    text = edit(('options = { "2" = "message" }', many))
+    expect_error(tmp_path, text, "options =", "flow.nodes.main.options", "at most 4")
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [("0", "operator key"), ("*", "repeat key"), ("1", "emergency key"), ("a", "0-9, * or #")],
+)
+def test_menu_option_keys_are_checked(tmp_path: Path, key: str, message: str) -> None:
+    text = edit(
+        ('options = { "2" = "message" }', f'options = {{ "2" = "message", "{key}" = "desk" }}')
+    )
+    path = format_path(("flow", "nodes", "main", "options", key))
+    expect_error(tmp_path, text, "options =", path, message)
+
+
+def test_the_emergency_key_is_free_in_menus_that_are_not_a_branch_entry(tmp_path: Path) -> None:
+    text = edit(
+        (
+            "[flow.nodes.desk]",
+            '[flow.nodes.sub]\ntype = "menu"\nprompt = "menu"\n'
+            'options = { "1" = "message" }\non_failure = "desk"\n\n[flow.nodes.desk]',
+        ),
+        ('options = { "2" = "message" }', 'options = { "2" = "sub" }'),
+    )
+    assert load_config(write(tmp_path, text)).flow.nodes["sub"].options == {"1": "message"}
+
+
+def test_a_menu_never_ends_in_a_hang_up(tmp_path: Path) -> None:
+    text = edit(('on_failure = "desk"', 'on_failure = "main"'))
+    expect_error(
+        tmp_path,
+        text,
+        'on_failure = "main"',
+        "flow.nodes.main.on_failure",
+        "must be a frontdesk, transfer or message node",
+    )
+
+
+def test_nobody_answering_at_the_desk_leads_to_a_message(tmp_path: Path) -> None:
+    text = edit(('type = "frontdesk"\nthen = "message"', 'type = "frontdesk"\nthen = "main"'))
+    expect_error(tmp_path, text, 'then = "main"', "flow.nodes.desk.then", "must be a message node")
+
+
+def test_a_transfer_dials_only_a_named_outside_number(tmp_path: Path) -> None:
+    node = '\n[flow.nodes.out]\ntype = "transfer"\nnumber = "0612345678"\nthen = "message"\n'
+    text = BASE + node
+    expect_error(
+        tmp_path, text, 'number = "0612345678"', "flow.nodes.out.number", "[outside.numbers]"
+    )
+    ok = BASE + node.replace('"0612345678"', '"on_call"')
+    assert load_config(write(tmp_path, ok)).flow.nodes["out"].number == "on_call"
+
+
+def test_the_emergency_on_call_must_be_a_named_number(tmp_path: Path) -> None:
+    text = edit(('prompt = "emergency"\n', 'prompt = "emergency"\non_call = "doctor"\n'))
+    expect_error(tmp_path, text, 'on_call = "doctor"', "emergency.on_call", "unknown number")
+
+
+def test_outside_numbers_are_digits_with_an_optional_plus(tmp_path: Path) -> None:
+    text = edit(('on_call = "0639980001"', 'on_call = "06 39 98 00 01"'))
+    expect_error(tmp_path, text, "on_call =", "outside.numbers.on_call", "digits")
+
+
+@pytest.mark.parametrize("number", ["+4930123456", "004930123456"])
+def test_international_numbers_need_permission(tmp_path: Path, number: str) -> None:
+    text = edit(('on_call = "0639980001"', f'on_call = "{number}"'))
+    expect_error(tmp_path, text, "on_call =", "outside.numbers.on_call", "international")
+    allowed = text.replace(
+        "[outside.numbers]", "[outside]\nallow_international = true\n\n[outside.numbers]"
+    )
+    config = load_config(write(tmp_path, allowed))
+    assert config.allow_international is True
+
+
+def test_a_number_with_the_practice_country_code_is_national(tmp_path: Path) -> None:
+    text = edit(('on_call = "0639980001"', 'on_call = "+33639980001"'))
+    assert load_config(write(tmp_path, text)).numbers["on_call"] == "+33639980001"
+
+
+def test_reasons_must_be_known(tmp_path: Path) -> None:
+    text = edit(
+        ('type = "message"\nprompt = "menu"', 'type = "message"\nprompt = "menu"\nreason = "chat"')
+    )
+    expect_error(tmp_path, text, 'reason = "chat"', "flow.nodes.message.reason", "must be one of")
+
+
+# -- patients always have somewhere to turn ------------------------------------------------------
+
+
+def test_a_closed_branch_without_duty_number_is_refused(tmp_path: Path) -> None:
+    text = edit(('duty_number = "116117"\n', ""))
+    expect_error(
+        tmp_path,
+        text,
+        "[flow.branches.closed]",
+        "flow.branches.closed",
+        "closed branch gives patients nowhere to turn: set duty_number",
+    )
+
+
+def test_an_announcement_must_say_the_duty_and_emergency_numbers(tmp_path: Path) -> None:
+    text = edit(("Urgences : 15 ou 112.", "Urgences : le 15."))
+    errors = expect_error(
+        tmp_path,
+        text,
+        'announcement = "closed"',
+        "flow.branches.closed.announcement",
+        "closed branch gives patients nowhere to turn",
+    )
+    assert "112" in errors[0] and "116117" not in errors[0]
+
+
+def test_numbers_are_compared_by_digits_only(tmp_path: Path) -> None:
+    text = edit(("116 117", "116.117"), ('duty_number = "116117"', 'duty_number = "116117"'))
+    load_config(write(tmp_path, text))
+    text = edit(("116 117", "116 118"))
+    expect_error(
+        tmp_path, text, 'announcement = "closed"', "flow.branches.closed.announcement", "116117"
+    )
+
+
+def test_an_explicit_holiday_branch_must_also_give_somewhere_to_turn(tmp_path: Path) -> None:
+    text = BASE + '\n[flow.branches.holiday]\nentry = "main"\n'
+    expect_error(
+        tmp_path, text, "[flow.branches.holiday]", "flow.branches.holiday", "nowhere to turn"
+    )
+
+
+def test_the_open_and_closed_branches_are_required(tmp_path: Path) -> None:
+    text = edit(('[flow.branches.open]\nentry = "main"\n', ""))
+    expect_error(
+        tmp_path, text, "[flow.branches.closed]", "flow.branches.open", "missing required table"
+    )
+
+
+def test_the_emergency_prompt_must_say_every_emergency_number(tmp_path: Path) -> None:
+    text = edit(("appelez le 15 ou le 112", "appelez le 15"))
+    expect_error(tmp_path, text, 'prompt = "emergency"', "emergency.prompt", "never says 112")
+
+
+# -- rehearsals ------------------------------------------------------------------------------
+
+
+def test_rehearsal_scenarios_are_checked(tmp_path: Path) -> None:
+    scenarios = (
+        '\n[[rehearse]]\nname = "ok"\nwhen = "2026-12-24T10:30"\nkeys = ["2"]\nexpect = "message"\n'
+        '\n[[rehearse]]\nname = "bad"\nwhen = "tomorrow"\nkeys = ["3a"]\nexpect = "mesage"\n'
+    )
+    text = BASE + scenarios
+    errors = expect_error(
+        tmp_path, text, 'when = "tomorrow"', "rehearse[1].when", "local date-time"
+    )
+    expect_error(tmp_path, text, 'keys = ["3a"]', "rehearse[1].keys[0]", "telephone keys")
+    expect_error(
+        tmp_path, text, 'expect = "mesage"', "rehearse[1].expect", "Did you mean 'message'?"
+    )
+    assert len(errors) == 3
+    config = load_config(write(tmp_path, BASE + scenarios.split('\n[[rehearse]]\nname = "bad"')[0]))
+    assert config.scenarios[0].keys == ("2",)
+    assert config.scenarios[0].when == "2026-12-24T10:30"
