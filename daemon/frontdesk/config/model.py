@@ -129,7 +129,8 @@ class Branch:
     announcement: str | None = None
     """Prompt played before the entry node."""
     duty_number: str | None = None
-    """Number told to patients when closed (e.g. the duty GP line 116 117); spoken in the announcement."""
+    """Number told to patients when closed (e.g. the duty GP line 116 117), spoken in the
+    announcement."""
     emergency_numbers: tuple[str, ...] = ("15", "112")
 
 
