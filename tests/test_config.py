@@ -610,3 +610,28 @@ def test_rehearsal_scenarios_are_checked(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, BASE + scenarios.split('\n[[rehearse]]\nname = "bad"')[0]))
     assert config.scenarios[0].keys == ("2",)
     assert config.scenarios[0].when == "2026-12-24T10:30"
+
+
+def test_any_wrong_value_in_the_example_is_an_error_never_a_crash(example: Path) -> None:
+    lines = example.read_text(encoding="utf-8").split("\n")
+    for index, line in enumerate(lines):
+        match = re.match(r"([A-Za-z_]\w*) = ", line)
+        if match is None or line.startswith(("file =", "text =")):
+            continue
+        for wrong in ("[1]", '"x"', "{}"):
+            broken = [*lines[:index], f"{match.group(1)} = {wrong}", *lines[index + 1 :]]
+            example.write_text("\n".join(broken), encoding="utf-8")
+            try:
+                load_config(example)
+            except ConfigError as exc:
+                assert all(
+                    re.match(rf"{re.escape(str(example))}:\d+: \S+: ", e) for e in exc.errors
+                )
+
+
+def test_a_missing_prompt_directory_is_one_error(tmp_path: Path) -> None:
+    text = edit(("[prompts.hello]", '[prompts]\ndirectory = "sounds"\n\n[prompts.hello]'))
+    errors = expect_error(
+        tmp_path, text, 'directory = "sounds"', "prompts.directory", "directory not found"
+    )
+    assert len(errors) == 1

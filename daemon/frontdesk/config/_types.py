@@ -387,7 +387,7 @@ class Tagged(Value):
         if kind is None:
             issues.add(path + (self.tag,), f"missing required key (one of {one_of(self.variants)})")
             return INVALID
-        if kind not in self.variants:
+        if not isinstance(kind, str) or kind not in self.variants:
             hint = did_you_mean(str(kind), self.variants)
             issues.add(
                 path + (self.tag,),

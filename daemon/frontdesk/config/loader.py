@@ -369,6 +369,10 @@ class _Builder:
     def prompts(self) -> dict[str, Prompt]:
         values = self.section("prompts")
         directory = self.resolve(values.get("directory", "prompts"))
+        check_files = self.check_files
+        if check_files and not directory.is_dir():
+            self.add(("prompts", "directory"), f"directory not found: {directory}")
+            check_files = False  # one error rather than one per prompt
         prompts = {}
         for name, entry in values.items():
             if name == "directory" or "file" not in entry or "text" not in entry:
@@ -377,7 +381,7 @@ class _Builder:
             path = None
             if "://" not in file:
                 path = Path(os.path.normpath(directory / file))
-                if self.check_files and not path.is_file():
+                if check_files and not path.is_file():
                     self.add(("prompts", name, "file"), f"file not found: {path}")
             prompts[name] = Prompt(name=name, file=file, text=entry["text"], path=path)
         return prompts
