@@ -176,7 +176,9 @@ class Daemon:
                 schedule_detail=state.detail,
                 config_version=config.version,
             )
-            call_log.info("call.started", caller=mask_number(session.caller_number), state=state.state)
+            call_log.info(
+                "call.started", caller=mask_number(session.caller_number), state=state.state
+            )
             result = CallFlow(session, config, state, clock=self.clock).run()
         except (CallGone, ESLError) as error:
             call_log.warning("call.lost", error=str(error))

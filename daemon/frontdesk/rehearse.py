@@ -30,7 +30,7 @@ from frontdesk.config.model import (
 from frontdesk.daemon import Daemon
 from frontdesk.flow import CallResult
 from frontdesk.schedule import Schedule
-from frontdesk.sim import CallerScript, Simulator
+from frontdesk.sim import CallerScript, SimCall, Simulator
 
 EMERGENCY_OUTCOMES = frozenset(
     {"emergency_answered", "emergency_transferred", "emergency_information"}
@@ -190,29 +190,55 @@ def rehearse(config: Config, *, time_scale: float = 0.001) -> list[RehearsalResu
     rehearsals = configured_rehearsals(config) + builtin_rehearsals(config)
     uri_names = {prompt.uri: name for name, prompt in config.prompts.items()}
     with tempfile.TemporaryDirectory(prefix="frontdesk-rehearse-") as tmp:
-        rig = _Rig(config, Path(tmp), time_scale)
-        try:
-            return [rig.play(rehearsal, uri_names) for rehearsal in rehearsals]
-        finally:
-            rig.close()
+        with Rig(config, Path(tmp), time_scale=time_scale) as rig:
+            return [_play(rig, rehearsal, uri_names) for rehearsal in rehearsals]
 
 
-class _Rig:
-    """The daemon and the simulator, wired together for rehearsals."""
+def _play(rig: Rig, rehearsal: Rehearsal, uri_names: dict[str, str]) -> RehearsalResult:
+    moment = moment_for(rehearsal.when, rig.config, rig.now)
+    outcome = RehearsalResult(rehearsal, moment)
+    if moment is None:
+        outcome.problem = f"the schedule is never {rehearsal.when!r} in the coming year"
+        return outcome
+    call, result = rig.call(CallerScript(keys=rehearsal.keys, barge=rehearsal.barge), at=moment)
+    outcome.prompts = [uri_names.get(uri, uri) for uri in call.prompts_heard]
+    if result is None:
+        outcome.problem = "the daemon recorded no end for the call"
+        return outcome
+    outcome.end_node = result.end_node
+    outcome.outcome = result.outcome
+    return outcome
 
-    def __init__(self, config: Config, workdir: Path, time_scale: float) -> None:
+
+class Rig:
+    """The real daemon and the simulator wired together in this process, with a throw-away
+    database and a clock set per call: used by rehearse, the tests and the benchmarks."""
+
+    def __init__(
+        self,
+        config: Config,
+        workdir: Path,
+        *,
+        time_scale: float = 0.001,
+        answer_after: float | None = 3.0,
+        heartbeat_interval: float = 0,
+    ) -> None:
         self.config = config
         self.now = datetime.now(ZoneInfo(config.practice.timezone))
         self.moment = self.now
         self.results: dict[str, gevent.event.AsyncResult] = {}
         password = "rehearsal"
-        self.sim = Simulator(password=password, daemon_address=None, time_scale=time_scale,
-                             heartbeat_interval=0)
+        self.sim = Simulator(
+            password=password,
+            daemon_address=None,
+            time_scale=time_scale,
+            heartbeat_interval=heartbeat_interval,
+        )
         self.sim.start()
         for extension in set(config.frontdesk.extensions) | set(config.emergency.extensions):
-            self.sim.add_phone(extension, answer_after=3.0, talk_seconds=30.0)
+            self.sim.add_phone(extension, answer_after=answer_after, talk_seconds=30.0)
         for number in config.numbers.values():
-            self.sim.add_outside(number, answer_after=3.0, talk_seconds=30.0)
+            self.sim.add_outside(number, answer_after=answer_after, talk_seconds=30.0)
         rig_config = replace(
             config,
             freeswitch=replace(
@@ -227,36 +253,42 @@ class _Rig:
                 config.storage, database=workdir / "rehearse.db", messages=workdir / "messages"
             ),
         )
-        self.daemon = Daemon(rig_config, clock=lambda: self.moment,
-                             on_call_finished=self._finished)
+        self.daemon = Daemon(
+            rig_config, clock=lambda: self.moment, on_call_finished=self._finished
+        )
         self.daemon.start()
         self.sim.daemon_address = ("127.0.0.1", self.daemon.port)
+
+    def __enter__(self) -> Rig:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
     def _finished(self, uuid: str, result: CallResult) -> None:
         self.results.setdefault(uuid, gevent.event.AsyncResult()).set(result)
 
-    def play(self, rehearsal: Rehearsal, uri_names: dict[str, str]) -> RehearsalResult:
-        moment = moment_for(rehearsal.when, self.config, self.now)
-        outcome = RehearsalResult(rehearsal, moment)
-        if moment is None:
-            outcome.problem = f"the schedule is never {rehearsal.when!r} in the coming year"
-            return outcome
-        self.moment = moment
-        call = self.sim.place_call(
-            CallerScript(keys=rehearsal.keys, barge=rehearsal.barge),
-            caller_number=REHEARSAL_CALLER,
-        )
-        if not call.wait_done(CALL_TIMEOUT):
-            outcome.problem = "the call did not end"
+    def call(
+        self,
+        script: CallerScript,
+        *,
+        at: datetime | None = None,
+        caller_number: str = REHEARSAL_CALLER,
+        timeout: float = CALL_TIMEOUT,
+    ) -> tuple[SimCall, CallResult | None]:
+        """Place one call at the moment `at` and wait for the daemon to record its end."""
+        self.moment = at or self.now
+        call = self.place(script, caller_number=caller_number)
+        return call, self.result(call, timeout)
+
+    def place(self, script: CallerScript, *, caller_number: str = REHEARSAL_CALLER) -> SimCall:
+        return self.sim.place_call(script, caller_number=caller_number)
+
+    def result(self, call: SimCall, timeout: float = CALL_TIMEOUT) -> CallResult | None:
+        """The daemon's result for a placed call, once it has recorded the call's end."""
+        call.wait_done(timeout)
         pending = self.results.setdefault(call.uuid, gevent.event.AsyncResult())
-        result = pending.get(timeout=CALL_TIMEOUT) if pending.wait(CALL_TIMEOUT) else None
-        outcome.prompts = [uri_names.get(uri, uri) for uri in call.prompts_heard]
-        if result is None:
-            outcome.problem = outcome.problem or "the daemon recorded no end for the call"
-            return outcome
-        outcome.end_node = result.end_node
-        outcome.outcome = result.outcome
-        return outcome
+        return pending.get(timeout=timeout) if pending.wait(timeout) else None
 
     def close(self) -> None:
         self.daemon.stop(grace=1.0)
@@ -291,7 +323,10 @@ def format_table(results: list[RehearsalResult], config: Config) -> str:
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) for row in rows]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        for row in rows
+    ]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(line.rstrip() for line in lines)
 
@@ -306,4 +341,4 @@ def _collapse(prompts: list[str]) -> list[str]:
         else:
             collapsed.append(prompt)
             counts.append(1)
-    return [name if n == 1 else f"{name} x{n}" for name, n in zip(collapsed, counts)]
+    return [name if n == 1 else f"{name} x{n}" for name, n in zip(collapsed, counts, strict=True)]
