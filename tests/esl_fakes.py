@@ -15,7 +15,9 @@ import gevent.server
 import gevent.socket
 
 CAPTURES = Path("/work/shared/esl-captures")
-CAPTURE_NAMES = sorted(p.name.removesuffix(".chunks.jsonl") for p in CAPTURES.glob("*.chunks.jsonl"))
+CAPTURE_NAMES = sorted(
+    p.name.removesuffix(".chunks.jsonl") for p in CAPTURES.glob("*.chunks.jsonl")
+)
 
 
 def blocks(name: str) -> list[dict]:
@@ -177,13 +179,17 @@ class FakeSwitch:
                 peer.send(frame)
             return
         peer.send(reply("+OK accepted"))
+        stuck = False  # FreeSWITCH answers one command after the other: a held api blocks all
         while True:
             command = peer.command(timeout=60)
             self.commands.put(command)
             verb, _, rest = command.partition(" ")
+            stuck = stuck or (verb == "api" and rest in self.hold)
+            if stuck:
+                continue
             if verb == "event":
                 peer.send(reply("+OK event listener enabled plain"))
-            elif verb == "api" and rest not in self.hold:
+            elif verb == "api":
                 peer.send(api_response(self.api_results.get(rest, "+OK\n")))
             elif verb == "bgapi":
                 cmd = rest.split("\n", 1)[0]
