@@ -1,0 +1,39 @@
+"""Shared fixtures: a copy of the example practice, and the daemon wired to the simulator."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from frontdesk.config import load_config
+from frontdesk.config.model import Config
+from frontdesk.rehearse import Rig
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE = REPO / "examples" / "frontdesk.toml"
+
+
+@pytest.fixture
+def practice_dir(tmp_path: Path) -> Path:
+    """A copy of examples/ (config, prompts, a generated ESL password) that a test may edit."""
+    directory = tmp_path / "practice"
+    directory.mkdir()
+    shutil.copy(EXAMPLE, directory / "frontdesk.toml")
+    shutil.copytree(EXAMPLE.parent / "prompts", directory / "prompts")
+    (directory / "secrets").mkdir()
+    (directory / "secrets" / "esl-password").write_text("test-only-password\n")
+    return directory
+
+
+@pytest.fixture
+def practice(practice_dir: Path) -> Config:
+    return load_config(practice_dir / "frontdesk.toml")
+
+
+@pytest.fixture
+def rig(practice: Config, tmp_path: Path) -> Iterator[Rig]:
+    with Rig(practice, tmp_path) as running:
+        yield running

@@ -1,0 +1,205 @@
+"""What callers notice, end to end: the real daemon (its real servers on real sockets) against
+the simulator, with the example practice's config."""
+
+from __future__ import annotations
+
+import socket
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import gevent
+import pytest
+
+from frontdesk.rehearse import Rig
+from frontdesk.sim import CallerScript
+
+PARIS = ZoneInfo("Europe/Paris")
+TUESDAY_MORNING = datetime(2026, 12, 1, 10, 0, tzinfo=PARIS)
+TUESDAY_LUNCH = datetime(2026, 12, 1, 13, 0, tzinfo=PARIS)
+TUESDAY_EVENING = datetime(2026, 12, 1, 20, 15, tzinfo=PARIS)
+SUNDAY = datetime(2026, 11, 29, 11, 0, tzinfo=PARIS)
+CHRISTMAS = datetime(2026, 12, 25, 10, 30, tzinfo=PARIS)
+AUGUST_CLOSURE = datetime(2026, 8, 12, 10, 0, tzinfo=PARIS)
+
+
+def prompt_names(rig: Rig, heard: list[str]) -> list[str]:
+    by_uri = {prompt.uri: name for name, prompt in rig.config.prompts.items()}
+    return [by_uri.get(uri, uri) for uri in heard]
+
+
+@pytest.mark.parametrize(
+    ("keys", "end_node", "outcome", "reason"),
+    [
+        (("2", "1"), "appointment_new", "answered", "appointment_new"),
+        (("2", "2"), "appointment_change", "answered", "appointment_change"),
+        (("3", "1"), "prescription_message", "message", "prescription"),
+        (("3", "2"), "results", "answered", "results"),
+        (("4",), "practical_info", "information", "information"),
+        (("0",), "desk", "answered", "speak_to_someone"),
+    ],
+)
+def test_each_request_type_ends_where_the_config_says(rig, keys, end_node, outcome, reason):
+    call, result = rig.call(CallerScript(keys=keys), at=TUESDAY_MORNING)
+
+    assert (result.end_node, result.outcome, result.reason) == (end_node, outcome, reason)
+    row = rig.daemon.store.get_call(call.uuid)
+    assert row["outcome"] == outcome
+    assert row["reason"] == reason
+    assert [step["key"] for step in row["path"] if step["event"] == "key"] == list(keys)
+
+
+def test_a_message_is_recorded_with_the_callers_number(rig):
+    call, result = rig.call(CallerScript(keys=("3", "1")), at=TUESDAY_MORNING,
+                            caller_number="0639981234")
+
+    assert call.recorded, "FreeSWITCH was never asked to record"
+    row = rig.daemon.store.get_call(call.uuid)
+    assert row["caller_number"] == "0639981234"
+    assert row["message_file"] == call.recorded[0]
+    assert row["outcome"] == "message"
+
+
+def test_an_emergency_during_the_greeting_rings_the_staff_before_any_menu(rig):
+    call, result = rig.call(CallerScript(barge="1"), at=TUESDAY_MORNING)
+
+    assert prompt_names(rig, call.prompts_heard) == ["greeting"]
+    assert result.outcome == "emergency_answered"
+    assert call.bridged_to.startswith("user/")
+    assert rig.daemon.store.get_call(call.uuid)["reason"] == "emergency"
+
+
+def test_an_emergency_while_closed_gives_the_numbers_then_reaches_the_on_call_doctor(rig):
+    call, result = rig.call(CallerScript(barge="1"), at=TUESDAY_EVENING)
+
+    assert "emergency" in prompt_names(rig, call.prompts_heard)
+    assert result.outcome == "emergency_transferred"
+    assert call.bridged_to.endswith("/0639980001")
+
+
+def test_a_caller_who_presses_nothing_reaches_a_human(rig):
+    call, result = rig.call(CallerScript(keys=("",) * 10), at=TUESDAY_MORNING)
+
+    assert result.outcome == "answered"
+    assert call.bridged_to.startswith("user/")
+    assert [s["event"] for s in rig.daemon.store.get_call(call.uuid)["path"]].count(
+        "timeout"
+    ) == 3
+
+
+def test_a_caller_who_keeps_pressing_wrong_keys_reaches_a_human(rig):
+    call, result = rig.call(CallerScript(keys=("9", "9", "9")), at=TUESDAY_MORNING)
+
+    assert result.outcome == "answered"
+    assert "invalid" in prompt_names(rig, call.prompts_heard)
+
+
+def test_the_repeat_key_replays_the_menu_without_counting_as_a_failure(rig):
+    call, result = rig.call(CallerScript(keys=("*", "*", "*", "4")), at=TUESDAY_MORNING)
+
+    assert prompt_names(rig, call.prompts_heard).count("main_menu") == 4
+    assert result.end_node == "practical_info"
+
+
+@pytest.mark.parametrize(
+    ("moment", "announcement", "state"),
+    [
+        (TUESDAY_LUNCH, "lunch", "lunch"),
+        (TUESDAY_EVENING, "closed", "closed"),
+        (SUNDAY, "closed", "closed"),
+        (CHRISTMAS, "holiday", "holiday"),
+        (AUGUST_CLOSURE, "closure", "closure"),
+    ],
+)
+def test_callers_out_of_hours_hear_their_branch(rig, moment, announcement, state):
+    call, result = rig.call(CallerScript(keys=("2",)), at=moment)
+
+    heard = prompt_names(rig, call.prompts_heard)
+    assert heard[:2] == ["greeting", announcement]
+    assert rig.daemon.store.get_call(call.uuid)["schedule_state"] == state
+    assert result.outcome == "message"
+
+
+def test_a_manual_override_changes_the_branch_of_the_next_caller(rig):
+    rig.daemon.store.set_override("closed", until=None, set_by="test")
+
+    call, _ = rig.call(CallerScript(keys=("2",)), at=TUESDAY_MORNING)
+
+    assert prompt_names(rig, call.prompts_heard)[:2] == ["greeting", "closed"]
+    rig.daemon.store.set_override(None, until=None, set_by="test")
+    call, _ = rig.call(CallerScript(keys=("4",)), at=TUESDAY_MORNING)
+    assert prompt_names(rig, call.prompts_heard)[:2] == ["greeting", "main_menu"]
+
+
+def test_a_caller_who_hangs_up_in_the_menu_is_recorded_as_abandoned(rig):
+    call, result = rig.call(CallerScript(keys=("",) * 5, hangup_after=8.0), at=TUESDAY_MORNING)
+
+    row = rig.daemon.store.get_call(call.uuid)
+    assert row["outcome"] == "abandoned"
+    assert row["ended_at"] is not None
+    assert row["hangup_cause"] == "NORMAL_CLEARING"
+
+
+def test_nobody_at_the_desk_sends_the_caller_to_voicemail(practice, tmp_path):
+    with Rig(practice, tmp_path, answer_after=None) as rig:
+        call, result = rig.call(CallerScript(keys=("0",)), at=TUESDAY_MORNING)
+
+    assert result.outcome == "voicemail"
+    assert result.reason == "speak_to_someone"
+    assert call.recorded
+
+
+def test_the_callers_number_reaches_the_dial_string_as_digits_only(rig):
+    call, _ = rig.call(CallerScript(keys=("0",)), at=TUESDAY_MORNING,
+                       caller_number="06,user/9999}x")
+
+    bridge_args = [arg for app, arg in call.apps if app == "bridge"]
+    assert bridge_args and "origination_caller_id_number=069999}" in bridge_args[0]
+    assert "user/9999" not in bridge_args[0]
+
+
+def test_every_finished_call_has_a_complete_row(rig):
+    scripts = [
+        CallerScript(keys=("4",)),
+        CallerScript(keys=("3", "1")),
+        CallerScript(keys=("0",)),
+        CallerScript(barge="1"),
+        CallerScript(keys=("",) * 5, hangup_after=3.0),
+    ]
+    calls = [rig.place(script) for script in scripts]
+    for call in calls:
+        assert rig.result(call) is not None
+
+    rows = {row["uuid"]: row for row in rig.daemon.store.calls()}
+    for call in calls:
+        row = rows[call.uuid]
+        for column in ("caller_number", "started_at", "ended_at", "schedule_state",
+                       "config_version", "outcome", "hangup_cause"):
+            assert row[column] not in (None, ""), (column, row)
+        assert row["path"], row
+
+
+def test_the_control_connection_comes_back_after_freeswitch_restarts_without_cutting_calls(
+    practice, tmp_path
+):
+    with Rig(practice, tmp_path, time_scale=0.01) as rig:
+        control = rig.daemon.control
+        assert control.wait_connected(5)
+        call = rig.place(CallerScript(keys=("0",)))
+        gevent.sleep(0.05)  # the call is in the greeting when the control connection drops
+
+        rig.sim.restart_esl()
+
+        result = rig.result(call)
+        assert control.wait_connected(10)
+        assert "is ready" in control.api("status")
+    assert result.outcome == "answered"
+    assert not call.daemon_closed_midcall
+
+
+def test_garbage_on_the_call_port_does_not_disturb_other_calls(rig):
+    call = rig.place(CallerScript(keys=("4",)))
+    for garbage in (b"\x00\xff junk\n\n", b"Content-Length: -5\n\n", b"connect\n\n" * 3):
+        with socket.create_connection(("127.0.0.1", rig.daemon.port)) as raw:
+            raw.sendall(garbage)
+
+    assert rig.result(call).end_node == "practical_info"
