@@ -6,8 +6,8 @@ import gevent
 import gevent.queue
 import pytest
 import structlog
-from esl_fakes import FakeSwitch, heartbeat
 
+from esl_fakes import FakeSwitch, heartbeat
 from frontdesk.esl import CommandTimeout, ConnectionLost, ControlConnection
 
 EVENTS = ["CHANNEL_CREATE", "sofia::register", "CHANNEL_HANGUP_COMPLETE", "HEARTBEAT"]
