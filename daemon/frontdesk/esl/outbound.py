@@ -227,10 +227,6 @@ class OutboundServer:
             raise RuntimeError("server not started")
         return self._server.server_port
 
-    @property
-    def active_calls(self) -> int:
-        return len(self._sessions)
-
     def stop(self) -> None:
         """Stop accepting calls; the calls in progress go on (their owner ends them)."""
         if self._server is not None:
