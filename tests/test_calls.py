@@ -7,11 +7,11 @@ import socket
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import gevent
 import pytest
 
 from frontdesk.rehearse import Rig
 from frontdesk.sim import CallerScript
+from tests.conftest import wait_for
 
 PARIS = ZoneInfo("Europe/Paris")
 TUESDAY_MORNING = datetime(2026, 12, 1, 10, 0, tzinfo=PARIS)
@@ -165,7 +165,7 @@ def test_every_finished_call_has_a_complete_row(rig):
         CallerScript(barge="1"),
         CallerScript(keys=("",) * 5, hangup_after=3.0),
     ]
-    calls = [rig.place(script) for script in scripts]
+    calls = [rig.place(script, at=TUESDAY_MORNING) for script in scripts]
     for call in calls:
         assert rig.result(call) is not None
 
@@ -184,8 +184,8 @@ def test_the_control_connection_comes_back_after_freeswitch_restarts_without_cut
     with Rig(practice, tmp_path, time_scale=0.01) as rig:
         control = rig.daemon.control
         assert control.wait_connected(5)
-        call = rig.place(CallerScript(keys=("0",)))
-        gevent.sleep(0.05)  # the call is in the greeting when the control connection drops
+        call = rig.place(CallerScript(keys=("0",)), at=TUESDAY_MORNING)
+        assert wait_for(lambda: call.prompts_heard)  # the call is in progress
 
         rig.sim.restart_esl()
 
@@ -197,7 +197,7 @@ def test_the_control_connection_comes_back_after_freeswitch_restarts_without_cut
 
 
 def test_garbage_on_the_call_port_does_not_disturb_other_calls(rig):
-    call = rig.place(CallerScript(keys=("4",)))
+    call = rig.place(CallerScript(keys=("4",)), at=TUESDAY_MORNING)
     for garbage in (b"\x00\xff junk\n\n", b"Content-Length: -5\n\n", b"connect\n\n" * 3):
         with socket.create_connection(("127.0.0.1", rig.daemon.port)) as raw:
             raw.sendall(garbage)

@@ -277,11 +277,18 @@ class Rig:
         timeout: float = CALL_TIMEOUT,
     ) -> tuple[SimCall, CallResult | None]:
         """Place one call at the moment `at` and wait for the daemon to record its end."""
-        self.moment = at or self.now
-        call = self.place(script, caller_number=caller_number)
+        call = self.place(script, at=at, caller_number=caller_number)
         return call, self.result(call, timeout)
 
-    def place(self, script: CallerScript, *, caller_number: str = REHEARSAL_CALLER) -> SimCall:
+    def place(
+        self,
+        script: CallerScript,
+        *,
+        at: datetime | None = None,
+        caller_number: str = REHEARSAL_CALLER,
+    ) -> SimCall:
+        """Place a call without waiting; the daemon's clock reads `at` (default: now)."""
+        self.moment = at or self.now
         return self.sim.place_call(script, caller_number=caller_number)
 
     def result(self, call: SimCall, timeout: float = CALL_TIMEOUT) -> CallResult | None:
