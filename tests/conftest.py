@@ -6,7 +6,6 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-import gevent
 import pytest
 
 from frontdesk.config import load_config
@@ -39,11 +38,3 @@ def rig(practice: Config, tmp_path: Path) -> Iterator[Rig]:
     with Rig(practice, tmp_path) as running:
         yield running
 
-
-def wait_for(condition, timeout: float = 5.0, step: float = 0.005) -> bool:
-    """Poll `condition` until true (for states the code under test exposes no event for)."""
-    with gevent.Timeout(timeout, False):
-        while not condition():
-            gevent.sleep(step)
-        return True
-    return False

@@ -11,7 +11,7 @@ import pytest
 
 from frontdesk.rehearse import Rig
 from frontdesk.sim import CallerScript
-from tests.conftest import wait_for
+from helpers import wait_for
 
 PARIS = ZoneInfo("Europe/Paris")
 TUESDAY_MORNING = datetime(2026, 12, 1, 10, 0, tzinfo=PARIS)

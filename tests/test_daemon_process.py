@@ -1,0 +1,214 @@
+"""The daemon as a real process: start-up, SIGHUP reloads, SIGTERM, and a kill -9 mid-call.
+
+The simulator runs in the test process and the daemon is `frontdesk run`, as systemd starts it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import gevent
+import gevent.subprocess
+import pytest
+
+from frontdesk.sim import CallerScript, Simulator
+from frontdesk.store import Store
+from helpers import wait_for
+
+PASSWORD = "test-only-password"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def set_key(config: Path, key: str, value: str) -> None:
+    """Replace the first `key = ...` line of the file (commented-out or not)."""
+    text = config.read_text(encoding="utf-8")
+    text, count = re.subn(rf"(?m)^#? ?{key} = .*$", f"{key} = {value}", text, count=1)
+    assert count == 1, key
+    config.write_text(text, encoding="utf-8")
+
+
+class DaemonProcess:
+    """`frontdesk run` in a child process, its JSON log lines collected as they come."""
+
+    def __init__(self, config: Path) -> None:
+        self.config = config
+        self.lines: list[dict] = []
+        self.process = gevent.subprocess.Popen(
+            [sys.executable, "-m", "frontdesk.cli", "run", "--config", str(config)],
+            stderr=gevent.subprocess.PIPE,
+            stdout=gevent.subprocess.DEVNULL,
+        )
+        self._reader = gevent.spawn(self._read)
+
+    def _read(self) -> None:
+        for raw in self.process.stderr:
+            try:
+                self.lines.append(json.loads(raw))
+            except ValueError:
+                self.lines.append({"event": raw.decode(errors="replace").strip()})
+
+    def saw(self, event: str, **fields: object) -> bool:
+        return any(
+            line.get("event") == event and all(line.get(k) == v for k, v in fields.items())
+            for line in self.lines
+        )
+
+    def wait_for_log(self, event: str, timeout: float = 10.0, **fields: object) -> None:
+        assert wait_for(lambda: self.saw(event, **fields), timeout), (event, self.lines[-20:])
+
+    def signal(self, signum: int) -> None:
+        self.process.send_signal(signum)
+
+    def wait(self, timeout: float = 15.0) -> int:
+        code = self.process.wait(timeout=timeout)
+        self._reader.join(timeout=5)
+        return code
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture
+def sim():
+    simulator = Simulator(password=PASSWORD, daemon_address=None, time_scale=0.01,
+                          heartbeat_interval=0)
+    simulator.start()
+    for extension in ("1001", "1002", "1003", "1011", "1012", "1013"):
+        simulator.add_phone(extension, answer_after=3.0, talk_seconds=20.0)
+    for number in ("0639980001", "0639980002"):
+        simulator.add_outside(number, answer_after=3.0, talk_seconds=20.0)
+    yield simulator
+    simulator.stop()
+
+
+@pytest.fixture
+def config_file(practice_dir: Path, sim: Simulator) -> Path:
+    config = practice_dir / "frontdesk.toml"
+    listen_port = free_port()
+    set_key(config, "esl_port", str(sim.esl_port))
+    set_key(config, "listen_port", str(listen_port))
+    sim.daemon_address = ("127.0.0.1", listen_port)
+    # The daemon reads the wall clock: keep the practice open whatever the hour of the test.
+    forced = gevent.subprocess.run(
+        [sys.executable, "-m", "frontdesk.cli", "override", "open", "--config", str(config)],
+        capture_output=True,
+        text=True,
+    )
+    assert forced.returncode == 0, forced.stderr
+    assert "override: open" in forced.stdout
+    return config
+
+
+@pytest.fixture
+def daemon(config_file: Path):
+    process = DaemonProcess(config_file)
+    process.wait_for_log("daemon.started")
+    yield process
+    process.kill()
+
+
+def stored_call(config_file: Path, uuid: str) -> dict | None:
+    store = Store(config_file.parent.parent / "var" / "frontdesk.db")
+    try:
+        return store.get_call(uuid)
+    finally:
+        store.close()
+
+
+def test_the_daemon_takes_a_call_and_connects_to_freeswitch(daemon, sim, config_file):
+    daemon.wait_for_log("freeswitch.connected")
+    call = sim.place_call(CallerScript(keys=("4",)))
+
+    assert call.wait_done(10)
+    daemon.wait_for_log("call.finished", outcome="information")
+    assert stored_call(config_file, call.uuid)["outcome"] == "information"
+
+
+def test_the_daemon_logs_no_full_phone_number(daemon, sim):
+    call = sim.place_call(CallerScript(keys=("4",)), caller_number="0639987654")
+    assert call.wait_done(10)
+    daemon.wait_for_log("call.finished")
+
+    assert "0639987654" not in json.dumps(daemon.lines)
+
+
+def test_the_daemon_refuses_to_start_on_an_invalid_config(config_file):
+    set_key(config_file, "listen_port", "99999")
+
+    process = DaemonProcess(config_file)
+
+    assert process.wait() == 1
+    assert any("listen_port" in line.get("event", "") for line in process.lines)
+
+
+def test_sighup_with_a_broken_file_keeps_the_running_config(daemon, sim, config_file):
+    good = config_file.read_text(encoding="utf-8")
+    set_key(config_file, "ring_timeout", '"soon"')
+
+    daemon.signal(signal.SIGHUP)
+
+    daemon.wait_for_log("config.reload_refused")
+    call = sim.place_call(CallerScript(keys=("4",)))
+    assert call.wait_done(10)
+    daemon.wait_for_log("call.finished", outcome="information")
+    config_file.write_text(good, encoding="utf-8")
+
+
+def test_sighup_with_a_valid_file_applies_to_new_calls_only(daemon, sim, config_file):
+    slow = sim.place_call(CallerScript(keys=("4",)))
+    assert wait_for(lambda: slow.prompts_heard)
+    set_key(config_file, "greeting", '"goodbye"')
+
+    daemon.signal(signal.SIGHUP)
+    daemon.wait_for_log("config.reloaded")
+    fresh = sim.place_call(CallerScript(keys=("4",)))
+
+    assert slow.wait_done(10) and fresh.wait_done(10)
+    assert Path(slow.prompts_heard[0]).name == "greeting.wav"
+    assert Path(fresh.prompts_heard[0]).name == "goodbye.wav"
+
+
+def test_sigterm_finishes_the_records_of_calls_in_progress(daemon, sim, config_file):
+    sim.time_scale = 0.2  # this call outlasts the daemon's 5 s grace at SIGTERM
+    call = sim.place_call(CallerScript(keys=("",) * 10))
+    assert wait_for(lambda: call.prompts_heard)
+
+    daemon.signal(signal.SIGTERM)
+
+    assert daemon.wait() == 0
+    row = stored_call(config_file, call.uuid)
+    assert row["ended_at"] is not None
+    assert row["outcome"] == "interrupted"
+
+
+def test_a_daemon_killed_mid_call_leaves_the_call_recorded_as_interrupted(
+    daemon, sim, config_file
+):
+    call = sim.place_call(CallerScript(keys=("",) * 10))
+    assert wait_for(lambda: call.prompts_heard)
+    daemon.wait_for_log("call.started")
+
+    daemon.kill()
+    assert stored_call(config_file, call.uuid)["ended_at"] is None
+    restarted = DaemonProcess(config_file)
+    try:
+        restarted.wait_for_log("daemon.started")
+        row = stored_call(config_file, call.uuid)
+    finally:
+        restarted.kill()
+
+    assert row["outcome"] == "interrupted"
+    assert row["ended_at"] is not None
+    assert restarted.saw("calls.interrupted_by_previous_stop", count=1)
