@@ -13,6 +13,10 @@ DEFAULT_CONFIG = Path("/etc/frontdesk/frontdesk.toml")
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command != "run":
+        from frontdesk.logs import configure_logging
+
+        configure_logging("warning")
     return args.handler(args)
 
 
@@ -150,10 +154,8 @@ def _freeswitch_answers(config) -> bool:
 
 
 def cmd_rehearse(args: argparse.Namespace) -> int:
-    from frontdesk.logs import configure_logging
     from frontdesk.rehearse import format_table, rehearse
 
-    configure_logging("error")
     config = _load_or_report(args.config)
     if config is None:
         return 1
@@ -177,10 +179,10 @@ def cmd_override(args: argparse.Namespace) -> int:
         if args.mode != "show":
             try:
                 until = parse_until(args.until, config.practice.timezone, now)
+                set_override(store, args.mode, until=until, now=now)
             except ValueError as error:
                 print(f"frontdesk: --until: {error}", file=sys.stderr)
                 return 2
-            set_override(store, args.mode, until=until, now=now)
         print(describe_override(store, config, now))
     finally:
         store.close()

@@ -21,7 +21,10 @@ def parse_until(text: str | None, timezone: str, now: datetime) -> datetime | No
     try:
         clock = time.fromisoformat(text)
     except ValueError:
-        moment = datetime.fromisoformat(text)
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"expected HH:MM or YYYY-MM-DDTHH:MM, not {text!r}") from None
         return moment if moment.tzinfo else moment.replace(tzinfo=zone)
     moment = datetime.combine(local_now.date(), clock, tzinfo=zone)
     if moment <= local_now:
@@ -33,6 +36,8 @@ def set_override(
     store: Store, mode: str, *, until: datetime | None, now: datetime, set_by: str = "cli"
 ) -> None:
     """`mode` is open, lunch or closed; `auto` goes back to the schedule."""
+    if mode == "auto" and until is not None:
+        raise ValueError("'auto' goes back to the schedule for good: it takes no end time")
     if until is not None and until <= now:
         raise ValueError("the end of the override is in the past")
     store.set_override(None if mode == "auto" else mode, until=until, set_by=set_by)
