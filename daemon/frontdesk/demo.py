@@ -4,12 +4,14 @@ so the daemon can be watched taking calls on a machine without FreeSWITCH."""
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime
 
 import gevent
 import structlog
 
 from frontdesk.config.model import Config, MenuNode
 from frontdesk.logs import mask_number
+from frontdesk.schedule import Schedule
 from frontdesk.sim import CallerScript, SimCall, Simulator
 
 log = structlog.get_logger(__name__)
@@ -46,6 +48,7 @@ class DemoCallers:
         self.config = config
         self.per_minute = per_minute
         self.rng = random.Random()
+        self.schedule = Schedule(config.schedule, config.practice)
 
     def start(self) -> gevent.Greenlet:
         return gevent.spawn(self._loop)
@@ -69,10 +72,11 @@ class DemoCallers:
         return CallerScript(keys=self._random_keys(), message_seconds=self.rng.uniform(4, 20))
 
     def _random_keys(self) -> tuple[str, ...]:
-        """A walk through the open branch's menus, choosing an option at random at each."""
+        """A walk through the menus of the branch in force, choosing an option at random."""
         flow = self.config.flow
+        state = self.schedule.state_at(datetime.now(UTC)).state
         keys: list[str] = []
-        node = flow.nodes[flow.branches["open"].entry]
+        node = flow.nodes[flow.branches[state].entry]
         while isinstance(node, MenuNode) and len(keys) < 4:
             key = self.rng.choice(sorted(node.options))
             keys.append(key)
