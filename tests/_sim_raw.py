@@ -69,6 +69,7 @@ class RawESL:
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self.buf = b""
+        self.pending: list[Frame] = []  # events read while waiting for a command's reply
 
     @classmethod
     def connect(cls, port: int) -> RawESL:
@@ -85,6 +86,11 @@ class RawESL:
 
     def read(self, timeout: float = 5.0) -> Frame | None:
         """The next frame, or None at end of stream."""
+        if self.pending:
+            return self.pending.pop(0)
+        return self._read_wire(timeout)
+
+    def _read_wire(self, timeout: float) -> Frame | None:
         while b"\n\n" not in self.buf:
             if not self._fill(timeout):
                 return None
@@ -103,10 +109,15 @@ class RawESL:
         return Frame(head + b"\n\n" + body, headers, body.decode())
 
     def command(self, text: str) -> Frame:
+        """Send a command and return its reply; events arriving first are kept for read()."""
         self.send(text.rstrip("\n") + "\n\n")
-        frame = self.read()
-        assert frame is not None
-        return frame
+        while True:
+            frame = self._read_wire(5.0)
+            assert frame is not None
+            if frame.content_type.startswith("text/event-"):
+                self.pending.append(frame)
+                continue
+            return frame
 
     def until(self, predicate, timeout: float = 5.0) -> list[Frame]:
         """Frames read until (and including) the first one matching predicate."""

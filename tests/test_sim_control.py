@@ -119,6 +119,8 @@ def test_originate_to_a_phone(sim: Simulator) -> None:
     assert frames[0].ev("Unique-ID") == "aaaaaaaa-0000-4000-8000-000000000001"
     assert frames[0].ev("Call-Direction") == "outbound"
     assert frames[-1].inner_body == "+OK aaaaaaaa-0000-4000-8000-000000000001\n"
+    assert phone.state == "busy"  # parked until bridged or killed
+    assert esl.command("api uuid_kill aaaaaaaa-0000-4000-8000-000000000001").body == "+OK\n"
     hangup = esl.read()
     assert hangup.name == "CHANNEL_HANGUP_COMPLETE"
     assert hangup.ev("Hangup-Cause") == "NORMAL_CLEARING"

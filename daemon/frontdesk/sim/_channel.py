@@ -63,6 +63,7 @@ _PROFILE_FIELDS = (
     "Destination-Number",
     "Unique-ID",
     "Source",
+    "Transfer-Source",
     "Context",
     "Channel-Name",
     "Profile-Index",
@@ -184,6 +185,7 @@ class Channel:
     presence_id: str = ""
     callee_name: str = ""
     callee_number: str = ""
+    transfer_source: str = ""
     state: str = "CS_EXECUTE"
     call_state: str = "RINGING"
     answer_state: str = "ringing"
@@ -200,6 +202,7 @@ class Channel:
     other: Channel | None = None
     other_type: str = ""
     ended: gevent.event.Event = field(default_factory=gevent.event.Event)
+    bridged: gevent.event.Event = field(default_factory=gevent.event.Event)
 
     @property
     def hungup(self) -> bool:
@@ -236,6 +239,7 @@ class Channel:
             "Destination-Number": self.destination,
             "Unique-ID": self.uuid,
             "Source": self.source,
+            "Transfer-Source": self.transfer_source,
             "Context": "default",
             "Channel-Name": self.name,
             "Profile-Index": "" if other else "1",
@@ -254,6 +258,12 @@ class Channel:
             "Privacy-Hide-Name": "false",
             "Privacy-Hide-Number": "false",
         }
+        if other:
+            # The other leg's profile is a copy made at bridge time: no transfer source, and
+            # (captured after uuid_bridge) no callee id yet on the caller's side.
+            values["Transfer-Source"] = ""
+            if self.transfer_source and self.direction == "inbound":
+                values["Callee-ID-Name"] = values["Callee-ID-Number"] = ""
         # FreeSWITCH leaves empty profile fields out.
         return [(prefix + f, values[f]) for f in _PROFILE_FIELDS if values[f]]
 

@@ -107,6 +107,9 @@ class Simulator:
             self._server.stop(timeout=0)
         for session in list(self._sessions.values()):
             session.abort()
+        for channel in list(self.channels.values()):
+            if channel.uuid not in self._sessions and channel.other is None:
+                self.end_leg(channel, "MANAGER_REQUEST")
 
     def restart_esl(self) -> None:
         """Drop every control connection and listen again on the same port (calls go on)."""
@@ -444,7 +447,10 @@ class Simulator:
         return f"+OK {winner.leg.uuid}\n", after
 
     def _parked_leg(self, ringing: Ringing) -> None:
-        self.talk(ringing)
+        """An originated leg stays parked until it is bridged (then talks) or killed."""
+        gevent.wait([ringing.leg.bridged, ringing.leg.ended], count=1)
+        if not ringing.leg.hungup:
+            self.talk(ringing)
         if ringing.leg.other is None:
             self.end_leg(ringing.leg, ringing.leg.hangup_cause or "NORMAL_CLEARING")
 

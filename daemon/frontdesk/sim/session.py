@@ -116,7 +116,8 @@ class OutboundSession:
             name=name,
             direction="inbound",
             caller_number=caller_number,
-            caller_name=caller_name,
+            # sofia uses the From user as the name when the INVITE has no display name
+            caller_name=caller_name or caller_number,
             destination=destination,
             username=caller_number,
             network_addr="127.0.0.1",
@@ -616,6 +617,7 @@ class OutboundSession:
         leg.other, leg.other_type = ch, "originator"
         ch.callee_name, ch.callee_number = leg.callee_name, leg.callee_number
         ch.bridged_us = leg.bridged_us = now_us()
+        leg.bridged.set()
         ch.variables.update(
             {
                 "bridge_to": leg.uuid,
@@ -679,6 +681,11 @@ class OutboundSession:
             last=[("Application", "uuid_bridge"), ("Application-Data", leg.uuid)],
         )
         self.call.bridged_to = leg.name
+        # uuid_bridge gives both legs a new caller profile that records the transfer
+        epoch = now_us() // 1_000_000
+        for one, other in ((ch, leg), (leg, ch)):
+            one.transfer_source = f"{epoch}:{new_uuid()}:uuid_br:{other.uuid}"
+            one.callee_name = ""
         after = self._talk_bridged(leg, via_app=False)
         if after is not None:
             after()
