@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import urllib.parse
 import uuid as uuidlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import gevent
@@ -119,7 +120,7 @@ class RawESL:
                 continue
             return frame
 
-    def until(self, predicate, timeout: float = 5.0) -> list[Frame]:
+    def until(self, predicate: Callable[[Frame], bool], timeout: float = 5.0) -> list[Frame]:
         """Frames read until (and including) the first one matching predicate."""
         frames = []
         while True:

@@ -305,3 +305,19 @@ def test_myevents_json(sim: Simulator, daemon: FakeDaemon) -> None:
     frames = esl.execute("answer")
     assert {f.content_type for f in frames[1:]} == {"text/event-json"}
     assert frames[-1].ev("Unique-ID") == call.uuid
+
+
+def test_daemon_down_runs_the_dialplan_fallback() -> None:
+    closed = FakeDaemon()
+    address = closed.address
+    closed.stop()
+    sim = Simulator(password="pw", daemon_address=address, time_scale=SCALE, heartbeat_interval=0)
+    sim.start()
+    try:
+        call = sim.place_call(CallerScript())
+        assert call.wait_done(2)
+        assert call.daemon_unreachable
+        assert call.fallback_ran
+        assert call.hangup_cause == "NORMAL_TEMPORARY_FAILURE"
+    finally:
+        sim.stop()

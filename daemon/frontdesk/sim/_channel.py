@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid as uuidlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import gevent.event
@@ -208,9 +209,6 @@ class Channel:
     def hungup(self) -> bool:
         return bool(self.hangup_cause)
 
-    def set_state(self, state: str) -> None:
-        self.state = state
-
     def mark_answered(self) -> None:
         self.answered_us = now_us()
         self.answer_state = "answered"
@@ -296,8 +294,8 @@ class Channel:
         factory: EventFactory,
         name: str,
         *,
-        first: Headers = (),
-        last: Headers = (),
+        first: Sequence[tuple[str, str]] = (),
+        last: Sequence[tuple[str, str]] = (),
         calling_key: str = "",
     ) -> SimEvent:
         headers = factory.prefix(name, calling_key or name) + list(first) + self.channel_block()

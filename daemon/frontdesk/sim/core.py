@@ -25,6 +25,7 @@ from ._legs import (
     parse_dialstring,
     ring,
 )
+from ._wire import Headers
 from .session import CallerScript, OutboundSession, SimCall
 
 log = structlog.get_logger(__name__)
@@ -158,8 +159,18 @@ class Simulator:
         if session is not None:
             session.deliver(event)
 
-    def fire_channel(self, channel: Channel, name: str, **kwargs: object) -> None:
-        self.fire(channel.event(self.events, name, **kwargs))  # type: ignore[arg-type]
+    def fire_channel(
+        self,
+        channel: Channel,
+        name: str,
+        *,
+        first: Headers = (),
+        last: Headers = (),
+        calling_key: str = "",
+    ) -> None:
+        """Fire a channel event (headers before / after the channel data as FreeSWITCH does)."""
+        event = channel.event(self.events, name, first=first, last=last, calling_key=calling_key)
+        self.fire(event)
 
     def _heartbeats(self) -> None:
         while True:
