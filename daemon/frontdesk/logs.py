@@ -21,6 +21,17 @@ def mask_number(number: str | None) -> str:
     return number[:2] + "*" * (len(number) - 4) + number[-2:]
 
 
+class _CurrentStderr:
+    """Writes to whatever `sys.stderr` is at the time of writing (it may be replaced after
+    logging is configured, e.g. by a test runner), instead of the object seen at set-up."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(level: str = "info", *, json_lines: bool | None = None) -> None:
     """Console rendering on a TTY, JSON lines otherwise (or as forced by `json_lines`)."""
     if json_lines is None:
@@ -40,8 +51,8 @@ def configure_logging(level: str = "info", *, json_lines: bool | None = None) ->
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-        cache_logger_on_first_use=True,
+        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),
+        cache_logger_on_first_use=False,  # tests and reloads may reconfigure
     )
     # Libraries that use the standard logging module (greenswitch, gevent) go to the same place.
     logging.basicConfig(level=numeric_level, stream=sys.stderr, format="%(name)s: %(message)s")
