@@ -25,7 +25,7 @@ from greenswitch.esl import ESLEvent
 
 from frontdesk.esl import FrameReader
 
-CAPTURES = Path("/work/shared/esl-captures")
+CAPTURES = Path(__file__).resolve().parent.parent / "tests" / "data" / "esl-captures"
 
 
 def event_frames() -> dict[str, list[bytes]]:

@@ -14,7 +14,7 @@ import gevent.queue
 import gevent.server
 import gevent.socket
 
-CAPTURES = Path("/work/shared/esl-captures")
+CAPTURES = Path(__file__).resolve().parent / "data" / "esl-captures"
 CAPTURE_NAMES = sorted(
     p.name.removesuffix(".chunks.jsonl") for p in CAPTURES.glob("*.chunks.jsonl")
 )

@@ -22,9 +22,8 @@ import pytest
 from _sim_raw import FakeDaemon, RawESL
 from frontdesk.sim import CallerScript, Simulator
 
-CAPTURES = Path(__file__).resolve().parents[1].parent / "shared" / "esl-captures"
+CAPTURES = Path(__file__).resolve().parent / "data" / "esl-captures"
 
-pytestmark = pytest.mark.skipif(not CAPTURES.is_dir(), reason="captures not available")
 
 # variables set by the scenario itself (set app, play_and_get_digits var)
 OWN_VARIABLES = {"hangup_after_bridge", "playback_terminators", "choice", "choice_invalid"}
