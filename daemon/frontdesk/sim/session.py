@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 import wave
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -63,6 +64,10 @@ class SimCall:
     daemon_unreachable: bool = False
     daemon_closed_midcall: bool = False
     fallback_ran: bool = False
+    answered_after: float | None = None
+    """Real seconds from the TCP connection to the daemon's `answer` (call set-up time)."""
+    decision_latencies: list[float] = field(default_factory=list)
+    """Real seconds from each menu completion carrying a key to the daemon's next command."""
     done: gevent.event.Event = field(default_factory=gevent.event.Event)
 
     def wait_done(self, timeout: float | None = None) -> bool:
@@ -138,6 +143,9 @@ class OutboundSession:
         self.last_response = "_none_"
         self.barge_used = False
         self.daemon_gone = gevent.event.Event()
+        self.connected_at = 0.0
+        self.key_accepted = False
+        self.decision_since: float | None = None
         self.log = log.bind(call_uuid=uuid)
 
     def _initial_variables(self) -> dict[str, str]:
@@ -182,6 +190,7 @@ class OutboundSession:
         try:
             sock = socket.create_connection(self.sim.daemon_address, timeout=5)
             sock.settimeout(None)
+            self.connected_at = time.perf_counter()
         except OSError as exc:
             self.log.info("sim.daemon_unreachable", error=str(exc))
             self.call.daemon_unreachable = True
@@ -224,6 +233,9 @@ class OutboundSession:
 
     def _command(self, cmd: _wire.Command) -> bool:
         assert self.sink is not None
+        if self.decision_since is not None:
+            self.call.decision_latencies.append(time.perf_counter() - self.decision_since)
+            self.decision_since = None
         verb = cmd.verb
         if verb == "connect":
             self.sink.send(_wire.connect_reply(self.channel.channel_data(self.sim.events)))
@@ -394,6 +406,9 @@ class OutboundSession:
                 ("Application-UUID", event_uuid),
             ],
         )
+        if self.key_accepted:
+            self.key_accepted = False
+            self.decision_since = time.perf_counter()
         if after is not None:
             after()
 
@@ -412,6 +427,7 @@ class OutboundSession:
         if ch.answered_us:
             return "_none_", None
         ch.mark_answered()
+        self.call.answered_after = time.perf_counter() - self.connected_at
         ch.call_state = "RINGING"  # CHANNEL_ANSWER still says RINGING in the captures
         ch.variables.update(_templates.ANSWER_VARS)
         self.sim.fire_channel(ch, "CHANNEL_ANSWER")
@@ -516,6 +532,7 @@ class OutboundSession:
                 result = "success"
                 if len(digits) >= min_digits and re.search(regex, digits):
                     ch.variables[var] = digits
+                    self.key_accepted = True
                     break
                 ch.variables[f"{var}_invalid"] = digits
                 self._play(invalid, barge_ok=False)
