@@ -203,3 +203,12 @@ def test_garbage_on_the_call_port_does_not_disturb_other_calls(rig):
             raw.sendall(garbage)
 
     assert rig.result(call).end_node == "practical_info"
+
+
+def test_a_failing_database_does_not_stop_the_daemon_serving_callers(rig):
+    rig.daemon.store.close()  # as good as a full SD card: every write now fails
+
+    call, result = rig.call(CallerScript(keys=("4",)), at=TUESDAY_MORNING)
+
+    assert result.end_node == "practical_info"
+    assert prompt_names(rig, call.prompts_heard)[-2:] == ["practical_info", "goodbye"]

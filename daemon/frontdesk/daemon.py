@@ -154,8 +154,7 @@ class Daemon:
         if self._stopping.is_set():
             session.close()
             return
-        config, schedule, store = self.config, self.schedule, self.store
-        assert store is not None
+        config, schedule = self.config, self.schedule
         session.connect()
         uuid = session.uuid
         self._calls[uuid] = gevent.getcurrent()
@@ -165,8 +164,10 @@ class Daemon:
             session.myevents()
             session.linger(LINGER_SECONDS)
             now = self.clock()
-            state = schedule.state_at(now, store.get_override(now=now))
-            store.call_started(
+            state = schedule.state_at(now, self._record("get_override", call_log, now=now))
+            self._record(
+                "call_started",
+                call_log,
                 uuid,
                 caller_number=session.caller_number,
                 caller_name=session.caller_name,
@@ -192,8 +193,9 @@ class Daemon:
         session.hungup.wait(HANGUP_CAUSE_WAIT)
         session.close()
         self._calls.pop(session.uuid, None)
-        assert self.store is not None
-        self.store.call_finished(
+        self._record(
+            "call_finished",
+            call_log,
             session.uuid,
             ended_at=self.clock(),
             answered_at=result.answered_at,
@@ -213,6 +215,16 @@ class Daemon:
             ended_at=result.end_node,
             hangup_cause=session.hangup_cause,
         )
+
+    def _record(self, method: str, call_log, *args, **kwargs):
+        """A store call on a call's path: a failing database (full SD card, locked file) is
+        logged and the patient is still served; the call's record is what is lost."""
+        assert self.store is not None
+        try:
+            return getattr(self.store, method)(*args, **kwargs)
+        except Exception:
+            call_log.exception("store.write_failed", operation=method)
+            return None
 
     # -- control connection -------------------------------------------------------------
 
