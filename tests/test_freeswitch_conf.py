@@ -207,6 +207,23 @@ def test_an_incoming_call_goes_to_the_daemon_then_to_the_static_fallback() -> No
     assert record.startswith("$${frontdesk_messages_dir}/")
 
 
+def test_every_prompt_the_fallback_plays_is_a_prompt_of_the_example_practice() -> None:
+    """FreeSWITCH plays these without the daemon: they must exist among the shipped prompts."""
+    from frontdesk.config import load_config
+
+    example = load_config(CONF.parent / "examples" / "frontdesk.toml", check_files=False)
+    shipped = {prompt.path.name for prompt in example.prompts.values() if prompt.path}
+    played = [
+        data.removeprefix("$${frontdesk_prompts_dir}/")
+        for app, data in extension("default", "frontdesk")
+        if app == "playback" and data.startswith("$${frontdesk_prompts_dir}/")
+    ]
+    assert played
+    for name in played:
+        assert name in shipped
+        assert (CONF.parent / "examples" / "prompts" / name).is_file()
+
+
 def test_the_socket_address_is_the_daemons_default_listen_address() -> None:
     (address,) = [data for app, data in extension("default", "frontdesk") if app == "socket"]
     host, _, port = resolve(address).split()[0].partition(":")

@@ -1,0 +1,50 @@
+"""`frontdesk rehearse`, as a technician runs it before going live."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+
+def rehearse(config: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "frontdesk.cli", "rehearse", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_every_scenario_of_the_example_practice_passes(practice_dir):
+    done = rehearse(practice_dir / "frontdesk.toml")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].split()[:2] == ["scenario", "when"]
+    row = next(line for line in lines if "pressing 3 then 1 while open" in line)
+    assert row.startswith("ok")
+    assert "greeting, main_menu, renewal_menu, prescription" in row
+    assert "prescription_message (message)" in row
+    assert "emergency key during the greeting (closed)" in done.stdout
+    assert "pressing nothing reaches a human (open)" in done.stdout
+    assert "option 4 leads somewhere (open)" in done.stdout
+    assert lines[-1].endswith(" passed, 0 failed")
+
+
+def test_a_scenario_that_does_not_end_where_expected_fails_the_rehearsal(practice_dir):
+    config = practice_dir / "frontdesk.toml"
+    with config.open("a", encoding="utf-8") as text:
+        text.write(
+            '\n[[rehearse]]\nname = "pressing 4 leaves a message (wrong on purpose)"\n'
+            'when = "open"\nkeys = ["4"]\nexpect = "message"\n'
+        )
+
+    done = rehearse(config)
+
+    assert done.returncode == 1
+    row = next(line for line in done.stdout.splitlines() if "wrong on purpose" in line)
+    assert row.startswith("FAIL")
+    assert "practical_info (information)" in row
+    assert done.stdout.splitlines()[-1].endswith(" passed, 1 failed")
+
