@@ -198,7 +198,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller run (a smoke test)")
     args = parser.parse_args()
     configure_logging("warning")
-    levels = (50, 100) if args.quick else (100, 200, 300)
+    levels = (50, 100) if args.quick else (100, 200, 300, 500)
     rates = (25.0, 50.0) if args.quick else (50.0, 75.0, 100.0)
     sim = Simulator(password=PASSWORD, daemon_address=("127.0.0.1", 1), heartbeat_interval=20)
     sim.start()

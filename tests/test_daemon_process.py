@@ -191,6 +191,7 @@ def test_sigterm_finishes_the_records_of_calls_in_progress(daemon, sim, config_f
     row = stored_call(config_file, call.uuid)
     assert row["ended_at"] is not None
     assert row["outcome"] == "interrupted"
+    assert row["path"][0]["node"] == "greeting", "the path so far is kept"
 
 
 def test_a_daemon_killed_mid_call_leaves_the_call_recorded_as_interrupted(

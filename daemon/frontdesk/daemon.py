@@ -180,12 +180,19 @@ class Daemon:
             call_log.info(
                 "call.started", caller=mask_number(session.caller_number), state=state.state
             )
-            result = CallFlow(session, config, state, clock=self.clock).run()
+            flow = CallFlow(session, config, state, clock=self.clock)
+            result = flow.result  # filled as the call goes, so a cut call keeps its path
+            flow.run()
         except (CallGone, ESLError) as error:
             call_log.warning("call.lost", error=str(error))
         except gevent.GreenletExit:
             result.outcome = "interrupted"
             raise
+        except Exception:
+            # A bug must not take the daemon down: closing the socket hands the caller to
+            # FreeSWITCH's dialplan fallback (every desk phone rings).
+            result.outcome = "failed"
+            call_log.exception("call.flow_failed")
         finally:
             self._finish(session, result, call_log)
 
