@@ -58,6 +58,23 @@ EXPECTED_COLUMNS = {
         "until": ("TEXT", False, False),
         "set_by": ("TEXT", True, False),
     },
+    "staff_states": {
+        "id": ("INTEGER", False, True),
+        "at": ("TEXT", True, False),
+        "extension": ("TEXT", True, False),
+        "state": ("TEXT", True, False),
+        "registered": ("INTEGER", True, False),
+        "logged_in": ("INTEGER", True, False),
+    },
+    "queue_events": {
+        "id": ("INTEGER", False, True),
+        "call_uuid": ("TEXT", True, False),
+        "at": ("TEXT", True, False),
+        "event": ("TEXT", True, False),
+        "extension": ("TEXT", False, False),
+        "wait": ("REAL", False, False),
+        "detail": ("TEXT", False, False),
+    },
     "_migrations": {
         "name": ("TEXT", False, True),
         "applied_at": ("TEXT", True, False),
@@ -158,7 +175,7 @@ def test_migrations_are_applied_once_recorded_by_name_and_reopening_is_a_no_op(
     second = raw(db_path).execute("SELECT name, applied_at FROM _migrations").fetchall()
 
     assert runs == ["m003_counted"]
-    assert [name for name, _ in first] == ["m001_calls", "m002_overrides", "m003_counted"]
+    assert [name for name, _ in first] == [m.__name__ for m in MIGRATIONS] + ["m003_counted"]
     assert second == first
     for _, applied_at in first:
         assert datetime.fromisoformat(applied_at).tzinfo is not None
@@ -189,7 +206,7 @@ def test_a_migration_that_fails_is_rolled_back_and_stays_pending(db_path: Path) 
     conn = raw(db_path)
     assert "half_done" not in Database(conn).table_names()
     names = [name for (name,) in conn.execute("SELECT name FROM _migrations")]
-    assert names == ["m001_calls", "m002_overrides"]
+    assert names == [m.__name__ for m in MIGRATIONS]
 
     def m003_broken_fixed(db: Database) -> None:  # the fixed release, under the same name
         db.table("half_done").create({"id": int}, pk="id")

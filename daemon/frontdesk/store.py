@@ -181,7 +181,38 @@ def m002_overrides(db: Database) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (m001_calls, m002_overrides)
+def m003_queue_staff_states(db: Database) -> None:
+    """Every change of a staff phone's state (frontdesk.queue), with its time."""
+    states = _table(db, "staff_states")
+    states.create(
+        {"id": int, "at": str, "extension": str, "state": str, "registered": int,
+         "logged_in": int},
+        pk="id",
+        not_null={"at", "extension", "state", "registered", "logged_in"},
+    )
+    states.create_index(["extension", "id"])
+
+
+def m004_queue_events(db: Database) -> None:
+    """What happened to a call in the front-desk queue (entered, offered, answered...), with
+    the wait so far in seconds: waits and handle times can be recomputed from this alone."""
+    events = _table(db, "queue_events")
+    events.create(
+        {"id": int, "call_uuid": str, "at": str, "event": str, "extension": str,
+         "wait": float, "detail": str},
+        pk="id",
+        not_null={"call_uuid", "at", "event"},
+    )
+    events.create_index(["call_uuid"])
+    events.create_index(["at"])
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    m001_calls,
+    m002_overrides,
+    m003_queue_staff_states,
+    m004_queue_events,
+)
 
 
 def _table(db: Database, name: str) -> Table:
@@ -425,6 +456,40 @@ class Store:
         )
 
 
+    # --- the front-desk queue ---------------------------------------------------------------
+
+    def staff_state_changed(
+        self, extension: str, *, at: datetime, state: str, registered: bool, logged_in: bool
+    ) -> None:
+        """Record a staff phone's new state (see frontdesk.queue.staff)."""
+        row = {"at": _ts(at), "extension": extension, "state": state,
+               "registered": int(registered), "logged_in": int(logged_in)}
+        self._run(_insert_row, "staff_states", row)
+
+    def latest_staff_states(self) -> dict[str, dict[str, Any]]:
+        """The last recorded state of each extension: {ext: {at, state, registered, logged_in}}."""
+        return self._run(_latest_staff_states)
+
+    def queue_event(
+        self,
+        call_uuid: str,
+        event: str,
+        *,
+        at: datetime,
+        wait: float | None = None,
+        extension: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        """Record one queue event of a call (entered, offered, answered, abandoned...)."""
+        row = {"call_uuid": call_uuid, "at": _ts(at), "event": event, "extension": extension,
+               "wait": None if wait is None else round(wait, 3), "detail": detail}
+        self._run(_insert_row, "queue_events", row)
+
+    def queue_events(self, call_uuid: str | None = None) -> list[dict[str, Any]]:
+        """Queue events in the order they happened, of one call or of every call."""
+        return self._run(_select_queue_events, call_uuid)
+
+
 # --- statements (each runs in the worker thread) ------------------------------------------
 
 
@@ -471,3 +536,29 @@ def _insert_override(db: Database, row: dict[str, Any]) -> None:
 def _latest_override(db: Database) -> dict[str, Any] | None:
     rows = list(_table(db, "overrides").rows_where(order_by="id DESC", limit=1))
     return rows[0] if rows else None
+
+
+def _insert_row(db: Database, table: str, row: dict[str, Any]) -> None:
+    _table(db, table).insert(row)
+
+
+def _latest_staff_states(db: Database) -> dict[str, dict[str, Any]]:
+    rows = db.query(
+        "SELECT extension, at, state, registered, logged_in FROM staff_states"
+        " WHERE id IN (SELECT MAX(id) FROM staff_states GROUP BY extension)"
+    )
+    return {
+        row["extension"]: {
+            "at": _dt(row["at"]),
+            "state": row["state"],
+            "registered": bool(row["registered"]),
+            "logged_in": bool(row["logged_in"]),
+        }
+        for row in rows
+    }
+
+
+def _select_queue_events(db: Database, call_uuid: str | None) -> list[dict[str, Any]]:
+    where, args = ("call_uuid = ?", [call_uuid]) if call_uuid is not None else (None, None)
+    rows = _table(db, "queue_events").rows_where(where, args, order_by="id")
+    return [{**row, "at": _dt(row["at"])} for row in rows]
