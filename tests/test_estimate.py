@@ -1,4 +1,4 @@
-"""Wait estimators and Erlang C: textbook values, monotonicity, honest rounding."""
+"""Wait estimators and Erlang C: textbook values, monotonicity, what each one learns from."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from frontdesk.estimate import (
     Estimates,
     QueueLengthEstimator,
     WaitEstimator,
-    announced_minutes,
 )
 
 
@@ -112,7 +111,6 @@ def test_a_call_longer_than_any_recent_one_is_still_expected_to_last():
 def test_nobody_logged_in_gives_no_estimate():
     wait = learned().estimate(1, staff_available=0, staff_logged_in=0, busy_elapsed=[], now=10)
     assert wait == math.inf
-    assert announced_minutes(wait) is None
 
 
 @pytest.mark.parametrize("staff", [1, 2, 3, 4])
@@ -192,21 +190,7 @@ def test_estimates_feeds_every_estimator_the_same_history():
     estimates = Estimates()
     estimates.on_call_ended(120, at=0)
     estimates.on_answered(40, at=1)
-    figures = estimates.estimate(
-        2, staff_available=0, staff_logged_in=1, busy_elapsed=[0], now=2
-    )
+    figures = estimates.estimate(2, staff_available=0, staff_logged_in=1, busy_elapsed=[0], now=2)
     assert set(figures) == {"frontdesk", "asterisk", "queue_length"}
     assert figures["asterisk"] == 10
     assert figures["queue_length"] == 240
-
-
-# -- what the caller hears -------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("seconds", "minutes"),
-    [(0, 0), (59.9, 0), (60, 1), (89, 1), (90, 2), (200, 3), (599, 10), (629, 10), (631, 10),
-     (660, 10), (780, 15), (1500, 25)],
-)
-def test_announced_minutes_round_honestly(seconds, minutes):
-    assert announced_minutes(seconds) == minutes

@@ -26,8 +26,8 @@ Create one `Estimates` (it feeds the same history to all three) per queue and ca
   starting a call now. Announce ``["frontdesk"]`` (`math.inf` when nobody is logged in: say
   so instead of a figure) and store the whole dict with the "announced" queue event, so
   bench/bench_queue.py can compare each estimator with the wait the caller really had.
-- `announced_minutes(seconds)` rounds a figure honestly for the words (`frontdesk.speech`):
-  0 means "less than a minute", N "about N minutes", None "no estimate".
+- The figure is said with `frontdesk.speech.duration(seconds, language)`, which owns the
+  honest rounding ("less than a minute", "about N minutes"): this module returns seconds.
 
 frontdesk's method (`WaitEstimator`)
 ------------------------------------
@@ -285,20 +285,6 @@ class Estimates:
             )
             for name, estimator in self.estimators.items()
         }
-
-
-def announced_minutes(seconds: float) -> int | None:
-    """The figure a caller hears: None (no estimate), 0 ("less than a minute"), or N ("about N
-    minutes"): the nearest minute up to 10, then the nearest 5 minutes (a caller told "about 23
-    minutes" hears a precision nobody has)."""
-    if not math.isfinite(seconds):
-        return None
-    if seconds < 60:
-        return 0
-    minutes = math.floor(seconds / 60 + 0.5)
-    if minutes <= 10:
-        return minutes
-    return 5 * math.floor(minutes / 5 + 0.5)
 
 
 # -- Erlang C: the textbook M/M/s queue ----------------------------------------------------
