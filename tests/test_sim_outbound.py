@@ -252,6 +252,40 @@ def test_caller_hangs_up_during_playback(sim: Simulator, daemon: FakeDaemon) -> 
     assert call.hangup_cause == "NORMAL_CLEARING"
 
 
+def test_an_impatient_caller_hangs_up_while_waiting(sim: Simulator, daemon: FakeDaemon) -> None:
+    call = sim.place_call(CallerScript(patience=200.0))
+    esl, _ = daemon.accept()
+    esl.execute("answer")
+    frames = esl.execute("playback", "local_stream://moh")
+    assert names(frames)[-2:] == ["CHANNEL_HANGUP", "CHANNEL_EXECUTE_COMPLETE"]
+    assert frames[-2].ev("variable_sip_hangup_disposition") == "recv_bye"
+    assert call.wait_done(2)
+
+
+def test_patience_stops_once_bridged_and_the_caller_ends_the_talk(
+    sim: Simulator, daemon: FakeDaemon
+) -> None:
+    phone = sim.add_phone("1001", answer_after=1.0, talk_seconds=10_000.0)
+    call = sim.place_call(CallerScript(patience=100.0, talk_seconds=300.0))
+    esl, _ = daemon.accept()
+    esl.execute("answer")
+    frames = esl.execute("bridge", "user/1001@127.0.0.1")
+    assert names(frames)[-4:] == [
+        "CHANNEL_BRIDGE",
+        "CHANNEL_HANGUP",
+        "CHANNEL_UNBRIDGE",
+        "CHANNEL_EXECUTE_COMPLETE",
+    ]
+    bridge, hangup = frames[-4], frames[-3]
+    talked = int(hangup.ev("Caller-Channel-Hangup-Time")) - int(
+        bridge.ev("Caller-Channel-Bridged-Time")
+    )
+    assert talked >= 300.0 * SCALE * 1_000_000
+    assert hangup.ev("variable_sip_hangup_disposition") == "recv_bye"
+    assert call.wait_done(2)
+    assert phone.state == "idle"
+
+
 def test_without_linger_only_the_disconnect_notice(sim: Simulator, daemon: FakeDaemon) -> None:
     call = sim.place_call(CallerScript(hangup_after=0.5))
     esl, _ = daemon.accept(linger=None)

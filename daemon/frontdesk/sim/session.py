@@ -41,13 +41,18 @@ class CallerScript:
     barge: key pressed during the first playback that the key can interrupt;
     hangup_after: simulated seconds after answer at which the caller hangs up;
     message_seconds: how long the caller speaks into a ``record`` before hanging up
-    (None: the caller stays on the line and the recording runs to its maximum).
+    (None: the caller stays on the line and the recording runs to its maximum);
+    patience: simulated seconds after answer the caller waits for a person: they hang up then
+    unless bridged to someone or recording a message;
+    talk_seconds: once bridged, the caller hangs up after this long (None: the other side ends).
     """
 
     keys: Sequence[str] = ()
     barge: str | None = None
     hangup_after: float | None = None
     message_seconds: float | None = 5.0
+    patience: float | None = None
+    talk_seconds: float | None = None
 
 
 @dataclass
@@ -146,6 +151,8 @@ class OutboundSession:
         self.connected_at = 0.0
         self.key_accepted = False
         self.decision_since: float | None = None
+        self.settled = False
+        """Bridged to someone or leaving a message: patience no longer runs out."""
         self.log = log.bind(call_uuid=uuid)
 
     def _initial_variables(self) -> dict[str, str]:
@@ -437,7 +444,13 @@ class OutboundSession:
             gevent.spawn_later(
                 self.sim.scaled(self.script.hangup_after), self.hangup, "NORMAL_CLEARING", "caller"
             )
+        if self.script.patience is not None:
+            gevent.spawn_later(self.sim.scaled(self.script.patience), self._patience_over)
         return "_none_", None
+
+    def _patience_over(self) -> None:
+        if not self.settled:
+            self.hangup("NORMAL_CLEARING", by="caller")
 
     def _app_set(self, arg: str) -> tuple[str, Callback]:
         name, _, value = arg.partition("=")
@@ -549,6 +562,7 @@ class OutboundSession:
         length = max_s if speak is None or (max_s and speak > max_s) else speak
         hang_up = speak is not None and (not max_s or speak <= max_s)
         started = self.sim_now()
+        self.settled = True
         self.call.recorded.append(path)
         try:
             self._pause(length)
@@ -658,7 +672,11 @@ class OutboundSession:
         Returns what to do after the bridge application's completion (None if nothing)."""
         ch = self.channel
         self._link(leg)
-        gevent.wait([leg.ended, ch.ended], count=1)
+        self.settled = True
+        talk = self.script.talk_seconds
+        timeout = None if talk is None else self.sim.scaled(talk)
+        if not gevent.wait([leg.ended, ch.ended], count=1, timeout=timeout):
+            self.hangup("NORMAL_CLEARING", by="caller")
         caller_first = ch.hungup
         if caller_first:
             leg.mark_hangup(ch.hangup_cause)
