@@ -83,6 +83,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="end of the override, local time of the practice (today, or tomorrow if past)",
     )
     override.set_defaults(handler=cmd_override)
+
+    prompts = commands.add_parser(
+        "prompts",
+        help="render the spoken prompts from their texts (espeak-ng, 8 kHz WAV)",
+        description="Write every local prompt of the config as an 8 kHz mono WAV spoken from "
+        "its text with espeak-ng, in the practice's language. Only prompts whose text or voice "
+        "changed are rendered again; a recording in the prompt directory's custom/ "
+        "subdirectory is used instead of the synthetic voice.",
+    )
+    prompts.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="config file")
+    prompts.add_argument("--force", action="store_true", help="render every prompt again")
+    prompts.set_defaults(handler=cmd_prompts)
     return parser
 
 
@@ -99,11 +111,11 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_or_report(path: Path):
+def _load_or_report(path: Path, *, check_files: bool = True):
     from frontdesk.config import ConfigError, load_config
 
     try:
-        return load_config(path)
+        return load_config(path, check_files=check_files)
     except ConfigError as error:
         for message in error.errors:
             print(message, file=sys.stderr)
@@ -186,6 +198,24 @@ def cmd_override(args: argparse.Namespace) -> int:
         print(describe_override(store, config, now))
     finally:
         store.close()
+    return 0
+
+
+def cmd_prompts(args: argparse.Namespace) -> int:
+    from frontdesk.prompts import ToolMissing, render_prompts, voice_of
+
+    config = _load_or_report(args.config, check_files=False)
+    if config is None:
+        return 1
+    try:
+        outcomes = render_prompts(config, force=args.force)
+    except ToolMissing as error:
+        print(f"frontdesk: {error}", file=sys.stderr)
+        return 1
+    for outcome in outcomes:
+        print(f"{outcome.prompt.path}: {outcome.action}")
+    done = sum(outcome.action != "unchanged" for outcome in outcomes)
+    print(f"{done} written, {len(outcomes) - done} unchanged (voice {voice_of(config)})")
     return 0
 
 

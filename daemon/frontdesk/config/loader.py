@@ -82,7 +82,7 @@ class ConfigError(Exception):
 def load_config(path: str | os.PathLike[str], *, check_files: bool = True) -> Config:
     """Load and validate the config file at `path`; raise `ConfigError` listing every problem.
 
-    `check_files=False` is for tools that create the files the config names (render-prompts):
+    `check_files=False` is for tools that create the files the config names (`frontdesk prompts`):
     missing prompt files are not errors, and the ESL password file is not read (the password
     is then empty). The daemon always checks them.
     """
@@ -223,7 +223,8 @@ class _Builder:
         schedule = self.schedule()
         country = practice.country if practice else _default(PracticeSettings, "country")
         numbers = self.outside_numbers(country)
-        prompts = self.prompts()
+        prompt_directory = self.resolve(self.section("prompts").get("directory", "prompts"))
+        prompts = self.prompts(prompt_directory)
         frontdesk = _make(FrontdeskSettings, self.section("frontdesk"))
         flow = self.flow(prompts, numbers)
         emergency = self.emergency(prompts, numbers, frontdesk, flow)
@@ -244,6 +245,8 @@ class _Builder:
             flow=flow,
             scenarios=scenarios,
             allow_international=self.section("outside").get("allow_international", False),
+            prompt_directory=prompt_directory,
+            prompt_voice=self.section("prompts").get("voice"),
         )
 
     # -- sections --------------------------------------------------------------------------
@@ -366,16 +369,15 @@ class _Builder:
                     )
         return numbers
 
-    def prompts(self) -> dict[str, Prompt]:
+    def prompts(self, directory: Path) -> dict[str, Prompt]:
         values = self.section("prompts")
-        directory = self.resolve(values.get("directory", "prompts"))
         check_files = self.check_files
         if check_files and not directory.is_dir():
             self.add(("prompts", "directory"), f"directory not found: {directory}")
             check_files = False  # one error rather than one per prompt
         prompts = {}
         for name, entry in values.items():
-            if name == "directory" or "file" not in entry or "text" not in entry:
+            if name in schema.PROMPT_SETTINGS or "file" not in entry or "text" not in entry:
                 continue
             file = entry["file"]
             path = None
@@ -392,7 +394,7 @@ class _Builder:
         return set(self.raw_section(*keys))
 
     def check_prompt(self, name: str | None, path: tuple[Any, ...]) -> None:
-        known = self.declared("prompts") - {"directory"}
+        known = self.declared("prompts") - set(schema.PROMPT_SETTINGS)
         if name is not None and name not in known:
             self.add(path, f"unknown prompt {name!r}.{did_you_mean(name, known)}".rstrip("."))
 

@@ -259,3 +259,7 @@ class Config:
     flow: FlowSettings
     scenarios: tuple[Scenario, ...] = ()
     allow_international: bool = False
+    prompt_directory: Path | None = None
+    """[prompts] directory; its ``custom/`` subdirectory holds the technician's recordings."""
+    prompt_voice: str | None = None
+    """espeak-ng voice of the rendered prompts; None: the practice language's default."""

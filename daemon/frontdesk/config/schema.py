@@ -105,7 +105,13 @@ FRONTDESK = Table(
 OUTSIDE = Table({"allow_international": Bool(), "numbers": Map(Number())})
 
 PROMPT = Table({"file": Str(required=True), "text": Str(required=True)})
-PROMPTS = Table({"directory": Str()}, extra=PROMPT, required=True)
+PROMPTS = Table(
+    {"directory": Str(), "voice": Str(doc="espeak-ng voice of the rendered prompts")},
+    extra=PROMPT,
+    required=True,
+)
+PROMPT_SETTINGS = ("directory", "voice")
+"""Keys of [prompts] that are settings, not prompts."""
 
 BRANCH = Table(
     {
