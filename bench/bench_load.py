@@ -51,6 +51,7 @@ class DaemonProcess:
         shutil.copytree(EXAMPLE, practice, ignore=shutil.ignore_patterns("secrets"))
         (practice / "secrets").mkdir()
         (practice / "secrets" / "esl-password").write_text(PASSWORD + "\n")
+        (practice / "secrets" / "esl-password").chmod(0o600)
         config = practice / "frontdesk.toml"
         listen_port = free_port()
         text = config.read_text(encoding="utf-8")

@@ -25,6 +25,7 @@ def practice_dir(tmp_path: Path) -> Path:
     shutil.copytree(EXAMPLE.parent / "prompts", directory / "prompts")
     (directory / "secrets").mkdir()
     (directory / "secrets" / "esl-password").write_text("test-only-password\n")
+    (directory / "secrets" / "esl-password").chmod(0o600)  # a secret: 0600 or refused
     return directory
 
 

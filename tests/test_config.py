@@ -139,6 +139,7 @@ def example(tmp_path: Path) -> Path:
     shutil.copytree(EXAMPLE.parent / "prompts", tmp_path / "prompts")
     (tmp_path / "secrets").mkdir()
     (tmp_path / "secrets" / "esl-password").write_text("generated-password\n")
+    (tmp_path / "secrets" / "esl-password").chmod(0o600)
     return tmp_path / "frontdesk.toml"
 
 
@@ -336,6 +337,7 @@ def test_several_errors_are_reported_together_in_file_order(tmp_path: Path) -> N
 
 def test_the_password_can_come_from_a_file_next_to_the_config(tmp_path: Path) -> None:
     (tmp_path / "esl-password").write_text("  from-a-file\n")
+    (tmp_path / "esl-password").chmod(0o600)
     text = edit(('esl_password = "s3cret-for-tests"', 'esl_password_file = "esl-password"'))
     assert load_config(write(tmp_path, text)).freeswitch.esl_password == "from-a-file"
 

@@ -50,6 +50,9 @@ EXPECTED_COLUMNS = {
         "answered_by": ("TEXT", False, False),
         "message_file": ("TEXT", False, False),
         "interrupted": ("INTEGER", True, False),
+        "recording_file": ("TEXT", False, False),
+        "recording_purpose": ("TEXT", False, False),
+        "recording_purged_at": ("TEXT", False, False),
     },
     "overrides": {
         "id": ("INTEGER", False, True),
@@ -274,6 +277,9 @@ def test_a_call_row_exists_as_soon_as_the_call_starts_and_is_completed_at_the_en
         "answered_by": "1002",
         "message_file": None,
         "interrupted": False,
+        "recording_file": None,
+        "recording_purpose": None,
+        "recording_purged_at": None,
     }
 
 

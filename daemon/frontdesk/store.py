@@ -207,11 +207,20 @@ def m004_queue_events(db: Database) -> None:
     events.create_index(["at"])
 
 
+def m005_call_recordings(db: Database) -> None:
+    """A call's recording (frontdesk.recording): its file, the purpose it was recorded for,
+    and when the retention purge deleted it (the file name is then cleared)."""
+    calls = _table(db, "calls")
+    for column in ("recording_file", "recording_purpose", "recording_purged_at"):
+        calls.add_column(column, str)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_calls,
     m002_overrides,
     m003_queue_staff_states,
     m004_queue_events,
+    m005_call_recordings,
 )
 
 
@@ -490,6 +499,31 @@ class Store:
         return self._run(_select_queue_events, call_uuid)
 
 
+    # --- recordings, backups, health ------------------------------------------------------
+
+    def set_recording(self, uuid: str, *, file: str, purpose: str) -> None:
+        """Attach a recording to the call's record, with the purpose it was made for."""
+        self._run(_update_call, uuid, {"recording_file": file, "recording_purpose": purpose})
+
+    def recordings_before(self, before: datetime) -> list[tuple[str, str]]:
+        """(uuid, file) of every call started before `before` that still has a recording."""
+        return self._run(_recordings_before, _ts(before))
+
+    def recording_purged(self, uuid: str, *, now: datetime) -> None:
+        """The recording's file is gone: clear its name, keep when it was purged."""
+        updates = {"recording_file": None, "recording_purged_at": _ts(now)}
+        self._run(_update_call, uuid, updates)
+
+    def backup(self, target: Path) -> None:
+        """Copy the live database to `target` with SQLite's online backup (calls go on)."""
+        self._run(_backup, Path(target))
+
+    def check_writable(self, timeout: float) -> None:
+        """Raise unless the database takes a write lock within `timeout` seconds (the daemon's
+        health check: a locked or broken database cannot record calls)."""
+        self._run(_check_writable, int(timeout * 1000))
+
+
 # --- statements (each runs in the worker thread) ------------------------------------------
 
 
@@ -562,3 +596,30 @@ def _select_queue_events(db: Database, call_uuid: str | None) -> list[dict[str, 
     where, args = ("call_uuid = ?", [call_uuid]) if call_uuid is not None else (None, None)
     rows = _table(db, "queue_events").rows_where(where, args, order_by="id")
     return [{**row, "at": _dt(row["at"])} for row in rows]
+
+def _recordings_before(db: Database, before: str) -> list[tuple[str, str]]:
+    rows = db.query(
+        "SELECT uuid, recording_file FROM calls"
+        " WHERE recording_file IS NOT NULL AND started_at < ? ORDER BY started_at",
+        [before],
+    )
+    return [(row["uuid"], row["recording_file"]) for row in rows]
+
+
+def _backup(db: Database, target: Path) -> None:
+    partial = target.with_name(target.name + ".partial")
+    destination = sqlite3.connect(str(partial))
+    try:
+        db.conn.backup(destination)
+    finally:
+        destination.close()
+    partial.replace(target)
+
+
+def _check_writable(db: Database, timeout_ms: int) -> None:
+    db.execute(f"PRAGMA busy_timeout={timeout_ms}")
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("ROLLBACK")
+    finally:
+        db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")

@@ -19,6 +19,7 @@ import holidays
 
 from . import schema
 from ._locate import Locator, format_path
+from ._permissions import config_file_problem, secret_file_problem
 from ._types import INVALID, Issues, did_you_mean, one_of
 from .model import (
     CLOSED_STATES,
@@ -33,11 +34,13 @@ from .model import (
     FrontdeskNode,
     FrontdeskSettings,
     InfoNode,
+    MaintenanceSettings,
     MenuNode,
     MessageNode,
     Node,
     PracticeSettings,
     Prompt,
+    RecordingSettings,
     Scenario,
     ScheduleSettings,
     StorageSettings,
@@ -68,6 +71,8 @@ _NODE_CLASSES: dict[str, type] = {
     "transfer": TransferNode,
 }
 _HUMAN_OR_MESSAGE = (FrontdeskNode, TransferNode, MessageNode)
+_RECORDED = re.compile(r"enregistr|record", re.IGNORECASE)
+"""What a consent prompt says, in French or English: the call is recorded."""
 _NUMBER_RUN = re.compile(r"\d+(?:[ .\u00a0\u202f-]\d+)*")
 
 
@@ -92,6 +97,9 @@ def load_config(path: str | os.PathLike[str], *, check_files: bool = True) -> Co
         data = source.read_bytes()
     except OSError as exc:
         raise ConfigError([f"{name}:1: file: cannot read: {exc.strerror or exc}"]) from None
+    problem = config_file_problem(source)
+    if problem is not None:
+        raise ConfigError([f"{name}:1: file: {problem}"])
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -229,6 +237,8 @@ class _Builder:
         flow = self.flow(prompts, numbers)
         emergency = self.emergency(prompts, numbers, frontdesk, flow)
         scenarios = self.scenarios()
+        recording = self.recording(prompts, storage)
+        maintenance = self.maintenance(storage)
         if self.issues:
             return None
         return Config(
@@ -244,6 +254,8 @@ class _Builder:
             prompts=prompts,
             flow=flow,
             scenarios=scenarios,
+            recording=recording,
+            maintenance=maintenance,
             allow_international=self.section("outside").get("allow_international", False),
             prompt_directory=prompt_directory,
             prompt_voice=self.section("prompts").get("voice"),
@@ -298,6 +310,9 @@ class _Builder:
                     self.add(here + ("esl_password_file",), f"cannot read {file}: {reason}")
                 else:
                     self.check_password(password, here + ("esl_password_file",), f"in {file} ")
+                    problem = secret_file_problem(file)
+                    if problem is not None:
+                        self.add(here + ("esl_password_file",), problem)
         elif "esl_password" in raw:
             password = values.pop("esl_password", None)
             if password is not None:
@@ -334,6 +349,54 @@ class _Builder:
     def storage(self) -> StorageSettings | None:
         values = self.section("storage")
         return _make(StorageSettings, {k: self.resolve(v) for k, v in values.items()})
+
+    def recording(
+        self, prompts: dict[str, Prompt], storage: StorageSettings | None
+    ) -> RecordingSettings | None:
+        values = dict(self.section("recording"))
+        here = ("recording",)
+        given = self.raw_section("recording")
+        self.check_prompt(values.get("consent_prompt"), here + ("consent_prompt",))
+        if values.get("enabled"):
+            for key, what in (
+                ("purpose", "a sentence saying why calls are recorded"),
+                ("consent_prompt", "the prompt telling callers the call is recorded"),
+                ("retention_days", "how many days recordings are kept"),
+            ):
+                if key not in given:
+                    self.add(here + (key,), f"missing: recording is enabled, set {what}")
+            consent = prompts.get(values.get("consent_prompt", ""))
+            if consent is not None and not _RECORDED.search(consent.text):
+                self.add(
+                    here + ("consent_prompt",),
+                    f"the text of prompt {consent.name!r} must tell callers that the call is "
+                    "recorded (say 'enregistré' or 'recorded')",
+                )
+        return self.data_directory(values, "directory", "recordings", storage, RecordingSettings)
+
+    def maintenance(self, storage: StorageSettings | None) -> MaintenanceSettings | None:
+        values = dict(self.section("maintenance"))
+        if "daily_at" in values:
+            values["daily_at"] = dt.time.fromisoformat(values["daily_at"])
+        return self.data_directory(
+            values, "backup_directory", "backups", storage, MaintenanceSettings
+        )
+
+    def data_directory(
+        self,
+        values: dict[str, Any],
+        key: str,
+        default: str,
+        storage: StorageSettings | None,
+        cls: type,
+    ) -> Any:
+        """Build `cls` with its directory `key` resolved, by default `default` next to the
+        database (the daemon's only writable place)."""
+        if key in values:
+            values[key] = self.resolve(values[key])
+        elif storage is not None:
+            values[key] = storage.database.parent / default
+        return _make(cls, values)
 
     def schedule(self) -> ScheduleSettings | None:
         values = self.section("schedule")

@@ -98,6 +98,32 @@ class StorageSettings:
 
 
 @dataclass(frozen=True)
+class RecordingSettings:
+    """Recording of the conversations callers have with the staff; off unless turned on."""
+
+    enabled: bool = False
+    purpose: str = ""
+    """Why calls are recorded (a sentence), stored with each recording."""
+    consent_prompt: str | None = None
+    """Prompt played right after the greeting; its text says the call is recorded."""
+    retention_days: int = 0
+    """Recordings older than this are deleted by the daily job."""
+    directory: Path = Path("/var/lib/frontdesk/recordings")
+    """Where FreeSWITCH writes them (default: ``recordings`` next to the database)."""
+
+
+@dataclass(frozen=True)
+class MaintenanceSettings:
+    """The daemon's daily jobs: recordings past retention purged, database backed up."""
+
+    daily_at: time = time(3, 30)
+    """Local time of the practice at which they run."""
+    backup_directory: Path = Path("/var/lib/frontdesk/backups")
+    """Default: ``backups`` next to the database."""
+    backups_kept: int = 7
+
+
+@dataclass(frozen=True)
 class TimeRange:
     start: time
     end: time
@@ -258,6 +284,8 @@ class Config:
     prompts: dict[str, Prompt]
     flow: FlowSettings
     scenarios: tuple[Scenario, ...] = ()
+    recording: RecordingSettings = RecordingSettings()
+    maintenance: MaintenanceSettings = MaintenanceSettings()
     allow_international: bool = False
     prompt_directory: Path | None = None
     """[prompts] directory; its ``custom/`` subdirectory holds the technician's recordings."""

@@ -72,6 +72,26 @@ STORAGE = Table(
     required=True,
 )
 
+RECORDING = Table(
+    {
+        "enabled": Bool(),
+        "purpose": Str(doc="why calls are recorded; stored with each recording"),
+        "consent_prompt": Str(doc="prompt played right after the greeting"),
+        "retention_days": Int(minimum=1, maximum=3650),
+        "directory": Str(doc="where FreeSWITCH writes the recordings"),
+    }
+)
+
+MAINTENANCE = Table(
+    {
+        "daily_at": Str(
+            pattern=r"([01][0-9]|2[0-3]):[0-5][0-9]", what='a local time like "03:30"'
+        ),
+        "backup_directory": Str(),
+        "backups_kept": Int(minimum=1, maximum=365),
+    }
+)
+
 CLOSURE = Table(
     {"from": Date(required=True), "to": Date(required=True), "reason": Str(allow_empty=True)}
 )
@@ -200,6 +220,8 @@ ROOT = Table(
         "practice": PRACTICE,
         "freeswitch": FREESWITCH,
         "storage": STORAGE,
+        "recording": RECORDING,
+        "maintenance": MAINTENANCE,
         "schedule": SCHEDULE,
         "emergency": EMERGENCY,
         "frontdesk": FRONTDESK,
