@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CONFIG ?= examples/frontdesk.toml
 
-.PHONY: run test lint bench check-config rehearse clean
+.PHONY: run test lint bench check-config rehearse clean install uninstall
 
 run: $(STAMP) examples/secrets/esl-password
 	$(BIN)/frontdesk check-config $(CONFIG)
@@ -40,6 +40,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $@
+
+# On the clinic's box: `sudo make install` / `sudo make uninstall` (README, "Install on the
+# clinic's box"). PREFIX (default /opt/frontdesk) and DESTDIR (staging, tests) are honoured.
+PREFIX ?= /opt/frontdesk
+DESTDIR ?=
+install:
+	PYTHON=$(PYTHON) PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) tools/install.sh install
+
+uninstall:
+	PYTHON=$(PYTHON) PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) tools/install.sh uninstall
 
 clean:
 	rm -rf $(VENV) var build *.egg-info daemon/*.egg-info

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import gevent
@@ -46,7 +47,11 @@ def percentile(values: list[float], share: float) -> float:
 
 
 class DaemonProcess:
-    def __init__(self, workdir: Path, sim: Simulator) -> None:
+    def __init__(
+        self, workdir: Path, sim: Simulator, edit: Callable[[str], str] | None = None
+    ) -> None:
+        """The example practice in `workdir` (its config text passed through `edit` if
+        given), run by `frontdesk run` against `sim`; the database is workdir/var/."""
         practice = workdir / "practice"
         shutil.copytree(EXAMPLE, practice, ignore=shutil.ignore_patterns("secrets"))
         (practice / "secrets").mkdir()
@@ -57,6 +62,8 @@ class DaemonProcess:
         text = config.read_text(encoding="utf-8")
         text = text.replace("esl_port = 8021", f"esl_port = {sim.esl_port}")
         text = text.replace("listen_port = 8084", f"listen_port = {listen_port}")
+        if edit is not None:
+            text = edit(text)
         config.write_text(text, encoding="utf-8")
         sim.daemon_address = ("127.0.0.1", listen_port)
         cli = [sys.executable, "-m", "frontdesk.cli"]

@@ -84,13 +84,27 @@ def test_a_caller_with_a_free_phone_waits_only_for_it_to_answer():
     assert estimate == 5.0
 
 
-def test_with_everyone_just_starting_a_call_the_wait_grows_by_handle_time_per_round():
+def test_with_everyone_just_starting_a_call_each_caller_ahead_adds_a_handle_time_over_staff():
     estimator = learned()
     waits = [
         estimator.estimate(n, staff_available=0, staff_logged_in=3, busy_elapsed=[0, 0, 0], now=10)
         for n in (1, 3, 4, 6, 7)
     ]
-    assert waits == pytest.approx([180, 180, 360, 360, 540], rel=0.01)
+    assert waits == pytest.approx([60, 180, 240, 360, 420], rel=0.01)
+
+
+def test_the_first_of_several_busy_staff_frees_up_sooner_than_one_call():
+    estimator = learned()
+    busy = {"staff_available": 0, "now": 10}
+    one = estimator.estimate(1, staff_logged_in=1, busy_elapsed=[60], **busy)
+    five = estimator.estimate(1, staff_logged_in=5, busy_elapsed=[60] * 5, **busy)
+    assert five == pytest.approx(one / 5)
+
+
+def test_available_staff_take_the_callers_ahead_first():
+    estimator = learned()
+    wait = estimator.estimate(3, staff_available=2, staff_logged_in=3, busy_elapsed=[0], now=10)
+    assert wait == pytest.approx(180 / 3)
 
 
 def test_a_staff_member_about_to_finish_shortens_the_wait():

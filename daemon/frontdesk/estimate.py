@@ -31,30 +31,33 @@ Create one `Estimates` (it feeds the same history to all three) per queue and ca
 
 frontdesk's method (`WaitEstimator`)
 ------------------------------------
-The staff are s parallel servers (s = staff logged in). Each one becomes free at a first
-moment, then again every mean handle time h plus the wrap-up time w:
-- available now: free at once (plus the time a free phone takes to answer, ``answer_s``);
-- on a call for e seconds: free after the mean *remaining* handle time of recent calls that
-  lasted longer than e (the mean of H − e over them, with one pseudo-call of remaining time h,
-  so a call longer than any recent one is still expected to last a while), plus w;
-- in wrap-up for e seconds: free after w − e;
-- ringing or reserved: free after h + w (it is taking a caller ahead).
-h is an exponentially weighted mean of recent handle times (weight ``alpha`` for the newest;
-``prior_handle_s`` until the first call ended), so a morning of long calls shows quickly.
-The caller at position n is served at the moment a server frees up with nobody left ahead of
-them. Callers ahead leave, too: with exponential patience, the abandonment rate θ is the
-maximum-likelihood one from recent waits, θ = abandonments / total seconds waited (answered and
-abandoned waits both count as exposure; a pseudo-exposure of ``prior_exposure_s`` keeps one early
-abandonment from meaning "everyone leaves at once"). Walking through the servers' free moments in
-order, the expected number still ahead decays by exp(−θ·Δt) between moments and drops by one at
-each; the caller's turn is the first moment at which fewer than half a caller is still ahead.
-With θ = 0 and every server just starting, this is ⌈n/s⌉·(h + w): the queue-length estimator's
-slope, but aware of who is about to finish. "Recent" is the last ``window_s`` seconds.
+The staff are s parallel servers (s = staff logged in). A caller at position n ≤ the staff
+available now waits only for a free phone to answer (``answer_s``). Otherwise the available
+staff take the callers ahead first, and each other server finishes after its own expected
+remaining time r:
+- on a call for e seconds: the mean remaining handle time of recent calls that lasted longer
+  than e (the mean of H − e over them, with one pseudo-call of remaining time h, so a call
+  longer than any recent one is still expected to last a while), plus the wrap-up time w;
+- in wrap-up for e seconds: w − e; ringing or reserved (taking a caller ahead): h + w;
+then every h + w, h being an exponentially weighted mean of recent handle times (weight
+``alpha`` for the newest; ``prior_handle_s`` until the first call ended), so a morning of long
+calls shows quickly. Completions are counted in expectation, one at a time: a server still on
+its first stretch completes at rate 1/r, one already past it at 1/(h + w); the next completion
+comes after 1/(sum of the rates), and each server's chance of being past its first stretch grows
+by its share of that rate. (Taking the smallest r instead would tell a caller facing five busy
+staff to wait a whole call, when the first of five calls ends much sooner.) Callers ahead leave,
+too: with exponential patience, the abandonment rate θ is the maximum-likelihood one from recent
+waits, θ = abandonments / total seconds waited (answered and abandoned waits both count as
+exposure; a pseudo-exposure of ``prior_exposure_s`` keeps one early abandonment from meaning
+"everyone leaves at once"). The expected number still ahead decays by exp(−θ·Δt) between
+completions and drops by one at each; the caller's turn is the first completion at which fewer
+than half a caller is still ahead. With θ = 0 and every server just starting a call this is
+n·(h + w)/s, the queue-length estimator; it differs by who is about to finish and who gives up.
+"Recent" is the last ``window_s`` seconds.
 """
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections import deque
 from collections.abc import Sequence
@@ -160,23 +163,27 @@ class WaitEstimator:
     ) -> float:
         if staff_logged_in <= 0:
             return math.inf
+        if position <= staff_available:
+            return self.answer_s
         cycle = self.mean_handle_s + self.wrapup_s
-        free_at = [self.answer_s] * staff_available
-        free_at += [self.remaining_s(e, now) + self.wrapup_s for e in busy_elapsed]
-        free_at += [max(self.wrapup_s - e, 0.0) for e in wrapup_elapsed]
-        free_at += [cycle] * max(staff_logged_in - len(free_at), 0)
-        free_at = free_at[:staff_logged_in]
-        heapq.heapify(free_at)
+        first = [self.remaining_s(e, now) + self.wrapup_s for e in busy_elapsed]
+        first += [self.wrapup_s - e for e in wrapup_elapsed]
+        first += [cycle] * max(staff_logged_in - staff_available - len(first), 0)
+        remaining = [max(r, 1.0) for r in first[: staff_logged_in - staff_available]]
+        still_first = [1.0] * len(remaining)  # chance each server is on its first stretch
+        fresh = staff_available  # servers past their first stretch
         theta = self.abandon_rate(now)
-        ahead, last = float(position - 1), 0.0
+        ahead, waited = float(position - 1 - staff_available), 0.0
         while True:
-            moment = heapq.heappop(free_at)
-            ahead *= math.exp(-theta * (moment - last))
+            rates = [p / r for p, r in zip(still_first, remaining, strict=True)]
+            total = sum(rates) + (fresh + sum(1 - p for p in still_first)) / cycle
+            step = 1 / total
+            waited += step
+            ahead *= math.exp(-theta * step)
             if ahead < 0.5:
-                return moment
+                return waited
             ahead -= 1.0
-            last = moment
-            heapq.heappush(free_at, moment + cycle)
+            still_first = [p - rate / total for p, rate in zip(still_first, rates, strict=True)]
 
 
 class AsteriskEstimator:

@@ -1,0 +1,117 @@
+"""`make install` / `make uninstall` into a staging root (DESTDIR), with the real install script:
+files and modes, an edited config kept on re-install, data kept on uninstall, and the
+installed `frontdesk check-config` accepting the installed config."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+PREFIX = "/opt/frontdesk"
+
+pytestmark = pytest.mark.skipif(
+    subprocess.run(["python3", "-c", "import ensurepip, venv"], capture_output=True).returncode,
+    reason="python3 cannot create virtual environments here (apt-get install python3-venv)",
+)
+
+
+def make(target: str, root: Path) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        ["make", "-C", str(REPO), target, f"DESTDIR={root}", f"PREFIX={PREFIX}"],
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.lstat().st_mode)
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    staged = tmp_path_factory.mktemp("root")
+    make("install", staged)
+    return staged
+
+
+def test_install_puts_the_software_config_units_and_freeswitch_conf_in_place(root: Path):
+    assert (root / "opt/frontdesk/venv/bin/frontdesk").is_file()
+    assert (root / "opt/frontdesk/README.md").is_file()
+    link = root / "usr/local/bin/frontdesk"
+    assert os.readlink(link) == f"{PREFIX}/venv/bin/frontdesk"
+    unit = (root / "etc/systemd/system/frontdesk.service").read_text()
+    assert (
+        f"ExecStart={PREFIX}/venv/bin/frontdesk run --config /etc/frontdesk/frontdesk.toml" in unit
+    )
+    assert (root / "etc/frontdesk/freeswitch/freeswitch.xml").is_file()
+    assert (root / "etc/frontdesk/freeswitch/dialplan/default.xml").is_file()
+    config = (root / "etc/frontdesk/frontdesk.toml").read_text(encoding="utf-8")
+    assert 'database = "/var/lib/frontdesk/frontdesk.db"' in config
+    assert (root / "var/lib/frontdesk/messages").is_dir()
+
+
+def test_the_prompts_are_installed_as_rendered_with_their_manifest(root: Path):
+    prompts = root / "etc/frontdesk/prompts"
+    shipped = sorted(p.name for p in (REPO / "examples/prompts").glob("*.wav"))
+    assert shipped and all((prompts / name).is_file() for name in shipped)
+    assert (prompts / ".manifest.json").is_file()
+    assert (prompts / "custom").is_dir()
+
+
+def test_secrets_are_generated_readable_by_their_owner_only(root: Path):
+    password = root / "etc/frontdesk/secrets/esl-password"
+    assert mode(password) == 0o600
+    assert len(password.read_text().strip()) >= 24
+    assert mode(root / "etc/frontdesk/secrets") == 0o750
+    assert mode(root / "etc/frontdesk/frontdesk.toml") == 0o640
+
+
+def test_the_installed_frontdesk_accepts_the_installed_config(root: Path):
+    done = subprocess.run(
+        [str(root / "opt/frontdesk/venv/bin/frontdesk"), "check-config",
+         str(root / "etc/frontdesk/frontdesk.toml")],
+        capture_output=True,
+        text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    code = "import frontdesk; print(frontdesk.__file__)"
+    imported = subprocess.run(
+        [str(root / "opt/frontdesk/venv/bin/python"), "-c", code],
+        capture_output=True,
+        text=True,
+        cwd="/",
+    )  # fmt: skip
+    assert imported.stdout.startswith(str(root / "opt/frontdesk/venv/")), imported.stdout
+
+
+# Runs last: it changes the staged tree the tests above look at.
+def test_reinstall_keeps_the_edited_config_and_uninstall_keeps_the_data(root: Path):
+    config = root / "etc/frontdesk/frontdesk.toml"
+    password = root / "etc/frontdesk/secrets/esl-password"
+    edited = config.read_text(encoding="utf-8").replace("des Tilleuls", "des Platanes")
+    config.write_text(edited, encoding="utf-8")
+    secret = password.read_text()
+    (root / "var/lib/frontdesk/frontdesk.db").write_bytes(b"calls")
+
+    done = make("install", root)
+
+    assert "frontdesk.toml exists: kept" in done.stdout
+    assert config.read_text(encoding="utf-8") == edited
+    assert password.read_text() == secret and mode(password) == 0o600
+
+    make("uninstall", root)
+
+    assert not (root / "opt/frontdesk").exists()
+    assert not (root / "usr/local/bin/frontdesk").is_symlink()
+    assert not (root / "etc/systemd/system/frontdesk.service").exists()
+    assert config.read_text(encoding="utf-8") == edited
+    assert password.read_text() == secret
+    assert (root / "var/lib/frontdesk/frontdesk.db").read_bytes() == b"calls"
