@@ -13,6 +13,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 PREFIX = "/opt/frontdesk"
+CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+"""The box's environment: nothing points at the checkout or at the test's venv."""
 
 pytestmark = pytest.mark.skipif(
     subprocess.run(["python3", "-c", "import ensurepip, venv"], capture_output=True).returncode,
@@ -25,7 +27,7 @@ def make(target: str, root: Path) -> subprocess.CompletedProcess[str]:
         ["make", "-C", str(REPO), target, f"DESTDIR={root}", f"PREFIX={PREFIX}"],
         capture_output=True,
         text=True,
-        env={k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")},
+        env=CLEAN_ENV,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     return done
@@ -80,6 +82,7 @@ def test_the_installed_frontdesk_accepts_the_installed_config(root: Path):
          str(root / "etc/frontdesk/frontdesk.toml")],
         capture_output=True,
         text=True,
+        env=CLEAN_ENV,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     code = "import frontdesk; print(frontdesk.__file__)"
@@ -88,6 +91,7 @@ def test_the_installed_frontdesk_accepts_the_installed_config(root: Path):
         capture_output=True,
         text=True,
         cwd="/",
+        env=CLEAN_ENV,
     )  # fmt: skip
     assert imported.stdout.startswith(str(root / "opt/frontdesk/venv/")), imported.stdout
 
