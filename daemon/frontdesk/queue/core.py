@@ -1,0 +1,470 @@
+"""The front-desk queue: waiting callers, dispatch to staff phones, queue events.
+
+Callers stay on their own outbound-socket session (the flow holds them with music and
+announcements, see `frontdesk.queue.hold`); this object decides who is served next and rings
+the staff from the control connection:
+
+1. ``bgapi originate {origination_uuid=<leg>,ignore_early_media=true,originate_timeout=N,
+   origination_caller_id_number=<patient digits>}user/EXT@domain &park()``;
+2. when it answers (BACKGROUND_JOB ``+OK``), ``uuid_bridge <caller> <leg>`` at once: whatever
+   the caller was hearing (music, an announcement) stops, no dead air;
+3. a phone that does not answer (``-ERR NO_ANSWER`` …) is skipped for ``skip_seconds`` and the
+   caller, who never left their place, is offered to the next phone;
+4. a caller who leaves while phones ring gets them killed (``uuid_kill``) at once.
+
+Order: emergencies first, then by the time the call began (not the time it entered the queue).
+Strategies: longest_idle (default; the phone idle for longest), ring_all, fixed_order
+(emergencies always ring every available phone of their list).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid as uuidlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import gevent
+import gevent.event
+import gevent.queue
+import structlog
+
+from frontdesk.config.model import QueueSettings
+from frontdesk.esl import ControlConnection, ESLError, Event
+from frontdesk.estimate import Estimates
+from frontdesk.queue.feed import QueueFeed, QueueState
+from frontdesk.queue.staff import StaffBoard, StaffPhone
+
+log = structlog.get_logger(__name__)
+
+CONTROL_EVENTS = (
+    "CHANNEL_CREATE",
+    "CHANNEL_ANSWER",
+    "CHANNEL_UNBRIDGE",
+    "CHANNEL_HANGUP_COMPLETE",
+    "sofia::register",
+    "sofia::unregister",
+)
+"""What the queue needs on the control connection."""
+CANCELLED = "cancelled"
+JOB_MARGIN = 30.0
+"""Real seconds a BACKGROUND_JOB may take beyond the ring timeout before we give up on it."""
+
+
+@dataclass
+class Waiting:
+    """One caller in the queue."""
+
+    uuid: str
+    caller_number: str
+    started: float
+    """When the call began (queue clock): the order of the queue."""
+    entered: float
+    emergency: bool
+    extensions: tuple[str, ...]
+    ring_timeout: float
+    state: str = "waiting"
+    """waiting -> connecting (bridge sent) -> connected; or -> left."""
+    agent: str | None = None
+    """Extension that answered."""
+    agent_leg: str | None = None
+    answered_at: float | None = None
+    offers: dict[str, str] = field(default_factory=dict)
+    """Leg uuid -> extension, for the phones ringing for this caller."""
+    cancelled: set[str] = field(default_factory=set)
+    changed: gevent.event.Event = field(default_factory=gevent.event.Event)
+    """Set when a bridge attempt ends (connected, failed) or the caller left."""
+
+    def wait(self, now: float) -> float:
+        return max(now - self.entered, 0.0)
+
+
+class FrontdeskQueue:
+    """See the module docstring. `control` is read at each use (the daemon may replace it);
+    `record(method, **kwargs)` writes to the store and never raises."""
+
+    def __init__(
+        self,
+        settings: QueueSettings,
+        *,
+        extensions: tuple[str, ...],
+        domain: str,
+        control: Callable[[], ControlConnection | None],
+        record: Callable[..., Any],
+        clock: Callable[[], datetime],
+        time_scale: float = 1.0,
+    ) -> None:
+        self.settings = settings
+        self.domain = domain
+        self._control = control
+        self._record = record
+        self._clock = clock
+        self.time_scale = time_scale
+        self.feed = QueueFeed()
+        self.estimates = Estimates(wrapup_s=settings.wrapup_seconds)
+        self.board = StaffBoard(
+            extensions,
+            wrapup_seconds=settings.wrapup_seconds,
+            skip_seconds=settings.skip_seconds,
+            on_change=self._staff_changed,
+            time_scale=time_scale,
+        )
+        self.waiting: dict[str, Waiting] = {}
+        self._legs: dict[str, Waiting] = {}
+        self._connected: set[str] = set()
+        """Callers bridged to staff: hung up when the staff member hangs up."""
+        self._wake = gevent.event.Event()
+        self._dispatcher: gevent.Greenlet | None = None
+        self._writes: gevent.queue.Queue = gevent.queue.Queue()
+        self._writer: gevent.Greenlet | None = None
+
+    def now(self) -> float:
+        return self.board.now()
+
+    # -- life cycle ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start dispatching; log-in states come back from the store."""
+        remembered = self._record("latest_staff_states") or {}
+        for ext, last in remembered.items():
+            self.board.restore(ext, logged_in=last["logged_in"])
+        self._dispatcher = gevent.spawn(self._dispatch_forever)
+        self._writer = gevent.spawn(self._write_forever)
+
+    def stop(self) -> None:
+        """Stop dispatching; the records already queued are written first."""
+        if self._dispatcher is not None:
+            self._dispatcher.kill()
+        self.board.stop()
+        if self._writer is not None:
+            self._writes.put(None)
+            self._writer.join(timeout=5)
+
+    def _write_forever(self) -> None:
+        """Records are written in order by this one greenlet: a slow fsync never delays a
+        dispatch or a caller."""
+        for item in self._writes:
+            if item is None:
+                return
+            method, args, kwargs = item
+            self._record(method, *args, **kwargs)
+
+    def _write(self, method: str, *args: Any, **kwargs: Any) -> None:
+        self._writes.put((method, args, kwargs))
+
+    def reconfigure(self, settings: QueueSettings, extensions: tuple[str, ...]) -> None:
+        """A reload: new settings for new decisions; no staff phone or caller is dropped."""
+        self.settings = settings
+        self.board.wrapup_seconds = settings.wrapup_seconds
+        self.board.skip_seconds = settings.skip_seconds
+        self.board.set_extensions(extensions)
+        self._changed()
+
+    def reconcile(self) -> None:
+        """After every (re)connection: registrations and live channels from FreeSWITCH."""
+        control = self._control()
+        if control is None:
+            return
+        try:
+            registrations = control.api(f"sofia status profile {self.settings.sofia_profile} reg")
+            channels = control.api("show channels as json")
+        except ESLError as error:
+            log.warning("queue.reconcile_failed", error=str(error))
+            return
+        self.board.reconcile(registrations, channels)
+        log.info("queue.reconciled", staff=self.staff_summary())
+        self._changed()
+
+    # -- callers -------------------------------------------------------------------------
+
+    def enter(
+        self,
+        uuid: str,
+        *,
+        caller_number: str,
+        started: float,
+        emergency: bool,
+        extensions: tuple[str, ...],
+        ring_timeout: float,
+    ) -> Waiting:
+        """Put a caller in the queue (`started`: when the call began, on `now()`'s clock)."""
+        entry = Waiting(
+            uuid,
+            caller_number,
+            started,
+            self.now(),
+            emergency,
+            tuple(ext for ext in extensions if ext in self.board.phones),
+            ring_timeout,
+        )
+        self.waiting[uuid] = entry
+        self._event(entry, "entered", detail="emergency" if emergency else None)
+        self._changed()
+        return entry
+
+    def leave(self, entry: Waiting, reason: str) -> None:
+        """The caller is no longer waiting: hung up (abandoned), overflowed, or done. Phones
+        still ringing for them stop at once."""
+        if self.waiting.pop(entry.uuid, None) is None:
+            return
+        if entry.state in ("waiting", "connecting"):
+            entry.state = "left"
+            wait = entry.wait(self.now())
+            if reason == "abandoned":
+                self.estimates.on_abandoned(wait, self.now())
+            self._event(entry, reason, wait=wait)
+        self._cancel_offers(entry)
+        entry.changed.set()
+        self._changed()
+
+    def position(self, entry: Waiting) -> int:
+        """1 for the caller served next."""
+        ordered = self._ordered()
+        return ordered.index(entry) + 1 if entry in ordered else 0
+
+    def estimate(self, entry: Waiting) -> dict[str, float]:
+        """Every estimator's figure for this caller's remaining wait (seconds)."""
+        now = self.now()
+        phones = self.board.phones.values()
+        available, logged_in, _ = self.board.counts()
+        return self.estimates.estimate(
+            self.position(entry),
+            staff_available=available,
+            staff_logged_in=logged_in,
+            busy_elapsed=[now - p.since for p in phones if p.state == "on_call"],
+            wrapup_elapsed=[now - p.since for p in phones if p.state == "wrapup"],
+            now=now,
+        )
+
+    def announced(self, entry: Waiting) -> dict[str, float]:
+        """Record an announcement with its position and estimates; returns the estimates."""
+        figures = self.estimate(entry)
+        detail = ",".join(f"{name}={value:.0f}" for name, value in figures.items())
+        self._event(entry, "announced", detail=f"position={self.position(entry)},{detail}")
+        return figures
+
+    def overflowed(self, entry: Waiting, rule: str, action: str) -> None:
+        self._event(entry, "overflowed", detail=f"{rule}:{action}")
+        self.leave(entry, "overflow")
+
+    def overflow_refused(self, uuid: str, rule: str, action: str) -> None:
+        """A caller who never entered: the queue was full, or nobody is logged in."""
+        self._write("queue_event", uuid, "overflowed", at=self._clock(), wait=0.0,
+                     extension=None, detail=f"{rule}:{action}")
+
+    def nobody_logged_in(self, extensions: tuple[str, ...]) -> bool:
+        return not any(
+            (p := self.board.phones.get(ext)) is not None and p.registered and p.logged_in
+            for ext in extensions
+        )
+
+    # -- staff ---------------------------------------------------------------------------
+
+    def set_logged_in(self, ext: str, logged_in: bool) -> bool:
+        """`frontdesk staff login|logout` and the feature codes; False for an unknown phone."""
+        done = self.board.set_logged_in(ext, logged_in)
+        if done:
+            self._changed()
+        return done
+
+    def staff_summary(self) -> dict[str, str]:
+        return {ext: phone.state for ext, phone in self.board.phones.items()}
+
+    # -- events from the control connection ----------------------------------------------
+
+    def on_event(self, event: Event) -> None:
+        name = event.name
+        if name == "CHANNEL_HANGUP_COMPLETE":
+            self._connected.discard(event.uuid)
+            self._agent_hung_up(event.uuid)
+        self.board.on_event(event, ours=self._legs.__contains__)
+        if name == "CHANNEL_UNBRIDGE":
+            self._unbridged(event.uuid)
+
+    def _unbridged(self, caller_uuid: str) -> None:
+        """With park_after_bridge the caller is parked when the staff member hangs up: end the
+        call (the flow may be sending its next command)."""
+        if caller_uuid in self._connected:
+            self._connected.discard(caller_uuid)
+            gevent.spawn(self._api, f"uuid_kill {caller_uuid} NORMAL_CLEARING")
+
+    def _agent_hung_up(self, uuid: str) -> None:
+        entry = self._legs.pop(uuid, None)
+        if entry is not None and entry.answered_at is not None:
+            self.estimates.on_call_ended(self.now() - entry.answered_at, self.now())
+
+    # -- dispatch ------------------------------------------------------------------------
+
+    def _ordered(self) -> list[Waiting]:
+        entries = [e for e in self.waiting.values() if e.state == "waiting"]
+        return sorted(entries, key=lambda e: (not e.emergency, e.started, e.entered))
+
+    def _dispatch_forever(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            try:
+                self._dispatch()
+            except Exception:
+                log.exception("queue.dispatch_failed")
+
+    def _dispatch(self) -> None:
+        if self._control() is None:
+            return
+        for entry in self._ordered():
+            if entry.offers:
+                continue
+            phones = self.board.available(entry.extensions)
+            if not phones:
+                continue
+            for phone in self._choose(entry, phones):
+                self._offer(entry, phone)
+
+    def _choose(self, entry: Waiting, phones: list[StaffPhone]) -> list[StaffPhone]:
+        strategy = self.settings.strategy
+        if entry.emergency or strategy == "ring_all":
+            return phones
+        if strategy == "fixed_order":
+            return phones[:1]
+        return [min(phones, key=lambda p: p.idle_since)]
+
+    def _offer(self, entry: Waiting, phone: StaffPhone) -> None:
+        leg = str(uuidlib.uuid4())
+        entry.offers[leg] = phone.ext
+        self._legs[leg] = entry
+        self.board.offer_started(phone.ext, leg)
+        gevent.spawn(self._ring, entry, phone.ext, leg)
+
+    def _ring(self, entry: Waiting, ext: str, leg: str) -> None:
+        answered = skip = False
+        try:
+            self._event(entry, "offered", extension=ext)
+            reply = self._originate(entry, ext, leg)
+            if reply.startswith("+OK"):
+                answered = self._connect(entry, ext, leg)
+            else:
+                cause = reply.removeprefix("-ERR").strip() or "FAILED"
+                skip = leg not in entry.cancelled
+                self._event(entry, "not_answered", extension=ext,
+                            detail=CANCELLED if not skip else cause)
+        except ESLError as error:
+            log.warning("queue.offer_failed", call=entry.uuid, extension=ext, error=str(error))
+            self._api(f"uuid_kill {leg}")
+        finally:
+            entry.offers.pop(leg, None)
+            if not answered:
+                self._legs.pop(leg, None)
+            self.board.offer_ended(ext, leg, answered=answered, skip=skip)
+            self._changed()
+
+    def _originate(self, entry: Waiting, ext: str, leg: str) -> str:
+        control = self._control()
+        if control is None:
+            raise ESLError("no control connection")
+        options = [
+            f"origination_uuid={leg}",
+            "ignore_early_media=true",
+            f"originate_timeout={int(entry.ring_timeout)}",
+        ]
+        digits = re.sub(r"[^0-9+]", "", entry.caller_number or "")
+        if digits:  # caller-supplied data going into a dial string: digits only
+            options.append(f"origination_caller_id_number={digits}")
+        dial = "{" + ",".join(options) + "}" + f"user/{ext}@{self.domain}"
+        timeout = entry.ring_timeout * self.time_scale + JOB_MARGIN
+        return control.bgapi(f"originate {dial} &park()", timeout=timeout)
+
+    def _connect(self, entry: Waiting, ext: str, leg: str) -> bool:
+        """The phone answered: bridge it to the caller at once, unless the caller is gone or
+        another phone was faster (then this leg is hung up)."""
+        if entry.state != "waiting":
+            self._api(f"uuid_kill {leg}")
+            return False
+        entry.state = "connecting"  # no overflow from now on: the caller is being bridged
+        reply = self._api(f"uuid_bridge {entry.uuid} {leg}")
+        if not reply.startswith("+OK") or entry.state != "connecting":
+            if entry.state == "connecting":
+                entry.state = "waiting"
+                entry.changed.set()
+            self._api(f"uuid_kill {leg}")
+            return False
+        now = self.now()
+        entry.state = "connected"
+        entry.agent, entry.agent_leg, entry.answered_at = ext, leg, now
+        self._connected.add(entry.uuid)
+        self.estimates.on_answered(entry.wait(now), now)
+        self._event(entry, "answered", extension=ext, wait=entry.wait(now))
+        self._cancel_offers(entry)
+        self.waiting.pop(entry.uuid, None)
+        entry.changed.set()
+        return True
+
+    def _cancel_offers(self, entry: Waiting) -> None:
+        for leg in list(entry.offers):
+            if leg != entry.agent_leg and leg not in entry.cancelled:
+                entry.cancelled.add(leg)
+                gevent.spawn(self._api, f"uuid_kill {leg}")
+
+    def break_media(self, uuid: str) -> None:
+        """Stop what a waiting caller hears (music), so their flow can go on."""
+        self._api(f"uuid_break {uuid} all")
+
+    def _api(self, command: str) -> str:
+        control = self._control()
+        if control is None:
+            return "-ERR no control connection"
+        try:
+            return control.api(command)
+        except ESLError as error:
+            log.warning("queue.command_failed", command=command.split(" ", 1)[0],
+                        error=str(error))
+            return f"-ERR {error}"
+
+    # -- bookkeeping ---------------------------------------------------------------------
+
+    def _event(
+        self,
+        entry: Waiting,
+        event: str,
+        *,
+        extension: str | None = None,
+        wait: float | None = None,
+        detail: str | None = None,
+    ) -> None:
+        self._write(
+            "queue_event",
+            entry.uuid,
+            event,
+            at=self._clock(),
+            wait=entry.wait(self.now()) if wait is None else wait,
+            extension=extension,
+            detail=detail,
+        )
+
+    def _staff_changed(self, phone: StaffPhone) -> None:
+        self._write(
+            "staff_state_changed",
+            phone.ext,
+            at=self._clock(),
+            state=phone.state,
+            registered=phone.registered,
+            logged_in=phone.logged_in,
+        )
+        log.info("queue.staff_state", extension=phone.ext, state=phone.state)
+        self._changed()
+
+    def _changed(self) -> None:
+        self._wake.set()
+        waits = [e.wait(self.now()) for e in self.waiting.values() if e.state == "waiting"]
+        available, logged_in, on_call = self.board.counts()
+        self.feed.publish(
+            QueueState(
+                waiting=len(waits),
+                callbacks=0,
+                longest_wait=round(max(waits, default=0.0)),
+                staff_available=available,
+                staff_logged_in=logged_in,
+                staff_on_call=on_call,
+            )
+        )

@@ -1,0 +1,92 @@
+"""What a waiting caller hears, run by the flow on the caller's own outbound session.
+
+The caller stays on their session (``park_after_bridge=true``, so the flow keeps them if the
+bridge ends) and hears hold music (`QueueSettings.moh`) cut by an announcement on entry and
+every `announce_every` seconds. Music has no end of its own: the queue stops it with
+``uuid_break`` from the control connection when the next announcement or an overflow is due,
+and ``uuid_bridge`` stops whatever is playing when a staff phone answers, so the caller is
+connected at once. When the staff member hangs up, the queue ends the parked caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import gevent
+
+from frontdesk.config.model import QueueSettings
+from frontdesk.esl import CallSession
+from frontdesk.queue.core import FrontdeskQueue, Waiting
+
+ANSWERED = "answered"
+
+
+def hold(
+    session: CallSession,
+    queue: FrontdeskQueue,
+    entry: Waiting,
+    settings: QueueSettings,
+    prompt_uri: Callable[[str], str],
+    *,
+    max_wait: float | None = None,
+    announce: bool = True,
+) -> str:
+    """Hold the caller until a staff member answers ("answered") or an overflow rule fires
+    (its action: "voicemail", "callback" or a number's name). A caller who hangs up leaves
+    the queue as abandoned (CallGone propagates)."""
+    limit = settings.max_wait if max_wait is None else max_wait
+    action = settings.on_max_wait
+    session.set("park_after_bridge", "true")
+    session.set("playback_terminators", "none")
+    next_announce = queue.now()
+    try:
+        while entry.state in ("waiting", "connecting"):
+            if entry.state == "connecting":
+                entry.changed.wait()
+                entry.changed.clear()
+                continue
+            now = queue.now()
+            if entry.wait(now) >= limit:
+                queue.overflowed(entry, "max_wait", action)
+                return action
+            if announce and now >= next_announce:
+                next_announce = now + settings.announce_every
+                _announce(session, queue, entry, settings, prompt_uri)
+                continue
+            until = min(next_announce if announce else float("inf"), entry.entered + limit)
+            _music(session, queue, entry, settings.moh, until - now)
+        if entry.state == "connected":
+            session.hungup.wait()  # the queue ends the caller when the staff member hangs up
+            return ANSWERED
+        return "left"
+    finally:
+        if entry.state in ("waiting", "connecting"):
+            queue.leave(entry, "abandoned" if session.hungup.is_set() else "left")
+
+
+def _announce(
+    session: CallSession,
+    queue: FrontdeskQueue,
+    entry: Waiting,
+    settings: QueueSettings,
+    prompt_uri: Callable[[str], str],
+) -> None:
+    nobody = queue.nobody_logged_in(entry.extensions)
+    prompt = settings.nobody_prompt if nobody else settings.announce_prompt
+    if prompt is None:
+        return
+    queue.announced(entry)
+    session.execute("playback", prompt_uri(prompt))
+
+
+def _music(
+    session: CallSession, queue: FrontdeskQueue, entry: Waiting, moh: str, seconds: float
+) -> None:
+    """Play hold music for `seconds` (queue clock) or until the caller is connected."""
+    timer = gevent.spawn_later(
+        max(seconds, 0.0) * queue.time_scale, queue.break_media, entry.uuid
+    )
+    try:
+        session.execute("playback", moh)
+    finally:
+        timer.kill(block=False)
