@@ -111,7 +111,9 @@ def test_the_prompts_command_reports_each_file_and_a_summary(practice_dir, capsy
     assert main(["prompts", "--config", str(practice_dir / "frontdesk.toml"), "--force"]) == 0
     out = capsys.readouterr().out
     assert f"{practice_dir / 'prompts' / 'greeting.wav'}: rendered" in out
-    assert out.rstrip().endswith("20 written, 0 unchanged (voice fr-fr)")
+    config = load_config(practice_dir / "frontdesk.toml")
+    local = sum(prompt.path is not None for prompt in config.prompts.values())
+    assert out.rstrip().endswith(f"{local} written, 0 unchanged (voice fr-fr)")
 
 
 @needs_tts

@@ -78,6 +78,12 @@ EXPECTED_COLUMNS = {
         "wait": ("REAL", False, False),
         "detail": ("TEXT", False, False),
     },
+    "staff_events": {
+        "id": ("INTEGER", False, True),
+        "at": ("TEXT", True, False),
+        "extension": ("TEXT", True, False),
+        "event": ("TEXT", True, False),
+    },
     "_migrations": {
         "name": ("TEXT", False, True),
         "applied_at": ("TEXT", True, False),
@@ -546,3 +552,18 @@ def test_no_other_module_of_the_package_contains_sql() -> None:
         if SQL.search(line)
     ]
     assert offenders == []
+
+
+def test_staff_logins_and_logouts_are_kept_in_order_and_tell_who_is_logged_in(
+    store: Store,
+) -> None:
+    store.staff_event("1001", "login", at=T0)
+    store.staff_event("1002", "login", at=T0 + timedelta(minutes=1))
+    store.staff_event("1001", "logout", at=T0 + timedelta(minutes=2))
+
+    events = store.staff_events(since=T0 + timedelta(minutes=1))
+    assert [(e.extension, e.event) for e in events] == [("1002", "login"), ("1001", "logout")]
+    assert events[0].at == T0 + timedelta(minutes=1)
+    assert store.logged_in_staff() == {"1002"}
+    with pytest.raises(ValueError):
+        store.staff_event("1001", "lunch", at=T0)

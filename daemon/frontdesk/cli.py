@@ -95,6 +95,20 @@ def build_parser() -> argparse.ArgumentParser:
     prompts.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="config file")
     prompts.add_argument("--force", action="store_true", help="render every prompt again")
     prompts.set_defaults(handler=cmd_prompts)
+
+    fsconf = commands.add_parser(
+        "freeswitch-config",
+        help="write the FreeSWITCH files generated from the config",
+        description="Write frontdesk-vars.xml, the LAN ACL, the desk phones' accounts and the "
+        "trunk's gateway into FreeSWITCH's conf dir (next to the shipped freeswitch-conf/ "
+        "files), from the config and its secrets files, so FreeSWITCH and the daemon never "
+        "disagree. Files holding a password are written with mode 0600; none is printed.",
+    )
+    fsconf.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="config file")
+    fsconf.add_argument(
+        "--output", type=Path, required=True, help="FreeSWITCH's conf dir, e.g. /etc/freeswitch"
+    )
+    fsconf.set_defaults(handler=cmd_freeswitch_config)
     return parser
 
 
@@ -216,6 +230,23 @@ def cmd_prompts(args: argparse.Namespace) -> int:
         print(f"{outcome.prompt.path}: {outcome.action}")
     done = sum(outcome.action != "unchanged" for outcome in outcomes)
     print(f"{done} written, {len(outcomes) - done} unchanged (voice {voice_of(config)})")
+    return 0
+
+
+def cmd_freeswitch_config(args: argparse.Namespace) -> int:
+    from frontdesk.fsconf import FreeswitchConfigError, render, write
+
+    config = _load_or_report(args.config)
+    if config is None:
+        return 1
+    try:
+        files = render(config)
+    except FreeswitchConfigError as error:
+        for message in error.errors:
+            print(message, file=sys.stderr)
+        return 1
+    for path, file in zip(write(files, args.output), files, strict=True):
+        print(f"{path}{'  (0600, holds a password)' if file.secret else ''}")
     return 0
 
 

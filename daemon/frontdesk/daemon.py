@@ -16,6 +16,7 @@ import structlog
 from frontdesk.config import ConfigError, load_config
 from frontdesk.config.model import Config
 from frontdesk.esl import CallGone, CallSession, ControlConnection, ESLError, OutboundServer
+from frontdesk.features import feature_of, run_feature
 from frontdesk.flow import CallFlow, CallResult
 from frontdesk.logs import mask_number
 from frontdesk.schedule import Schedule
@@ -159,6 +160,9 @@ class Daemon:
         uuid = session.uuid
         self._calls[uuid] = gevent.getcurrent()
         call_log = log.bind(call=uuid)
+        if feature_of(config, session.destination) is not None:
+            self._feature_call(session, config, schedule, call_log)
+            return
         result = CallResult(outcome="failed")
         try:
             session.myevents()
@@ -195,6 +199,30 @@ class Daemon:
             call_log.exception("call.flow_failed")
         finally:
             self._finish(session, result, call_log)
+
+    def _feature_call(
+        self, session: CallSession, config: Config, schedule: Schedule, call_log
+    ) -> None:
+        """A feature code dialled from a desk phone (frontdesk.features): no patient flow."""
+        try:
+            session.myevents()
+            session.linger(LINGER_SECONDS)
+            assert self.store is not None
+            outcome = run_feature(session, config, self.store, schedule, self.clock())
+            call_log.info(
+                "feature.used",
+                feature=outcome.feature,
+                extension=outcome.extension,
+                accepted=outcome.accepted,
+                detail=outcome.detail,
+            )
+        except (CallGone, ESLError) as error:
+            call_log.warning("feature.lost", error=str(error))
+        except Exception:
+            call_log.exception("feature.failed")
+        finally:
+            session.close()
+            self._calls.pop(session.uuid, None)
 
     def _finish(self, session: CallSession, result: CallResult, call_log) -> None:
         session.hungup.wait(HANGUP_CAUSE_WAIT)

@@ -44,6 +44,8 @@ TERMINAL_OUTCOME = {
     TransferNode: "transferred",
 }
 REHEARSAL_CALLER = "0639980001"
+PRACTICE_LINE = "5000"
+"""What the dialplan hands to the daemon for a patient's call (freeswitch-conf)."""
 CALL_TIMEOUT = 30.0
 """Real seconds one rehearsal call may take (simulated time runs a thousand times faster)."""
 SEARCH_STEP = timedelta(minutes=15)
@@ -286,10 +288,13 @@ class Rig:
         *,
         at: datetime | None = None,
         caller_number: str = REHEARSAL_CALLER,
+        destination: str = PRACTICE_LINE,
     ) -> SimCall:
-        """Place a call without waiting; the daemon's clock reads `at` (default: now)."""
+        """Place a call without waiting; the daemon's clock reads `at` (default: now).
+        `destination` is the number dialled: the practice's line, or a feature code from a
+        desk phone."""
         self.moment = at or self.now
-        return self.sim.place_call(script, caller_number=caller_number)
+        return self.sim.place_call(script, caller_number=caller_number, destination=destination)
 
     def result(self, call: SimCall, timeout: float = CALL_TIMEOUT) -> CallResult | None:
         """The daemon's result for a placed call, once it has recorded the call's end."""

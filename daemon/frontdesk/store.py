@@ -71,6 +71,19 @@ class DuplicateCallError(StoreError):
     """A call with this uuid was already started."""
 
 
+STAFF_EVENTS = ("login", "logout")
+
+
+@dataclass(frozen=True)
+class StaffEvent:
+    """A staff member logging in or out at a desk phone."""
+
+    extension: str
+    event: str
+    """One of STAFF_EVENTS."""
+    at: datetime
+
+
 @dataclass(frozen=True)
 class Override:
     """A manual schedule override set from the desk: in force until `until` (or until cleared)."""
@@ -215,12 +228,24 @@ def m005_call_recordings(db: Database) -> None:
         calls.add_column(column, str)
 
 
+def m006_staff_events(db: Database) -> None:
+    """Staff logins and logouts at the front desk (feature codes dialled from a desk phone)."""
+    events = _table(db, "staff_events")
+    events.create(
+        {"id": int, "at": str, "extension": str, "event": str},
+        pk="id",
+        not_null={"at", "extension", "event"},
+    )
+    events.create_index(["extension", "id"])
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_calls,
     m002_overrides,
     m003_queue_staff_states,
     m004_queue_events,
     m005_call_recordings,
+    m006_staff_events,
 )
 
 
@@ -524,6 +549,28 @@ class Store:
         self._run(_check_writable, int(timeout * 1000))
 
 
+    # --- staff at the desk ----------------------------------------------------------------
+
+    def staff_event(self, extension: str, event: str, *, at: datetime) -> None:
+        """Record that the staff member at `extension` logged in or out (`event`)."""
+        if event not in STAFF_EVENTS:
+            raise ValueError(f"unknown staff event {event!r}, must be login or logout")
+        self._run(_insert_staff_event, {"at": _ts(at), "extension": extension, "event": event})
+        log.info("store.staff_event", extension=extension, staff_event=event)
+
+    def staff_events(self, since: datetime | None = None) -> list[StaffEvent]:
+        """Logins and logouts at or after `since`, oldest first."""
+        rows = self._run(_select_staff_events, _ts_or_none(since))
+        return [
+            StaffEvent(row["extension"], row["event"], datetime.fromisoformat(row["at"]))
+            for row in rows
+        ]
+
+    def logged_in_staff(self) -> set[str]:
+        """Extensions whose latest staff event is a login."""
+        return set(self._run(_logged_in))
+
+
 # --- statements (each runs in the worker thread) ------------------------------------------
 
 
@@ -623,3 +670,20 @@ def _check_writable(db: Database, timeout_ms: int) -> None:
         db.execute("ROLLBACK")
     finally:
         db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
+
+def _insert_staff_event(db: Database, row: dict[str, Any]) -> None:
+    _table(db, "staff_events").insert(row)
+
+
+def _select_staff_events(db: Database, since: str | None) -> list[dict[str, Any]]:
+    where, args = ("at >= ?", [since]) if since is not None else (None, None)
+    return list(_table(db, "staff_events").rows_where(where, args, order_by="at, id"))
+
+
+def _logged_in(db: Database) -> list[str]:
+    rows = db.query(
+        "SELECT extension FROM staff_events AS e WHERE event = 'login' AND id = "
+        "(SELECT MAX(id) FROM staff_events WHERE extension = e.extension)"
+    )
+    return [row["extension"] for row in rows]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import ipaddress
 import re
 import zoneinfo
 from collections.abc import Iterable
@@ -153,6 +154,50 @@ class Extension(Str):
     def __init__(self, **kw: Any) -> None:
         what = 'a desk phone extension of 2 to 6 digits (a string, "1001")'
         super().__init__(pattern=r"[0-9]{2,6}", what=what, **kw)
+
+
+class Cidr(Str):
+    """A private IP network in CIDR notation: "192.168.1.0/24" (never the whole internet)."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(what='a network in CIDR notation like "192.168.1.0/24"', **kw)
+
+    def convert(self, raw: Any, path: Path, issues: Issues) -> Any:
+        value = super().convert(raw, path, issues)
+        if value is INVALID:
+            return value
+        try:
+            network = ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            issues.add(path, f"must be {self.what}, not {value!r}")
+            return INVALID
+        if str(network) != value:
+            issues.add(path, f"{value!r} has host bits set: did you mean '{network}'?")
+            return INVALID
+        if not network.is_private:
+            issues.add(
+                path,
+                f"{value!r} is not a private network: desk phones live on the practice LAN "
+                "(10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16...)",
+            )
+            return INVALID
+        return value
+
+
+class IpAddress(Str):
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(what='an IP address like "192.168.1.10"', **kw)
+
+    def convert(self, raw: Any, path: Path, issues: Issues) -> Any:
+        value = super().convert(raw, path, issues)
+        if value is INVALID:
+            return value
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            issues.add(path, f"must be {self.what}, not {value!r}")
+            return INVALID
+        return value
 
 
 class Number(Str):

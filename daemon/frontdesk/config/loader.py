@@ -23,12 +23,14 @@ from ._permissions import config_file_problem, secret_file_problem
 from ._types import INVALID, Issues, did_you_mean, one_of
 from .model import (
     CLOSED_STATES,
+    FEATURES,
     OUTCOMES,
     SCHEDULE_STATES,
     Branch,
     Closure,
     Config,
     EmergencySettings,
+    FeatureSettings,
     FlowSettings,
     FreeswitchSettings,
     FrontdeskNode,
@@ -37,7 +39,9 @@ from .model import (
     MaintenanceSettings,
     MenuNode,
     MessageNode,
+    NetworkSettings,
     Node,
+    PhoneSettings,
     PracticeSettings,
     Prompt,
     RecordingSettings,
@@ -46,6 +50,7 @@ from .model import (
     StorageSettings,
     TimeRange,
     TransferNode,
+    TrunkSettings,
 )
 
 CALLING_CODES = {
@@ -237,6 +242,10 @@ class _Builder:
         flow = self.flow(prompts, numbers)
         emergency = self.emergency(prompts, numbers, frontdesk, flow)
         scenarios = self.scenarios()
+        network = self.network()
+        phones = self.phones()
+        trunk = self.trunk()
+        features = self.features(frontdesk)
         recording = self.recording(prompts, storage)
         maintenance = self.maintenance(storage)
         if self.issues:
@@ -254,6 +263,10 @@ class _Builder:
             prompts=prompts,
             flow=flow,
             scenarios=scenarios,
+            network=network,
+            phones=phones,
+            trunk=trunk,
+            features=features,
             recording=recording,
             maintenance=maintenance,
             allow_international=self.section("outside").get("allow_international", False),
@@ -681,6 +694,55 @@ class _Builder:
             if scenario is not None:
                 out.append(scenario)
         return tuple(out)
+
+    # -- the appliance: network, phones, trunk, feature codes ---------------------------------
+
+    def network(self) -> NetworkSettings | None:
+        values = self.section("network")
+        here = ("network",)
+        ranges = [ipaddress.ip_network(r) for r in values.get("lan_ranges", ())]
+        sip_ip = values.get("sip_ip")
+        if ranges and sip_ip and not any(ipaddress.ip_address(sip_ip) in r for r in ranges):
+            self.add(
+                here + ("sip_ip",),
+                f"{sip_ip} is in none of network.lan_ranges "
+                f"({', '.join(map(str, ranges))}): the desk phones could not reach it",
+            )
+        ports = [values.get(key, _default(NetworkSettings, key)) for key in _SIP_PORTS]
+        if ports[0] == ports[1]:
+            self.add(here + (_SIP_PORTS[1],), f"must differ from network.sip_port ({ports[0]})")
+        return _make(NetworkSettings, values)
+
+    def phones(self) -> PhoneSettings | None:
+        return _make(PhoneSettings, self.with_path(self.section("phones"), "password_file"))
+
+    def trunk(self) -> TrunkSettings | None:
+        return _make(TrunkSettings, self.with_path(self.section("trunk"), "password_file"))
+
+    def with_path(self, values: dict[str, Any], key: str) -> dict[str, Any]:
+        """`values` with its file name `key` resolved against the config's directory."""
+        return {k: self.resolve(v) if k == key else v for k, v in values.items()}
+
+    def features(self, frontdesk: FrontdeskSettings | None) -> FeatureSettings | None:
+        if "features" not in self.raw:
+            return None
+        values = dict(self.section("features"))
+        here = ("features",)
+        for f in dataclasses.fields(FeatureSettings):
+            if f.name.endswith("_prompt"):
+                self.check_prompt(values.get(f.name), here + (f.name,))
+        seen: dict[str, str] = {}
+        for feature in FEATURES:
+            code = values.get(feature, _default(FeatureSettings, feature))
+            if code in seen:
+                self.add(here + (feature,), f"{code!r} is already features.{seen[code]}")
+            seen[code] = feature
+        if "extensions" not in values and frontdesk is not None:
+            values["extensions"] = frontdesk.extensions
+        return _make(FeatureSettings, values)
+
+
+_SIP_PORTS = ("sip_port", "trunk_sip_port")
 
 
 def _local_datetime(text: str) -> bool:

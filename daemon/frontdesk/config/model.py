@@ -91,6 +91,71 @@ class FreeswitchSettings:
 
 
 @dataclass(frozen=True)
+class NetworkSettings:
+    """The practice LAN, for the FreeSWITCH configuration `frontdesk freeswitch-config` writes."""
+
+    lan_ranges: tuple[str, ...]
+    """CIDR ranges the desk phones may register and call from (the SIP ACL)."""
+    sip_ip: str
+    """This box's LAN address: SIP and RTP for the desk phones and the trunk."""
+    sip_port: int = 5060
+    """SIP port of the desk phones' profile."""
+    trunk_sip_port: int = 5080
+    """SIP port of the trunk's profile."""
+
+
+@dataclass(frozen=True)
+class PhoneSettings:
+    password_file: Path
+    """Secrets file, one ``EXT=password`` a line: the SIP passwords of the desk phones."""
+    names: dict[str, str] = field(default_factory=dict)
+    """Extension -> name shown on the other phones (and extra phones the flow never rings)."""
+
+
+@dataclass(frozen=True)
+class TrunkSettings:
+    """The operator's SIP trunk; its sofia gateway is named by [freeswitch] gateway."""
+
+    proxy: str
+    username: str
+    password_file: Path
+    """Secrets file holding the trunk password (only its content, on one line)."""
+    caller_id: str
+    """The practice's number (DID), presented on calls frontdesk places through the trunk."""
+    realm: str | None = None
+    """Default: the proxy's host."""
+    register: bool = True
+
+
+FEATURES = ("login", "logout", "override")
+"""What a feature code dialled from a desk phone does."""
+
+
+@dataclass(frozen=True)
+class FeatureSettings:
+    """Codes dialled from the staff's desk phones; FreeSWITCH sends them to the daemon."""
+
+    extensions: tuple[str, ...]
+    """Phones allowed to use them (default: the front desk's)."""
+    login_prompt: str
+    logout_prompt: str
+    open_prompt: str
+    closed_prompt: str
+    schedule_prompt: str
+    """Said after the override was cleared: the schedule applies again."""
+    refused_prompt: str
+    login: str = "*50"
+    logout: str = "*51"
+    override: str = "*60"
+    """Toggles the manual override: the opposite of the schedule's state, or back to it."""
+
+    @property
+    def codes(self) -> dict[str, str]:
+        """Code -> feature (one of FEATURES)."""
+        return {getattr(self, feature): feature for feature in FEATURES}
+
+
+@dataclass(frozen=True)
 class StorageSettings:
     database: Path
     messages: Path
@@ -291,3 +356,8 @@ class Config:
     """[prompts] directory; its ``custom/`` subdirectory holds the technician's recordings."""
     prompt_voice: str | None = None
     """espeak-ng voice of the rendered prompts; None: the practice language's default."""
+    network: NetworkSettings | None = None
+    phones: PhoneSettings | None = None
+    trunk: TrunkSettings | None = None
+    features: FeatureSettings | None = None
+    """None: no feature codes."""

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from ._types import (
     Bool,
+    Cidr,
     Date,
     Extension,
     Float,
     Int,
+    IpAddress,
     Key,
     Keys,
     List,
@@ -124,6 +126,49 @@ FRONTDESK = Table(
 
 OUTSIDE = Table({"allow_international": Bool(), "numbers": Map(Number())})
 
+NETWORK = Table(
+    {
+        "lan_ranges": List(Cidr(), nonempty=True, required=True),
+        "sip_ip": IpAddress(required=True, doc="this box's LAN address (SIP and RTP)"),
+        "sip_port": _port,
+        "trunk_sip_port": _port,
+    }
+)
+
+PHONES = Table(
+    {
+        "password_file": Str(required=True, doc="one EXT=password a line (relative to this file)"),
+        "names": Map(Str(), key=Extension()),
+    }
+)
+
+TRUNK = Table(
+    {
+        "proxy": Str(required=True, doc="host or host:port of the operator's SIP proxy"),
+        "realm": Str(),
+        "username": Str(required=True),
+        "password_file": Str(required=True, doc="file holding the trunk password"),
+        "caller_id": Number(required=True, doc="the practice's number (DID)"),
+        "register": Bool(),
+    }
+)
+
+_feature_code = Str(pattern=r"[*#][0-9]{1,4}", what='* or # then 1 to 4 digits, like "*60"')
+FEATURES = Table(
+    {
+        "extensions": List(Extension()),
+        "login": _feature_code,
+        "logout": _feature_code,
+        "override": _feature_code,
+        "login_prompt": Str(required=True),
+        "logout_prompt": Str(required=True),
+        "open_prompt": Str(required=True),
+        "closed_prompt": Str(required=True),
+        "schedule_prompt": Str(required=True),
+        "refused_prompt": Str(required=True),
+    }
+)
+
 PROMPT = Table({"file": Str(required=True), "text": Str(required=True)})
 PROMPTS = Table(
     {"directory": Str(), "voice": Str(doc="espeak-ng voice of the rendered prompts")},
@@ -226,6 +271,10 @@ ROOT = Table(
         "emergency": EMERGENCY,
         "frontdesk": FRONTDESK,
         "outside": OUTSIDE,
+        "network": NETWORK,
+        "phones": PHONES,
+        "trunk": TRUNK,
+        "features": FEATURES,
         "prompts": PROMPTS,
         "flow": FLOW,
         "rehearse": TableArray(SCENARIO),
