@@ -18,9 +18,12 @@ from frontdesk.config.model import Config
 from frontdesk.esl import CallGone, CallSession, ControlConnection, ESLError, OutboundServer
 from frontdesk.features import feature_of, run_feature
 from frontdesk.flow import CallFlow, CallResult
+from frontdesk.hardening import freeswitch_peers
+from frontdesk.housekeeping import DailyJobs
 from frontdesk.logs import mask_number
 from frontdesk.schedule import Schedule
 from frontdesk.store import Store
+from frontdesk.supervisor import Supervisor
 
 log = structlog.get_logger(__name__)
 
@@ -71,7 +74,9 @@ class Daemon:
         interrupted = self.store.mark_interrupted(self.clock())
         if interrupted:
             log.warning("calls.interrupted_by_previous_stop", count=interrupted)
-        self.server = OutboundServer(fs.listen_host, fs.listen_port, self._handle_call)
+        self.server = OutboundServer(
+            fs.listen_host, fs.listen_port, self._handle_call, allowed_peers=freeswitch_peers(fs)
+        )
         self.server.start()
         self.control = ControlConnection(
             fs.esl_host,
@@ -116,7 +121,12 @@ class Daemon:
         log.info("daemon.stopped", calls_cut=sum(1 for call in calls if not call.successful()))
 
     def serve_forever(self) -> None:
-        """Run until SIGTERM or SIGINT; SIGHUP reloads, SIGUSR1 logs every greenlet's stack."""
+        """Run until SIGTERM or SIGINT; SIGHUP reloads, SIGUSR1 logs every greenlet's stack.
+        Under systemd, tells it the daemon is ready and keeps its watchdog fed; runs the daily
+        jobs (frontdesk.housekeeping)."""
+        supervisor, daily = Supervisor(self), DailyJobs(self)
+        supervisor.start()
+        daily.start()
         handlers = [
             gevent.signal_handler(signal.SIGTERM, self._stopping.set),
             gevent.signal_handler(signal.SIGINT, self._stopping.set),
@@ -128,6 +138,8 @@ class Daemon:
         finally:
             for handler in handlers:
                 handler.cancel()
+            daily.stop()
+            supervisor.stop()
             self.stop()
 
     def reload(self) -> bool:
@@ -241,6 +253,14 @@ class Daemon:
             answered_by=result.answered_by,
             message_file=result.message_file,
         )
+        if result.recording_file is not None:
+            self._record(
+                "set_recording",
+                call_log,
+                session.uuid,
+                file=result.recording_file,
+                purpose=result.recording_purpose or "",
+            )
         if self.on_call_finished is not None:
             self.on_call_finished(session.uuid, result)
         call_log.info(

@@ -35,6 +35,7 @@ from frontdesk.config.model import (
     TransferNode,
 )
 from frontdesk.esl import CallGone, CallSession, Event
+from frontdesk.recording import StaffRecorder
 from frontdesk.schedule import ScheduleState
 
 log = structlog.get_logger(__name__)
@@ -74,6 +75,9 @@ class CallResult:
     answered_at: datetime | None = None
     answered_by: str | None = None
     message_file: str | None = None
+    recording_file: str | None = None
+    """The recorded conversation with the staff (see frontdesk.recording)."""
+    recording_purpose: str | None = None
 
 
 class CallFlow:
@@ -99,6 +103,8 @@ class CallFlow:
         self._fallback = False
         """True once the caller was sent on by a failure (menu failed, nobody answered)."""
         self._log = log.bind(call=session.uuid)
+        recording = config.recording
+        self._recorder = StaffRecorder(session, recording) if recording.enabled else None
         session.on_event(self._watch_bridge)
 
     # -- running the call ---------------------------------------------------------------
@@ -116,9 +122,10 @@ class CallFlow:
         self._step("greeting", "enter")
         self.session.execute("answer")
         self.session.set("playback_terminators", "any")
-        if self._play_interruptible(flow.greeting) or (
-            branch.announcement and self._play_interruptible(branch.announcement)
-        ):
+        recording = self.config.recording
+        consent = recording.consent_prompt if recording.enabled else None
+        openings = (flow.greeting, consent, branch.announcement)
+        if any(self._play_interruptible(prompt) for prompt in openings if prompt):
             self._emergency()
             return
         self.session.set("playback_terminators", "none")
@@ -280,7 +287,15 @@ class CallFlow:
     def _ring_staff(self, node_name: str, extensions: tuple[str, ...], ring_timeout: float) -> bool:
         domain = self.config.freeswitch.domain
         targets = ",".join(f"user/{ext}@{domain}" for ext in extensions)
-        return self._bridge(node_name, self._dial_options(ring_timeout) + targets)
+        dial_string = self._dial_options(ring_timeout) + targets
+        if self._recorder is None:
+            return self._bridge(node_name, dial_string)
+        recording = self._recorder.record(lambda: self._bridge(node_name, dial_string))
+        if recording is None:
+            return False
+        self.result.recording_file = recording
+        self.result.recording_purpose = self.config.recording.purpose
+        return True
 
     def _outside_dial_string(self, number: str, ring_timeout: float) -> str:
         gateway = self.config.freeswitch.gateway

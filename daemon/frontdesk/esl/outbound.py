@@ -207,8 +207,13 @@ class OutboundServer:
         *,
         max_calls: int = 1000,
         reply_timeout: float = 5.0,
+        allowed_peers: frozenset[str] | None = None,
     ) -> None:
+        """`allowed_peers`: the only IP addresses a connection is accepted from (None: any).
+        An outbound socket cannot authenticate FreeSWITCH, so a listener that is not on
+        loopback must only take connections from FreeSWITCH's host."""
         self._address = (host, port)
+        self._allowed_peers = allowed_peers
         self._handler = handler
         self._max_calls = max_calls
         self._reply_timeout = reply_timeout
@@ -227,12 +232,22 @@ class OutboundServer:
             raise RuntimeError("server not started")
         return self._server.server_port
 
+    @property
+    def listening(self) -> bool:
+        """True while the server accepts connections."""
+        return self._server is not None and self._server.started and not self._server.closed
+
     def stop(self) -> None:
         """Stop accepting calls; the calls in progress go on (their owner ends them)."""
         if self._server is not None:
             self._server.close()
 
     def _handle(self, sock: gevent.socket.socket, address: tuple[str, int]) -> None:
+        peer = address[0].removeprefix("::ffff:")  # IPv4 peer of a dual-stack listener
+        if self._allowed_peers is not None and peer not in self._allowed_peers:
+            log.warning("esl.peer_refused", peer=peer)
+            sock.close()
+            return
         if len(self._sessions) >= self._max_calls:
             # Closing at once makes FreeSWITCH's dialplan fall back: no caller is left in silence.
             log.warning("esl.call_refused", reason="max_calls", max_calls=self._max_calls)

@@ -65,6 +65,8 @@ class SimCall:
     bridged_to: str | None = None
     hangup_cause: str | None = None
     recorded: list[str] = field(default_factory=list)
+    sessions_recorded: list[str] = field(default_factory=list)
+    """Files of ``record_session`` (written when stopped or at hangup)."""
     dtmf_sent: list[str] = field(default_factory=list)
     daemon_unreachable: bool = False
     daemon_closed_midcall: bool = False
@@ -152,6 +154,8 @@ class OutboundSession:
         self.key_accepted = False
         self.decision_since: float | None = None
         self.settled = False
+        self.session_recordings: dict[str, float] = {}
+        """record_session files still recording -> simulated start time."""
         """Bridged to someone or leaving a message: patience no longer runs out."""
         self.log = log.bind(call_uuid=uuid)
 
@@ -578,9 +582,7 @@ class OutboundSession:
         """Simulated seconds since an arbitrary origin."""
         return gevent.get_hub().loop.now() / self.sim.time_scale
 
-    def _record_vars(self, path: str, seconds: float) -> None:
-        samples = int(seconds * 8000)
-        size = 44 + samples * 2
+    def _write_wav(self, path: str, samples: int) -> None:
         if path and os.path.isdir(os.path.dirname(path) or "."):
             try:
                 with wave.open(path, "wb") as wav:
@@ -590,6 +592,11 @@ class OutboundSession:
                     wav.writeframes(b"\0\0" * samples)
             except OSError as exc:
                 self.log.warning("sim.record_write_failed", path=path, error=str(exc))
+
+    def _record_vars(self, path: str, seconds: float) -> None:
+        samples = int(seconds * 8000)
+        size = 44 + samples * 2
+        self._write_wav(path, samples)
         self.channel.variables.update(
             {
                 "silence_hits_exhausted": "false",
@@ -600,6 +607,22 @@ class OutboundSession:
                 "record_samples": str(samples),
             }
         )
+
+    def _app_record_session(self, arg: str) -> tuple[str, Callback]:
+        """Like FreeSWITCH: completes at once; the file records until stopped or hangup."""
+        path = arg.split()[0] if arg.split() else ""
+        self.call.sessions_recorded.append(path)
+        self.session_recordings[path] = self.sim_now()
+        return "_none_", None
+
+    def _app_stop_record_session(self, arg: str) -> tuple[str, Callback]:
+        self._stop_session_recording(arg.strip())
+        return "_none_", None
+
+    def _stop_session_recording(self, path: str) -> None:
+        started = self.session_recordings.pop(path, None)
+        if started is not None:
+            self._write_wav(path, int((self.sim_now() - started) * 8000))
 
     def _app_sleep(self, arg: str) -> tuple[str, Callback]:
         try:
@@ -766,6 +789,8 @@ class OutboundSession:
         ch = self.channel
         if not ch.hungup:
             self.hangup("NORMAL_CLEARING", by="sim")
+        for path in list(self.session_recordings):
+            self._stop_session_recording(path)
         if self.parked:
             self.sim.fire_channel(ch, "CHANNEL_UNPARK")
         self._socket_complete()
@@ -801,6 +826,8 @@ _APPS: dict[str, Callable[[OutboundSession, str], tuple[str, Callback]]] = {
     "playback": OutboundSession._app_playback,
     "play_and_get_digits": OutboundSession._app_play_and_get_digits,
     "record": OutboundSession._app_record,
+    "record_session": OutboundSession._app_record_session,
+    "stop_record_session": OutboundSession._app_stop_record_session,
     "bridge": OutboundSession._app_bridge,
     "hangup": OutboundSession._app_hangup,
     "sleep": OutboundSession._app_sleep,

@@ -1,0 +1,125 @@
+"""What systemd knows about the running daemon (``Type=notify``, ``WatchdogSec=``).
+
+`Supervisor.start()` sends READY=1 (the daemon's servers listen by then) and runs one greenlet
+that sends a STATUS= line whenever the calls in progress, the FreeSWITCH connection or the
+config version change, and WATCHDOG=1 every half watchdog period, but only while the daemon's
+own health check passes:
+- the gevent hub is responsive: this greenlet woke up on time (a hub blocked by a runaway
+  call would stop the pings anyway; a late wake-up means it just was);
+- the outbound server FreeSWITCH hands calls to is listening;
+- the database answers and can take a write lock within the ping period (a technician's
+  ``sqlite3`` shell left in a write transaction, a dead SD card: calls could not be recorded).
+When the check fails the reason is logged and the pings stop: systemd restarts the daemon after
+``WatchdogSec`` (FreeSWITCH's dialplan fallback takes the callers meanwhile), so a short hiccup
+shorter than the period costs nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import gevent
+import structlog
+
+from frontdesk.sdnotify import notify, notify_address, watchdog_seconds
+
+if TYPE_CHECKING:
+    from frontdesk.daemon import Daemon
+
+log = structlog.get_logger(__name__)
+
+STATUS_TICK = 1.0
+"""Seconds between two looks at the status (a change is reported within this time)."""
+MAX_DB_CHECK = 2.0
+
+
+class Supervisor:
+    """Reports the daemon's state to systemd; does nothing outside systemd."""
+
+    def __init__(self, daemon: Daemon, *, environ: Mapping[str, str] = os.environ) -> None:
+        self.daemon = daemon
+        self._environ = environ
+        self._watchdog = watchdog_seconds(environ)
+        self._status: str | None = None
+        self._greenlet: gevent.Greenlet | None = None
+        self._last_problems: list[str] = []
+
+    @property
+    def active(self) -> bool:
+        return notify_address(self._environ) is not None
+
+    def start(self) -> None:
+        """READY=1 with the first STATUS=, then keep systemd informed."""
+        if not self.active:
+            return
+        self._status = self.status()
+        self._notify("READY=1", f"STATUS={self._status}")
+        log.info("systemd.ready", watchdog_seconds=self._watchdog)
+        self._greenlet = gevent.spawn(self._run)
+
+    def stop(self) -> None:
+        if self._greenlet is not None:
+            self._greenlet.kill()
+            self._greenlet = None
+        if self.active:
+            self._notify("STOPPING=1", "STATUS=stopping")
+
+    def status(self) -> str:
+        daemon = self.daemon
+        connected = daemon.control is not None and daemon.control.connected
+        return (
+            f"{daemon.active_calls} call(s) in progress; FreeSWITCH "
+            f"{'connected' if connected else 'not connected'}; config {daemon.config.version}"
+        )
+
+    def health_problems(self, lag: float = 0.0) -> list[str]:
+        """Empty when the daemon is healthy; otherwise what is wrong, in words."""
+        problems = []
+        period = self._watchdog or STATUS_TICK
+        if lag > period / 2:
+            problems.append(f"the event loop was blocked for {lag:.1f} s")
+        server = self.daemon.server
+        if server is None or not server.listening:
+            problems.append("the outbound server is not listening")
+        store = self.daemon.store
+        if store is None:
+            problems.append("the database is not open")
+        else:
+            try:
+                store.check_writable(timeout=min(MAX_DB_CHECK, period / 2))
+            except Exception as error:  # any failure of the database is a failed check
+                problems.append(f"the database cannot be written: {error}")
+        return problems
+
+    def _run(self) -> None:
+        next_ping = time.monotonic()
+        tick = min(STATUS_TICK, self._watchdog / 2) if self._watchdog else STATUS_TICK
+        lag = 0.0
+        while True:
+            status = self.status()
+            if status != self._status:
+                self._status = status
+                self._notify(f"STATUS={status}")
+            if self._watchdog is not None and time.monotonic() >= next_ping:
+                self._ping(lag)
+                next_ping = time.monotonic() + self._watchdog / 2
+            before = time.monotonic()
+            gevent.sleep(tick)
+            lag = max(0.0, time.monotonic() - before - tick)
+
+    def _ping(self, lag: float) -> None:
+        problems = self.health_problems(lag)
+        if problems != self._last_problems:
+            if problems:
+                log.error("systemd.health_check_failed", problems=problems)
+            else:
+                log.info("systemd.health_check_passed")
+            self._last_problems = problems
+        if not problems:
+            self._notify("WATCHDOG=1")
+
+    def _notify(self, *assignments: str) -> None:
+        notify(*assignments, environ=self._environ)
