@@ -10,7 +10,7 @@ import gevent
 import structlog
 
 from frontdesk.config.model import Config, MenuNode
-from frontdesk.logs import mask_number
+from frontdesk.logs import mask_number, mask_numbers_in
 from frontdesk.schedule import Schedule
 from frontdesk.sim import CallerScript, SimCall, Simulator
 
@@ -90,6 +90,6 @@ class DemoCallers:
             caller=mask_number(number),
             pressed=" ".join(k or "-" for k in script.keys) or "-",
             heard=len(call.prompts_heard),
-            talked_to=call.bridged_to,
+            talked_to=mask_numbers_in(call.bridged_to),
             hangup_cause=call.hangup_cause,
         )

@@ -7,6 +7,7 @@ info-level log line.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 
 import structlog
@@ -19,6 +20,17 @@ def mask_number(number: str | None) -> str:
     if len(number) <= 4:
         return "*" * len(number)
     return number[:2] + "*" * (len(number) - 4) + number[-2:]
+
+
+_LONG_NUMBER = re.compile(r"\+?\d{7,}")
+
+
+def mask_numbers_in(text: str | None) -> str | None:
+    """`text` (a dial string, a channel name) with every phone number in it masked; short
+    numbers (extensions, 15, 116117) are kept."""
+    if text is None:
+        return None
+    return _LONG_NUMBER.sub(lambda match: mask_number(match.group()), text)
 
 
 class _CurrentStderr:

@@ -130,7 +130,7 @@ def _encode_path(path: Sequence[Mapping[str, Any]]) -> str:
 
 def _decode_call(row: dict[str, Any]) -> dict[str, Any]:
     call = dict(row)
-    for column in ("started_at", "answered_at", "ended_at"):
+    for column in ("started_at", "answered_at", "ended_at", "recording_purged_at"):
         call[column] = _dt(call[column])
     call["path"] = json.loads(call["path"])
     call["interrupted"] = bool(call["interrupted"])
