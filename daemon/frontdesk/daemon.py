@@ -14,13 +14,22 @@ import gevent.util
 import structlog
 
 from frontdesk.config import ConfigError, load_config
-from frontdesk.config.model import Config
-from frontdesk.esl import CallGone, CallSession, ControlConnection, ESLError, OutboundServer
+from frontdesk.config.model import Config, FrontdeskNode
+from frontdesk.esl import (
+    CallGone,
+    CallSession,
+    ControlConnection,
+    ESLError,
+    Event,
+    OutboundServer,
+)
 from frontdesk.features import feature_of, run_feature
 from frontdesk.flow import CallFlow, CallResult
 from frontdesk.hardening import freeswitch_peers
 from frontdesk.housekeeping import DailyJobs
 from frontdesk.logs import mask_number
+from frontdesk.queue import CONTROL_EVENTS as QUEUE_EVENTS
+from frontdesk.queue import FrontdeskQueue
 from frontdesk.schedule import Schedule
 from frontdesk.store import Store
 from frontdesk.supervisor import Supervisor
@@ -31,12 +40,19 @@ LINGER_SECONDS = 10
 """FreeSWITCH keeps sending a call's last events this long after hangup (a record's partial
 result, CHANNEL_HANGUP_COMPLETE); we close the socket ourselves as soon as the call is settled."""
 HANGUP_CAUSE_WAIT = 2.0
-CONTROL_EVENTS = ("CHANNEL_CREATE", "CHANNEL_HANGUP_COMPLETE")
+CONTROL_EVENTS = ("CHANNEL_CREATE", "CHANNEL_HANGUP_COMPLETE", *QUEUE_EVENTS)
 RESTART_ONLY_SECTIONS = ("freeswitch", "storage")
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def staff_extensions(config: Config) -> tuple[str, ...]:
+    """Every phone the queue may ring: the front desk's, the emergency list, the nodes'."""
+    nodes = [n.extensions for n in config.flow.nodes.values() if isinstance(n, FrontdeskNode)]
+    groups = (config.frontdesk.extensions, config.emergency.extensions, *nodes)
+    return tuple(dict.fromkeys(ext for group in groups for ext in group))
 
 
 class Daemon:
@@ -50,6 +66,7 @@ class Daemon:
         config_path: Path | None = None,
         clock: Callable[[], datetime] = utc_now,
         on_call_finished: Callable[[str, CallResult], None] | None = None,
+        time_scale: float = 1.0,
     ) -> None:
         self.config = config
         self.on_call_finished = on_call_finished
@@ -61,6 +78,10 @@ class Daemon:
         self.control: ControlConnection | None = None
         self._calls: dict[str, gevent.Greenlet] = {}
         self._stopping = gevent.event.Event()
+        self.time_scale = time_scale
+        """Seconds of the queue's timers per configured second (the rehearsal rig runs
+        simulated time faster)."""
+        self.queue: FrontdeskQueue | None = None
 
     @classmethod
     def from_path(cls, path: Path, **kwargs) -> Daemon:
@@ -83,11 +104,22 @@ class Daemon:
             fs.esl_port,
             fs.esl_password,
             events=CONTROL_EVENTS,
+            on_event=self._on_control_event,
             heartbeat_timeout=fs.heartbeat_timeout,
             reply_timeout=fs.command_timeout,
             max_backoff=fs.reconnect_max_delay,
             on_connect=self._on_control_connect,
         )
+        self.queue = FrontdeskQueue(
+            self.config.queue,
+            extensions=staff_extensions(self.config),
+            domain=fs.domain,
+            control=lambda: self.control,
+            record=lambda method, *args, **kwargs: self._record(method, log, *args, **kwargs),
+            clock=self.clock,
+            time_scale=self.time_scale,
+        )
+        self.queue.start()
         self.control.start()
         log.info(
             "daemon.started",
@@ -113,6 +145,8 @@ class Daemon:
             self.server.stop()
         if self.control is not None:
             self.control.stop()
+        if self.queue is not None:
+            self.queue.stop()
         calls = list(self._calls.values())
         gevent.joinall(calls, timeout=grace)
         gevent.killall([call for call in calls if not call.dead], timeout=grace)
@@ -157,6 +191,8 @@ class Daemon:
             if getattr(new, section) != getattr(self.config, section):
                 log.warning("config.needs_restart", section=section)
         self.schedule = Schedule(new.schedule, new.practice)
+        if self.queue is not None:
+            self.queue.reconfigure(new.queue, staff_extensions(new))
         self.config = new
         log.info("config.reloaded", config_version=new.version)
         return True
@@ -196,7 +232,8 @@ class Daemon:
             call_log.info(
                 "call.started", caller=mask_number(session.caller_number), state=state.state
             )
-            flow = CallFlow(session, config, state, clock=self.clock)
+            assert self.queue is not None
+            flow = CallFlow(session, config, state, clock=self.clock, queue=self.queue)
             result = flow.result  # filled as the call goes, so a cut call keeps its path
             flow.run()
         except (CallGone, ESLError) as error:
@@ -221,6 +258,8 @@ class Daemon:
             session.linger(LINGER_SECONDS)
             assert self.store is not None
             outcome = run_feature(session, config, self.store, schedule, self.clock())
+            if outcome.accepted and outcome.feature in ("login", "logout") and self.queue:
+                self.queue.set_logged_in(outcome.extension, outcome.feature == "login")
             call_log.info(
                 "feature.used",
                 feature=outcome.feature,
@@ -286,6 +325,12 @@ class Daemon:
     def _on_control_connect(self) -> None:
         assert self.control is not None
         log.info("freeswitch.connected", calls_in_progress=self.active_calls)
+        if self.queue is not None:
+            self.queue.reconcile()
+
+    def _on_control_event(self, event: Event) -> None:
+        if self.queue is not None:
+            self.queue.on_event(event)
 
     def _dump_stacks(self) -> None:
         for line in gevent.util.format_run_info():

@@ -35,6 +35,8 @@ from frontdesk.config.model import (
     TransferNode,
 )
 from frontdesk.esl import CallGone, CallSession, Event
+from frontdesk.queue import FrontdeskQueue
+from frontdesk.queue.hold import ANSWERED, hold
 from frontdesk.recording import StaffRecorder
 from frontdesk.schedule import ScheduleState
 
@@ -90,8 +92,12 @@ class CallFlow:
         schedule_state: ScheduleState,
         *,
         clock: Callable[[], datetime] | None = None,
+        queue: FrontdeskQueue,
     ) -> None:
         self.session = session
+        self.queue = queue
+        self._queue_started = queue.now()
+        """When the call began, on the queue's clock: its place in the queue."""
         self.config = config
         self.state = schedule_state
         self.clock = clock or (lambda: datetime.now(UTC))
@@ -222,7 +228,10 @@ class CallFlow:
         self._step("emergency", "enter")
         if self.state.state == "open":
             extensions = emergency.extensions or self.config.frontdesk.extensions
-            if self._ring_staff("emergency", extensions, emergency.ring_timeout):
+            if (
+                self._ring_staff("emergency", extensions, emergency.ring_timeout, emergency=True)
+                == ANSWERED
+            ):
                 self.result.outcome = "emergency_answered"
                 return
         self.result.outcome = "emergency_information"
@@ -242,11 +251,26 @@ class CallFlow:
         if node.prompt:
             self._play(node.prompt)
         extensions = node.extensions or self.config.frontdesk.extensions
-        ring_timeout = node.ring_timeout or self.config.frontdesk.ring_timeout
-        if self._ring_staff(node.name, extensions, ring_timeout):
+        settings = self.config.queue
+        if self.queue.nobody_logged_in(extensions):
+            action = settings.on_nobody
+            self.queue.overflow_refused(self.session.uuid, "nobody", action)
+        elif len(self.queue.waiting) >= settings.max_length:
+            action = settings.on_max_length
+            self.queue.overflow_refused(self.session.uuid, "max_length", action)
+        else:
+            action = self._ring_staff(node.name, extensions, node.ring_timeout)
+        if action == ANSWERED:
             self.result.outcome = "answered"
             return None
         self._fallback = True
+        self._step(node.name, "overflow", action)
+        if action in self.config.numbers:
+            number = self.config.numbers[action]
+            if self._bridge(node.name, self._outside_dial_string(number, settings.ring_timeout)):
+                self.result.outcome = "transferred"
+                self.result.answered_by = action
+                return None
         return node.then
 
     def _transfer(self, node: TransferNode) -> str | None:
@@ -284,18 +308,66 @@ class CallFlow:
 
     # -- FreeSWITCH actions -------------------------------------------------------------
 
-    def _ring_staff(self, node_name: str, extensions: tuple[str, ...], ring_timeout: float) -> bool:
-        domain = self.config.freeswitch.domain
-        targets = ",".join(f"user/{ext}@{domain}" for ext in extensions)
-        dial_string = self._dial_options(ring_timeout) + targets
+    def _ring_staff(
+        self,
+        node_name: str,
+        extensions: tuple[str, ...],
+        ring_timeout: float | None,
+        *,
+        emergency: bool = False,
+    ) -> str:
+        """Wait in the front-desk queue until staff answer (recorded when recording is on);
+        returns `frontdesk.queue.hold`'s result: ANSWERED or an overflow action."""
+        actions: list[str] = []
+
+        def wait() -> bool:
+            actions.append(self._queue_wait(node_name, extensions, ring_timeout, emergency))
+            return actions[0] == ANSWERED
+
         if self._recorder is None:
-            return self._bridge(node_name, dial_string)
-        recording = self._recorder.record(lambda: self._bridge(node_name, dial_string))
-        if recording is None:
-            return False
-        self.result.recording_file = recording
-        self.result.recording_purpose = self.config.recording.purpose
-        return True
+            wait()
+            return actions[0]
+        recording = self._recorder.record(wait)
+        if recording is not None:
+            self.result.recording_file = recording
+            self.result.recording_purpose = self.config.recording.purpose
+        return actions[0]
+
+    def _queue_wait(
+        self,
+        node_name: str,
+        extensions: tuple[str, ...],
+        ring_timeout: float | None,
+        emergency: bool,
+    ) -> str:
+        """An emergency jumps the queue, hears music only and waits at most its ring timeout;
+        the queue bridges the caller to the phone that answers."""
+        settings = self.config.queue
+        entry = self.queue.enter(
+            self.session.uuid,
+            caller_number=self.session.caller_number,
+            started=self._queue_started,
+            emergency=emergency,
+            extensions=extensions,
+            ring_timeout=ring_timeout or settings.ring_timeout,
+        )
+        self._step(node_name, "queued")
+        try:
+            return hold(
+                self.session,
+                self.queue,
+                entry,
+                settings,
+                self._prompt_uri,
+                max_wait=ring_timeout if emergency else None,
+                announce=not emergency,
+            )
+        finally:
+            if entry.agent is not None:
+                self.result.answered_at = self.result.answered_at or self.clock()
+                self.result.answered_by = entry.agent
+                self.result.end_node = node_name
+                self._step(node_name, "answered", entry.agent)
 
     def _outside_dial_string(self, number: str, ring_timeout: float) -> str:
         gateway = self.config.freeswitch.gateway

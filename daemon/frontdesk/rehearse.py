@@ -256,7 +256,10 @@ class Rig:
             ),
         )
         self.daemon = Daemon(
-            rig_config, clock=lambda: self.moment, on_call_finished=self._finished
+            rig_config,
+            clock=lambda: self.moment,
+            on_call_finished=self._finished,
+            time_scale=time_scale,
         )
         self.daemon.start()
         self.sim.daemon_address = ("127.0.0.1", self.daemon.port)

@@ -523,7 +523,6 @@ class Store:
         """Queue events in the order they happened, of one call or of every call."""
         return self._run(_select_queue_events, call_uuid)
 
-
     # --- recordings, backups, health ------------------------------------------------------
 
     def set_recording(self, uuid: str, *, file: str, purpose: str) -> None:
@@ -643,6 +642,7 @@ def _select_queue_events(db: Database, call_uuid: str | None) -> list[dict[str, 
     where, args = ("call_uuid = ?", [call_uuid]) if call_uuid is not None else (None, None)
     rows = _table(db, "queue_events").rows_where(where, args, order_by="id")
     return [{**row, "at": _dt(row["at"])} for row in rows]
+
 
 def _recordings_before(db: Database, before: str) -> list[tuple[str, str]]:
     rows = db.query(

@@ -25,6 +25,7 @@ from .model import (
     CLOSED_STATES,
     FEATURES,
     OUTCOMES,
+    OVERFLOW_ACTIONS,
     SCHEDULE_STATES,
     Branch,
     Closure,
@@ -44,6 +45,7 @@ from .model import (
     PhoneSettings,
     PracticeSettings,
     Prompt,
+    QueueSettings,
     RecordingSettings,
     Scenario,
     ScheduleSettings,
@@ -242,6 +244,7 @@ class _Builder:
         flow = self.flow(prompts, numbers)
         emergency = self.emergency(prompts, numbers, frontdesk, flow)
         scenarios = self.scenarios()
+        queue = self.queue()
         network = self.network()
         phones = self.phones()
         trunk = self.trunk()
@@ -263,6 +266,7 @@ class _Builder:
             prompts=prompts,
             flow=flow,
             scenarios=scenarios,
+            queue=queue,
             network=network,
             phones=phones,
             trunk=trunk,
@@ -662,6 +666,29 @@ class _Builder:
                 f"key {key!r} is the emergency key (emergency.key), active in the greeting and "
                 f"in this first menu of branch {', '.join(states)}: choose another key",
             )
+
+    def queue(self) -> QueueSettings:
+        values = self.section("queue")
+        for key in ("announce_prompt", "nobody_prompt", "callback_prompt",
+                    "callback_thanks_prompt"):
+            self.check_prompt(values.get(key), ("queue", key))
+        numbers = self.declared("outside", "numbers")
+        for key in ("on_max_wait", "on_max_length", "on_nobody"):
+            action = values.get(key)
+            if action is not None and action not in OVERFLOW_ACTIONS and action not in numbers:
+                hint = did_you_mean(action, [*OVERFLOW_ACTIONS, *numbers])
+                self.add(
+                    ("queue", key),
+                    f"must be {one_of(OVERFLOW_ACTIONS)} or a name in [outside.numbers], "
+                    f"not {action!r}.{hint}".rstrip("."),
+                )
+            elif action == "callback" and "callback_key" not in values:
+                self.add(("queue", key), "'callback' needs queue.callback_key")
+        if "callback_key" in values and "callback_prompt" not in values:
+            self.add(("queue", "callback_prompt"),
+                     "missing: callback_key is set, so the caller must be asked to confirm "
+                     "their number (a prompt name)")
+        return QueueSettings(**values)
 
     def scenarios(self) -> tuple[Scenario, ...]:
         out = []

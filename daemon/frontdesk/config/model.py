@@ -333,6 +333,46 @@ class Scenario:
     """The node where the call ends, or an outcome (see frontdesk.flow.OUTCOMES)."""
 
 
+QUEUE_STRATEGIES = ("longest_idle", "ring_all", "fixed_order")
+OVERFLOW_ACTIONS = ("voicemail", "callback")
+"""Built-in overflow actions; a name in [outside.numbers] (an answering service) is the third
+kind."""
+
+
+@dataclass(frozen=True)
+class QueueSettings:
+    """The front-desk queue (frontdesk.queue). Durations are seconds."""
+
+    strategy: str = "longest_idle"
+    ring_timeout: float = 20.0
+    """How long one staff phone rings for one caller before the next one is tried."""
+    skip_seconds: float = 60.0
+    """A phone that did not answer is not rung again for this long."""
+    wrapup_seconds: float = 15.0
+    announce_every: float = 45.0
+    announce_prompt: str | None = None
+    """Played on entry and every `announce_every` seconds (position and wait are spoken once
+    frontdesk.speech is available)."""
+    nobody_prompt: str | None = None
+    """Played instead when no staff member is logged in."""
+    callback_key: str | None = None
+    callback_prompt: str | None = None
+    """Asks the caller to confirm their number with 1 (or type one when it is hidden)."""
+    callback_thanks_prompt: str | None = None
+    callback_retries: int = 2
+    callback_retry_seconds: float = 300.0
+    max_wait: float = 600.0
+    max_length: int = 10
+    on_max_wait: str = "voicemail"
+    on_max_length: str = "voicemail"
+    on_nobody: str = "voicemail"
+    missed_after: float = 60.0
+    """A caller who hung up after waiting longer than this is a missed patient."""
+    moh: str = "local_stream://moh"
+    sofia_profile: str = "desk"
+    """SIP profile of the desk phones (registrations are read from it)."""
+
+
 @dataclass(frozen=True)
 class Config:
     source: Path
@@ -349,15 +389,16 @@ class Config:
     prompts: dict[str, Prompt]
     flow: FlowSettings
     scenarios: tuple[Scenario, ...] = ()
+    queue: QueueSettings = QueueSettings()
     recording: RecordingSettings = RecordingSettings()
     maintenance: MaintenanceSettings = MaintenanceSettings()
     allow_international: bool = False
-    prompt_directory: Path | None = None
-    """[prompts] directory; its ``custom/`` subdirectory holds the technician's recordings."""
-    prompt_voice: str | None = None
-    """espeak-ng voice of the rendered prompts; None: the practice language's default."""
     network: NetworkSettings | None = None
     phones: PhoneSettings | None = None
     trunk: TrunkSettings | None = None
     features: FeatureSettings | None = None
     """None: no feature codes."""
+    prompt_directory: Path | None = None
+    """[prompts] directory; its ``custom/`` subdirectory holds the technician's recordings."""
+    prompt_voice: str | None = None
+    """espeak-ng voice of the rendered prompts; None: the practice language's default."""

@@ -30,7 +30,7 @@ from ._types import (
     Timezone,
     Value,
 )
-from .model import REASONS, SCHEDULE_STATES
+from .model import QUEUE_STRATEGIES, REASONS, SCHEDULE_STATES
 
 LANGUAGES = ("fr", "en")
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -260,6 +260,33 @@ SCENARIO = Table(
     }
 )
 
+_overflow = Str(doc="voicemail, callback, or a name in [outside.numbers]")
+
+QUEUE = Table(
+    {
+        "strategy": Str(choices=QUEUE_STRATEGIES),
+        "ring_timeout": Float(minimum=5, maximum=120),
+        "skip_seconds": Float(minimum=0, maximum=3600),
+        "wrapup_seconds": Float(minimum=0, maximum=600),
+        "announce_every": Float(minimum=15, maximum=600),
+        "announce_prompt": Str(),
+        "nobody_prompt": Str(),
+        "callback_key": Key(),
+        "callback_prompt": Str(),
+        "callback_thanks_prompt": Str(),
+        "callback_retries": Int(minimum=0, maximum=10),
+        "callback_retry_seconds": Float(minimum=30, maximum=86400),
+        "max_wait": Float(minimum=30, maximum=7200),
+        "max_length": Int(minimum=1, maximum=500),
+        "on_max_wait": _overflow,
+        "on_max_length": _overflow,
+        "on_nobody": _overflow,
+        "missed_after": Float(minimum=0, maximum=3600),
+        "moh": Str(doc="hold music: local_stream://moh, tone_stream://..., silence_stream://..."),
+        "sofia_profile": Str(doc="SIP profile of the desk phones"),
+    }
+)
+
 ROOT = Table(
     {
         "practice": PRACTICE,
@@ -277,6 +304,7 @@ ROOT = Table(
         "features": FEATURES,
         "prompts": PROMPTS,
         "flow": FLOW,
+        "queue": QUEUE,
         "rehearse": TableArray(SCENARIO),
     }
 )
