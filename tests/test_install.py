@@ -76,6 +76,15 @@ def test_secrets_are_generated_readable_by_their_owner_only(root: Path):
     assert mode(root / "etc/frontdesk/frontdesk.toml") == 0o640
 
 
+def test_every_desk_phone_gets_its_own_random_password(root: Path):
+    phones = root / "etc/frontdesk/secrets/phone-passwords"
+    assert mode(phones) == 0o600
+    lines = dict(line.split("=", 1) for line in phones.read_text().split())
+    assert {"1001", "1002", "1003"} <= set(lines)
+    assert len(set(lines.values())) == len(lines)
+    assert all(len(password) >= 20 for password in lines.values())
+
+
 def test_the_installed_frontdesk_accepts_the_installed_config(root: Path):
     done = subprocess.run(
         [str(root / "opt/frontdesk/venv/bin/frontdesk"), "check-config",

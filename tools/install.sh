@@ -115,10 +115,10 @@ install_freeswitch_conf() {
   say "FreeSWITCH configuration into $ETC/freeswitch"
   install -d -m 0755 "$conf"
   cp -r "$SRC"/freeswitch-conf/. "$conf/"
-  if "$DESTDIR$VENV/bin/frontdesk" freeswitch-config --help >/dev/null 2>&1; then
-    "$DESTDIR$VENV/bin/frontdesk" freeswitch-config --config "$DESTDIR$ETC/frontdesk.toml" \
-      --output "$conf" || say "frontdesk freeswitch-config failed: fix the config, run it again"
-  fi
+  # Each desk phone gets its own random password; the trunk's comes from the operator.
+  "$DESTDIR$VENV/bin/frontdesk" freeswitch-config --new-phone-passwords \
+    --config "$DESTDIR$ETC/frontdesk.toml" --output "$conf" \
+    || say "frontdesk freeswitch-config could not finish: fix what it names, run it again"
 }
 
 install_units() {

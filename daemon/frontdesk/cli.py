@@ -108,6 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
     fsconf.add_argument(
         "--output", type=Path, required=True, help="FreeSWITCH's conf dir, e.g. /etc/freeswitch"
     )
+    fsconf.add_argument(
+        "--new-phone-passwords",
+        action="store_true",
+        help="first create [phones] password_file with a random password for each desk phone, "
+        "if that file does not exist yet (never overwritten)",
+    )
     fsconf.set_defaults(handler=cmd_freeswitch_config)
     return parser
 
@@ -234,11 +240,13 @@ def cmd_prompts(args: argparse.Namespace) -> int:
 
 
 def cmd_freeswitch_config(args: argparse.Namespace) -> int:
-    from frontdesk.fsconf import FreeswitchConfigError, render, write
+    from frontdesk.fsconf import FreeswitchConfigError, create_phone_passwords, render, write
 
     config = _load_or_report(args.config)
     if config is None:
         return 1
+    if args.new_phone_passwords and (created := create_phone_passwords(config)):
+        print(f"{created}  (0600, a new password for each desk phone)")
     try:
         files = render(config)
     except FreeswitchConfigError as error:

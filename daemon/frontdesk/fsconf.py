@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,6 +71,24 @@ def desk_phones(config: Config) -> list[str]:
     if config.features is not None:
         found |= set(config.features.extensions)
     return sorted(found)
+
+
+def create_phone_passwords(config: Config) -> Path | None:
+    """Give every desk phone its own random password in [phones] password_file, when that file
+    does not exist yet (the install does this: no phone ever has a default password). An
+    existing file is never touched. Returns the path written, or None."""
+    if config.phones is None:
+        return None
+    path = config.phones.password_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = "".join(f"{ext}={secrets.token_urlsafe(18)}\n" for ext in desk_phones(config))
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return None
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(lines)
+    return path
 
 
 def render(config: Config) -> list[Generated]:
