@@ -5,11 +5,13 @@ from __future__ import annotations
 import wave
 from collections.abc import Iterator
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
 from _sim_raw import FakeDaemon, Frame
 from frontdesk.sim import CallerScript, Simulator
+from frontdesk.sim.session import FALLBACK_RING_SECONDS
 
 SCALE = 0.002
 
@@ -355,3 +357,93 @@ def test_daemon_down_runs_the_dialplan_fallback() -> None:
         assert call.hangup_cause == "NORMAL_TEMPORARY_FAILURE"
     finally:
         sim.stop()
+
+
+DIALPLAN = Path(__file__).resolve().parent.parent / "freeswitch-conf/dialplan/default.xml"
+
+
+def shipped_fallback() -> list[tuple[str, str]]:
+    """The actions of the shipped dialplan after the socket application."""
+    root = ElementTree.parse(DIALPLAN).getroot()
+    frontdesk = root.find(".//extension[@name='frontdesk']/condition")
+    assert frontdesk is not None
+    actions = [(a.get("application", ""), a.get("data", "")) for a in frontdesk]
+    return actions[[app for app, _ in actions].index("socket") + 1 :]
+
+
+@pytest.fixture
+def no_daemon() -> tuple[str, int]:
+    closed = FakeDaemon()
+    closed.stop()
+    return closed.address
+
+
+def fallback_sim(address: tuple[str, int], messages: Path) -> Simulator:
+    sim = Simulator(
+        password="pw",
+        daemon_address=address,
+        time_scale=SCALE,
+        heartbeat_interval=0,
+        fallback_extensions=["1001", "1002"],
+        fallback_messages=str(messages),
+    )
+    sim.start()
+    return sim
+
+
+def test_the_fallback_rings_the_desk_phones_then_records_like_the_shipped_dialplan(
+    no_daemon: tuple[str, int], tmp_path: Path
+) -> None:
+    sim = fallback_sim(no_daemon, tmp_path)
+    for ext in ("1001", "1002"):
+        sim.add_phone(ext, answer_after=None)
+    try:
+        call = sim.place_call(CallerScript(message_seconds=4.0))
+        assert call.wait_done(2)
+    finally:
+        sim.stop()
+    shipped = shipped_fallback()
+    steps = ("answer", "bridge", "playback", "record", "hangup")
+    # the caller hangs up after their message, before the dialplan's own hangup
+    assert [app for app, _ in call.apps if app in steps] + ["hangup"] == [
+        app for app, _ in shipped if app in steps
+    ]
+    assert call.hangup_cause == "NORMAL_CLEARING"
+    assert ("set", f"call_timeout={FALLBACK_RING_SECONDS:g}") in shipped
+    assert dict(call.apps)["bridge"] == "user/1001,user/1002"
+    assert dict(call.apps)["record"].split()[1:] == dict(shipped)["record"].split()[1:]
+    assert call.daemon_unreachable and call.bridged_to is None
+    (message,) = tmp_path.iterdir()
+    assert call.recorded == [str(message)] and message.name == f"fallback-{call.uuid}.wav"
+    with wave.open(str(message)) as recorded:
+        assert recorded.getnframes() == 4 * 8000
+
+
+def test_a_desk_phone_answering_the_fallback_talks_with_the_caller(
+    no_daemon: tuple[str, int], tmp_path: Path
+) -> None:
+    sim = fallback_sim(no_daemon, tmp_path)
+    sim.add_phone("1001", answer_after=None)
+    sim.add_phone("1002", answer_after=3.0, talk_seconds=1e6)
+    try:
+        call = sim.place_call(CallerScript(patience=20.0, talk_seconds=60.0))
+        assert call.wait_done(2)
+    finally:
+        sim.stop()
+    assert call.bridged_to == "user/1002"
+    assert call.recorded == [] and not list(tmp_path.iterdir())
+    assert call.hangup_cause == "NORMAL_CLEARING"
+
+
+def test_a_caller_out_of_patience_hangs_up_while_the_desk_phones_ring(
+    no_daemon: tuple[str, int], tmp_path: Path
+) -> None:
+    sim = fallback_sim(no_daemon, tmp_path)
+    sim.add_phone("1001", answer_after=None)
+    try:
+        call = sim.place_call(CallerScript(patience=10.0))
+        assert call.wait_done(2)
+    finally:
+        sim.stop()
+    assert [app for app, _ in call.apps][-1] == "bridge"
+    assert call.bridged_to is None and call.recorded == []

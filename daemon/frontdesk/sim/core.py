@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import gevent
 import structlog
@@ -61,6 +61,9 @@ class Simulator:
         esl_port: int = 0,
         time_scale: float = 0.01,
         heartbeat_interval: float = 20.0,
+        fallback_extensions: Sequence[str] = (),
+        fallback_prompt: str = "fallback.wav",
+        fallback_messages: str = "",
     ) -> None:
         if isinstance(daemon_address, str):
             addr_host, _, addr_port = daemon_address.rpartition(":")
@@ -70,6 +73,12 @@ class Simulator:
         self.host = host
         self.time_scale = time_scale
         self.heartbeat_interval = heartbeat_interval
+        self.fallback_extensions = list(fallback_extensions)
+        """Desk phones the dialplan fallback rings together (freeswitch-conf's
+        `frontdesk_ring_all`); empty: the captures' short fallback (tone, prompt, hangup)."""
+        self.fallback_prompt = fallback_prompt
+        self.fallback_messages = fallback_messages
+        """Directory the fallback's voicemail is recorded into; "" writes no file."""
         self.events = EventFactory()
         self.phones: dict[str, Phone] = {}
         self.outside: dict[str, Outside] = {}
@@ -442,9 +451,33 @@ class Simulator:
             return "-USAGE: <uuid> <other_uuid>\n", None
         session = self._sessions.get(parts[0])
         other = self.channels.get(parts[1])
-        if session is None or other is None or other.hungup:
+        if other is None or other.hungup:
             return "-ERR Invalid uuid\n", None
+        if session is None:
+            first = self.channels.get(parts[0])
+            if first is None or first.hungup or first.other is not None or first is other:
+                return "-ERR Invalid uuid\n", None
+            return f"+OK {other.uuid}\n", lambda: gevent.spawn(self._bridge_legs, first, other)
         return f"+OK {other.uuid}\n", lambda: session.uuid_bridge(other)
+
+    def _bridge_legs(self, first: Channel, second: Channel) -> None:
+        """uuid_bridge of two parked legs the control connection originated (a callback: the
+        staff's phone and the patient's): one CHANNEL_BRIDGE for the first uuid; when either
+        side hangs up the other is hung up too, then the first leg's CHANNEL_UNBRIDGE."""
+        first.other, first.other_type = second, "originator"
+        second.other, second.other_type = first, "originatee"
+        first.bridged_us = second.bridged_us = now_us()
+        bridge = [("Bridge-A-Unique-ID", first.uuid), ("Bridge-B-Unique-ID", second.uuid)]
+        self.fire_channel(first, "CHANNEL_BRIDGE", first=bridge)
+        first.bridged.set()
+        second.bridged.set()
+        gevent.wait([first.ended, second.ended], count=1)
+        gone, left = (first, second) if first.hungup else (second, first)
+        if not left.hungup:
+            left.mark_hangup(gone.hangup_cause or "NORMAL_CLEARING")
+        self.end_leg(second, second.hangup_cause)
+        self.fire_channel(first, "CHANNEL_UNBRIDGE", first=bridge)
+        self.end_leg(first, first.hangup_cause)
 
     def _api_originate(self, arg: str) -> tuple[str, Deferred]:
         dialstring, _, _app = arg.partition(" ")

@@ -31,6 +31,8 @@ _DAEMON_GONE = "daemon-gone"
 _WAKE = "wake"
 _DIALSTATUS = {"NO_ANSWER": "NOANSWER", "USER_BUSY": "BUSY", "ORIGINATOR_CANCEL": "CANCEL"}
 _DTMF_SECONDS = 0.2
+FALLBACK_RING_SECONDS = 25.0
+"""call_timeout of the static fallback in freeswitch-conf/dialplan/default.xml."""
 
 
 @dataclass
@@ -44,7 +46,11 @@ class CallerScript:
     (None: the caller stays on the line and the recording runs to its maximum);
     patience: simulated seconds after answer the caller waits for a person: they hang up then
     unless bridged to someone or recording a message;
-    talk_seconds: once bridged, the caller hangs up after this long (None: the other side ends).
+    talk_seconds: once bridged, the caller hangs up after this long (None: the other side ends);
+    hold_key: key pressed once while on hold (a ``local_stream://`` playback: the music), at the
+    earliest `hold_key_after` simulated seconds after answer; like FreeSWITCH it ends the
+    playback (``playback_terminator_used``) when it is one of ``playback_terminators``, and is
+    only a DTMF event otherwise.
     """
 
     keys: Sequence[str] = ()
@@ -53,6 +59,8 @@ class CallerScript:
     message_seconds: float | None = 5.0
     patience: float | None = None
     talk_seconds: float | None = None
+    hold_key: str | None = None
+    hold_key_after: float = 0.0
 
 
 @dataclass
@@ -149,6 +157,7 @@ class OutboundSession:
         self.in_socket_app = True
         self.last_response = "_none_"
         self.barge_used = False
+        self.hold_key_used = False
         self.daemon_gone = gevent.event.Event()
         self.connected_at = 0.0
         self.key_accepted = False
@@ -488,9 +497,23 @@ class OutboundSession:
             ch.variables["playback_terminator_used"] = barge
             self._playback_vars(played)
             return barge
+        if path.startswith("local_stream://") and self.script.hold_key and not self.hold_key_used:
+            return self._hold_key(self.script.hold_key, terminators)
         self._pause(length)
         self._playback_vars(length)
         return ""
+
+    def _hold_key(self, key: str, terminators: str) -> str:
+        """Hold music until the caller presses `key` (see CallerScript.hold_key)."""
+        since_answer = (now_us() - self.channel.answered_us) / 1e6 / self.sim.time_scale
+        self._pause(max(self.script.hold_key_after - since_answer, 0.0))
+        self.hold_key_used = True
+        self._send_dtmf(key)
+        if terminators != "any" and key not in terminators:
+            self._pause(float("inf"))
+        self.channel.variables["playback_terminator_used"] = key
+        self._playback_vars(0.0)
+        return key
 
     def _playback_vars(self, seconds: float) -> None:
         samples = int(seconds * 8000) if seconds != float("inf") else 0
@@ -583,7 +606,7 @@ class OutboundSession:
         return gevent.get_hub().loop.now() / self.sim.time_scale
 
     def _write_wav(self, path: str, samples: int) -> None:
-        if path and os.path.isdir(os.path.dirname(path) or "."):
+        if path and os.path.isdir(os.path.dirname(path)):  # a bare name is not written
             try:
                 with wave.open(path, "wb") as wav:
                     wav.setnchannels(1)
@@ -776,14 +799,44 @@ class OutboundSession:
         )
 
     def _fallback(self) -> None:
-        """The dialplan after ``socket``: tone, fallback prompt, hangup."""
+        """The dialplan after ``socket``. Without `Simulator.fallback_extensions`: the
+        captures' tone, fallback prompt, hangup. With them, the static fallback we ship
+        (freeswitch-conf/dialplan/default.xml): answer, ring those desk phones together for
+        `FALLBACK_RING_SECONDS` (the dialplan's call_timeout), then the fallback prompt, a
+        tone and a ``record`` of the caller's message; a caller whose patience runs out before
+        the record hangs up."""
         if self.channel.hungup:
             return
         self.call.fallback_ran = True
-        self.call.prompts_heard += ["tone_stream://%(400,200,480,620);loops=2", "fallback.wav"]
-        if self.channel.ended.wait(self.sim.scaled(4.0)):
+        if not self.sim.fallback_extensions:
+            self.call.prompts_heard += [
+                "tone_stream://%(400,200,480,620);loops=2",
+                "fallback.wav",
+            ]
+            if self.channel.ended.wait(self.sim.scaled(4.0)):
+                return
+            self.hangup("NORMAL_TEMPORARY_FAILURE", by="dialplan")
             return
-        self.hangup("NORMAL_TEMPORARY_FAILURE", by="dialplan")
+        self.in_socket_app = False
+        ring_all = ",".join(f"user/{ext}" for ext in self.sim.fallback_extensions)
+        name = f"fallback-{self.channel.uuid}.wav"
+        message = os.path.join(self.sim.fallback_messages, name)
+        steps = [
+            ("answer", ""),
+            ("set", "ignore_early_media=true"),
+            ("set", f"call_timeout={FALLBACK_RING_SECONDS:g}"),
+            ("set", "hangup_after_bridge=true"),
+            ("bridge", ring_all),
+            ("playback", self.sim.fallback_prompt),
+            ("set", "playback_terminators=#"),
+            ("playback", "tone_stream://%(300,0,1000)"),
+            ("record", f"{message} 120 200 3"),
+            ("hangup", "NORMAL_CLEARING"),
+        ]
+        for app, arg in steps:
+            if self.channel.hungup:
+                return
+            self._execute(app, arg, new_uuid())
 
     def _teardown(self) -> None:
         ch = self.channel
