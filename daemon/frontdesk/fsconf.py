@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
+from frontdesk.config._permissions import secret_file_problem
 from frontdesk.config.model import Config, FrontdeskNode
 
 VARS_FILE = "frontdesk-vars.xml"
@@ -133,7 +134,11 @@ def write(files: list[Generated], output: Path) -> list[Path]:
 # --- secrets --------------------------------------------------------------------------------
 
 
-def _read(path: Path, errors: list[str]) -> str | None:
+def _read_secret_file(path: Path, errors: list[str]) -> str | None:
+    """A secrets file's text; it must be readable by its owner only (0600), like the ESL's."""
+    if problem := secret_file_problem(path):
+        errors.append(problem)
+        return None
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -154,7 +159,7 @@ def _phone_passwords(config: Config, errors: list[str]) -> dict[str, str]:
     if config.phones is None:
         return {}
     path = config.phones.password_file
-    text = _read(path, errors)
+    text = _read_secret_file(path, errors)
     if text is None:
         return {}
     phones = desk_phones(config)
@@ -186,7 +191,7 @@ def _trunk_password(config: Config, errors: list[str]) -> str | None:
     if config.trunk is None:
         return None
     path = config.trunk.password_file
-    text = _read(path, errors)
+    text = _read_secret_file(path, errors)
     if text is None:
         return None
     password = text.strip()
