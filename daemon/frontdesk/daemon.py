@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,9 +31,11 @@ from frontdesk.housekeeping import DailyJobs
 from frontdesk.logs import mask_number
 from frontdesk.queue import CONTROL_EVENTS as QUEUE_EVENTS
 from frontdesk.queue import FrontdeskQueue
+from frontdesk.queue.announce import Announcer
 from frontdesk.schedule import Schedule
 from frontdesk.store import Store
 from frontdesk.supervisor import Supervisor
+from frontdesk.web import ControlServer, socket_path
 
 log = structlog.get_logger(__name__)
 
@@ -42,6 +45,16 @@ result, CHANNEL_HANGUP_COMPLETE); we close the socket ourselves as soon as the c
 HANGUP_CAUSE_WAIT = 2.0
 CONTROL_EVENTS = ("CHANNEL_CREATE", "CHANNEL_HANGUP_COMPLETE", *QUEUE_EVENTS)
 RESTART_ONLY_SECTIONS = ("freeswitch", "storage")
+
+
+@dataclass(frozen=True)
+class LiveCall:
+    """A patient's call in progress (for `frontdesk status`)."""
+
+    uuid: str
+    caller_number: str
+    started_at: datetime
+    flow: CallFlow
 
 
 def utc_now() -> datetime:
@@ -82,6 +95,10 @@ class Daemon:
         """Seconds of the queue's timers per configured second (the rehearsal rig runs
         simulated time faster)."""
         self.queue: FrontdeskQueue | None = None
+        self.announcer = Announcer(config)
+        self.live_calls: dict[str, LiveCall] = {}
+        self.endpoint: ControlServer | None = None
+        """The local status and control socket (frontdesk.web)."""
 
     @classmethod
     def from_path(cls, path: Path, **kwargs) -> Daemon:
@@ -121,6 +138,12 @@ class Daemon:
         )
         self.queue.start()
         self.control.start()
+        endpoint = ControlServer(socket_path(self.config), self)
+        try:
+            endpoint.start()
+            self.endpoint = endpoint
+        except OSError as error:  # optional part: the calls are served without it
+            log.error("control.unavailable", socket=str(endpoint.path), error=str(error))
         log.info(
             "daemon.started",
             listen=f"{fs.listen_host}:{self.server.port}",
@@ -141,6 +164,8 @@ class Daemon:
         """Stop taking calls, give the calls in progress `grace` seconds, then end them (their
         records say interrupted; FreeSWITCH's dialplan fallback takes those callers)."""
         self._stopping.set()
+        if self.endpoint is not None:
+            self.endpoint.stop()
         if self.server is not None:
             self.server.stop()
         if self.control is not None:
@@ -191,6 +216,7 @@ class Daemon:
             if getattr(new, section) != getattr(self.config, section):
                 log.warning("config.needs_restart", section=section)
         self.schedule = Schedule(new.schedule, new.practice)
+        self.announcer = Announcer(new)
         if self.queue is not None:
             self.queue.reconfigure(new.queue, staff_extensions(new))
         self.config = new
@@ -233,8 +259,12 @@ class Daemon:
                 "call.started", caller=mask_number(session.caller_number), state=state.state
             )
             assert self.queue is not None
-            flow = CallFlow(session, config, state, clock=self.clock, queue=self.queue)
+            flow = CallFlow(
+                session, config, state, clock=self.clock, queue=self.queue,
+                announcer=self.announcer,
+            )
             result = flow.result  # filled as the call goes, so a cut call keeps its path
+            self.live_calls[uuid] = LiveCall(uuid, session.caller_number, now, flow)
             flow.run()
         except (CallGone, ESLError) as error:
             call_log.warning("call.lost", error=str(error))
@@ -257,9 +287,10 @@ class Daemon:
             session.myevents()
             session.linger(LINGER_SECONDS)
             assert self.store is not None
-            outcome = run_feature(session, config, self.store, schedule, self.clock())
-            if outcome.accepted and outcome.feature in ("login", "logout") and self.queue:
-                self.queue.set_logged_in(outcome.extension, outcome.feature == "login")
+            outcome = run_feature(
+                session, config, self.store, schedule, self.clock(),
+                lambda ext, login: self.set_staff_login(ext, login, by="phone"),
+            )
             call_log.info(
                 "feature.used",
                 feature=outcome.feature,
@@ -279,6 +310,7 @@ class Daemon:
         session.hungup.wait(HANGUP_CAUSE_WAIT)
         session.close()
         self._calls.pop(session.uuid, None)
+        self.live_calls.pop(session.uuid, None)
         self._record(
             "call_finished",
             call_log,
@@ -319,6 +351,18 @@ class Daemon:
         except Exception:
             call_log.exception("store.write_failed", operation=method)
             return None
+
+    # -- staff ----------------------------------------------------------------------------
+
+    def set_staff_login(self, extension: str, login: bool, *, by: str) -> None:
+        """A staff member logs in or out: the *50 / *51 feature codes (`by` "phone") and
+        `frontdesk staff login|logout` ("cli"). Stored with its time; the queue rings (or no
+        longer rings) the phone from now on."""
+        event = "login" if login else "logout"
+        self._record("staff_event", log, extension, event, at=self.clock())
+        if self.queue is not None:
+            self.queue.set_logged_in(extension, login)
+        log.info("staff.login" if login else "staff.logout", extension=extension, by=by)
 
     # -- control connection -------------------------------------------------------------
 

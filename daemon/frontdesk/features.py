@@ -9,6 +9,7 @@ extension (the directory sets it, a phone cannot choose it).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -46,8 +47,11 @@ def run_feature(
     store: Store,
     schedule: Schedule,
     now: datetime,
+    set_login: Callable[[str, bool], None],
 ) -> FeatureResult:
-    """Answer a feature-code call, act on it, confirm with a prompt and hang up."""
+    """Answer a feature-code call, act on it, confirm with a prompt and hang up. A login or
+    logout goes through `set_login(extension, logged_in)` (`Daemon.set_staff_login`, as
+    `frontdesk staff login|logout`)."""
     settings = config.features
     feature = feature_of(config, session.destination)
     assert settings is not None and feature is not None, "not a feature code"
@@ -60,7 +64,7 @@ def run_feature(
         prompt = _toggle_override(settings, store, schedule, now, extension)
         result = FeatureResult(feature, extension, True, describe_override(store, config, now))
     else:
-        store.staff_event(extension, feature, at=now)
+        set_login(extension, feature == "login")
         prompt = settings.login_prompt if feature == "login" else settings.logout_prompt
         result = FeatureResult(feature, extension, accepted=True)
     session.execute("playback", config.prompts[prompt].uri)

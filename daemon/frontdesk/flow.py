@@ -36,6 +36,7 @@ from frontdesk.config.model import (
 )
 from frontdesk.esl import CallGone, CallSession, Event
 from frontdesk.queue import FrontdeskQueue
+from frontdesk.queue.announce import Announcer
 from frontdesk.queue.hold import ANSWERED, hold
 from frontdesk.recording import StaffRecorder
 from frontdesk.schedule import ScheduleState
@@ -93,9 +94,12 @@ class CallFlow:
         *,
         clock: Callable[[], datetime] | None = None,
         queue: FrontdeskQueue,
+        announcer: Announcer | None = None,
     ) -> None:
         self.session = session
         self.queue = queue
+        self.announcer = announcer
+        """Speaks queue positions and waits; None: the static prompts of [queue]."""
         self._queue_started = queue.now()
         """When the call began, on the queue's clock: its place in the queue."""
         self.config = config
@@ -361,6 +365,7 @@ class CallFlow:
                 self._prompt_uri,
                 max_wait=ring_timeout if emergency else None,
                 announce=not emergency,
+                announcer=self.announcer,
             )
         finally:
             if entry.agent is not None:

@@ -98,10 +98,15 @@ def render_sentence(text: str, voice: str, cache: Path) -> Path:
     Safe to call from the daemon's greenlets: the synthesis runs in gevent's thread pool, and
     the file appears atomically (a concurrent caller never plays half a file).
     """
-    target = cache / f"{_text_hash(voice, text)[:24]}.wav"
+    target = sentence_file(text, voice, cache)
     if not target.is_file():
         gevent.get_hub().threadpool.apply(speak, (text, voice, target))
     return target
+
+
+def sentence_file(text: str, voice: str, cache: Path) -> Path:
+    """Where `render_sentence` keeps `text` said in `voice` (named by a hash of both)."""
+    return cache / f"{_text_hash(voice, text)[:24]}.wav"
 
 
 def speak(text: str, voice: str, target: Path) -> None:

@@ -16,6 +16,7 @@ import gevent
 
 from frontdesk.config.model import QueueSettings
 from frontdesk.esl import CallSession
+from frontdesk.queue.announce import Announcer
 from frontdesk.queue.core import FrontdeskQueue, Waiting
 
 ANSWERED = "answered"
@@ -30,6 +31,7 @@ def hold(
     *,
     max_wait: float | None = None,
     announce: bool = True,
+    announcer: Announcer | None = None,
 ) -> str:
     """Hold the caller until a staff member answers ("answered") or an overflow rule fires
     (its action: "voicemail", "callback" or a number's name). A caller who hangs up leaves
@@ -51,7 +53,7 @@ def hold(
                 return action
             if announce and now >= next_announce:
                 next_announce = now + settings.announce_every
-                _announce(session, queue, entry, settings, prompt_uri)
+                _announce(session, queue, entry, settings, prompt_uri, announcer, limit)
                 continue
             until = min(next_announce if announce else float("inf"), entry.entered + limit)
             _music(session, queue, entry, settings.moh, until - now)
@@ -70,13 +72,30 @@ def _announce(
     entry: Waiting,
     settings: QueueSettings,
     prompt_uri: Callable[[str], str],
+    announcer: Announcer | None,
+    limit: float,
 ) -> None:
+    """The spoken position and wait (or that nobody is logged in) when `announcer` can render
+    it; otherwise the static prompt of [queue], if any."""
     nobody = queue.nobody_logged_in(entry.extensions)
+    uri = None
+    if announcer is not None:
+        text = (
+            announcer.nobody_sentence(entry.entered + limit - queue.now())
+            if nobody
+            else announcer.position_sentence(
+                queue.position(entry), queue.estimate(entry)["frontdesk"]
+            )
+        )
+        sentence = announcer.render(text)
+        uri = str(sentence) if sentence is not None else None
     prompt = settings.nobody_prompt if nobody else settings.announce_prompt
-    if prompt is None:
+    if uri is None and prompt is not None:
+        uri = prompt_uri(prompt)
+    if uri is None or entry.state != "waiting":  # nothing to say, or answered meanwhile
         return
     queue.announced(entry)
-    session.execute("playback", prompt_uri(prompt))
+    session.execute("playback", uri)
 
 
 def _music(

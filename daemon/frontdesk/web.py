@@ -1,0 +1,266 @@
+"""The daemon's local status and control endpoint: a Unix socket in the state directory.
+
+Why a Unix socket and not HTTP on 127.0.0.1: loopback TCP is open to every process of every
+user on the box, and a browser on it can be made to send requests there (a web page posting
+to 127.0.0.1, DNS rebinding): "log every receptionist out" must not be one click away. A
+socket file is protected by the file system: ``frontdesk.sock`` next to the database, mode 0660,
+group ``frontdesk`` (the daemon's group under systemd), so only root, the daemon's user and
+the members of that group (the receptionists' accounts, `sudo frontdesk status`) can connect.
+The peer's credentials (SO_PEERCRED) are checked again on each connection, so a socket made
+wider by mistake still refuses other users. No TCP port is opened; nothing outside the box
+can reach it (DESIGN.md: nothing listens beyond loopback unless configured, and then with
+authentication — the dashboard will be that, in front of this).
+
+Protocol: one request a line, words separated by spaces; one JSON object a line in reply,
+``{"ok": true, ...}`` or ``{"ok": false, "error": "..."}``. Requests:
+
+- ``status`` -> ``{"status": {...}}`` (see `status`): the live state from the daemon's memory
+  (queue, staff phones, calls in progress); the manual override is read from the store,
+  where `frontdesk override` and the *60 code keep it;
+- ``staff login EXT`` / ``staff logout EXT``: as the *50 / *51 feature codes
+  (`Daemon.set_staff_login`);
+- ``callbacks`` -> pending callbacks and missed patients; ``callbacks done ID``.
+"""
+
+from __future__ import annotations
+
+import grp
+import json
+import os
+import pwd
+import socket
+import struct
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import gevent
+import gevent.pool
+import gevent.socket
+import structlog
+
+from frontdesk.config.model import Config
+from frontdesk.logs import mask_number
+
+if TYPE_CHECKING:
+    from frontdesk.daemon import Daemon
+
+log = structlog.get_logger(__name__)
+
+SOCKET_NAME = "frontdesk.sock"
+GROUP = "frontdesk"
+MODE = 0o660
+MAX_LINE = 4096
+IDLE_TIMEOUT = 30.0
+"""Seconds a client may stay connected without sending a request."""
+MAX_CLIENTS = 16
+
+
+class RequestError(Exception):
+    """A request the endpoint refuses; its message is sent back to the client."""
+
+
+def socket_path(config: Config) -> Path:
+    """The endpoint of the daemon running `config`: in its state directory."""
+    return config.storage.database.parent / SOCKET_NAME
+
+
+class ControlServer:
+    """Serves the protocol above on `path` for `daemon`."""
+
+    def __init__(self, path: Path, daemon: Daemon) -> None:
+        self.path = path
+        self.daemon = daemon
+        self._sock: gevent.socket.socket | None = None
+        self._accepter: gevent.Greenlet | None = None
+        self._clients = gevent.pool.Pool(MAX_CLIENTS)
+
+    def start(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.is_socket():
+            self.path.unlink()  # left by a daemon that did not stop cleanly
+        sock = gevent.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.bind(str(self.path))  # created 0755 at most under the umask: nobody can connect
+        try:
+            os.chown(self.path, -1, grp.getgrnam(GROUP).gr_gid)
+        except (KeyError, PermissionError):
+            pass  # a development box without the group: the daemon's own group
+        os.chmod(self.path, MODE)
+        sock.listen(8)
+        self._sock = sock
+        self._accepter = gevent.spawn(self._accept_forever)
+        log.info("control.listening", socket=str(self.path))
+
+    def stop(self) -> None:
+        if self._accepter is not None:
+            self._accepter.kill()
+        self._clients.kill(block=False)
+        if self._sock is not None:
+            self._sock.close()
+            self.path.unlink(missing_ok=True)
+
+    def _accept_forever(self) -> None:
+        assert self._sock is not None
+        while True:
+            conn, _ = self._sock.accept()
+            if self._clients.full():
+                conn.close()
+                continue
+            self._clients.spawn(self._serve, conn)
+
+    def _serve(self, conn: gevent.socket.socket) -> None:
+        with conn:
+            uid = self._peer_allowed(conn)
+            if uid is not None:
+                log.warning("control.refused", uid=uid)
+                conn.sendall(_reply({"ok": False, "error": "permission denied"}))
+                return
+            reader = conn.makefile("rb")
+            while True:
+                try:
+                    with gevent.Timeout(IDLE_TIMEOUT):
+                        line = reader.readline(MAX_LINE + 1)
+                except (gevent.Timeout, OSError):
+                    return
+                if not line:
+                    return
+                if len(line) > MAX_LINE:
+                    conn.sendall(_reply({"ok": False, "error": "request too long"}))
+                    return
+                conn.sendall(_reply(self.handle(line.decode("utf-8", "replace"))))
+
+    def _peer_allowed(self, conn: gevent.socket.socket) -> int | None:
+        """None when the peer may use the endpoint; otherwise its uid. Allowed: root, the
+        daemon's user, and the socket's group (primary or supplementary)."""
+        creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        _, uid, gid = struct.unpack("3i", creds)
+        group = self.path.stat().st_gid
+        if uid in (0, os.getuid()) or gid == group:
+            return None
+        try:
+            members = grp.getgrgid(group).gr_mem
+            name = pwd.getpwuid(uid).pw_name
+        except KeyError:
+            return uid
+        return None if name in members else uid
+
+    def handle(self, line: str) -> dict[str, Any]:
+        """One request line -> its reply."""
+        words = line.split()
+        try:
+            match words:
+                case ["status"]:
+                    return {"ok": True, "status": status(self.daemon)}
+                case ["staff", ("login" | "logout") as action, ext]:
+                    return {"ok": True, "staff": self._staff(ext, action == "login")}
+                case _:
+                    raise RequestError(f"unknown request {' '.join(words)[:80]!r}")
+        except RequestError as error:
+            return {"ok": False, "error": str(error)}
+        except Exception:
+            log.exception("control.request_failed", request=words[:1])
+            return {"ok": False, "error": "internal error (see the daemon's log)"}
+
+    def _staff(self, ext: str, login: bool) -> dict[str, Any]:
+        queue = self.daemon.queue
+        if queue is None or ext not in queue.board.phones:
+            raise RequestError(f"{ext} is not a staff phone of the queue")
+        self.daemon.set_staff_login(ext, login, by="cli")
+        return _staff_row(self.daemon, ext)
+
+
+def status(daemon: Daemon) -> dict[str, Any]:
+    """What `frontdesk status` shows, from the daemon's memory (and the override's row)."""
+    now = daemon.clock()
+    try:
+        override = daemon.store.get_override(now=now) if daemon.store is not None else None
+    except Exception:  # a failing database: the rest of the status is still worth having
+        log.exception("control.override_unreadable")
+        override = None
+    state = daemon.schedule.state_at(now, override)
+    queue = daemon.queue
+    waiting = []
+    feed = None
+    staff = []
+    if queue is not None:
+        qnow = queue.now()
+        for entry in list(queue.waiting.values()):
+            position = queue.position(entry)
+            figure = queue.estimate(entry)["frontdesk"] if position else None
+            waiting.append(
+                {
+                    "position": position or None,
+                    "call": entry.uuid,
+                    "caller": mask_number(entry.caller_number),
+                    "emergency": entry.emergency,
+                    "state": entry.state,
+                    "waited": round(entry.wait(qnow), 1),
+                    "estimate": round(figure) if figure is not None and figure < 1e9 else None,
+                }
+            )
+        waiting.sort(key=lambda row: (row["position"] is None, row["position"] or 0))
+        feed = asdict(queue.feed.last) if queue.feed.last is not None else None
+        staff = [_staff_row(daemon, ext) for ext in queue.board.phones]
+    control = daemon.control
+    return {
+        "at": now.isoformat(),
+        "config_version": daemon.config.version,
+        "freeswitch_connected": bool(control is not None and control.connected),
+        "practice": {
+            "state": state.state,
+            "detail": state.detail,
+            "override": None
+            if override is None
+            else {
+                "mode": override.mode,
+                "until": override.until.isoformat() if override.until else None,
+                "set_by": override.set_by,
+            },
+        },
+        "queue": feed,
+        "waiting": waiting,
+        "staff": staff,
+        "calls": [
+            {
+                "call": call.uuid,
+                "caller": mask_number(call.caller_number),
+                "started_at": call.started_at.isoformat(),
+                "node": call.flow.result.path[-1].node if call.flow.result.path else None,
+            }
+            for call in list(daemon.live_calls.values())
+        ],
+    }
+
+
+def _staff_row(daemon: Daemon, ext: str) -> dict[str, Any]:
+    assert daemon.queue is not None
+    board = daemon.queue.board
+    phone = board.phones[ext]
+    held = max(board.now() - phone.since, 0.0)
+    since: datetime = daemon.clock() - timedelta(seconds=held)
+    return {
+        "extension": ext,
+        "state": phone.state,
+        "since": since.isoformat(),
+        "for": round(held, 1),
+        "registered": phone.registered,
+        "logged_in": phone.logged_in,
+    }
+
+
+def _reply(message: dict[str, Any]) -> bytes:
+    return json.dumps(message, ensure_ascii=False).encode("utf-8") + b"\n"
+
+
+def request(path: Path, line: str, timeout: float = 10.0) -> dict[str, Any]:
+    """The client side (the `frontdesk` command): one request, its reply. Raises OSError
+    (FileNotFoundError / ConnectionRefusedError: no daemon; PermissionError)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect(str(path))
+        sock.sendall(line.encode("utf-8") + b"\n")
+        reply = sock.makefile("rb").readline(16 * 1024 * 1024)
+    if not reply:
+        raise ConnectionResetError("the daemon closed the connection")
+    return json.loads(reply)
