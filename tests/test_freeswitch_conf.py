@@ -396,7 +396,7 @@ def test_every_desk_phone_has_its_password_accepted_only_from_the_lan(
         assert params(user) == {"password": phone_password(ext), "auth-acl": "frontdesk_lan"}
         number = user.find("./variables/variable[@name='effective_caller_id_number']")
         assert number is not None and number.get("value") == ext
-    assert stat.S_IMODE((conf / PHONES_FILE).stat().st_mode) == 0o600
+    assert stat.S_IMODE((conf / PHONES_FILE).stat().st_mode) == 0o640
 
 
 def test_the_desk_phone_profile_authenticates_every_call_and_registration(conf: Path) -> None:
@@ -436,7 +436,7 @@ def test_the_gateway_has_the_trunk_credentials_and_is_0600(
     assert outbound is not None and outbound.get("value") == trunk.caller_id
     for name in GENERATED:
         secret = name != ACL_FILE
-        assert stat.S_IMODE((conf / name).stat().st_mode) == (0o600 if secret else 0o644), name
+        assert stat.S_IMODE((conf / name).stat().st_mode) == (0o640 if secret else 0o644), name
 
 
 def test_no_credential_is_in_the_repository() -> None:

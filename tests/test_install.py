@@ -76,6 +76,16 @@ def test_secrets_are_generated_readable_by_their_owner_only(root: Path):
     assert mode(root / "etc/frontdesk/frontdesk.toml") == 0o640
 
 
+def test_freeswitch_writes_messages_and_reads_its_passwords_through_its_group(root: Path):
+    assert mode(root / "var/lib/frontdesk") == 0o751
+    for shared in ("messages", "recordings"):
+        assert mode(root / "var/lib/frontdesk" / shared) == 0o2770
+    conf = root / "etc/frontdesk/freeswitch"
+    assert mode(conf) == 0o2750
+    assert mode(conf / "frontdesk-phones.xml") == 0o640
+    assert mode(conf / "frontdesk-acl.xml") == 0o644
+
+
 def test_every_desk_phone_gets_its_own_random_password(root: Path):
     phones = root / "etc/frontdesk/secrets/phone-passwords"
     assert mode(phones) == 0o600

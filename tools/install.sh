@@ -22,6 +22,7 @@ ETC=/etc/frontdesk
 STATE=/var/lib/frontdesk
 UNITDIR=/etc/systemd/system
 USER_NAME=frontdesk
+FS_GROUP=freeswitch  # created by Debian's FreeSWITCH packages
 
 VENV=$PREFIX/venv
 real() { [ -z "$DESTDIR" ]; }
@@ -103,9 +104,22 @@ install_secrets() {
   new_secret "$DESTDIR$ETC/secrets/esl-password"
 }
 
+freeswitch_group() {  # true when FreeSWITCH's group can be given files (always when staging)
+  real || return 0
+  getent group "$FS_GROUP" >/dev/null && return 0
+  say "FreeSWITCH's group '$FS_GROUP' does not exist yet: install FreeSWITCH, then 'sudo make install' again"
+  return 1
+}
+
 install_state() {
-  install -d -m 0750 "$DESTDIR$STATE" "$DESTDIR$STATE/messages"
-  own -R "$USER_NAME:$USER_NAME" "$DESTDIR$STATE"
+  # The state directory is the daemon's; FreeSWITCH only passes through it (0751) into the two
+  # directories it writes: callers' messages and recordings (setgid: shared with its group).
+  install -d -m 0751 "$DESTDIR$STATE"
+  install -d -m 2770 "$DESTDIR$STATE/messages" "$DESTDIR$STATE/recordings"
+  own "$USER_NAME:$USER_NAME" "$DESTDIR$STATE"
+  if freeswitch_group; then
+    own "$USER_NAME:$FS_GROUP" "$DESTDIR$STATE/messages" "$DESTDIR$STATE/recordings"
+  fi
 }
 
 install_freeswitch_conf() {
@@ -113,7 +127,10 @@ install_freeswitch_conf() {
   # beside it (frontdesk-vars.xml...) are kept. FreeSWITCH is pointed at it once (README).
   local conf=$DESTDIR$ETC/freeswitch
   say "FreeSWITCH configuration into $ETC/freeswitch"
-  install -d -m 0755 "$conf"
+  # setgid and FreeSWITCH's group: the generated files holding passwords (0640) are readable
+  # by FreeSWITCH and by nobody else.
+  install -d -m 2750 "$conf"
+  if freeswitch_group; then own "root:$FS_GROUP" "$conf"; fi
   cp -r "$SRC"/freeswitch-conf/. "$conf/"
   # Each desk phone gets its own random password; the trunk's comes from the operator.
   "$DESTDIR$VENV/bin/frontdesk" freeswitch-config --new-phone-passwords \

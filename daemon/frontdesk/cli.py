@@ -102,7 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write frontdesk-vars.xml, the LAN ACL, the desk phones' accounts and the "
         "trunk's gateway into FreeSWITCH's conf dir (next to the shipped freeswitch-conf/ "
         "files), from the config and its secrets files, so FreeSWITCH and the daemon never "
-        "disagree. Files holding a password are written with mode 0600; none is printed.",
+        "disagree. Files holding a password are written with mode 0640 (readable by the "
+        "directory's group: FreeSWITCH's, once installed); none is printed.",
     )
     fsconf.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="config file")
     fsconf.add_argument(
@@ -115,6 +116,30 @@ def build_parser() -> argparse.ArgumentParser:
         "if that file does not exist yet (never overwritten)",
     )
     fsconf.set_defaults(handler=cmd_freeswitch_config)
+
+    status = commands.add_parser(
+        "status",
+        help="what the running daemon sees now: callers waiting, staff phones, live calls",
+        description="Ask the running daemon (through its socket in the state directory) for "
+        "the callers waiting with their position, wait so far and estimate, the staff phones "
+        "with their state and since when, the calls in progress, the practice's state and "
+        "override, and whether FreeSWITCH is connected. Exit 1 when the daemon is not running.",
+    )
+    status.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="config file")
+    status.add_argument("--json", action="store_true", help="the daemon's JSON, for scripts")
+    status.set_defaults(handler=cmd_status)
+
+    staff = commands.add_parser(
+        "staff",
+        help="log a staff phone in or out of the queue (as *50 / *51 from the phone)",
+        description="Log the staff member at extension EXT in (the queue rings their phone) "
+        "or out (it no longer does), through the running daemon; stored with its time, like "
+        "the *50 / *51 feature codes.",
+    )
+    staff.add_argument("action", choices=("login", "logout"))
+    staff.add_argument("extension", metavar="EXT", help="the desk phone's extension")
+    staff.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="config file")
+    staff.set_defaults(handler=cmd_staff)
     return parser
 
 
@@ -254,8 +279,132 @@ def cmd_freeswitch_config(args: argparse.Namespace) -> int:
             print(message, file=sys.stderr)
         return 1
     for path, file in zip(write(files, args.output), files, strict=True):
-        print(f"{path}{'  (0600, holds a password)' if file.secret else ''}")
+        print(f"{path}{'  (0640, holds a password)' if file.secret else ''}")
+    if config.trunk is not None and not config.trunk.password_file.exists():
+        print(
+            f"no trunk password yet in {config.trunk.password_file}: the gateway is empty until "
+            "you write the operator's password there (chmod 600) and run this again",
+            file=sys.stderr,
+        )
     return 0
+
+
+def _ask_daemon(config_path: Path, line: str) -> dict | None:
+    """One request to the running daemon's socket; None (reported) when it cannot be asked."""
+    from frontdesk.web import request, socket_path
+
+    config = _load_or_report(config_path, check_files=False)
+    if config is None:
+        return None
+    path = socket_path(config)
+    try:
+        reply = request(path, line)
+    except (FileNotFoundError, ConnectionRefusedError):
+        print(f"frontdesk: the daemon is not running (nothing answers on {path})",
+              file=sys.stderr)
+        return None
+    except PermissionError:
+        print(f"frontdesk: permission denied on {path}: run it as root or as a member of "
+              "the frontdesk group", file=sys.stderr)
+        return None
+    except (OSError, ValueError) as error:
+        print(f"frontdesk: no answer from the daemon on {path}: {error}", file=sys.stderr)
+        return None
+    if not reply.get("ok"):
+        print(f"frontdesk: the daemon refused: {reply.get('error')}", file=sys.stderr)
+        return None
+    return reply
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    import json
+
+    reply = _ask_daemon(args.config, "status")
+    if reply is None:
+        return 1
+    if args.json:
+        print(json.dumps(reply["status"], indent=2, ensure_ascii=False))
+    else:
+        print(format_status(reply["status"]))
+    return 0
+
+
+def cmd_staff(args: argparse.Namespace) -> int:
+    reply = _ask_daemon(args.config, f"staff {args.action} {args.extension}")
+    if reply is None:
+        return 1
+    phone = reply["staff"]
+    print(f"{phone['extension']}: {'logged in' if phone['logged_in'] else 'logged out'}, "
+          f"{phone['state'].replace('_', ' ')}")
+    return 0
+
+
+def format_status(status: dict) -> str:
+    """The daemon's status as a receptionist reads it on a terminal."""
+    practice = status["practice"]
+    override = practice["override"]
+    state = practice["state"]
+    if override is None and practice["detail"]:
+        state += f" ({practice['detail']})"
+    if override is not None:
+        until = f" until {_clock(override['until'])[:5]}" if override["until"] else ""
+        state += f", forced by {override['set_by']}{until}"
+    freeswitch = "connected" if status["freeswitch_connected"] else "NOT CONNECTED"
+    lines = [
+        f"Practice {state}   FreeSWITCH {freeswitch}   config {status['config_version']}",
+        "",
+    ]
+    waiting = status["waiting"]
+    lines.append(f"Waiting: {len(waiting) or 'nobody'}")
+    rows = [
+        (
+            str(row["position"] or "-"),
+            row["caller"],
+            _minutes(row["waited"]),
+            "-" if row["estimate"] is None else f"~{_minutes(row['estimate'])}",
+            ("EMERGENCY " if row["emergency"] else "") + row["state"],
+        )
+        for row in waiting
+    ]
+    if rows:
+        lines += _table(("#", "caller", "waited", "estimate", ""), rows)
+    lines += ["", "Staff phones:"]
+    lines += _table(
+        ("ext", "state", "since", "for"),
+        [
+            (row["extension"], row["state"].replace("_", " "), _clock(row["since"]),
+             _minutes(row["for"]))
+            for row in status["staff"]
+        ],
+    )
+    calls = status["calls"]
+    lines += ["", f"Calls in progress: {len(calls) or 'none'}"]
+    if calls:
+        lines += _table(
+            ("caller", "since", "at"),
+            [(row["caller"], _clock(row["started_at"]), row["node"] or "-") for row in calls],
+        )
+    return "\n".join(lines)
+
+
+def _clock(iso: str) -> str:
+    """An ISO time from the daemon as this machine's local HH:MM:SS."""
+    return f"{datetime.fromisoformat(iso).astimezone():%H:%M:%S}"
+
+
+def _minutes(seconds: float) -> str:
+    """`83` -> "1:23"."""
+    whole = int(seconds)
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=False)]
+    return [
+        "  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        .rstrip()
+        for row in (header, *rows)
+    ]
 
 
 if __name__ == "__main__":

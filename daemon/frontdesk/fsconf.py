@@ -10,8 +10,10 @@ frontdesk TOML and its secrets files, so FreeSWITCH and the daemon never disagre
 - ``frontdesk-phones.xml``: the desk phones' SIP accounts with their passwords;
 - ``frontdesk-gateway.xml``: the trunk's gateway with its credentials (empty without [trunk]).
 
-Files holding a secret are written with mode 0600 (the installer gives them to the FreeSWITCH
-user) and their content is never printed. This module neither speaks ESL nor SQL.
+Files holding a secret are written with mode 0640: readable by their owner and by the output
+directory's group, which the installer makes FreeSWITCH's (setgid directory, so every file
+written there belongs to that group); their content is never printed. This module neither
+speaks ESL nor SQL.
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ class Generated:
     name: str
     text: str
     secret: bool
-    """Holds a password: written 0600, never printed."""
+    """Holds a password: written 0640 (owner and FreeSWITCH's group), never printed."""
 
 
 def desk_phones(config: Config) -> list[str]:
@@ -113,14 +115,14 @@ def render(config: Config) -> list[Generated]:
 
 
 def write(files: list[Generated], output: Path) -> list[Path]:
-    """Write each file atomically into `output` (0600 for secrets, 0644 otherwise)."""
+    """Write each file atomically into `output` (0640 for secrets, 0644 otherwise)."""
     output.mkdir(parents=True, exist_ok=True)
     written = []
     for file in files:
         target = output / file.name
         fd, temporary = tempfile.mkstemp(dir=output, prefix=f".{file.name}.")
         try:
-            os.fchmod(fd, 0o600 if file.secret else 0o644)
+            os.fchmod(fd, 0o640 if file.secret else 0o644)
             with os.fdopen(fd, "w", encoding="utf-8") as stream:
                 stream.write(file.text)
             os.replace(temporary, target)
@@ -188,7 +190,9 @@ def _phone_passwords(config: Config, errors: list[str]) -> dict[str, str]:
 
 
 def _trunk_password(config: Config, errors: list[str]) -> str | None:
-    if config.trunk is None:
+    """The operator's password; None (no gateway yet) while the technician has not written
+    its file: the rest of the box (desk phones, fallback) must work before the trunk does."""
+    if config.trunk is None or not config.trunk.password_file.exists():
         return None
     path = config.trunk.password_file
     text = _read_secret_file(path, errors)
@@ -289,7 +293,7 @@ def _vars_xml(config: Config, variables: list[tuple[str, str, str]]) -> str:
     body = []
     for name, value, comment in variables:
         body += ["", f"  <!-- {comment} -->", f'  <X-PRE-PROCESS cmd="set" data="{name}={value}"/>']
-    return _document(config, body, "Holds the event socket password: mode 0600.")
+    return _document(config, body, "Holds the event socket password: mode 0640, group freeswitch.")
 
 
 def _acl_xml(config: Config) -> str:
@@ -316,14 +320,21 @@ def _phones_xml(config: Config, passwords: dict[str, str]) -> str:
             "    </variables>",
             "  </user>",
         ]
-    note = "The desk phones' SIP accounts, passwords from [phones] password_file: mode 0600."
+    note = "The desk phones' SIP accounts, passwords from [phones] password_file: mode 0640."
     return _document(config, body, note)
 
 
 def _gateway_xml(config: Config, password: str | None) -> str:
     trunk = config.trunk
-    if trunk is None or password is None:
+    if trunk is None:
         return _document(config, [], "No [trunk] in the config: no gateway.")
+    if password is None:
+        return _document(
+            config,
+            [],
+            f"No trunk password yet in {trunk.password_file}: no gateway. Write the operator's "
+            "password there (chmod 600) and run frontdesk freeswitch-config again.",
+        )
     realm = trunk.realm or trunk.proxy.rsplit(":", 1)[0]
     params = [
         ("proxy", trunk.proxy),
@@ -343,5 +354,5 @@ def _gateway_xml(config: Config, password: str | None) -> str:
         "    </variables>",
         "  </gateway>",
     ]
-    note = "The operator's SIP trunk, password from [trunk] password_file: mode 0600."
+    note = "The operator's SIP trunk, password from [trunk] password_file: mode 0640."
     return _document(config, body, note)
