@@ -259,7 +259,10 @@ def request(path: Path, line: str, timeout: float = 10.0) -> dict[str, Any]:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
         sock.connect(str(path))
-        sock.sendall(line.encode("utf-8") + b"\n")
+        try:
+            sock.sendall(line.encode("utf-8") + b"\n")
+        except BrokenPipeError:
+            pass  # refused before reading the request: the reply says why
         reply = sock.makefile("rb").readline(16 * 1024 * 1024)
     if not reply:
         raise ConnectionResetError("the daemon closed the connection")
