@@ -46,12 +46,29 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
+SCALED_RUN = (
+    "import sys; from pathlib import Path; from frontdesk.daemon import Daemon; "
+    "from frontdesk.logs import configure_logging; configure_logging('warning'); "
+    "daemon = Daemon.from_path(Path(sys.argv[1]), time_scale=float(sys.argv[2])); "
+    "daemon.start(); daemon.serve_forever()"
+)
+"""What `frontdesk run` does, with the queue's timers running `time_scale` times real time:
+for simulations only, so the product's command has no such option."""
+
+
 class DaemonProcess:
     def __init__(
-        self, workdir: Path, sim: Simulator, edit: Callable[[str], str] | None = None
+        self,
+        workdir: Path,
+        sim: Simulator,
+        edit: Callable[[str], str] | None = None,
+        *,
+        time_scale: float = 1.0,
     ) -> None:
         """The example practice in `workdir` (its config text passed through `edit` if
-        given), run by `frontdesk run` against `sim`; the database is workdir/var/."""
+        given), run by `frontdesk run` against `sim` (or, with a `time_scale`, by the same
+        `Daemon.serve_forever` in a process of its own, see SCALED_RUN); the database is
+        workdir/var/."""
         practice = workdir / "practice"
         shutil.copytree(EXAMPLE, practice, ignore=shutil.ignore_patterns("secrets"))
         (practice / "secrets").mkdir()
@@ -70,8 +87,11 @@ class DaemonProcess:
         # Callers must hear the open branch whatever the hour of the run.
         subprocess.run([*cli, "override", "open", "--config", str(config)], check=True,
                        stdout=subprocess.DEVNULL)
+        run = [*cli, "run", "--config", str(config), "--json-logs"]
+        if time_scale != 1.0:
+            run = [sys.executable, "-c", SCALED_RUN, str(config), str(time_scale)]
         self.process = subprocess.Popen(
-            [*cli, "run", "--config", str(config), "--json-logs"],
+            run,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

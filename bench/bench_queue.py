@@ -1,38 +1,47 @@
 """A Monday-morning surge at the front desk: frontdesk's queue against a plain ring group.
 
 One arrival trace (fixed seed): Poisson arrivals, lognormal handle times, exponential patience,
-some callers who would ask for a callback. For 1, 3 and 5 staff it prints, side by side:
-- the Erlang C prediction for the same load (M/M/s, nobody abandons);
-- the ring group a practice has before frontdesk, run through the REAL daemon process and the
-  simulator (the example config's `desk` node rings every desk phone, then voicemail): callers
-  press 0 during the greeting and reach it;
-- an ideal first-come-first-served queue with callbacks (a model run in this process, not the
-  daemon), which also feeds the three wait estimators of `frontdesk.estimate` and compares each
-  announcement with the wait that caller really had;
-- frontdesk's queue through the real daemon, once `frontdesk.queue` exists (see QUEUE_MISSING).
-Patients lost: hung up without being served and never called back (a voicemail message counts
-as a callback to come). Time runs `--time-scale` times real time in the simulator; waits and
-handle times are simulated seconds. Prints its figures; asserts nothing.
-Usage: .venv/bin/python bench/bench_queue.py [--quick] [--seed N]
+some callers who leave a voicemail message rather than hang up at the beep. For 1, 3 and 5
+staff the same trace goes through two real systems, both on the simulator (a FreeSWITCH
+stand-in speaking ESL over TCP), and is printed next to the Erlang C prediction (M/M/s, nobody
+abandons, no wrap-up) for the same load:
+- before frontdesk: FreeSWITCH's static fallback we ship (freeswitch-conf/dialplan/default.xml,
+  what runs with no daemon listening): answer, ring every desk phone together for 25 s, the
+  fallback prompt, a tone and a voicemail. A desk phone already on a call answers busy (no call
+  waiting). FreeSWITCH records nothing in frontdesk's database: these outcomes come from the
+  simulator's calls and from the voicemail files it wrote;
+- frontdesk: the real daemon (`Daemon.serve_forever`, in a process of its own, the queue's
+  timers time-scaled like the simulator) with the example practice's config, the desk phones
+  logged in with the *50 feature code, announcements on. Callers press 0 during the greeting
+  and reach the `desk` node's queue. Waits and outcomes are recomputed from the run's database
+  (queue_events, calls) and the voicemail files; the wait estimators are judged on every
+  "announced" queue event against the wait that caller really had.
+Patients lost: hung up without being served and never called back. A voicemail message is not
+being served, but the practice may call back: "lost, no message" counts callers who hung up
+without being served and without leaving a message of at least MESSAGE_MIN_S; "lost in total"
+counts every caller not served (messages included). Callbacks from the queue are not yet
+available (CALLBACKS_MISSING). Time runs `--time-scale` times real time; waits and handle times
+are simulated seconds. Prints its figures; asserts nothing.
+Usage: .venv/bin/python bench/bench_queue.py [--quick] [--seed N] [--time-scale S]
 """
 
 from __future__ import annotations
 
 import argparse
-import heapq
 import math
 import random
+import socket
 import statistics
 import tempfile
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+import wave
+from dataclasses import dataclass
 from pathlib import Path
 
 import gevent
 
-from bench_load import DaemonProcess, percentile, wait_until_serving
-from frontdesk.estimate import ErlangC, Estimates
+from bench_load import EXAMPLE, DaemonProcess, free_port, percentile, wait_until_serving
+from frontdesk.estimate import ErlangC
 from frontdesk.logs import configure_logging
 from frontdesk.sim import CallerScript, SimCall, Simulator
 from frontdesk.sim.session import media_seconds
@@ -46,11 +55,15 @@ STAFF_TALK_S = 1e6
 """Staff never end a call: the patient does, after their handle time."""
 BARGE_S = 0.5
 """The simulated caller presses 0 half a second into the greeting."""
-ANNOUNCE_EVERY_S = 60.0
-QUEUE_MISSING = (
-    "frontdesk's queue through the daemon: not run — frontdesk.queue has not landed "
-    "(needs: a config that queues the desk callers, the callback key, queue_events in the store)"
-)
+MESSAGE_MIN_S = 2.0
+"""A voicemail shorter than this is a caller who hung up at the beep, not a message."""
+ANNOUNCE_PROMPT = 'announce_prompt = "connecting"'
+"""The example config announces nothing; the bench turns announcements on (any prompt will do:
+the queue stores the position and the three estimates with each announcement)."""
+ESTIMATORS = ("frontdesk", "asterisk", "queue_length")
+CALLBACKS_MISSING = "not yet available (no callback key in the queue or the simulated caller)"
+DRAIN_S = 1200.0
+"""Simulated seconds after the last arrival for the last calls to end."""
 
 
 @dataclass(frozen=True)
@@ -61,8 +74,6 @@ class Surge:
     handle_median_s: float = 120.0
     handle_sigma: float = 0.5
     patience_mean_s: float = 150.0
-    callback_share: float = 0.2
-    """Callers who ask to be called back when the queue offers it."""
     message_share: float = 0.3
     """Callers who leave a voicemail message rather than hang up at the beep."""
 
@@ -77,7 +88,6 @@ class Caller:
     arrival_s: float
     handle_s: float
     patience_s: float
-    wants_callback: bool
     leaves_message: bool
 
 
@@ -92,7 +102,6 @@ def trace(surge: Surge) -> list[Caller]:
                 arrival_s=at,
                 handle_s=rng.lognormvariate(math.log(surge.handle_median_s), surge.handle_sigma),
                 patience_s=rng.expovariate(1 / surge.patience_mean_s),
-                wants_callback=rng.random() < surge.callback_share,
                 leaves_message=rng.random() < surge.message_share,
             )
         )
@@ -101,32 +110,215 @@ def trace(surge: Surge) -> list[Caller]:
 
 @dataclass
 class Outcome:
-    """What happened to one caller: waited `wait_s` (to answer, or to hanging up)."""
+    """What happened to one caller: served after `wait_s`, or not (and whether they left a
+    voicemail message)."""
 
     served: bool
-    wait_s: float
-    called_back: bool = False
+    wait_s: float = math.nan
     message: bool = False
-
-    @property
-    def lost(self) -> bool:
-        return not self.served and not self.called_back and not self.message
+    abandoned: bool = False
+    """Hung up while waiting in frontdesk's queue."""
 
 
-def figures(outcomes: list[Outcome], staff: int) -> dict[str, object]:
-    answered = [o.wait_s for o in outcomes if o.served]
+def lost_counts(outcomes: list[Outcome]) -> dict[str, int]:
     return {
+        "lost, no msg": sum(not o.served and not o.message for o in outcomes),
+        "lost in total": sum(not o.served for o in outcomes),
+    }
+
+
+def message_left(path: str | None) -> bool:
+    if not path or not Path(path).is_file():
+        return False
+    with wave.open(path) as recorded:
+        return recorded.getnframes() / recorded.getframerate() >= MESSAGE_MIN_S
+
+
+def place(
+    sim: Simulator, callers: list[Caller], scale: float, *, barge: str | None, to_desk: float
+) -> list[SimCall]:
+    """Place the trace in real time x `scale`; patience counts from reaching the desk."""
+    calls, start = [], time.perf_counter()
+    for caller in callers:
+        delay = start + caller.arrival_s * scale - time.perf_counter()
+        if delay > 0:
+            gevent.sleep(delay)
+        script = CallerScript(
+            barge=barge,
+            patience=to_desk + caller.patience_s,
+            talk_seconds=caller.handle_s,
+            message_seconds=5.0 if caller.leaves_message else 0.5,
+        )
+        calls.append(sim.place_call(script, caller_number=caller.number))
+    return calls
+
+
+def add_desk_phones(sim: Simulator, extensions: list[str]) -> None:
+    for ext in extensions:
+        sim.add_phone(ext, answer_after=ANSWER_AFTER_S, talk_seconds=STAFF_TALK_S)
+
+
+# -- before frontdesk: the shipped static fallback ---------------------------------------------
+
+
+def ring_group(callers: list[Caller], staff: int, scale: float) -> dict[str, object]:
+    extensions = [f"10{n + 1:02d}" for n in range(staff)]
+    with tempfile.TemporaryDirectory(prefix="frontdesk-bench-ring-") as tmp:
+        with socket.socket() as closed:  # a port nobody listens on: every call falls back
+            closed.bind(("127.0.0.1", 0))
+            nobody = closed.getsockname()
+        sim = Simulator(
+            password=PASSWORD,
+            daemon_address=nobody,
+            time_scale=scale,
+            heartbeat_interval=0,
+            fallback_extensions=extensions,
+            fallback_prompt=str(EXAMPLE / "prompts/fallback.wav"),
+            fallback_messages=tmp,
+        )
+        sim.start()
+        try:
+            add_desk_phones(sim, extensions)
+            calls = place(sim, callers, scale, barge=None, to_desk=0.0)
+            for call in calls:
+                call.wait_done(DRAIN_S * scale + 60)
+        finally:
+            sim.stop()
+        assert all(call.daemon_unreachable for call in calls)
+        outcomes = [
+            Outcome(
+                served=call.bridged_to is not None,
+                wait_s=ANSWER_AFTER_S if call.bridged_to is not None else math.nan,
+                message=any(message_left(path) for path in call.recorded),
+            )
+            for call in calls
+        ]
+    return {"staff": staff, "served": sum(o.served for o in outcomes),
+            "messages": sum(o.message for o in outcomes)} | lost_counts(outcomes)
+
+
+# -- frontdesk's queue, through the real daemon ------------------------------------------------
+
+
+@dataclass
+class QueueRun:
+    figures: dict[str, object]
+    announcements: list[tuple[dict[str, float], float]]
+    """Each announcement's estimates, with the rest of the wait that caller really had."""
+
+
+def frontdesk(callers: list[Caller], staff: int, scale: float) -> QueueRun:
+    extensions = [f"10{n + 1:02d}" for n in range(staff)]
+    listed = "[" + ", ".join(f'"{e}"' for e in extensions) + "]"
+
+    def edit(text: str) -> str:
+        text = text.replace(DESK_EXTENSIONS, listed)
+        return text.replace('# announce_prompt = "a_prompt"', ANNOUNCE_PROMPT, 1)
+
+    sim = Simulator(password=PASSWORD, daemon_address=("127.0.0.1", free_port()),
+                    time_scale=scale, heartbeat_interval=20)
+    sim.start()
+    with tempfile.TemporaryDirectory(prefix="frontdesk-bench-queue-") as tmp:
+        workdir = Path(tmp)
+        daemon = DaemonProcess(workdir, sim, edit, time_scale=scale)
+        try:
+            sim.time_scale = 0.002
+            wait_until_serving(sim)
+            add_desk_phones(sim, extensions)
+            for ext in extensions:  # each staff member dials *50 from their desk phone
+                sim.place_call(CallerScript(), caller_number=ext, destination="*50").wait_done(30)
+            sim.time_scale = scale
+            to_desk = BARGE_S + media_seconds(str(workdir / "practice/prompts/connecting.wav"))
+            cpu_before, started = daemon.cpu_seconds(), time.perf_counter()
+            calls = place(sim, callers, scale, barge="0", to_desk=to_desk)
+            for call in calls:
+                call.wait_done(DRAIN_S * scale + 60)
+            cpu_s, real_s = daemon.cpu_seconds() - cpu_before, time.perf_counter() - started
+        finally:
+            daemon.stop()
+            sim.stop()
+        with Store(workdir / "var/frontdesk.db") as store:
+            rows = {row["uuid"]: row for row in store.calls()}
+            events: dict[str, list[dict]] = {}
+            for event in store.queue_events():
+                events.setdefault(event["call_uuid"], []).append(event)
+            logins = {e.extension for e in store.staff_events() if e.event == "login"}
+        assert logins == set(extensions), f"staff logged in: {sorted(logins)}"
+        outcomes = [queue_outcome(rows[call.uuid], events.get(call.uuid, [])) for call in calls]
+    answered = [o.wait_s for o in outcomes if o.served]
+    n = len(outcomes)
+    to_queue = [  # answer of the call to its queue entry (the clock of `at` is real time)
+        (e["at"] - rows[c.uuid]["started_at"]).total_seconds() / scale
+        for c in calls
+        for e in events.get(c.uuid, [])[:1]
+        if e["event"] == "entered"
+    ]
+    figures = {
         "staff": staff,
         "served": len(answered),
-        "SL 20 s %": 100 * sum(w <= 20 for w in answered) / len(outcomes),
-        "SL 30 s %": 100 * sum(w <= 30 for w in answered) / len(outcomes),
-        "abandon %": 100 * sum(not o.served and not o.message for o in outcomes) / len(outcomes),
+        "SL 20 s %": 100 * sum(w <= 20 for w in answered) / n,
+        "SL 30 s %": 100 * sum(w <= 30 for w in answered) / n,
+        "abandon %": 100 * sum(o.abandoned for o in outcomes) / n,
         "avg wait s": statistics.fmean(answered) if answered else math.nan,
         "p90 wait s": percentile(answered, 0.9) if answered else math.nan,
-        "callbacks": sum(o.called_back for o in outcomes),
+        "overflowed": sum(any(e["event"] == "overflowed" for e in events.get(c.uuid, []))
+                          for c in calls),
         "messages": sum(o.message for o in outcomes),
-        "lost": sum(o.lost for o in outcomes),
-    }
+        "callbacks": "n/a",
+        "to queue s": statistics.median(to_queue) if to_queue else math.nan,
+        "cpu % run": 100 * cpu_s / real_s,
+        "cpu s": cpu_s,
+    } | lost_counts(outcomes)
+    announcements = [
+        (estimates, answered_wait - at_wait)
+        for uuid_events in events.values()
+        for estimates, at_wait, answered_wait in announced(uuid_events)
+    ]
+    return QueueRun(figures, announcements)
+
+
+def queue_outcome(row: dict, events: list[dict]) -> Outcome:
+    """From the database alone: the "answered" queue event's wait (queue entry to answer), an
+    "abandoned" one, or the call's voicemail (an overflow, or nobody answering)."""
+    kinds = {event["event"]: event for event in events}
+    if "answered" in kinds:
+        return Outcome(served=True, wait_s=kinds["answered"]["wait"])
+    return Outcome(
+        served=False,
+        message=message_left(row["message_file"]),
+        abandoned="abandoned" in kinds,
+    )
+
+
+def announced(events: list[dict]) -> list[tuple[dict[str, float], float, float]]:
+    """(estimates, wait so far, wait at answer) of each announcement to a caller who was
+    answered; the detail reads "position=N,frontdesk=S,asterisk=S,queue_length=S"."""
+    answer = next((e["wait"] for e in events if e["event"] == "answered"), None)
+    if answer is None:
+        return []
+    said = []
+    for event in events:
+        if event["event"] == "announced":
+            fields = dict(item.split("=", 1) for item in event["detail"].split(","))
+            said.append(({name: float(fields[name]) for name in ESTIMATORS}, event["wait"], answer))
+    return said
+
+
+def estimator_rows(announcements: list[tuple[dict[str, float], float]]) -> list[dict]:
+    rows = []
+    for name in ESTIMATORS:
+        errors = [abs(estimates[name] - real) for estimates, real in announcements]
+        rows.append(
+            {
+                "estimator": name,
+                "announced": len(errors),
+                "MAE s": statistics.fmean(errors) if errors else math.nan,
+                "within 60 s %": 100 * sum(e <= 60 for e in errors) / len(errors)
+                if errors
+                else math.nan,
+            }
+        )
+    return rows
 
 
 def erlang_row(surge: Surge, staff: int) -> dict[str, object]:
@@ -142,169 +334,7 @@ def erlang_row(surge: Surge, staff: int) -> dict[str, object]:
     }
 
 
-# -- the ring group, through the real daemon ------------------------------------------------
-
-
-def ring_group(surge: Surge, callers: list[Caller], staff: int, scale: float) -> dict[str, object]:
-    extensions = [f"10{n + 1:02d}" for n in range(staff)]
-    listed = "[" + ", ".join(f'"{e}"' for e in extensions) + "]"
-    sim = Simulator(password=PASSWORD, daemon_address=("127.0.0.1", 1), heartbeat_interval=20)
-    sim.start()
-    with tempfile.TemporaryDirectory(prefix="frontdesk-bench-queue-") as tmp:
-        workdir = Path(tmp)
-        daemon = DaemonProcess(workdir, sim, lambda text: text.replace(DESK_EXTENSIONS, listed))
-        try:
-            sim.time_scale = 0.002
-            wait_until_serving(sim)
-            sim.time_scale = scale
-            for ext in extensions:
-                sim.add_phone(ext, answer_after=ANSWER_AFTER_S, talk_seconds=STAFF_TALK_S)
-            to_desk = BARGE_S + media_seconds(str(workdir / "practice/prompts/connecting.wav"))
-            cpu_before, started = daemon.cpu_seconds(), time.perf_counter()
-            calls = place(sim, callers, to_desk, scale)
-            for call in calls:
-                call.wait_done(3600 * scale + 60)
-            cpu = 100 * (daemon.cpu_seconds() - cpu_before) / (time.perf_counter() - started)
-        finally:
-            daemon.stop()
-            sim.stop()
-        with Store(workdir / "var/frontdesk.db") as store:
-            rows = {row["uuid"]: row for row in store.calls()}
-    outcomes = [ring_outcome(rows[call.uuid], scale) for call in calls]
-    return figures(outcomes, staff) | {"daemon cpu %": cpu}
-
-
-def place(sim: Simulator, callers: list[Caller], to_desk: float, scale: float) -> list[SimCall]:
-    calls, start = [], time.perf_counter()
-    for caller in callers:
-        delay = start + caller.arrival_s * scale - time.perf_counter()
-        if delay > 0:
-            gevent.sleep(delay)
-        script = CallerScript(
-            barge="0",
-            patience=to_desk + caller.patience_s,
-            talk_seconds=caller.handle_s,
-            message_seconds=5.0 if caller.leaves_message else 0.5,
-        )
-        calls.append(sim.place_call(script, caller_number=caller.number))
-    return calls
-
-
-def ring_outcome(row: dict, scale: float) -> Outcome:
-    """From the daemon's call record: the wait runs from entering the desk node (a step of the
-    path, real seconds after the call began) to the bridge (`answered_at`)."""
-    if row["answered_at"] is None:
-        return Outcome(served=False, wait_s=math.nan, message=row["outcome"] == "voicemail")
-    entered = next(s["at"] for s in row["path"] if s["node"] == "desk" and s["event"] == "enter")
-    answered = (row["answered_at"] - row["started_at"]).total_seconds()
-    return Outcome(served=True, wait_s=(answered - entered) / scale)
-
-
-# -- the ideal queue, a model in this process ------------------------------------------------
-
-
-@dataclass(order=True)
-class _Event:
-    at: float
-    kind: str
-    index: int = field(compare=False)
-
-
-@dataclass
-class Announcement:
-    caller: int
-    at: float
-    estimates: dict[str, float]
-
-
-def ideal_queue(
-    surge: Surge, callers: list[Caller], staff: int
-) -> tuple[dict[str, object], list[Announcement], dict[int, float]]:
-    """First come first served; a callback keeps its place and is always reached; an
-    announcement on entry and every minute to each caller who has to wait. Returns the
-    figures, the announcements and each served caller's moment of answer."""
-    estimates = Estimates(answer_s=ANSWER_AFTER_S)
-    events = [_Event(c.arrival_s, "arrive", n) for n, c in enumerate(callers)]
-    heapq.heapify(events)
-    waiting: list[int] = []
-    called_back: set[int] = set()
-    busy: dict[int, float] = {}  # caller -> start of their call
-    free = staff
-    answered_at: dict[int, float] = {}
-    outcomes: dict[int, Outcome] = {}
-    said: list[Announcement] = []
-
-    def announce(n: int, now: float) -> None:
-        position = waiting.index(n) + 1
-        figures_now = estimates.estimate(
-            position,
-            staff_available=free,
-            staff_logged_in=staff,
-            busy_elapsed=[now - s for s in busy.values()],
-            now=now,
-        )
-        said.append(Announcement(n, now, figures_now))
-        heapq.heappush(events, _Event(now + ANNOUNCE_EVERY_S, "announce", n))
-
-    while events:
-        event = heapq.heappop(events)
-        now, n = event.at, event.index
-        caller = callers[n]
-        if event.kind == "arrive":
-            waiting.append(n)
-            if free == 0:
-                announce(n, now)
-                if caller.wants_callback:
-                    called_back.add(n)
-                else:
-                    heapq.heappush(events, _Event(now + caller.patience_s, "give_up", n))
-        elif event.kind == "announce" and n in waiting and n not in called_back:
-            announce(n, now)
-        elif event.kind == "give_up" and n in waiting:
-            waiting.remove(n)
-            outcomes[n] = Outcome(served=False, wait_s=now - caller.arrival_s)
-            estimates.on_abandoned(now - caller.arrival_s, now)
-        elif event.kind == "hang_up":
-            del busy[n]
-            free += 1
-            estimates.on_call_ended(caller.handle_s, now)
-        while free and waiting:
-            m = waiting.pop(0)
-            start = now + ANSWER_AFTER_S
-            free -= 1
-            busy[m] = start
-            answered_at[m] = start
-            wait = start - callers[m].arrival_s
-            outcomes[m] = Outcome(
-                served=m not in called_back, wait_s=wait, called_back=m in called_back
-            )
-            estimates.on_answered(wait, start)
-            heapq.heappush(events, _Event(start + callers[m].handle_s, "hang_up", m))
-    ordered = [outcomes[n] for n in range(len(callers))]
-    return figures(ordered, staff), said, answered_at
-
-
-def estimator_rows(said: list[Announcement], answered_at: dict[int, float]) -> list[dict]:
-    """Each announcement against the rest of the wait that caller really had (answered ones)."""
-    compared = [a for a in said if a.caller in answered_at]
-    rows = []
-    for name in ("frontdesk", "asterisk", "queue_length"):
-        errors = [abs(a.estimates[name] - (answered_at[a.caller] - a.at)) for a in compared]
-        rows.append(
-            {
-                "estimator": name,
-                "announcements": len(errors),
-                "MAE s": statistics.fmean(errors) if errors else math.nan,
-                "within 60 s %": 100 * sum(e <= 60 for e in errors) / len(errors)
-                if errors
-                else math.nan,
-            }
-        )
-    return rows
-
-
-def show(title: str, rows: Iterable[dict]) -> None:
-    rows = list(rows)
+def show(title: str, rows: list[dict]) -> None:
     print(f"\n{title}")
     columns = list(rows[0])
     print("  ".join(f"{c:>13}" for c in columns))
@@ -326,24 +356,30 @@ def main() -> None:
     staffing = (3,) if args.quick else (1, 3, 5)
     callers = trace(surge)
     print(f"surge: {surge}")
-    print(f"mean handle {surge.handle_mean_s:.0f} s; time scale {args.time_scale}; "
-          f"phones answer after {ANSWER_AFTER_S:.0f} s; announcements every "
-          f"{ANNOUNCE_EVERY_S:.0f} s")
-    show("Erlang C prediction (M/M/s, nobody abandons)", [erlang_row(surge, s) for s in staffing])
-    models = {s: ideal_queue(surge, callers, s) for s in staffing}
-    show("Ideal FIFO queue with callbacks (model in this process, not the daemon)",
-         [models[s][0] for s in staffing])
-    print(f"\n{QUEUE_MISSING}")
-    rings = [ring_group(surge, callers, s, args.time_scale) for s in staffing]
-    show("Plain ring group -> voicemail (the real daemon, example config's desk node)", rings)
-    show("Patients lost (hung up unserved, never called back)",
-         [{"staff": s, "ring group": r["lost"], "ideal queue": models[s][0]["lost"],
-           "ratio": r["lost"] / max(models[s][0]["lost"], 1)}
-          for s, r in zip(staffing, rings, strict=True)])
-    for s in staffing:
-        _, said, answered_at = models[s]
-        show(f"Wait estimates vs the wait each caller really had, {s} staff (ideal queue model)",
-             estimator_rows(said, answered_at))
+    print(f"mean handle {surge.handle_mean_s:.0f} s; time scale {args.time_scale} (simulator and "
+          f"daemon); phones answer after {ANSWER_AFTER_S:.0f} s; a message is a voicemail of "
+          f"{MESSAGE_MIN_S:.0f} s or more; the example config's [queue] with {ANNOUNCE_PROMPT}")
+    # the ring groups need no daemon: run side by side, then each daemon run alone
+    rings = [g.get() for g in [gevent.spawn(ring_group, callers, s, args.time_scale)
+                               for s in staffing]]
+    runs = [frontdesk(callers, s, args.time_scale) for s in staffing]
+    show("Erlang C prediction (M/M/s, nobody abandons, no wrap-up)",
+         [erlang_row(surge, s) for s in staffing])
+    show("frontdesk's queue: the real daemon process (outcomes from its database)",
+         [run.figures for run in runs])
+    print(f"callbacks: {CALLBACKS_MISSING}")
+    show("Before frontdesk: the shipped static fallback, ring all desk phones 25 s -> voicemail",
+         rings)
+    show("Patients lost (hung up unserved; 'no msg' = without leaving a message either)",
+         [{"staff": s,
+           "ring, no msg": r["lost, no msg"], "queue, no msg": q.figures["lost, no msg"],
+           "ratio no msg": r["lost, no msg"] / max(q.figures["lost, no msg"], 1),
+           "ring total": r["lost in total"], "queue total": q.figures["lost in total"],
+           "ratio total": r["lost in total"] / max(q.figures["lost in total"], 1)}
+          for s, r, q in zip(staffing, rings, runs, strict=True)])
+    for s, run in zip(staffing, runs, strict=True):
+        show(f"Wait estimates vs the wait each answered caller really had, {s} staff "
+             "(every announcement in queue_events)", estimator_rows(run.announcements))
 
 
 if __name__ == "__main__":
