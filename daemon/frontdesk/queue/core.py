@@ -159,7 +159,11 @@ class FrontdeskQueue:
         self.settings = settings
         self.board.wrapup_seconds = settings.wrapup_seconds
         self.board.skip_seconds = settings.skip_seconds
+        added = [ext for ext in extensions if ext not in self.board.phones]
         self.board.set_extensions(extensions)
+        if added:  # a phone new to the queue may have registered long ago: ask FreeSWITCH
+            reply = self._api(f"sofia status profile {settings.sofia_profile} reg")
+            self.board.set_registrations(reply, added)
         self._changed()
 
     def reconcile(self) -> None:

@@ -38,10 +38,10 @@ def hold(
     the queue as abandoned (CallGone propagates)."""
     limit = settings.max_wait if max_wait is None else max_wait
     action = settings.on_max_wait
-    session.set("park_after_bridge", "true")
-    session.set("playback_terminators", "none")
     next_announce = queue.now()
-    try:
+    try:  # from the first command on: a caller already gone must still leave the queue
+        session.set("park_after_bridge", "true")
+        session.set("playback_terminators", "none")
         while entry.state in ("waiting", "connecting"):
             if entry.state == "connecting":
                 entry.changed.wait()
