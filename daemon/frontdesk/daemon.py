@@ -32,6 +32,7 @@ from frontdesk.logs import mask_number
 from frontdesk.queue import CONTROL_EVENTS as QUEUE_EVENTS
 from frontdesk.queue import FrontdeskQueue
 from frontdesk.queue.announce import Announcer
+from frontdesk.queue.callbacks import CallbackDesk
 from frontdesk.schedule import Schedule
 from frontdesk.store import Store
 from frontdesk.supervisor import Supervisor
@@ -137,6 +138,13 @@ class Daemon:
             time_scale=self.time_scale,
         )
         self.queue.start()
+        CallbackDesk(
+            self.queue,
+            gateway=fs.gateway,
+            may_call=self._may_call_back,
+            record=lambda method, *args, **kwargs: self._record(method, log, *args, **kwargs),
+            clock=self.clock,
+        ).start()
         self.control.start()
         endpoint = ControlServer(socket_path(self.config), self)
         try:
@@ -171,13 +179,12 @@ class Daemon:
         if self.control is not None:
             self.control.stop()
         if self.queue is not None:
+            if self.queue.callbacks is not None:
+                self.queue.callbacks.stop()
             self.queue.stop()
         calls = list(self._calls.values())
         gevent.joinall(calls, timeout=grace)
-        # killall(timeout=) would raise Timeout out of stop() (store left open) when a killed
-        # call takes longer than `grace` to record itself as interrupted
-        gevent.killall([call for call in calls if not call.dead], block=False)
-        gevent.joinall(calls, timeout=grace)
+        gevent.killall([call for call in calls if not call.dead], timeout=grace)
         if self.store is not None:
             self.store.close()
         log.info("daemon.stopped", calls_cut=sum(1 for call in calls if not call.successful()))
@@ -374,6 +381,12 @@ class Daemon:
         log.info("freeswitch.connected", calls_in_progress=self.active_calls)
         if self.queue is not None:
             self.queue.reconcile()
+
+    def _may_call_back(self) -> bool:
+        """Callbacks are placed only while the practice is open (override included)."""
+        now = self.clock()
+        override = self._record("get_override", log, now=now)
+        return self.schedule.state_at(now, override).state == "open"
 
     def _on_control_event(self, event: Event) -> None:
         if self.queue is not None:

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 
 import structlog
 
+from frontdesk.config.loader import is_international
 from frontdesk.config.model import (
     Config,
     FrontdeskNode,
@@ -35,9 +36,10 @@ from frontdesk.config.model import (
     TransferNode,
 )
 from frontdesk.esl import CallGone, CallSession, Event
-from frontdesk.queue import FrontdeskQueue
+from frontdesk.queue import FrontdeskQueue, Waiting
 from frontdesk.queue.announce import Announcer
-from frontdesk.queue.hold import ANSWERED, hold
+from frontdesk.queue.callbacks import confirm_number
+from frontdesk.queue.hold import ANSWERED, CALLBACK, hold
 from frontdesk.recording import StaffRecorder
 from frontdesk.schedule import ScheduleState
 
@@ -267,6 +269,9 @@ class CallFlow:
         if action == ANSWERED:
             self.result.outcome = "answered"
             return None
+        if action == CALLBACK:
+            self.result.end_node = node.name
+            return None
         self._fallback = True
         self._step(node.name, "overflow", action)
         if action in self.config.numbers:
@@ -366,6 +371,7 @@ class CallFlow:
                 max_wait=ring_timeout if emergency else None,
                 announce=not emergency,
                 announcer=self.announcer,
+                offer_callback=None if emergency else lambda: self._offer_callback(entry),
             )
         finally:
             if entry.agent is not None:
@@ -373,6 +379,44 @@ class CallFlow:
                 self.result.answered_by = entry.agent
                 self.result.end_node = node_name
                 self._step(node_name, "answered", entry.agent)
+
+    def _offer_callback(self, entry: Waiting) -> bool:
+        """The caller on hold pressed the callback key (or waited the maximum with
+        ``on_max_wait = "callback"``): confirm the number, store the request (the caller keeps
+        their place), thank and hang up. False (back on hold) if they confirmed nothing."""
+        settings, callbacks = self.config.queue, self.queue.callbacks
+        if settings.callback_prompt is None or callbacks is None:
+            return False
+        self._step("callback", "enter")
+        number = confirm_number(
+            self.session,
+            caller_number=self.session.caller_number,
+            settings=settings,
+            language=self.config.practice.language,
+            prompt_uri=self._prompt_uri,
+            invalid_uri=self._prompt_uri(self.config.flow.invalid),
+            say=self._say,
+            dialable=lambda digits: self.config.allow_international
+            or not is_international(digits, self.config.practice.country),
+        )
+        if number is None or entry.state != "waiting" or not callbacks.request(entry, number):
+            self._step("callback", "declined")
+            self.session.set("playback_terminators", settings.callback_key or "none")
+            return False
+        self._step("callback", "requested")
+        self.result.outcome = "callback"
+        try:
+            if settings.callback_thanks_prompt:
+                self._play(settings.callback_thanks_prompt)
+            self.session.hangup("NORMAL_CLEARING")
+        finally:
+            callbacks.ready(entry)
+        return True
+
+    def _say(self, text: str) -> str | None:
+        """A rendered sentence to play (frontdesk.queue.announce), or None."""
+        path = self.announcer.render(text) if self.announcer is not None else None
+        return str(path) if path is not None else None
 
     def _outside_dial_string(self, number: str, ring_timeout: float) -> str:
         gateway = self.config.freeswitch.gateway

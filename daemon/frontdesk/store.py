@@ -95,6 +95,51 @@ class Override:
     set_by: str
 
 
+CALLBACK_STATES = ("pending", "completed", "failed", "done")
+"""pending: waiting for its turn or a retry; completed: staff and patient were connected;
+failed: every attempt failed (the staff's list); done: marked done by the staff."""
+SERVED_OUTCOMES = ("answered", "transferred", "emergency_answered")
+"""Outcomes of a call in which the patient spoke to someone."""
+
+
+@dataclass(frozen=True)
+class CallbackRequest:
+    """A patient waiting in the queue who asked to be called back instead."""
+
+    id: int
+    call_uuid: str
+    number: str
+    call_started_at: datetime
+    """When their call began: their place in the queue."""
+    requested_at: datetime
+    extensions: tuple[str, ...]
+    """The staff phones of the queue they were waiting for."""
+    state: str
+    """One of CALLBACK_STATES."""
+    attempts: int
+    next_attempt_at: datetime | None
+    last_result: str | None
+    """Cause of the last failed attempt (NO_ANSWER, USER_BUSY...), or the staff extension."""
+    completed_at: datetime | None
+    done_at: datetime | None
+    done_by: str | None
+
+
+@dataclass(frozen=True)
+class MissedCall:
+    """A patient who hung up after waiting in the queue and was not served since."""
+
+    call_uuid: str
+    """Their latest such call."""
+    caller_number: str
+    caller_name: str
+    started_at: datetime
+    waited: float
+    """Seconds they waited in the queue before hanging up (latest call)."""
+    calls: int
+    """How many such calls from this number."""
+
+
 # --- timestamps and JSON ------------------------------------------------------------------
 
 
@@ -239,6 +284,29 @@ def m006_staff_events(db: Database) -> None:
     events.create_index(["extension", "id"])
 
 
+def m007_callbacks(db: Database) -> None:
+    """Callback requests (frontdesk.queue.callbacks): the number to call, the time the call
+    began (its place in the queue), attempts and their last result, and the staff's follow-up
+    marks; missed patients marked done by the staff (``missed_done``)."""
+    callbacks = _table(db, "callbacks")
+    callbacks.create(
+        {"id": int, "call_uuid": str, "number": str, "call_started_at": str,
+         "requested_at": str, "extensions": str, "state": str, "attempts": int,
+         "next_attempt_at": str, "last_result": str, "completed_at": str, "done_at": str,
+         "done_by": str},
+        pk="id",
+        not_null={"call_uuid", "number", "call_started_at", "requested_at", "extensions",
+                  "state", "attempts"},
+        defaults={"attempts": 0},
+    )
+    callbacks.create_index(["state"])
+    _table(db, "missed_done").create(
+        {"call_uuid": str, "done_at": str, "done_by": str},
+        pk="call_uuid",
+        not_null={"done_at", "done_by"},
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_calls,
     m002_overrides,
@@ -246,6 +314,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m004_queue_events,
     m005_call_recordings,
     m006_staff_events,
+    m007_callbacks,
 )
 
 
@@ -569,6 +638,80 @@ class Store:
         """Extensions whose latest staff event is a login."""
         return set(self._run(_logged_in))
 
+    # --- callbacks and missed patients ----------------------------------------------------
+
+    def callback_requested(
+        self,
+        call_uuid: str,
+        *,
+        number: str,
+        call_started_at: datetime,
+        requested_at: datetime,
+        extensions: Sequence[str],
+    ) -> int:
+        """Store a pending callback request; returns its id."""
+        row = {"call_uuid": call_uuid, "number": number, "call_started_at": _ts(call_started_at),
+               "requested_at": _ts(requested_at), "extensions": ",".join(extensions),
+               "state": "pending", "attempts": 0}
+        return self._run(_insert_returning_id, "callbacks", row)
+
+    def callback_attempted(
+        self,
+        callback_id: int,
+        *,
+        at: datetime,
+        result: str,
+        state: str,
+        next_attempt_at: datetime | None = None,
+    ) -> None:
+        """One more attempt of a callback: its result and the request's new state."""
+        if state not in CALLBACK_STATES:
+            raise ValueError(f"unknown callback state {state!r}")
+        updates = {"last_result": result, "state": state,
+                   "next_attempt_at": _ts_or_none(next_attempt_at),
+                   "completed_at": _ts(at) if state == "completed" else None}
+        self._run(_callback_attempted, callback_id, updates)
+
+    def callbacks(self, states: Sequence[str] = ("pending", "failed")) -> list[CallbackRequest]:
+        """Callback requests in these states, in queue order (the time their call began)."""
+        return [_decode_callback(row) for row in self._run(_select_callbacks, list(states))]
+
+    def get_callback(self, callback_id: int) -> CallbackRequest | None:
+        row = self._run(_get_callback, callback_id)
+        return None if row is None else _decode_callback(row)
+
+    def callback_done(self, callback_id: int, *, by: str, at: datetime) -> bool:
+        """The staff dealt with a pending or failed callback; False if there is none."""
+        return self._run(_callback_done, callback_id, by, _ts(at))
+
+    def missed_calls(self, *, since: datetime, missed_after: float) -> list[MissedCall]:
+        """Patients who hung up after waiting longer than `missed_after` seconds in a call
+        started at or after `since`, unless they called again later and were served (or asked
+        for a callback), or the staff marked the call done. One entry per number (its latest
+        missed call); hidden numbers one entry per call."""
+        rows = self._run(_missed_calls, _ts(since), missed_after)
+        latest: dict[str, MissedCall] = {}
+        for row in rows:  # oldest first
+            key = row["caller_number"] or row["uuid"]
+            previous = latest.get(key)
+            latest[key] = MissedCall(
+                call_uuid=row["uuid"],
+                caller_number=row["caller_number"],
+                caller_name=row["caller_name"],
+                started_at=datetime.fromisoformat(row["started_at"]),
+                waited=row["wait"],
+                calls=1 if previous is None else previous.calls + 1,
+            )
+        return sorted(latest.values(), key=lambda missed: missed.started_at)
+
+    def missed_done(self, call_uuid: str, *, by: str, at: datetime) -> str | None:
+        """Mark a missed call done (the staff called the patient). `call_uuid` may be a unique
+        prefix (at least 4 characters); returns the full uuid, or None if none matches (or
+        several do)."""
+        if len(call_uuid) < 4:
+            return None
+        return self._run(_missed_done, call_uuid, by, _ts(at))
+
 
 # --- statements (each runs in the worker thread) ------------------------------------------
 
@@ -687,3 +830,91 @@ def _logged_in(db: Database) -> list[str]:
         "(SELECT MAX(id) FROM staff_events WHERE extension = e.extension)"
     )
     return [row["extension"] for row in rows]
+
+
+def _insert_returning_id(db: Database, table: str, row: dict[str, Any]) -> int:
+    last = _table(db, table).insert(row).last_pk
+    return int(last)
+
+
+def _callback_attempted(db: Database, callback_id: int, updates: dict[str, Any]) -> None:
+    db.execute(
+        "UPDATE callbacks SET attempts = attempts + 1, last_result = ?, state = ?,"
+        " next_attempt_at = ?, completed_at = ? WHERE id = ?",
+        [updates["last_result"], updates["state"], updates["next_attempt_at"],
+         updates["completed_at"], callback_id],
+    )
+
+
+def _select_callbacks(db: Database, states: list[str]) -> list[dict[str, Any]]:
+    marks = ", ".join("?" for _ in states)
+    return list(db.query(
+        f"SELECT * FROM callbacks WHERE state IN ({marks}) ORDER BY call_started_at, id", states
+    ))
+
+
+def _get_callback(db: Database, callback_id: int) -> dict[str, Any] | None:
+    rows = list(db.query("SELECT * FROM callbacks WHERE id = ?", [callback_id]))
+    return rows[0] if rows else None
+
+
+def _decode_callback(row: dict[str, Any]) -> CallbackRequest:
+    return CallbackRequest(
+        id=row["id"],
+        call_uuid=row["call_uuid"],
+        number=row["number"],
+        call_started_at=datetime.fromisoformat(row["call_started_at"]),
+        requested_at=datetime.fromisoformat(row["requested_at"]),
+        extensions=tuple(ext for ext in row["extensions"].split(",") if ext),
+        state=row["state"],
+        attempts=row["attempts"],
+        next_attempt_at=_dt(row["next_attempt_at"]),
+        last_result=row["last_result"],
+        completed_at=_dt(row["completed_at"]),
+        done_at=_dt(row["done_at"]),
+        done_by=row["done_by"],
+    )
+
+
+def _callback_done(db: Database, callback_id: int, by: str, at: str) -> bool:
+    cursor = db.execute(
+        "UPDATE callbacks SET state = 'done', done_at = ?, done_by = ?"
+        " WHERE id = ? AND state IN ('pending', 'failed')",
+        [at, by, callback_id],
+    )
+    return cursor.rowcount == 1
+
+
+_SERVED = ", ".join(f"'{outcome}'" for outcome in SERVED_OUTCOMES)
+
+
+def _missed_calls(db: Database, since: str, missed_after: float) -> list[dict[str, Any]]:
+    return list(db.query(
+        "SELECT c.uuid, c.caller_number, c.caller_name, c.started_at, q.wait"
+        " FROM calls AS c JOIN queue_events AS q ON q.call_uuid = c.uuid"
+        " WHERE q.event = 'abandoned' AND q.wait > ? AND c.started_at >= ?"
+        " AND c.uuid NOT IN (SELECT call_uuid FROM missed_done)"
+        " AND NOT EXISTS (SELECT 1 FROM calls AS later"
+        "   WHERE c.caller_number != '' AND later.caller_number = c.caller_number"
+        "   AND (later.started_at > c.started_at"
+        "        OR later.started_at = c.started_at AND later.rowid > c.rowid)"
+        f"   AND (later.outcome IN ({_SERVED})"
+        "        OR EXISTS (SELECT 1 FROM callbacks AS cb WHERE cb.call_uuid = later.uuid)))"
+        " ORDER BY c.started_at, c.rowid",
+        [missed_after, since],
+    ))
+
+
+def _missed_done(db: Database, prefix: str, by: str, at: str) -> str | None:
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    rows = list(db.query(
+        "SELECT uuid FROM calls WHERE uuid LIKE ? ESCAPE '\\' LIMIT 2", [escaped + "%"]
+    ))
+    if len(rows) != 1:
+        return None
+    uuid = rows[0]["uuid"]
+    db.execute(
+        "INSERT OR REPLACE INTO missed_done (call_uuid, done_at, done_by) VALUES (?, ?, ?)",
+        [uuid, at, by],
+    )
+    return uuid

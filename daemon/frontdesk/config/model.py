@@ -41,6 +41,7 @@ OUTCOMES = (
     "emergency_transferred",
     "emergency_information",
     "voicemail",
+    "callback",
     "abandoned",
     "interrupted",
     "failed",

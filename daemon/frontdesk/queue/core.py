@@ -24,7 +24,7 @@ import uuid as uuidlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gevent
 import gevent.event
@@ -36,6 +36,9 @@ from frontdesk.esl import ControlConnection, ESLError, Event
 from frontdesk.estimate import Estimates
 from frontdesk.queue.feed import QueueFeed, QueueState
 from frontdesk.queue.staff import StaffBoard, StaffPhone
+
+if TYPE_CHECKING:
+    from frontdesk.queue.callbacks import CallbackDesk, Ticket
 
 log = structlog.get_logger(__name__)
 
@@ -75,6 +78,8 @@ class Waiting:
     """Leg uuid -> extension, for the phones ringing for this caller."""
     cancelled: set[str] = field(default_factory=set)
     changed: gevent.event.Event = field(default_factory=gevent.event.Event)
+    callback: Ticket | None = None
+    """Set when the caller asked to be called back (frontdesk.queue.callbacks)."""
     """Set when a bridge attempt ends (connected, failed) or the caller left."""
 
     def wait(self, now: float) -> float:
@@ -119,6 +124,8 @@ class FrontdeskQueue:
         self._dispatcher: gevent.Greenlet | None = None
         self._writes: gevent.queue.Queue = gevent.queue.Queue()
         self._writer: gevent.Greenlet | None = None
+        self.callbacks: CallbackDesk | None = None
+        """Set by the CallbackDesk of this queue."""
 
     def now(self) -> float:
         return self.board.now()
@@ -159,11 +166,7 @@ class FrontdeskQueue:
         self.settings = settings
         self.board.wrapup_seconds = settings.wrapup_seconds
         self.board.skip_seconds = settings.skip_seconds
-        added = [ext for ext in extensions if ext not in self.board.phones]
         self.board.set_extensions(extensions)
-        if added:  # a phone new to the queue may have registered long ago: ask FreeSWITCH
-            reply = self._api(f"sofia status profile {settings.sofia_profile} reg")
-            self.board.set_registrations(reply, added)
         self._changed()
 
     def reconcile(self) -> None:
@@ -323,6 +326,11 @@ class FrontdeskQueue:
             phones = self.board.available(entry.extensions)
             if not phones:
                 continue
+            if entry.callback is not None and self.callbacks is not None:
+                if not entry.callback.ready:
+                    break  # still hearing the thanks: nobody behind takes their place
+                if not self.callbacks.may_place(entry):
+                    continue  # outside opening hours: callbacks wait, callers go on
             for phone in self._choose(entry, phones):
                 self._offer(entry, phone)
 
@@ -347,7 +355,11 @@ class FrontdeskQueue:
             self._event(entry, "offered", extension=ext)
             reply = self._originate(entry, ext, leg)
             if reply.startswith("+OK"):
-                answered = self._connect(entry, ext, leg)
+                answered = (
+                    self._connect(entry, ext, leg)
+                    if entry.callback is None or self.callbacks is None
+                    else self.callbacks.connect(entry, ext, leg)
+                )
             else:
                 cause = reply.removeprefix("-ERR").strip() or "FAILED"
                 skip = leg not in entry.cancelled
@@ -465,7 +477,7 @@ class FrontdeskQueue:
         self.feed.publish(
             QueueState(
                 waiting=len(waits),
-                callbacks=0,
+                callbacks=len(self.callbacks.pending) if self.callbacks is not None else 0,
                 longest_wait=round(max(waits, default=0.0)),
                 staff_available=available,
                 staff_logged_in=logged_in,

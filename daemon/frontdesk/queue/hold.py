@@ -6,6 +6,10 @@ every `announce_every` seconds. Music has no end of its own: the queue stops it 
 ``uuid_break`` from the control connection when the next announcement or an overflow is due,
 and ``uuid_bridge`` stops whatever is playing when a staff phone answers, so the caller is
 connected at once. When the staff member hangs up, the queue ends the parked caller.
+
+With a callback key, it is the playback terminator: FreeSWITCH ends the music or announcement
+when it is pressed (``playback_terminator_used``) and the session's DTMF event tells the loop,
+which runs `offer_callback` (frontdesk.queue.callbacks: confirm the number, thanks, hang up).
 """
 
 from __future__ import annotations
@@ -13,13 +17,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import gevent
+import gevent.event
 
 from frontdesk.config.model import QueueSettings
-from frontdesk.esl import CallSession
+from frontdesk.esl import CallSession, Event
 from frontdesk.queue.announce import Announcer
 from frontdesk.queue.core import FrontdeskQueue, Waiting
 
 ANSWERED = "answered"
+CALLBACK = "callback_requested"
 
 
 def hold(
@@ -32,23 +38,38 @@ def hold(
     max_wait: float | None = None,
     announce: bool = True,
     announcer: Announcer | None = None,
+    offer_callback: Callable[[], bool] | None = None,
 ) -> str:
-    """Hold the caller until a staff member answers ("answered") or an overflow rule fires
-    (its action: "voicemail", "callback" or a number's name). A caller who hangs up leaves
-    the queue as abandoned (CallGone propagates)."""
+    """Hold the caller until a staff member answers ("answered"), they asked to be called back
+    (CALLBACK: `offer_callback()` returned True when they pressed the callback key or, with
+    ``on_max_wait = "callback"``, at the maximum wait) or an overflow rule fires (its action:
+    "voicemail", "callback" or a number's name). A caller who hangs up leaves the queue as
+    abandoned (CallGone propagates), unless they are waiting for their callback."""
     limit = settings.max_wait if max_wait is None else max_wait
     action = settings.on_max_wait
+    key = settings.callback_key if offer_callback is not None else None
+    pressed = _watch_key(session, key)
     next_announce = queue.now()
     try:  # from the first command on: a caller already gone must still leave the queue
         session.set("park_after_bridge", "true")
-        session.set("playback_terminators", "none")
+        session.set("playback_terminators", key or "none")
         while entry.state in ("waiting", "connecting"):
             if entry.state == "connecting":
                 entry.changed.wait()
                 entry.changed.clear()
                 continue
+            if pressed.is_set():
+                pressed.clear()
+                if offer_callback is not None and offer_callback():
+                    return CALLBACK
+                continue
             now = queue.now()
             if entry.wait(now) >= limit:
+                if action == "callback" and offer_callback is not None:
+                    if offer_callback():
+                        return CALLBACK
+                    if entry.state != "waiting":  # a phone answered meanwhile
+                        continue
                 queue.overflowed(entry, "max_wait", action)
                 return action
             if announce and now >= next_announce:
@@ -62,8 +83,21 @@ def hold(
             return ANSWERED
         return "left"
     finally:
-        if entry.state in ("waiting", "connecting"):
+        if entry.state in ("waiting", "connecting") and entry.callback is None:
             queue.leave(entry, "abandoned" if session.hungup.is_set() else "left")
+
+
+def _watch_key(session: CallSession, key: str | None) -> gevent.event.Event:
+    """An event set each time the caller presses `key` (from the session's DTMF events)."""
+    pressed = gevent.event.Event()
+
+    def on_event(event: Event) -> None:
+        if event.name == "DTMF" and event.get("DTMF-Digit") == key:
+            pressed.set()
+
+    if key:
+        session.on_event(on_event)
+    return pressed
 
 
 def _announce(

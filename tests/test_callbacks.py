@@ -1,0 +1,266 @@
+"""Callbacks instead of waiting, and missed patients: the real daemon against the simulator.
+
+One desk phone (1001) serves; a first caller keeps it busy while the others wait. Time runs a
+hundred times faster (time_scale 0.01); the tests wait on conditions, never on sleeps."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from urllib.parse import unquote
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from frontdesk.config import load_config
+from frontdesk.daemon import Daemon
+from frontdesk.queue.callbacks import mark_done, missed_patients, pending_callbacks
+from frontdesk.rehearse import Rig
+from frontdesk.sim import CallerScript, SimCall
+from helpers import wait_for
+
+TUESDAY_MORNING = datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo("Europe/Paris"))
+SCALE = 0.01
+BUSY = "0639980101"
+PATIENT = "0639982222"
+BEHIND = "0639983333"
+QUEUE = {
+    "callback_key": "5",
+    "callback_prompt": "callback",
+    "callback_thanks_prompt": "goodbye",
+    "callback_retries": 1,
+    "callback_retry_seconds": 60,
+    "missed_after": 30,
+}
+CALLBACK_PROMPT = (
+    '\n[prompts.callback]\nfile = "silence_stream://1000"\n'
+    'text = "Pour être rappelé à ce numéro, appuyez sur 1 ; pour un autre numéro, sur 2."\n'
+)
+ASKS_CALLBACK = CallerScript(keys=("0", "1"), hold_key="5", hold_key_after=20)
+"""To the desk, then on hold presses 5 and confirms their caller id with 1."""
+
+
+@pytest.fixture
+def rig(practice_dir: Path, tmp_path: Path) -> Iterator[Rig]:
+    path = practice_dir / "frontdesk.toml"
+    text = path.read_text()
+    lines = "".join(f"{key} = {json.dumps(value)}\n" for key, value in QUEUE.items())
+    text = text.replace("\n[queue]\n", f"\n[queue]\n{lines}", 1)
+    text = text.replace("\n[flow]\n", CALLBACK_PROMPT + "\n[flow]\n", 1)
+    path.write_text(text)
+    with Rig(load_config(path), tmp_path, time_scale=SCALE) as running:
+        assert running.daemon.control.wait_connected(5)
+        for ext, phone in running.sim.phones.items():
+            phone.talk_seconds = 600
+            if ext != "1001":
+                running.sim.set_registered(ext, False)
+        board = running.daemon.queue.board
+        assert wait_for(lambda: [p.ext for p in board.phones.values() if p.registered]
+                        == ["1001"])
+        running.moment = TUESDAY_MORNING
+        yield running
+
+
+def busy_desk(rig: Rig) -> SimCall:
+    """A caller on the line with 1001 until `hang_up(call)`."""
+    call = rig.place(CallerScript(keys=("0",)), at=TUESDAY_MORNING,
+                     caller_number=BUSY)
+    assert wait_for(lambda: call.bridged_to is not None)
+    return call
+
+
+def hang_up(rig: Rig, call: SimCall) -> None:
+    rig.sim.channels[call.uuid].mark_hangup("NORMAL_CLEARING")
+    assert call.wait_done(5)
+
+
+def events(rig: Rig, call: SimCall) -> list[str]:
+    return [e["event"] for e in rig.daemon.store.queue_events(call.uuid)
+            if e["event"] != "announced"]
+
+
+def requested(rig: Rig, call: SimCall) -> Callable[[], bool]:
+    return lambda: "callback_requested" in events(rig, call) and call.done.is_set()
+
+
+def control_log(rig: Rig) -> list[tuple[str, str, str]]:
+    """(event, channel name, unique id) of the call events FreeSWITCH sends the daemon."""
+    seen: list[tuple[str, str, str]] = []
+
+    def hook(kind: str, frame: bytes) -> None:
+        if kind != "inbound":
+            return
+        headers = dict(
+            line.split(": ", 1) for line in frame.decode().splitlines() if ": " in line
+        )
+        name = headers.get("Event-Name", "")
+        if name in ("CHANNEL_CREATE", "CHANNEL_ANSWER"):
+            seen.append((name, unquote(headers.get("Channel-Name", "")),
+                         headers.get("Unique-ID", "")))
+
+    rig.sim.frame_hook = hook
+    return seen
+
+
+def restart(rig: Rig) -> Daemon:
+    """Stop the daemon and start a new one on the same database and simulator."""
+    config = rig.daemon.config
+    rig.daemon.stop(grace=0.1)
+    rig.daemon = Daemon(config, clock=lambda: rig.moment, on_call_finished=rig._finished,
+                        time_scale=SCALE)
+    rig.daemon.start()
+    rig.sim.daemon_address = ("127.0.0.1", rig.daemon.port)
+    return rig.daemon
+
+
+def test_the_callback_keeps_the_place_and_rings_the_staff_then_the_patient(rig: Rig) -> None:
+    patient = rig.sim.add_outside(PATIENT, answer_after=2.0, talk_seconds=20.0)
+    busy = busy_desk(rig)
+    asker = rig.place(ASKS_CALLBACK, at=TUESDAY_MORNING, caller_number=PATIENT)
+    assert wait_for(requested(rig, asker))
+    behind = rig.place(CallerScript(keys=("0",)), at=TUESDAY_MORNING,
+                       caller_number=BEHIND)
+    assert wait_for(lambda: BEHIND in [e.caller_number for e in rig.daemon.queue.waiting.values()])
+    assert rig.daemon.queue.feed.last.callbacks == 1
+    assert rig.daemon.queue.feed.last.waiting == 2  # the callback waits too, in front
+    seen = control_log(rig)
+
+    hang_up(rig, busy)
+
+    assert wait_for(lambda: "callback_completed" in events(rig, asker), timeout=10)
+    legs = [(name, channel) for name, channel, _ in seen]
+    staff_leg = "sofia/fsref/1001@127.0.0.1:5090"
+    patient_leg = f"sofia/gateway/trunk/{PATIENT}"
+    assert legs[:5] == [
+        ("CHANNEL_CREATE", staff_leg),
+        ("CHANNEL_ANSWER", staff_leg),
+        ("CHANNEL_CREATE", patient_leg),
+        ("CHANNEL_ANSWER", patient_leg),
+    ]
+    [(_, _, patient_uuid)] = [leg for leg in seen if leg[:2] == legs[3]]
+    bridged = rig.sim.channels[patient_uuid].other  # uuid_bridge <patient> <staff>
+    assert bridged is not None and bridged.name == staff_leg
+    assert patient.calls_answered == 1
+    assert behind.bridged_to is None  # still waiting: the callback went first
+    assert events(rig, asker) == [
+        "entered", "callback_requested", "offered", "callback_placed", "callback_completed",
+    ]
+    result = rig.result(asker)
+    assert result.outcome == "callback"
+    assert rig.daemon.store.get_call(asker.uuid)["outcome"] == "callback"
+    assert asker.prompts_heard[-1].endswith("goodbye.wav")  # the thanks, then hung up
+    assert [r.state for r in rig.daemon.store.callbacks(("completed",))] == ["completed"]
+    assert pending_callbacks(rig.daemon.store) == []
+    # the behind caller is served once the callback's conversation is over
+    assert wait_for(lambda: behind.bridged_to is not None, timeout=10)
+    hang_up(rig, behind)
+
+
+def test_a_hidden_number_is_typed_digits_only(rig: Rig) -> None:
+    busy = busy_desk(rig)
+    typed = CallerScript(keys=("0", "0639984444#"), hold_key="5", hold_key_after=20)
+    asker = rig.place(typed, at=TUESDAY_MORNING, caller_number="anonymous")
+    assert wait_for(requested(rig, asker))
+
+    [request] = pending_callbacks(rig.daemon.store)
+    assert request.number == "0639984444"
+    assert request.call_uuid == asker.uuid
+    hang_up(rig, busy)
+
+
+def test_a_failed_callback_is_retried_then_lands_in_the_staff_list(rig: Rig) -> None:
+    rig.sim.add_outside(PATIENT, answer_after=None)  # never answers
+    busy = busy_desk(rig)
+    asker = rig.place(ASKS_CALLBACK, at=TUESDAY_MORNING, caller_number=PATIENT)
+    assert wait_for(requested(rig, asker))
+    hang_up(rig, busy)
+
+    store = rig.daemon.store
+    assert wait_for(lambda: [r.state for r in pending_callbacks(store)] == ["failed"],
+                    timeout=15)
+    [request] = pending_callbacks(store)
+    assert (request.attempts, request.last_result) == (2, "NO_ANSWER")  # 1 + 1 retry
+    assert events(rig, asker).count("callback_failed") == 2
+    assert rig.daemon.queue.feed.last.callbacks == 0
+    assert not rig.daemon.queue.waiting
+
+    assert mark_done(store, str(request.id), by="1001")
+    assert pending_callbacks(store) == []
+    assert not mark_done(store, str(request.id), by="1001")
+
+
+def test_no_callback_is_placed_outside_opening_hours(rig: Rig) -> None:
+    rig.sim.add_outside(PATIENT, answer_after=2.0, talk_seconds=5.0)
+    busy = busy_desk(rig)
+    asker = rig.place(ASKS_CALLBACK, at=TUESDAY_MORNING, caller_number=PATIENT)
+    assert wait_for(requested(rig, asker))
+    store = rig.daemon.store
+    store.set_override("lunch", until=None, set_by="test", now=TUESDAY_MORNING)
+    hang_up(rig, busy)
+
+    board = rig.daemon.queue.board
+    assert wait_for(lambda: board.phones["1001"].state == "idle")
+    # a free phone, a pending callback: two announcement periods go by, no call is placed
+    assert not wait_for(lambda: "offered" in events(rig, asker), timeout=1.0)
+    assert rig.daemon.queue.feed.last.callbacks == 1
+
+    store.set_override(None, until=None, set_by="test", now=TUESDAY_MORNING)
+    assert wait_for(lambda: "callback_completed" in events(rig, asker), timeout=10)
+
+
+def test_pending_callbacks_survive_a_daemon_restart(rig: Rig) -> None:
+    rig.sim.add_outside(PATIENT, answer_after=2.0, talk_seconds=5.0)
+    busy = busy_desk(rig)
+    asker = rig.place(ASKS_CALLBACK, at=TUESDAY_MORNING, caller_number=PATIENT)
+    assert wait_for(requested(rig, asker))
+    rig.daemon.store.set_override("closed", until=None, set_by="test", now=TUESDAY_MORNING)
+    hang_up(rig, busy)
+
+    daemon = restart(rig)
+
+    assert daemon.control.wait_connected(5)
+    assert wait_for(lambda: daemon.queue.feed.last is not None
+                    and daemon.queue.feed.last.callbacks == 1)
+    [entry] = daemon.queue.waiting.values()
+    assert (entry.uuid, entry.callback.number) == (asker.uuid, PATIENT)
+    daemon.store.set_override(None, until=None, set_by="test", now=TUESDAY_MORNING)
+    assert wait_for(lambda: "callback_completed" in events(rig, asker), timeout=10)
+    assert pending_callbacks(daemon.store) == []
+
+
+def test_a_missed_patient_is_listed_until_they_call_again_and_are_served(rig: Rig) -> None:
+    busy = busy_desk(rig)
+    store = rig.daemon.store
+    short = rig.place(CallerScript(keys=("0",), patience=20), at=TUESDAY_MORNING,
+                      caller_number="0639986666")
+    missed = rig.place(CallerScript(keys=("0",), patience=70), at=TUESDAY_MORNING,
+                       caller_number=PATIENT)
+    assert missed.wait_done(10) and short.wait_done(10)
+    assert wait_for(lambda: "abandoned" in events(rig, missed))
+
+    [listed] = missed_patients(store, TUESDAY_MORNING, missed_after=30)
+    assert (listed.caller_number, listed.call_uuid, listed.calls) == (PATIENT, missed.uuid, 1)
+    assert listed.waited > 30
+
+    hang_up(rig, busy)
+    later = TUESDAY_MORNING + timedelta(minutes=10)
+    again, result = rig.call(CallerScript(keys=("0",), talk_seconds=5), at=later,
+                             caller_number=PATIENT)
+    assert result.outcome == "answered"
+    assert missed_patients(store, later, missed_after=30) == []
+
+
+def test_staff_mark_a_missed_patient_done_by_the_start_of_the_call_id(rig: Rig) -> None:
+    busy = busy_desk(rig)
+    missed = rig.place(CallerScript(keys=("0",), patience=70), at=TUESDAY_MORNING,
+                       caller_number=PATIENT)
+    assert missed.wait_done(10)
+    store = rig.daemon.store
+    assert wait_for(lambda: missed_patients(store, TUESDAY_MORNING, missed_after=30) != [])
+
+    assert not mark_done(store, "zz", by="1001")  # too short to be sure of the call
+    assert mark_done(store, missed.uuid[:8], by="1001")
+    assert missed_patients(store, TUESDAY_MORNING, missed_after=30) == []
+    hang_up(rig, busy)
