@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from frontdesk.config import load_config
-from frontdesk.daemon import Daemon
 from frontdesk.queue.callbacks import mark_done, missed_patients, pending_callbacks
 from frontdesk.rehearse import Rig
 from frontdesk.sim import CallerScript, SimCall
@@ -102,17 +101,6 @@ def control_log(rig: Rig) -> list[tuple[str, str, str]]:
 
     rig.sim.frame_hook = hook
     return seen
-
-
-def restart(rig: Rig) -> Daemon:
-    """Stop the daemon and start a new one on the same database and simulator."""
-    config = rig.daemon.config
-    rig.daemon.stop(grace=0.1)
-    rig.daemon = Daemon(config, clock=lambda: rig.moment, on_call_finished=rig._finished,
-                        time_scale=SCALE)
-    rig.daemon.start()
-    rig.sim.daemon_address = ("127.0.0.1", rig.daemon.port)
-    return rig.daemon
 
 
 def test_the_callback_keeps_the_place_and_rings_the_staff_then_the_patient(rig: Rig) -> None:
@@ -218,7 +206,7 @@ def test_pending_callbacks_survive_a_daemon_restart(rig: Rig) -> None:
     rig.daemon.store.set_override("closed", until=None, set_by="test", now=TUESDAY_MORNING)
     hang_up(rig, busy)
 
-    daemon = restart(rig)
+    daemon = rig.restart_daemon()
 
     assert daemon.control.wait_connected(5)
     assert wait_for(lambda: daemon.queue.feed.last is not None
