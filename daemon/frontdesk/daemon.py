@@ -184,7 +184,10 @@ class Daemon:
             self.queue.stop()
         calls = list(self._calls.values())
         gevent.joinall(calls, timeout=grace)
-        gevent.killall([call for call in calls if not call.dead], timeout=grace)
+        # killall(timeout=) would raise Timeout out of stop() (store left open) when a killed
+        # call takes longer than `grace` to record itself as interrupted
+        gevent.killall([call for call in calls if not call.dead], block=False)
+        gevent.joinall(calls, timeout=grace)
         if self.store is not None:
             self.store.close()
         log.info("daemon.stopped", calls_cut=sum(1 for call in calls if not call.successful()))

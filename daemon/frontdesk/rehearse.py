@@ -10,6 +10,7 @@ a human while open, and every menu option leads somewhere.
 from __future__ import annotations
 
 import tempfile
+import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -224,10 +225,16 @@ class Rig:
         time_scale: float = 0.001,
         answer_after: float | None = 3.0,
         heartbeat_interval: float = 0,
+        running_clock: bool = False,
     ) -> None:
         self.config = config
         self.now = datetime.now(ZoneInfo(config.practice.timezone))
         self.moment = self.now
+        self.time_scale = time_scale
+        self.running_clock = running_clock
+        """The daemon's clock advances from each call's moment in simulated seconds (else it
+        stays on the moment: every record of a call has the same time)."""
+        self._moment_set = time.monotonic()
         self.results: dict[str, gevent.event.AsyncResult] = {}
         password = "rehearsal"
         self.sim = Simulator(
@@ -255,14 +262,28 @@ class Rig:
                 config.storage, database=workdir / "rehearse.db", messages=workdir / "messages"
             ),
         )
-        self.daemon = Daemon(
-            rig_config,
-            clock=lambda: self.moment,
-            on_call_finished=self._finished,
-            time_scale=time_scale,
+        self.daemon = self._start_daemon(rig_config)
+
+    def _start_daemon(self, config: Config) -> Daemon:
+        daemon = Daemon(
+            config, clock=self.clock, on_call_finished=self._finished, time_scale=self.time_scale
         )
-        self.daemon.start()
-        self.sim.daemon_address = ("127.0.0.1", self.daemon.port)
+        daemon.start()
+        self.sim.daemon_address = ("127.0.0.1", daemon.port)
+        return daemon
+
+    def restart_daemon(self, grace: float = 0.1) -> Daemon:
+        """Stop the daemon and start a new one on the same database and simulator (calls
+        bridged by the old one go on in the simulator, as in FreeSWITCH)."""
+        self.daemon.stop(grace=grace)
+        self.daemon = self._start_daemon(self.daemon.config)
+        return self.daemon
+
+    def clock(self) -> datetime:
+        if not self.running_clock:
+            return self.moment
+        elapsed = (time.monotonic() - self._moment_set) / self.time_scale
+        return self.moment + timedelta(seconds=elapsed)
 
     def __enter__(self) -> Rig:
         return self
@@ -296,7 +317,9 @@ class Rig:
         """Place a call without waiting; the daemon's clock reads `at` (default: now).
         `destination` is the number dialled: the practice's line, or a feature code from a
         desk phone."""
-        self.moment = at or self.now
+        moment = at or self.now
+        if moment != self.moment:
+            self.moment, self._moment_set = moment, time.monotonic()
         return self.sim.place_call(script, caller_number=caller_number, destination=destination)
 
     def result(self, call: SimCall, timeout: float = CALL_TIMEOUT) -> CallResult | None:

@@ -166,7 +166,11 @@ class FrontdeskQueue:
         self.settings = settings
         self.board.wrapup_seconds = settings.wrapup_seconds
         self.board.skip_seconds = settings.skip_seconds
+        added = [ext for ext in extensions if ext not in self.board.phones]
         self.board.set_extensions(extensions)
+        if added:  # a phone new to the queue may have registered long ago: ask FreeSWITCH
+            reply = self._api(f"sofia status profile {settings.sofia_profile} reg")
+            self.board.set_registrations(reply, added)
         self._changed()
 
     def reconcile(self) -> None:
@@ -298,9 +302,15 @@ class FrontdeskQueue:
             gevent.spawn(self._api, f"uuid_kill {caller_uuid} NORMAL_CLEARING")
 
     def _agent_hung_up(self, uuid: str) -> None:
+        """The staff leg of an answered call hung up: the conversation is over ("completed",
+        with its handle time). Legs of other phones that rang for the same caller are ignored."""
         entry = self._legs.pop(uuid, None)
-        if entry is not None and entry.answered_at is not None:
-            self.estimates.on_call_ended(self.now() - entry.answered_at, self.now())
+        if entry is None or entry.answered_at is None or uuid != entry.agent_leg:
+            return
+        now = self.now()
+        handle = now - entry.answered_at
+        self.estimates.on_call_ended(handle, now)
+        self._event(entry, "completed", extension=entry.agent, detail=f"handle={handle:.1f}")
 
     # -- dispatch ------------------------------------------------------------------------
 

@@ -120,6 +120,12 @@ class StaffBoard:
             phone.registered = registered
             self._update(phone)
 
+    def set_registrations(self, registrations: str, extensions: Iterable[str]) -> None:
+        """Take the registrations of `extensions` from a ``sofia status profile … reg`` text."""
+        registered = set(_REG_USER.findall(registrations))
+        for ext in extensions:
+            self.set_registered(ext, ext in registered)
+
     def set_logged_in(self, ext: str, logged_in: bool) -> bool:
         """Log a staff member in or out; False if the extension is not a staff phone."""
         phone = self.phones.get(ext)
