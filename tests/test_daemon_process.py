@@ -93,13 +93,18 @@ def sim():
     simulator.stop()
 
 
-@pytest.fixture
-def config_file(practice_dir: Path, sim: Simulator) -> Path:
-    config = practice_dir / "frontdesk.toml"
+def wire_to_simulator(config: Path, sim: Simulator) -> None:
+    """Point the config's ESL port at the simulator and the simulator at a free call port."""
     listen_port = free_port()
     set_key(config, "esl_port", str(sim.esl_port))
     set_key(config, "listen_port", str(listen_port))
     sim.daemon_address = ("127.0.0.1", listen_port)
+
+
+@pytest.fixture
+def config_file(practice_dir: Path, sim: Simulator) -> Path:
+    config = practice_dir / "frontdesk.toml"
+    wire_to_simulator(config, sim)
     # The daemon reads the wall clock: keep the practice open whatever the hour of the test.
     forced = gevent.subprocess.run(
         [sys.executable, "-m", "frontdesk.cli", "override", "open", "--config", str(config)],

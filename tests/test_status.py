@@ -15,7 +15,7 @@ import pytest
 
 from frontdesk.sim import CallerScript, Simulator
 from helpers import wait_for
-from test_daemon_process import PASSWORD, DaemonProcess, free_port, set_key
+from test_daemon_process import PASSWORD, DaemonProcess, wire_to_simulator
 
 DESK = ("1001", "1002", "1003")
 TO_THE_DESK = CallerScript(keys=("2", "1"))
@@ -36,10 +36,7 @@ def sim():
 @pytest.fixture
 def config_file(practice_dir: Path, sim: Simulator) -> Path:
     config = practice_dir / "frontdesk.toml"
-    listen_port = free_port()
-    set_key(config, "esl_port", str(sim.esl_port))
-    set_key(config, "listen_port", str(listen_port))
-    sim.daemon_address = ("127.0.0.1", listen_port)
+    wire_to_simulator(config, sim)
     assert frontdesk("override", "open", "--config", str(config)).returncode == 0
     return config
 
