@@ -140,6 +140,19 @@ def build_parser() -> argparse.ArgumentParser:
     staff.add_argument("extension", metavar="EXT", help="the desk phone's extension")
     staff.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="config file")
     staff.set_defaults(handler=cmd_staff)
+
+    callbacks = commands.add_parser(
+        "callbacks",
+        help="the patients to call back: callback requests and missed patients",
+        description="List the callbacks still to deal with (the daemon places pending ones "
+        "while the practice is open; failed ones are for the staff) and the patients who hung "
+        "up after waiting too long and have not been served since. 'done REF' marks one dealt "
+        "with: a callback's number or the start of a missed call's reference.",
+    )
+    callbacks.add_argument("action", nargs="?", choices=("list", "done"), default="list")
+    callbacks.add_argument("ref", nargs="?", metavar="REF", help="with done: what was dealt with")
+    callbacks.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="config file")
+    callbacks.set_defaults(handler=cmd_callbacks)
     return parser
 
 
@@ -337,6 +350,55 @@ def cmd_staff(args: argparse.Namespace) -> int:
     print(f"{phone['extension']}: {'logged in' if phone['logged_in'] else 'logged out'}, "
           f"{phone['state'].replace('_', ' ')}")
     return 0
+
+
+def cmd_callbacks(args: argparse.Namespace) -> int:
+    """Reads and writes the database directly: it works while the daemon is stopped, and the
+    daemon reads a callback's state again before placing it."""
+    import getpass
+    from zoneinfo import ZoneInfo
+
+    from frontdesk.queue.callbacks import mark_done, missed_patients, pending_callbacks
+    from frontdesk.store import Store
+
+    config = _load_or_report(args.config)
+    if config is None:
+        return 1
+    if args.action == "done" and not args.ref:
+        print("frontdesk callbacks done: say which (REF from the list)", file=sys.stderr)
+        return 2
+    zone = ZoneInfo(config.practice.timezone)
+    with Store(config.storage.database) as store:
+        now = datetime.now(UTC)
+        if args.action == "done":
+            if not mark_done(store, args.ref, by=f"cli:{getpass.getuser()}", now=now):
+                print(f"frontdesk callbacks: nothing matches {args.ref!r}", file=sys.stderr)
+                return 1
+            print(f"{args.ref}: done")
+            return 0
+        requests = pending_callbacks(store)
+        missed = missed_patients(store, now, missed_after=config.queue.missed_after)
+    print(_titled_table(
+        "Callbacks",
+        ("ref", "number", "called at", "attempts", "state"),
+        [(str(r.id), r.number, f"{r.call_started_at.astimezone(zone):%a %d/%m %H:%M}",
+          str(r.attempts),
+          "the daemon will call" if r.state == "pending" else "call them yourself")
+         for r in requests],
+    ))
+    print(_titled_table(
+        "Missed patients",
+        ("ref", "number", "name", "called at", "waited", "calls"),
+        [(m.call_uuid[:8], m.caller_number or "hidden", m.caller_name,
+          f"{m.started_at.astimezone(zone):%a %d/%m %H:%M}", f"{m.waited / 60:.0f} min",
+          str(m.calls))
+         for m in missed],
+    ))
+    return 0
+
+
+def _titled_table(title: str, header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    return "\n".join([f"{title}:", *_table(header, rows)]) if rows else f"{title}: none"
 
 
 def format_status(status: dict) -> str:
