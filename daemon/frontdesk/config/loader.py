@@ -42,6 +42,7 @@ from .model import (
     MessageNode,
     NetworkSettings,
     Node,
+    PanelSettings,
     PhoneSettings,
     PracticeSettings,
     Prompt,
@@ -251,6 +252,7 @@ class _Builder:
         features = self.features(frontdesk)
         recording = self.recording(prompts, storage)
         maintenance = self.maintenance(storage)
+        panel = self.panel(frontdesk)
         if self.issues:
             return None
         return Config(
@@ -273,6 +275,7 @@ class _Builder:
             features=features,
             recording=recording,
             maintenance=maintenance,
+            panel=panel,
             allow_international=self.section("outside").get("allow_international", False),
             prompt_directory=prompt_directory,
             prompt_voice=self.section("prompts").get("voice"),
@@ -398,6 +401,25 @@ class _Builder:
         return self.data_directory(
             values, "backup_directory", "backups", storage, MaintenanceSettings
         )
+
+    def panel(self, frontdesk: FrontdeskSettings | None) -> PanelSettings | None:
+        values = dict(self.section("panel"))
+        here = ("panel",)
+        if values.get("enabled") and not values.get("port"):
+            self.add(here + ("port",), "missing: the panel is enabled, set its serial port")
+        for kind in ("waiting", "wait"):
+            amber = values.get(f"amber_{kind}", _default(PanelSettings, f"amber_{kind}"))
+            red = values.get(f"red_{kind}", _default(PanelSettings, f"red_{kind}"))
+            if red < amber:
+                self.add(here + (f"red_{kind}",), f"must not be below amber_{kind} ({amber})")
+        away = values.get("away_extension")
+        if away is not None and frontdesk is not None and away not in frontdesk.extensions:
+            self.add(
+                here + ("away_extension",),
+                f"{away!r} is not one of [frontdesk] extensions "
+                f"({', '.join(frontdesk.extensions)})",
+            )
+        return _make(PanelSettings, values)
 
     def data_directory(
         self,

@@ -189,6 +189,32 @@ class MaintenanceSettings:
     backups_kept: int = 7
 
 
+PANEL_DRIVERS = ("frontdesk",)
+"""The serial protocols the desk panel can speak (docs/panel-protocol.md)."""
+
+
+@dataclass(frozen=True)
+class PanelSettings:
+    """The desk status panel on a serial line (frontdesk.panel); off unless enabled."""
+
+    enabled: bool = False
+    port: str = ""
+    """A device path or a pyserial URL (socket://host:port, rfc2217://..., loop://)."""
+    driver: str = "frontdesk"
+    baudrate: int = 9600
+    bytesize: int = 8
+    parity: str = "N"
+    stopbits: int = 1
+    heartbeat_seconds: float = 2.0
+    amber_waiting: int = 2
+    red_waiting: int = 4
+    amber_wait: float = 60.0
+    red_wait: float = 180.0
+    """Levels: amber (red) when this many callers wait or the longest has waited this long."""
+    away_extension: str | None = None
+    """The desk's phone that the panel's away button logs out and in again."""
+
+
 @dataclass(frozen=True)
 class TimeRange:
     start: time
@@ -393,6 +419,7 @@ class Config:
     queue: QueueSettings = QueueSettings()
     recording: RecordingSettings = RecordingSettings()
     maintenance: MaintenanceSettings = MaintenanceSettings()
+    panel: PanelSettings = PanelSettings()
     allow_international: bool = False
     network: NetworkSettings | None = None
     phones: PhoneSettings | None = None

@@ -30,7 +30,7 @@ from ._types import (
     Timezone,
     Value,
 )
-from .model import QUEUE_STRATEGIES, REASONS, SCHEDULE_STATES
+from .model import PANEL_DRIVERS, QUEUE_STRATEGIES, REASONS, SCHEDULE_STATES
 
 LANGUAGES = ("fr", "en")
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -287,6 +287,24 @@ QUEUE = Table(
     }
 )
 
+PANEL = Table(
+    {
+        "enabled": Bool(),
+        "port": Str(doc="/dev/ttyUSB0, /dev/serial/by-id/..., socket://host:port, rfc2217://..."),
+        "driver": Str(choices=PANEL_DRIVERS),
+        "baudrate": Int(minimum=300, maximum=4_000_000),
+        "bytesize": Int(minimum=5, maximum=8),
+        "parity": Str(choices=("N", "E", "O", "M", "S")),
+        "stopbits": Int(minimum=1, maximum=2),
+        "heartbeat_seconds": Float(minimum=0.5, maximum=60),
+        "amber_waiting": Int(minimum=1, maximum=999),
+        "red_waiting": Int(minimum=1, maximum=999),
+        "amber_wait": Float(minimum=1, maximum=7200),
+        "red_wait": Float(minimum=1, maximum=7200),
+        "away_extension": Extension(),
+    }
+)
+
 ROOT = Table(
     {
         "practice": PRACTICE,
@@ -305,6 +323,7 @@ ROOT = Table(
         "prompts": PROMPTS,
         "flow": FLOW,
         "queue": QUEUE,
+        "panel": PANEL,
         "rehearse": TableArray(SCENARIO),
     }
 )
