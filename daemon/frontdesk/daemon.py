@@ -29,6 +29,7 @@ from frontdesk.flow import CallFlow, CallResult
 from frontdesk.hardening import freeswitch_peers
 from frontdesk.housekeeping import DailyJobs
 from frontdesk.logs import mask_number
+from frontdesk.panel import Panel
 from frontdesk.queue import CONTROL_EVENTS as QUEUE_EVENTS
 from frontdesk.queue import FrontdeskQueue
 from frontdesk.queue.announce import Announcer
@@ -100,6 +101,8 @@ class Daemon:
         self.live_calls: dict[str, LiveCall] = {}
         self.endpoint: ControlServer | None = None
         """The local status and control socket (frontdesk.web)."""
+        self.panel: Panel | None = None
+        """The desk status panel (frontdesk.panel), when [panel] enables it."""
 
     @classmethod
     def from_path(cls, path: Path, **kwargs) -> Daemon:
@@ -146,6 +149,7 @@ class Daemon:
             clock=self.clock,
         ).start()
         self.control.start()
+        self._start_panel()
         endpoint = ControlServer(socket_path(self.config), self)
         try:
             endpoint.start()
@@ -172,6 +176,8 @@ class Daemon:
         """Stop taking calls, give the calls in progress `grace` seconds, then end them (their
         records say interrupted; FreeSWITCH's dialplan fallback takes those callers)."""
         self._stopping.set()
+        if self.panel is not None:
+            self.panel.stop()
         if self.endpoint is not None:
             self.endpoint.stop()
         if self.server is not None:
@@ -232,9 +238,26 @@ class Daemon:
         self.announcer = Announcer(new)
         if self.queue is not None:
             self.queue.reconfigure(new.queue, staff_extensions(new))
-        self.config = new
+        old_panel, self.config = self.config.panel, new
+        if new.panel != old_panel and self.queue is not None:
+            if self.panel is not None:
+                self.panel.stop()
+            self._start_panel()
         log.info("config.reloaded", config_version=new.version)
         return True
+
+    def _start_panel(self) -> None:
+        """An optional part: a broken panel is logged and the calls go on without it."""
+        self.panel = None
+        if not self.config.panel.enabled:
+            return
+        panel = Panel(self.config.panel, self)
+        try:
+            panel.start()
+        except Exception:
+            log.exception("panel.failed_to_start", port=self.config.panel.port)
+            return
+        self.panel = panel
 
     # -- calls --------------------------------------------------------------------------
 

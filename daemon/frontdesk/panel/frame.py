@@ -66,9 +66,9 @@ def decode(line: bytes) -> Frame:
     return Frame(kind, int(seq), tuple(fields))
 
 
-def state_fields(waiting: int, longest: float, available: int, level: str, mode: str) -> tuple[
-    str, ...
-]:
+def state_fields(
+    waiting: int, longest: float, available: int, level: str, mode: str
+) -> tuple[str, ...]:
     """The fields of an `S` frame, clamped to the ranges the protocol gives."""
     return (
         str(min(max(waiting, 0), 999)),

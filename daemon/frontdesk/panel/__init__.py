@@ -1,0 +1,10 @@
+"""frontdesk.panel: the desk status panel on a serial line; the only code that speaks serial.
+
+- `frame.py`: the protocol's frames (docs/panel-protocol.md), checksum, line splitting;
+- `link.py`: `Panel`, the supervisor that opens the port by URL, reconnects with backoff,
+  sends the queue's state and heartbeats, and acts on the panel's buttons.
+"""
+
+from frontdesk.panel.link import Panel
+
+__all__ = ["Panel"]

@@ -1,0 +1,243 @@
+"""The desk panel on its serial line: a supervisor greenlet opens the port by URL, speaks the
+protocol of docs/panel-protocol.md, and reopens the port with backoff after an unplug.
+
+pyserial reads and writes are used non-blocking (timeout 0) in a loop that yields to the hub
+between polls; the port is opened in gevent's threadpool (a `socket://` connect may block).
+pyserial's own reader thread is not used: it exits on unplug and never reopens (STYLE.md)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import gevent
+import serial
+import structlog
+
+from frontdesk.config.model import PanelSettings
+from frontdesk.overrides import set_override
+from frontdesk.panel.frame import (
+    PROTOCOL_VERSION,
+    Frame,
+    FrameError,
+    LineSplitter,
+    decode,
+    encode,
+    state_fields,
+)
+from frontdesk.queue.feed import QueueState
+
+if TYPE_CHECKING:
+    from frontdesk.daemon import Daemon
+
+log = structlog.get_logger(__name__)
+
+POLL_SECONDS = 0.02
+"""How often the port is polled for input: the latency of a button press."""
+MIN_STATE_INTERVAL = 0.25
+"""Bursts of queue changes are coalesced: at most four state frames a second."""
+FIRST_RETRY = 0.1
+MAX_RETRY = 30.0
+GARBAGE_WARN_EVERY = 30.0
+SILENT_AFTER_HEARTBEATS = 3
+
+Opener = Callable[[PanelSettings], serial.SerialBase]
+
+
+def open_port(settings: PanelSettings) -> serial.SerialBase:
+    """The port of `settings`, non-blocking both ways."""
+    return serial.serial_for_url(
+        settings.port,
+        baudrate=settings.baudrate,
+        bytesize=settings.bytesize,
+        parity=settings.parity,
+        stopbits=settings.stopbits,
+        timeout=0,
+        write_timeout=0,
+    )
+
+
+def level_of(settings: PanelSettings, waiting: int, longest: float) -> str:
+    if waiting >= settings.red_waiting or longest >= settings.red_wait:
+        return "R"
+    if waiting >= settings.amber_waiting or longest >= settings.amber_wait:
+        return "A"
+    return "G"
+
+
+class Panel:
+    """`start()` / `stop()`; never raises into the daemon: a missing panel is logged once and
+    retried, calls go on."""
+
+    def __init__(
+        self, settings: PanelSettings, daemon: Daemon, *, opener: Opener = open_port
+    ) -> None:
+        self.settings = settings
+        self.daemon = daemon
+        self.opener = opener
+        self.connected = False
+        self._greenlet: gevent.Greenlet | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+        self._state: QueueState | None = None
+        self._state_at = 0.0
+        self._dirty = True
+        self._seq = 0
+        self._last_button: int | None = None
+        self._garbage = 0
+        self._garbage_warned_at: float | None = None
+
+    # -- life cycle ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        assert self.daemon.queue is not None, "the queue starts before the panel"
+        self._unsubscribe = self.daemon.queue.feed.subscribe(self._on_state)
+        self._greenlet = gevent.spawn(self._supervise)
+
+    def stop(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if self._greenlet is not None:
+            self._greenlet.kill()
+            self._greenlet = None
+
+    def _on_state(self, state: QueueState) -> None:
+        assert self.daemon.queue is not None
+        self._state, self._state_at, self._dirty = state, self.daemon.queue.now(), True
+
+    # -- the supervisor ------------------------------------------------------------------
+
+    def _supervise(self) -> None:
+        delay, warned = FIRST_RETRY, False
+        while True:
+            try:
+                port = gevent.get_hub().threadpool.apply(self.opener, (self.settings,))
+            except (serial.SerialException, OSError, ValueError) as error:
+                if not warned:
+                    log.warning("panel.unavailable", port=self.settings.port, error=str(error))
+                    warned = True
+                gevent.sleep(delay)
+                delay = min(delay * 2, MAX_RETRY)
+                continue
+            delay, warned = FIRST_RETRY, True
+            log.info("panel.connected", port=self.settings.port)
+            try:
+                self.connected = True
+                self._serve(port)
+            except (serial.SerialException, OSError) as error:
+                log.warning("panel.lost", port=self.settings.port, error=str(error))
+            finally:
+                self.connected = False
+                port.close()
+
+    def _serve(self, port: serial.SerialBase) -> None:
+        splitter = LineSplitter()
+        self._send(port, Frame("V", self._next_seq(), (str(PROTOCOL_VERSION), "frontdesk")))
+        shown: tuple[str, ...] | None = None
+        sent_state = heartbeat_at = heard_at = time.monotonic()
+        silent = False
+        self._dirty = True
+        while True:
+            data = port.read(256)
+            for line in splitter.feed(data):
+                if self._receive(port, line):
+                    heard_at, self._dirty = time.monotonic(), True
+                    if silent:
+                        log.info("panel.heard", port=self.settings.port)
+                        silent = False
+            if splitter.overlong:
+                self._reject(b"(line too long)", splitter.overlong)
+                splitter.overlong = 0
+            now = time.monotonic()
+            beat = now - heartbeat_at >= self.settings.heartbeat_seconds
+            if beat or (self._dirty and now - sent_state >= MIN_STATE_INTERVAL):
+                fields = self._fields()
+                if beat or fields != shown:
+                    self._send(port, Frame("S", self._next_seq(), fields))
+                    shown, sent_state = fields, now
+                self._dirty = False
+            if beat:
+                self._send(port, Frame("H", self._next_seq()))
+                heartbeat_at = now
+            quiet = now - heard_at
+            if not silent and quiet > SILENT_AFTER_HEARTBEATS * self.settings.heartbeat_seconds:
+                log.warning("panel.silent", port=self.settings.port, seconds=round(quiet))
+                silent = True
+            if not data:
+                gevent.sleep(POLL_SECONDS)
+
+    def _send(self, port: serial.SerialBase, frame: Frame) -> None:
+        port.write(encode(frame))
+
+    def _next_seq(self) -> int:
+        self._seq = (self._seq + 1) % 65536
+        return self._seq
+
+    # -- what is shown ---------------------------------------------------------------------
+
+    def _fields(self) -> tuple[str, ...]:
+        queue, store = self.daemon.queue, self.daemon.store
+        state = self._state
+        waiting = state.waiting if state else 0
+        longest = 0.0
+        if state is not None and waiting and queue is not None:
+            longest = state.longest_wait + max(queue.now() - self._state_at, 0.0)
+        override = store.get_override(now=self.daemon.clock()) if store is not None else None
+        mode = override.mode.upper() if override is not None else "AUTO"
+        available = state.staff_available if state else 0
+        return state_fields(
+            waiting, longest, available, level_of(self.settings, waiting, longest), mode
+        )
+
+    # -- what the panel says ---------------------------------------------------------------
+
+    def _receive(self, port: serial.SerialBase, line: bytes) -> bool:
+        """Handle one line; True when it was a valid frame from the panel."""
+        try:
+            frame = decode(line)
+        except FrameError:
+            self._reject(line, 1)
+            return False
+        if frame.kind == "B":
+            repeated = frame.seq == self._last_button
+            self._last_button = frame.seq
+            done = True if repeated else self._press(frame.fields[0])
+            self._send(port, Frame("A", self._next_seq(), (str(frame.seq), "OK" if done else "NO")))
+        elif frame.kind != "H":
+            self._reject(line, 1)
+            return False
+        return True
+
+    def _press(self, button: str) -> bool:
+        daemon = self.daemon
+        if button in ("LUNCH", "CLOSED"):
+            if daemon.store is None:
+                return False
+            wanted, now = button.lower(), daemon.clock()
+            current = daemon.store.get_override(now=now)
+            mode = "auto" if current is not None and current.mode == wanted else wanted
+            set_override(daemon.store, mode, until=None, now=now, set_by="panel")
+            log.info("panel.override", mode=mode)
+            return True
+        if button == "AWAY":
+            ext = self.settings.away_extension
+            if ext is None or daemon.queue is None:
+                return False
+            phone = daemon.queue.board.phones.get(ext)
+            daemon.set_staff_login(ext, phone is not None and not phone.logged_in, by="panel")
+            return True
+        return False
+
+    def _reject(self, line: bytes, count: int) -> None:
+        """Garbage from the line: counted, and logged at most every GARBAGE_WARN_EVERY s."""
+        self._garbage += count
+        now = time.monotonic()
+        if self._garbage_warned_at is None or now - self._garbage_warned_at >= GARBAGE_WARN_EVERY:
+            log.warning(
+                "panel.garbage",
+                port=self.settings.port,
+                dropped=self._garbage,
+                sample=line[:40].decode("ascii", "replace"),
+            )
+            self._garbage, self._garbage_warned_at = 0, now

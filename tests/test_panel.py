@@ -1,0 +1,273 @@
+"""The desk panel end to end: the real daemon against the simulator, the panel at the other
+end of a real pseudo-terminal pair reached through a symlink (as /dev/serial/by-id/… is), so
+it can be unplugged (the pty closed) and plugged in again (a new pty behind the same name)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import structlog
+
+from frontdesk.config import ConfigError, load_config
+from frontdesk.panel.frame import Frame, FrameError, LineSplitter, decode, encode
+from frontdesk.queue.feed import QueueState
+from frontdesk.rehearse import Rig
+from frontdesk.sim import CallerScript
+from helpers import wait_for
+
+TUESDAY_MORNING = datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo("Europe/Paris"))
+DOC = Path(__file__).parent.parent / "docs" / "panel-protocol.md"
+
+
+class PtyPanel:
+    """The panel's side of the line: the master of a pty whose slave the daemon opens."""
+
+    def __init__(self, link: Path) -> None:
+        self.link = link
+        self.splitter = LineSplitter()
+        self.received: list[Frame] = []
+        self.seq = 100
+        self.plug()
+
+    def plug(self) -> None:
+        self.master, self.slave = os.openpty()
+        os.set_blocking(self.master, False)
+        self.link.unlink(missing_ok=True)
+        self.link.symlink_to(os.ttyname(self.slave))
+
+    def unplug(self) -> None:
+        os.close(self.master)
+        os.close(self.slave)
+        self.link.unlink()
+
+    def frames(self) -> list[Frame]:
+        """Every frame received so far (reads what is waiting)."""
+        try:
+            while data := os.read(self.master, 4096):
+                self.received += [decode(line) for line in self.splitter.feed(data)]
+        except (BlockingIOError, OSError):
+            pass
+        return self.received
+
+    def states(self) -> list[tuple[str, ...]]:
+        return [frame.fields for frame in self.frames() if frame.kind == "S"]
+
+    def shows(self, waiting: str, mode: str | None = None) -> bool:
+        states = self.states()
+        return bool(states) and states[-1][0] == waiting and mode in (None, states[-1][4])
+
+    def write(self, data: bytes) -> None:
+        os.write(self.master, data)
+
+    def press(self, button: str) -> int:
+        self.seq += 1
+        self.write(encode(Frame("B", self.seq, (button,))))
+        return self.seq
+
+    def acked(self, seq: int) -> str | None:
+        acks = [f.fields[1] for f in self.frames() if f.kind == "A" and f.fields[0] == str(seq)]
+        return acks[-1] if acks else None
+
+
+def panel_config(practice_dir: Path, port: str, extra: str = "") -> Path:
+    path = practice_dir / "frontdesk.toml"
+    settings = (
+        f'enabled = true\nport = "{port}"\nheartbeat_seconds = 0.5\n'
+        'away_extension = "1001"\namber_waiting = 1\nred_waiting = 3\n'
+    )
+    path.write_text(path.read_text().replace("\n[panel]\n", f"\n[panel]\n{settings}{extra}", 1))
+    return path
+
+
+@pytest.fixture
+def panel(tmp_path: Path) -> Iterator[PtyPanel]:
+    plugged = PtyPanel(tmp_path / "serial-by-id-panel")
+    yield plugged
+    if plugged.link.exists():
+        plugged.unplug()
+
+
+@pytest.fixture
+def rig(practice_dir: Path, tmp_path: Path, panel: PtyPanel) -> Iterator[Rig]:
+    config = load_config(panel_config(practice_dir, str(panel.link)))
+    with Rig(config, tmp_path, time_scale=0.01) as running:
+        assert running.daemon.control.wait_connected(5)
+        assert wait_for(lambda: running.daemon.panel.connected)
+        yield running
+
+
+# -- the wire format ----------------------------------------------------------------------
+
+
+def test_every_example_frame_in_the_protocol_document_has_a_valid_checksum():
+    examples = re.findall(r"^(\$\S+)", DOC.read_text(), re.MULTILINE)
+    frames = [decode(example.encode()) for example in examples if "<" not in example]
+
+    assert len(frames) == 8
+    assert {frame.kind for frame in frames} == {"V", "S", "H", "B", "A"}
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"$S,1,0,0,3,G,AUTO*18",  # one bit flipped in the checksum
+        b"$S,1,0,0,3,G,AUTX*19",  # one character flipped on the line
+        b"$S,1,0,0,3,G*19",  # a field missing
+        b"$Z,1*1B",  # unknown type
+        b"$B,1,LUNCH",  # no checksum
+        b"\xff\xfe garbage",
+    ],
+)
+def test_a_damaged_line_is_refused(line):
+    with pytest.raises(FrameError):
+        decode(line)
+
+
+def test_noise_before_the_dollar_is_ignored_and_a_cut_or_overlong_line_is_dropped():
+    splitter = LineSplitter()
+    frame = Frame("B", 7, ("LUNCH",))
+
+    assert [decode(line) for line in splitter.feed(b"boot ok\r" + encode(frame))] == [frame]
+    assert splitter.feed(b"$B,8,LUN") == []  # partial: waits for the rest
+    assert splitter.feed(b"x" * 200) == []
+    assert splitter.feed(b"tail of the long line\n" + encode(frame)) == [encode(frame)[:-1]]
+    assert splitter.overlong == 1
+
+
+# -- the daemon and the panel -------------------------------------------------------------
+
+
+def test_callers_entering_and_leaving_the_queue_show_on_the_panel_within_a_second(rig, panel):
+    for phone in rig.sim.phones.values():
+        phone.answer_after = None
+    assert wait_for(lambda: panel.shows("0", "AUTO"), timeout=1)
+
+    call = rig.place(CallerScript(keys=("0",), patience=150), at=TUESDAY_MORNING)
+
+    assert wait_for(lambda: panel.shows("1"), timeout=3)  # menu, then the queue
+    waiting, _, _, level, mode = panel.states()[-1]
+    assert (level, mode) == ("A", "AUTO")
+    call.wait_done(10)
+    assert wait_for(lambda: panel.shows("0"), timeout=1)
+    assert panel.states()[-1][3] == "G"
+
+
+def test_a_burst_of_queue_changes_is_coalesced_into_a_few_frames(rig, panel):
+    feed = rig.daemon.queue.feed
+    assert wait_for(lambda: panel.shows("0"), timeout=1)
+    before = len(panel.states())
+
+    for waiting in range(1, 41):
+        feed.publish(QueueState(waiting, 0, 5.0, 0, 3, 3))
+
+    assert wait_for(lambda: panel.shows("40"), timeout=1)
+    assert panel.states()[-1][3] == "R"
+    assert len(panel.states()) - before <= 3
+
+
+def test_the_lunch_button_changes_the_branch_the_next_caller_hears(rig, panel):
+    seq = panel.press("LUNCH")
+
+    assert wait_for(lambda: panel.acked(seq) == "OK", timeout=1)
+    assert wait_for(lambda: panel.shows("0", "LUNCH"), timeout=1)
+    assert rig.daemon.store.get_override(now=TUESDAY_MORNING).set_by == "panel"
+    call, _ = rig.call(CallerScript(keys=("2",)), at=TUESDAY_MORNING)
+    assert prompt_names(rig, call.prompts_heard)[:2] == ["greeting", "lunch"]
+
+    seq = panel.press("LUNCH")  # pressed again: back to the schedule
+
+    assert wait_for(lambda: panel.acked(seq) == "OK", timeout=1)
+    assert wait_for(lambda: panel.shows("0", "AUTO"), timeout=1)
+    call, _ = rig.call(CallerScript(keys=("4",)), at=TUESDAY_MORNING)
+    assert prompt_names(rig, call.prompts_heard)[:2] == ["greeting", "main_menu"]
+
+
+def test_a_repeated_button_frame_is_acknowledged_again_but_acted_on_once(rig, panel):
+    frame = encode(Frame("B", 500, ("CLOSED",)))
+    panel.write(frame)
+    assert wait_for(lambda: panel.acked(500) == "OK", timeout=1)
+
+    panel.write(frame)
+
+    assert wait_for(lambda: len([f for f in panel.frames() if f.kind == "A"]) == 2, timeout=1)
+    assert rig.daemon.store.get_override(now=TUESDAY_MORNING).mode == "closed"
+
+
+def test_the_away_button_logs_the_desk_phone_out_and_in_again(rig, panel):
+    phones = rig.daemon.queue.board.phones
+
+    seq = panel.press("AWAY")
+    assert wait_for(lambda: panel.acked(seq) == "OK", timeout=1)
+    assert not phones["1001"].logged_in
+
+    seq = panel.press("AWAY")
+    assert wait_for(lambda: panel.acked(seq) == "OK", timeout=1)
+    assert phones["1001"].logged_in
+
+
+def test_garbage_and_partial_frames_are_ignored_with_one_warning(rig, panel):
+    with structlog.testing.capture_logs() as logs:
+        panel.write(b"\x00\xffnoise\n$B,1,LUNCH*00\n$B,2,CLO")  # noise, bad checksum, cut
+        panel.write(b"\n" + b"z" * 300 + b"\n")
+        seq = panel.press("CLOSED")
+        assert wait_for(lambda: panel.acked(seq) == "OK", timeout=1)
+
+    assert [f.fields[0] for f in panel.frames() if f.kind == "A"] == [str(seq)]
+    assert len([e for e in logs if e["event"] == "panel.garbage"]) == 1
+    assert rig.daemon.store.get_override(now=TUESDAY_MORNING).mode == "closed"
+
+
+def test_an_unplugged_panel_is_warned_about_once_and_shows_the_current_state_when_replugged(
+    rig, panel
+):
+    with structlog.testing.capture_logs() as logs:
+        panel.unplug()
+        assert wait_for(lambda: not rig.daemon.panel.connected, timeout=2)
+        rig.daemon.store.set_override("lunch", until=None, set_by="test")
+        rig.daemon.queue.feed.publish(QueueState(2, 0, 30.0, 1, 3, 2))
+        call, _ = rig.call(CallerScript(keys=("2",)), at=TUESDAY_MORNING)  # calls go on
+        assert prompt_names(rig, call.prompts_heard)[:2] == ["greeting", "lunch"]
+        panel.received.clear()
+        panel.plug()
+        assert wait_for(lambda: rig.daemon.panel.connected, timeout=10)
+
+    assert wait_for(lambda: panel.shows("2", "LUNCH"), timeout=1)
+    assert panel.frames()[0].kind == "V"
+    warnings = [e for e in logs if e["log_level"] == "warning" and e["event"].startswith("panel")]
+    assert [e["event"] for e in warnings] == ["panel.lost"]
+
+
+def test_a_missing_panel_never_stops_the_daemon(practice_dir, tmp_path):
+    config = load_config(panel_config(practice_dir, str(tmp_path / "no-such-tty")))
+    with structlog.testing.capture_logs() as logs, Rig(config, tmp_path) as rig:
+        call, result = rig.call(CallerScript(keys=("4",)), at=TUESDAY_MORNING)
+        assert result.outcome == "information"
+        assert not rig.daemon.panel.connected
+
+    assert [e["event"] for e in logs if e["event"].startswith("panel")] == ["panel.unavailable"]
+
+
+def test_panel_settings_are_checked_with_the_file_line_and_key(practice_dir):
+    path = panel_config(
+        practice_dir, "", extra='red_wait = 30\namber_wait = 60\naway_extension = "1099"\n'
+    )
+    path.write_text(path.read_text().replace('away_extension = "1001"\n', ""))
+
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+
+    errors = "\n".join(caught.value.errors)
+    assert re.search(r"frontdesk\.toml:\d+: panel\.port: missing", errors)
+    assert re.search(r"frontdesk\.toml:\d+: panel\.red_wait: must not be below", errors)
+    assert re.search(r"frontdesk\.toml:\d+: panel\.away_extension: '1099' is not", errors)
+
+
+def prompt_names(rig: Rig, heard: list[str]) -> list[str]:
+    by_uri = {prompt.uri: name for name, prompt in rig.config.prompts.items()}
+    return [by_uri.get(uri, uri) for uri in heard]
