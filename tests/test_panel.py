@@ -271,3 +271,25 @@ def test_panel_settings_are_checked_with_the_file_line_and_key(practice_dir):
 def prompt_names(rig: Rig, heard: list[str]) -> list[str]:
     by_uri = {prompt.uri: name for name, prompt in rig.config.prompts.items()}
     return [by_uri.get(uri, uri) for uri in heard]
+
+
+def test_panel_test_shows_every_level_and_mode_in_turn(practice_dir, panel, capsys):
+    from frontdesk.cli import main
+
+    path = panel_config(practice_dir, str(panel.link))
+
+    assert main(["panel", "test", "--config", str(path), "--pause", "0"]) == 0
+
+    states = panel.states()
+    assert [level for _, _, _, level, _ in states] == ["G", "A", "A", "R", "G", "G", "G"]
+    assert [mode for *_, mode in states] == ["AUTO"] * 4 + ["OPEN", "LUNCH", "CLOSED"]
+    assert "level amber" in capsys.readouterr().out
+
+
+def test_panel_test_says_why_when_the_port_cannot_be_opened(practice_dir, tmp_path, capsys):
+    from frontdesk.cli import main
+
+    path = panel_config(practice_dir, str(tmp_path / "unplugged"))
+
+    assert main(["panel", "test", "--config", str(path), "--pause", "0"]) == 1
+    assert "cannot use the panel at" in capsys.readouterr().err

@@ -153,6 +153,18 @@ def build_parser() -> argparse.ArgumentParser:
     callbacks.add_argument("ref", nargs="?", metavar="REF", help="with done: what was dealt with")
     callbacks.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="config file")
     callbacks.set_defaults(handler=cmd_callbacks)
+
+    panel = commands.add_parser(
+        "panel",
+        help="show every state on the desk panel in turn (for the installation)",
+        description="'test' opens the [panel] port of the config (stop the daemon first: it "
+        "holds the port) and sends every state the panel can show, one every PAUSE seconds: "
+        "green, amber and red queues, then each override mode; each is described here.",
+    )
+    panel.add_argument("action", choices=("test",))
+    panel.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="config file")
+    panel.add_argument("--pause", type=float, default=2.0, help="seconds per state")
+    panel.set_defaults(handler=cmd_panel)
     return parser
 
 
@@ -349,6 +361,28 @@ def cmd_staff(args: argparse.Namespace) -> int:
     phone = reply["staff"]
     print(f"{phone['extension']}: {'logged in' if phone['logged_in'] else 'logged out'}, "
           f"{phone['state'].replace('_', ' ')}")
+    return 0
+
+
+def cmd_panel(args: argparse.Namespace) -> int:
+    import serial
+
+    from frontdesk.config import ConfigError, load_config
+    from frontdesk.panel.checkup import show_every_state
+
+    try:
+        settings = load_config(args.config).panel
+    except ConfigError as error:
+        print("\n".join(error.errors), file=sys.stderr)
+        return 1
+    if not settings.port:
+        print(f"{args.config}: [panel] port is not set", file=sys.stderr)
+        return 1
+    try:
+        show_every_state(settings, pause=args.pause)
+    except (serial.SerialException, OSError, ValueError) as error:
+        print(f"cannot use the panel at {settings.port}: {error}", file=sys.stderr)
+        return 1
     return 0
 
 
