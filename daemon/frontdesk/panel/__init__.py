@@ -2,7 +2,8 @@
 
 - `frame.py`: the protocol's frames (docs/panel-protocol.md), checksum, line splitting;
 - `link.py`: `Panel`, the supervisor that opens the port by URL, reconnects with backoff,
-  sends the queue's state and heartbeats, and acts on the panel's buttons.
+  sends the queue's state and heartbeats, and acts on the panel's buttons;
+- `checkup.py`: `frontdesk panel test`, every state in turn.
 """
 
 from frontdesk.panel.link import Panel
