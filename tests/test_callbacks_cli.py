@@ -16,7 +16,7 @@ def seed(config_path) -> tuple[int, str]:
     with Store(config.storage.database) as store:
         for uuid, number, outcome in (
             ("a1b2c3d4-0000-4000-8000-000000000001", "0639981111", "callback"),
-            ("f0e1d2c3-0000-4000-8000-000000000002", "0639982222", "abandoned"),
+            ("70374070-0000-4000-8000-000000000002", "0639982222", "abandoned"),
         ):
             started = now - timedelta(hours=1)
             store.call_started(
@@ -38,7 +38,7 @@ def seed(config_path) -> tuple[int, str]:
             extensions=("1001",),
         )
         store.callback_attempted(callback, at=now, result="NO_ANSWER", state="failed")
-    return callback, "f0e1d2c3"
+    return callback, "70374070"  # a reference made of digits only is still a missed call
 
 
 def test_the_desk_sees_whom_to_call_back_and_marks_them_done(practice_dir, capsys):

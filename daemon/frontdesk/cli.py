@@ -392,7 +392,12 @@ def cmd_callbacks(args: argparse.Namespace) -> int:
     import getpass
     from zoneinfo import ZoneInfo
 
-    from frontdesk.queue.callbacks import mark_done, missed_patients, pending_callbacks
+    from frontdesk.queue.callbacks import (
+        MISSED_REF_LENGTH,
+        mark_done,
+        missed_patients,
+        pending_callbacks,
+    )
     from frontdesk.store import Store
 
     config = _load_or_report(args.config)
@@ -423,7 +428,7 @@ def cmd_callbacks(args: argparse.Namespace) -> int:
     print(_titled_table(
         "Missed patients",
         ("ref", "number", "name", "called at", "waited", "calls"),
-        [(m.call_uuid[:8], m.caller_number or "hidden", m.caller_name,
+        [(m.call_uuid[:MISSED_REF_LENGTH], m.caller_number or "hidden", m.caller_name,
           f"{m.started_at.astimezone(zone):%a %d/%m %H:%M}", f"{m.waited / 60:.0f} min",
           str(m.calls))
          for m in missed],

@@ -390,11 +390,16 @@ def missed_patients(
     return store.missed_calls(since=now - within, missed_after=missed_after)
 
 
+MISSED_REF_LENGTH = 8
+"""A missed call is shown by the first 8 characters of its uuid, which may all be digits: a
+reference that long is never read as a callback's number."""
+
+
 def mark_done(store: Store, ref: str, by: str, now: datetime | None = None) -> bool:
     """The staff dealt with a callback (`ref` = its id) or a missed patient (`ref` = the call's
     uuid or a unique prefix of it); False when nothing matches."""
     at = now or datetime.now(UTC)
     ref = ref.strip()
-    if ref.isdigit():
+    if ref.isdigit() and len(ref) < MISSED_REF_LENGTH:
         return store.callback_done(int(ref), by=by, at=at)
     return store.missed_done(ref, by=by, at=at) is not None
