@@ -1,7 +1,11 @@
 """A Monday-morning surge at the front desk: frontdesk's queue against a plain ring group.
 
 One arrival trace (fixed seed): Poisson arrivals, lognormal handle times, exponential patience,
-some callers who leave a voicemail message rather than hang up at the beep. For 1, 3 and 5
+some callers who leave a voicemail message rather than hang up at the beep, some who would rather
+be called back (CALLBACK_SHARE; drawn from a second generator so the rest of the trace does not
+depend on it): on hold they press the callback key at CALLBACK_AT of their patience, and they
+confirm their number with 1 whenever a callback is offered (the others press nothing and decline
+it); of those, CALLBACK_UNREACHABLE never answer the phone when called back. For 1, 3 and 5
 staff the same trace goes through two real systems, both on the simulator (a FreeSWITCH
 stand-in speaking ESL over TCP), and is printed next to the Erlang C prediction (M/M/s, nobody
 abandons, no wrap-up) for the same load:
@@ -12,17 +16,27 @@ abandons, no wrap-up) for the same load:
   simulator's calls and from the voicemail files it wrote;
 - frontdesk: the real daemon (`Daemon.serve_forever`, in a process of its own, the queue's
   timers time-scaled like the simulator) with the example practice's config, the desk phones
-  logged in with the *50 feature code, announcements on. Callers press 0 during the greeting
-  and reach the `desk` node's queue. Waits and outcomes are recomputed from the run's database
-  (queue_events, calls) and the voicemail files; the wait estimators are judged on every
-  "announced" queue event against the wait that caller really had.
-Patients lost: hung up without being served and never called back. A voicemail message is not
-being served, but the practice may call back: "lost, no message" counts callers who hung up
-without being served and without leaving a message of at least MESSAGE_MIN_S; "lost in total"
-counts every caller not served (messages included). Callbacks from the queue are not yet
-available (CALLBACKS_MISSING). Time runs `--time-scale` times real time; waits and handle times
+  logged in with the *50 feature code, announcements on, callbacks on (QUEUE_SETTINGS: the
+  callback key, its prompts, and what happens at the maximum wait). Callers press 0 during the
+  greeting and reach the `desk` node's queue. A callback rings a staff phone, then the patient
+  through the gateway (the simulator's outside numbers: each patient's own number, picked up
+  after CALLBACK_ANSWER_S, then the same handle time); the run goes on after the last caller
+  hung up until no callback is pending (at most CALLBACK_DRAIN_S). Waits and outcomes are
+  recomputed from the run's database (queue_events, calls, callbacks) and the voicemail
+  files; the wait estimators are judged on every "announced" queue event against the wait
+  that caller really had.
+Patients lost: hung up without being served and never called back. A patient called back and
+bridged to a staff member is served (a callback that failed every attempt, or still pending at
+the end, is not). A voicemail message is not being served, but the practice may call back:
+"lost, no message" counts callers who hung up without being served and without leaving a message
+of at least MESSAGE_MIN_S; "lost in total" counts every caller not served (messages included).
+The service level and the waits are those of the callers answered live (a callback's wait is
+shown apart: queue entry to the patient bridged to the staff). The caller model is the same for
+both systems (same trace, same scripts); the ring group has no hold music, so nobody there
+presses the callback key. Time runs `--time-scale` times real time; waits and handle times
 are simulated seconds. Prints its figures; asserts nothing.
 Usage: .venv/bin/python bench/bench_queue.py [--quick] [--seed N] [--time-scale S]
+       [--max-wait S] [--on-max-wait callback|voicemail]
 """
 
 from __future__ import annotations
@@ -61,9 +75,18 @@ ANNOUNCE_PROMPT = 'announce_prompt = "connecting"'
 """The example config announces nothing; the bench turns announcements on (any prompt will do:
 the queue stores the position and the three estimates with each announcement)."""
 ESTIMATORS = ("frontdesk", "asterisk", "queue_length")
-CALLBACKS_MISSING = "not yet available (no callback key in the queue or the simulated caller)"
 DRAIN_S = 1200.0
 """Simulated seconds after the last arrival for the last calls to end."""
+CALLBACK_KEY = "5"
+CALLBACK_ANSWER_S = 6.0
+"""A patient called back picks up after this long (those who pick up at all)."""
+CALLBACK_DRAIN_S = 3600.0
+"""Simulated seconds after the last arrival for the pending callbacks to be placed."""
+CALLBACK_PROMPT = (
+    '\n[prompts.callback]\nfile = "silence_stream://4000"\n'
+    'text = "Pour être rappelé à ce numéro, appuyez sur 1 ; pour un autre numéro, sur 2."\n'
+)
+"""The example config has no callback prompt: four seconds of it (the test suite's text)."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +99,13 @@ class Surge:
     patience_mean_s: float = 150.0
     message_share: float = 0.3
     """Callers who leave a voicemail message rather than hang up at the beep."""
+    callback_share: float = 0.3
+    """Callers who would rather be called back: they press the callback key on hold and accept
+    a callback when offered."""
+    callback_at: float = 0.5
+    """They press the key after this share of their patience (counted from reaching the desk)."""
+    callback_unreachable: float = 0.1
+    """Of them, those who never answer when called back."""
 
     @property
     def handle_mean_s(self) -> float:
@@ -89,10 +119,13 @@ class Caller:
     handle_s: float
     patience_s: float
     leaves_message: bool
+    wants_callback: bool = False
+    answers_callback: bool = True
 
 
 def trace(surge: Surge) -> list[Caller]:
     rng = random.Random(surge.seed)
+    choices = random.Random(surge.seed + 1)  # the callback traits: the rest stays as it was
     callers, at = [], 0.0
     for n in range(surge.calls):
         at += rng.expovariate(surge.calls / surge.hour_s)
@@ -103,9 +136,26 @@ def trace(surge: Surge) -> list[Caller]:
                 handle_s=rng.lognormvariate(math.log(surge.handle_median_s), surge.handle_sigma),
                 patience_s=rng.expovariate(1 / surge.patience_mean_s),
                 leaves_message=rng.random() < surge.message_share,
+                wants_callback=choices.random() < surge.callback_share,
+                answers_callback=choices.random() >= surge.callback_unreachable,
             )
         )
     return callers
+
+
+@dataclass(frozen=True)
+class QueueSettings:
+    """What the bench sets in the example config's [queue] (the rest keeps its defaults)."""
+
+    max_wait: float = 120.0
+    on_max_wait: str = "callback"
+
+    def lines(self) -> str:
+        return (
+            f'callback_key = "{CALLBACK_KEY}"\ncallback_prompt = "callback"\n'
+            'callback_thanks_prompt = "goodbye"\n'
+            f'max_wait = {self.max_wait:g}\non_max_wait = "{self.on_max_wait}"\n'
+        )
 
 
 @dataclass
@@ -118,6 +168,9 @@ class Outcome:
     message: bool = False
     abandoned: bool = False
     """Hung up while waiting in frontdesk's queue."""
+    callback: str | None = None
+    """Asked to be called back: "completed", "failed" (every attempt) or "pending" (at the
+    end of the run)."""
 
 
 def lost_counts(outcomes: list[Outcome]) -> dict[str, int]:
@@ -135,19 +188,33 @@ def message_left(path: str | None) -> bool:
 
 
 def place(
-    sim: Simulator, callers: list[Caller], scale: float, *, barge: str | None, to_desk: float
+    sim: Simulator,
+    callers: list[Caller],
+    scale: float,
+    *,
+    barge: str | None,
+    to_desk: float,
+    surge: Surge,
 ) -> list[SimCall]:
-    """Place the trace in real time x `scale`; patience counts from reaching the desk."""
+    """Place the trace in real time x `scale`; patience counts from reaching the desk. Each
+    caller's own number is reachable through the gateway (a callback)."""
+    for caller in callers:
+        sim.add_outside(caller.number,
+                        answer_after=CALLBACK_ANSWER_S if caller.answers_callback else None,
+                        talk_seconds=caller.handle_s)
     calls, start = [], time.perf_counter()
     for caller in callers:
         delay = start + caller.arrival_s * scale - time.perf_counter()
         if delay > 0:
             gevent.sleep(delay)
         script = CallerScript(
+            keys=("1",) if caller.wants_callback else (),  # confirm the caller id, or nothing
             barge=barge,
             patience=to_desk + caller.patience_s,
             talk_seconds=caller.handle_s,
             message_seconds=5.0 if caller.leaves_message else 0.5,
+            hold_key=CALLBACK_KEY if caller.wants_callback else None,
+            hold_key_after=to_desk + surge.callback_at * caller.patience_s,
         )
         calls.append(sim.place_call(script, caller_number=caller.number))
     return calls
@@ -161,7 +228,9 @@ def add_desk_phones(sim: Simulator, extensions: list[str]) -> None:
 # -- before frontdesk: the shipped static fallback ---------------------------------------------
 
 
-def ring_group(callers: list[Caller], staff: int, scale: float) -> dict[str, object]:
+def ring_group(
+    callers: list[Caller], staff: int, scale: float, surge: Surge
+) -> dict[str, object]:
     extensions = [f"10{n + 1:02d}" for n in range(staff)]
     with tempfile.TemporaryDirectory(prefix="frontdesk-bench-ring-") as tmp:
         with socket.socket() as closed:  # a port nobody listens on: every call falls back
@@ -179,7 +248,7 @@ def ring_group(callers: list[Caller], staff: int, scale: float) -> dict[str, obj
         sim.start()
         try:
             add_desk_phones(sim, extensions)
-            calls = place(sim, callers, scale, barge=None, to_desk=0.0)
+            calls = place(sim, callers, scale, barge=None, to_desk=0.0, surge=surge)
             for call in calls:
                 call.wait_done(DRAIN_S * scale + 60)
         finally:
@@ -207,13 +276,17 @@ class QueueRun:
     """Each announcement's estimates, with the rest of the wait that caller really had."""
 
 
-def frontdesk(callers: list[Caller], staff: int, scale: float) -> QueueRun:
+def frontdesk(
+    callers: list[Caller], staff: int, scale: float, surge: Surge, settings: QueueSettings
+) -> QueueRun:
     extensions = [f"10{n + 1:02d}" for n in range(staff)]
     listed = "[" + ", ".join(f'"{e}"' for e in extensions) + "]"
 
     def edit(text: str) -> str:
         text = text.replace(DESK_EXTENSIONS, listed)
-        return text.replace('# announce_prompt = "a_prompt"', ANNOUNCE_PROMPT, 1)
+        text = text.replace('# announce_prompt = "a_prompt"', ANNOUNCE_PROMPT, 1)
+        text = text.replace("\n[queue]\n", f"\n[queue]\n{settings.lines()}", 1)
+        return text.replace("\n[flow]\n", CALLBACK_PROMPT + "\n[flow]\n", 1)
 
     sim = Simulator(password=PASSWORD, daemon_address=("127.0.0.1", free_port()),
                     time_scale=scale, heartbeat_interval=20)
@@ -230,9 +303,10 @@ def frontdesk(callers: list[Caller], staff: int, scale: float) -> QueueRun:
             sim.time_scale = scale
             to_desk = BARGE_S + media_seconds(str(workdir / "practice/prompts/connecting.wav"))
             cpu_before, started = daemon.cpu_seconds(), time.perf_counter()
-            calls = place(sim, callers, scale, barge="0", to_desk=to_desk)
+            calls = place(sim, callers, scale, barge="0", to_desk=to_desk, surge=surge)
             for call in calls:
                 call.wait_done(DRAIN_S * scale + 60)
+            drain_callbacks(workdir / "var/frontdesk.db", CALLBACK_DRAIN_S * scale + 60)
             cpu_s, real_s = daemon.cpu_seconds() - cpu_before, time.perf_counter() - started
         finally:
             daemon.stop()
@@ -243,9 +317,12 @@ def frontdesk(callers: list[Caller], staff: int, scale: float) -> QueueRun:
             for event in store.queue_events():
                 events.setdefault(event["call_uuid"], []).append(event)
             logins = {e.extension for e in store.staff_events() if e.event == "login"}
+            states = {r.call_uuid: r.state for r in store.callbacks(("pending", "failed"))}
         assert logins == set(extensions), f"staff logged in: {sorted(logins)}"
-        outcomes = [queue_outcome(rows[call.uuid], events.get(call.uuid, [])) for call in calls]
-    answered = [o.wait_s for o in outcomes if o.served]
+        outcomes = [queue_outcome(rows[c.uuid], events.get(c.uuid, []), states.get(c.uuid))
+                    for c in calls]
+    answered = [o.wait_s for o in outcomes if o.served and o.callback is None]
+    called_back = [o.wait_s for o in outcomes if o.callback == "completed"]
     n = len(outcomes)
     to_queue = [  # answer of the call to its queue entry (the clock of `at` is real time)
         (e["at"] - rows[c.uuid]["started_at"]).total_seconds() / scale
@@ -255,7 +332,7 @@ def frontdesk(callers: list[Caller], staff: int, scale: float) -> QueueRun:
     ]
     figures = {
         "staff": staff,
-        "served": len(answered),
+        "served": sum(o.served for o in outcomes),
         "SL 20 s %": 100 * sum(w <= 20 for w in answered) / n,
         "SL 30 s %": 100 * sum(w <= 30 for w in answered) / n,
         "abandon %": 100 * sum(o.abandoned for o in outcomes) / n,
@@ -264,7 +341,11 @@ def frontdesk(callers: list[Caller], staff: int, scale: float) -> QueueRun:
         "overflowed": sum(any(e["event"] == "overflowed" for e in events.get(c.uuid, []))
                           for c in calls),
         "messages": sum(o.message for o in outcomes),
-        "callbacks": "n/a",
+        "cb asked": sum(o.callback is not None for o in outcomes),
+        "cb done": len(called_back),
+        "cb failed": sum(o.callback == "failed" for o in outcomes),
+        "cb pending": sum(o.callback == "pending" for o in outcomes),
+        "cb wait med s": statistics.median(called_back) if called_back else math.nan,
         "to queue s": statistics.median(to_queue) if to_queue else math.nan,
         "cpu % run": 100 * cpu_s / real_s,
         "cpu s": cpu_s,
@@ -277,12 +358,29 @@ def frontdesk(callers: list[Caller], staff: int, scale: float) -> QueueRun:
     return QueueRun(figures, announcements)
 
 
-def queue_outcome(row: dict, events: list[dict]) -> Outcome:
-    """From the database alone: the "answered" queue event's wait (queue entry to answer), an
+def drain_callbacks(database: Path, timeout: float) -> None:
+    """Wait (real seconds) until no callback is pending: placed, or given up."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with Store(database) as store:
+            if not store.callbacks(("pending",)):
+                return
+        gevent.sleep(0.5)
+
+
+def queue_outcome(row: dict, events: list[dict], callback_state: str | None) -> Outcome:
+    """From the database alone: the "answered" queue event's wait (queue entry to answer), a
+    callback (requested; "callback_completed" with its wait, or its state in the callbacks
+    table: "failed" after every attempt, or still "pending"), an
     "abandoned" one, or the call's voicemail (an overflow, or nobody answering)."""
     kinds = {event["event"]: event for event in events}
     if "answered" in kinds:
         return Outcome(served=True, wait_s=kinds["answered"]["wait"])
+    if "callback_completed" in kinds:
+        return Outcome(served=True, wait_s=kinds["callback_completed"]["wait"],
+                       callback="completed")
+    if "callback_requested" in kinds:
+        return Outcome(served=False, callback=callback_state or "pending")
     return Outcome(
         served=False,
         message=message_left(row["message_file"]),
@@ -348,7 +446,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a quarter of the surge, 3 staff")
     parser.add_argument("--seed", type=int, default=Surge.seed)
     parser.add_argument("--time-scale", type=float, default=0.02)
+    parser.add_argument("--max-wait", type=float, default=QueueSettings.max_wait)
+    parser.add_argument("--on-max-wait", choices=("callback", "voicemail"),
+                        default=QueueSettings.on_max_wait)
     args = parser.parse_args()
+    settings = QueueSettings(max_wait=args.max_wait, on_max_wait=args.on_max_wait)
     configure_logging("warning")
     surge = Surge(seed=args.seed)
     if args.quick:
@@ -358,16 +460,30 @@ def main() -> None:
     print(f"surge: {surge}")
     print(f"mean handle {surge.handle_mean_s:.0f} s; time scale {args.time_scale} (simulator and "
           f"daemon); phones answer after {ANSWER_AFTER_S:.0f} s; a message is a voicemail of "
-          f"{MESSAGE_MIN_S:.0f} s or more; the example config's [queue] with {ANNOUNCE_PROMPT}")
+          f"{MESSAGE_MIN_S:.0f} s or more")
+    print(f"callers: {100 * surge.callback_share:.0f} % would rather be called back (press "
+          f"{CALLBACK_KEY} on hold at {100 * surge.callback_at:.0f} % of their patience, confirm "
+          f"with 1, also when offered; the others decline an offer); "
+          f"{100 * surge.callback_unreachable:.0f} % of them never pick up the callback, the "
+          f"others after {CALLBACK_ANSWER_S:.0f} s; drawn: "
+          f"{sum(c.wants_callback for c in callers)} of {len(callers)} callers")
+    print("frontdesk's config: the example's, desk extensions per staffing, and in [queue]: "
+          + "; ".join([ANNOUNCE_PROMPT, *settings.lines().splitlines()])
+          + " (others at their defaults: max_length = 10, on_max_length = \"voicemail\", "
+          "callback_retries = 2, callback_retry_seconds = 300, wrapup_seconds = 15)")
     # the ring groups need no daemon: run side by side, then each daemon run alone
-    rings = [g.get() for g in [gevent.spawn(ring_group, callers, s, args.time_scale)
+    rings = [g.get() for g in [gevent.spawn(ring_group, callers, s, args.time_scale, surge)
                                for s in staffing]]
-    runs = [frontdesk(callers, s, args.time_scale) for s in staffing]
+    runs = [frontdesk(callers, s, args.time_scale, surge, settings) for s in staffing]
     show("Erlang C prediction (M/M/s, nobody abandons, no wrap-up)",
          [erlang_row(surge, s) for s in staffing])
-    show("frontdesk's queue: the real daemon process (outcomes from its database)",
-         [run.figures for run in runs])
-    print(f"callbacks: {CALLBACKS_MISSING}")
+    show("frontdesk's queue: the real daemon process (outcomes from its database; served ="
+         " answered live + called back; SL and waits: callers answered live)",
+         [{k: v for k, v in run.figures.items() if not k.startswith("cb ")} for run in runs])
+    show("frontdesk's callbacks (queue_events and the callbacks table): asked, completed (the "
+         "patient bridged to staff), failed every attempt, still pending at the end",
+         [{"staff": run.figures["staff"]}
+          | {k: v for k, v in run.figures.items() if k.startswith("cb ")} for run in runs])
     show("Before frontdesk: the shipped static fallback, ring all desk phones 25 s -> voicemail",
          rings)
     show("Patients lost (hung up unserved; 'no msg' = without leaving a message either)",
