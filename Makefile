@@ -9,6 +9,7 @@ CONFIG ?= examples/frontdesk.toml
 
 run: $(STAMP) examples/secrets/esl-password
 	$(BIN)/frontdesk check-config $(CONFIG)
+	@mkdir -p var/messages  # the example's messages directory (FreeSWITCH creates none)
 	$(BIN)/frontdesk run --config $(CONFIG) --simulator auto --demo-callers 6
 
 test: $(STAMP)

@@ -74,6 +74,7 @@ class DaemonProcess:
         (practice / "secrets").mkdir()
         (practice / "secrets" / "esl-password").write_text(PASSWORD + "\n")
         (practice / "secrets" / "esl-password").chmod(0o600)
+        (workdir / "var" / "messages").mkdir(parents=True)  # as the install does on the box
         config = practice / "frontdesk.toml"
         listen_port = free_port()
         text = config.read_text(encoding="utf-8")

@@ -218,3 +218,9 @@ def test_a_daemon_killed_mid_call_leaves_the_call_recorded_as_interrupted(
     assert row["outcome"] == "interrupted"
     assert row["ended_at"] is not None
     assert restarted.saw("calls.interrupted_by_previous_stop", count=1)
+
+
+def test_a_missing_messages_directory_is_reported_at_start(daemon, config_file):
+    """FreeSWITCH creates no directory: without it every caller's message would be lost."""
+    assert not (config_file.parent.parent / "var" / "messages").exists()
+    daemon.wait_for_log("messages.directory_missing")

@@ -116,6 +116,10 @@ class Daemon:
         interrupted = self.store.mark_interrupted(self.clock())
         if interrupted:
             log.warning("calls.interrupted_by_previous_stop", count=interrupted)
+        if not self.config.storage.messages.is_dir():
+            # FreeSWITCH writes the callers' messages there and creates no directory: without
+            # it every message is lost. The install creates it, shared with FreeSWITCH's group.
+            log.error("messages.directory_missing", directory=str(self.config.storage.messages))
         self.server = OutboundServer(
             fs.listen_host, fs.listen_port, self._handle_call, allowed_peers=freeswitch_peers(fs)
         )
