@@ -7,6 +7,7 @@ present and valid; the loader applies the model's defaults for the others.
 
 from __future__ import annotations
 
+import abc
 import datetime as dt
 import difflib
 import ipaddress
@@ -79,7 +80,7 @@ def toml_type(raw: Any) -> str:
     return type(raw).__name__
 
 
-class Value:
+class Value(abc.ABC):
     """Base type: `required` keys must be present; `doc` says what the key is for."""
 
     missing = "missing required key"
@@ -88,8 +89,9 @@ class Value:
         self.required = required
         self.doc = doc
 
+    @abc.abstractmethod
     def convert(self, raw: Any, path: Path, issues: Issues) -> Any:
-        raise NotImplementedError
+        """The typed value of `raw`; problems go to `issues` (never raised)."""
 
     def _wrong_type(self, expected: str, raw: Any, path: Path, issues: Issues) -> Any:
         issues.add(path, f"must be {expected}, not {describe(raw)}")
