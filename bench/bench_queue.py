@@ -54,7 +54,14 @@ from pathlib import Path
 
 import gevent
 
-from bench_load import EXAMPLE, DaemonProcess, free_port, percentile, wait_until_serving
+from bench_load import (
+    EXAMPLE,
+    DaemonProcess,
+    free_port,
+    percentile,
+    show,
+    wait_until_serving,
+)
 from frontdesk.estimate import ErlangC
 from frontdesk.logs import configure_logging
 from frontdesk.sim import CallerScript, SimCall, Simulator
@@ -430,15 +437,6 @@ def erlang_row(surge: Surge, staff: int) -> dict[str, object]:
         "avg wait s": queue.mean_wait_s,
         "p90 wait s": queue.wait_quantile_s(0.9),
     }
-
-
-def show(title: str, rows: list[dict]) -> None:
-    print(f"\n{title}")
-    columns = list(rows[0])
-    print("  ".join(f"{c:>13}" for c in columns))
-    for row in rows:
-        cells = [f"{v:>13.1f}" if isinstance(v, float) else f"{v!s:>13}" for v in row.values()]
-        print("  ".join(cells))
 
 
 def main() -> None:
