@@ -371,15 +371,16 @@ def cmd_panel(args: argparse.Namespace) -> int:
     from frontdesk.panel.checkup import show_every_state
 
     try:
-        settings = load_config(args.config).panel
+        config = load_config(args.config)
     except ConfigError as error:
         print("\n".join(error.errors), file=sys.stderr)
         return 1
+    settings = config.panel
     if not settings.port:
         print(f"{args.config}: [panel] port is not set", file=sys.stderr)
         return 1
     try:
-        show_every_state(settings, pause=args.pause)
+        show_every_state(settings, pause=args.pause, language=config.practice.language)
     except (serial.SerialException, OSError, ValueError) as error:
         print(f"cannot use the panel at {settings.port}: {error}", file=sys.stderr)
         return 1

@@ -407,6 +407,9 @@ class _Builder:
         here = ("panel",)
         if values.get("enabled") and not values.get("port"):
             self.add(here + ("port",), "missing: the panel is enabled, set its serial port")
+        if values.get("driver") == "alpha":  # an Alpha sign's factory setting: 7 bits, even
+            values.setdefault("bytesize", 7)
+            values.setdefault("parity", "E")
         for kind in ("waiting", "wait"):
             amber = values.get(f"amber_{kind}", _default(PanelSettings, f"amber_{kind}"))
             red = values.get(f"red_{kind}", _default(PanelSettings, f"red_{kind}"))

@@ -189,8 +189,9 @@ class MaintenanceSettings:
     backups_kept: int = 7
 
 
-PANEL_DRIVERS = ("frontdesk",)
-"""The serial protocols the desk panel can speak (docs/panel-protocol.md)."""
+PANEL_DRIVERS = ("frontdesk", "alpha")
+"""The serial protocols the desk panel can speak (docs/panel-protocol.md): ours, or the Alpha
+Sign Communications Protocol of the LED message signs sold as call-centre wallboards."""
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@
 - `frame.py`: the protocol's frames (docs/panel-protocol.md), checksum, line splitting;
 - `link.py`: `Panel`, the supervisor that opens the port by URL, reconnects with backoff,
   sends the queue's state and heartbeats, and acts on the panel's buttons;
+- `drivers.py`: what differs between the displays (`[panel] driver`): our protocol as it is, or
+  `alpha.py`, an LED message sign of the Alpha family (write-only);
 - `checkup.py`: `frontdesk panel test`, every state in turn.
 """
 

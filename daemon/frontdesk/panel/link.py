@@ -1,5 +1,6 @@
 """The desk panel on its serial line: a supervisor greenlet opens the port by URL, speaks the
-protocol of docs/panel-protocol.md, and reopens the port with backoff after an unplug.
+protocol of docs/panel-protocol.md through the driver of `[panel] driver` (drivers.py: as it is,
+or translated for an Alpha LED sign), and reopens the port with backoff after an unplug.
 
 pyserial reads and writes are used non-blocking (timeout 0) in a loop that yields to the hub
 between polls; the port is opened in gevent's threadpool (a `socket://` connect may block).
@@ -17,13 +18,13 @@ import structlog
 
 from frontdesk.config.model import PanelSettings
 from frontdesk.overrides import set_override
+from frontdesk.panel.drivers import driver_for
 from frontdesk.panel.frame import (
     PROTOCOL_VERSION,
     Frame,
     FrameError,
     LineSplitter,
     decode,
-    encode,
     state_fields,
 )
 from frontdesk.queue.feed import QueueState
@@ -76,6 +77,7 @@ class Panel:
         self.settings = settings
         self.daemon = daemon
         self.opener = opener
+        self.driver = driver_for(settings, daemon.config.practice.language)
         self.connected = False
         self._greenlet: gevent.Greenlet | None = None
         self._unsubscribe: Callable[[], None] | None = None
@@ -140,7 +142,8 @@ class Panel:
         self._dirty = True
         while True:
             data = port.read(256)
-            for line in splitter.feed(data):
+            lines = splitter.feed(data) if self.driver.listens else []  # a sign's: drained
+            for line in lines:
                 if self._receive(port, line):
                     heard_at, self._dirty = time.monotonic(), True
                     if silent:
@@ -153,22 +156,27 @@ class Panel:
             beat = now - heartbeat_at >= self.settings.heartbeat_seconds
             if beat or (self._dirty and now - sent_state >= MIN_STATE_INTERVAL):
                 fields = self._fields()
-                if beat or fields != shown:
+                view = self.driver.view(fields)
+                if view != shown or (beat and now - sent_state >= self.driver.refresh_seconds):
                     self._send(port, Frame("S", self._next_seq(), fields))
-                    shown, sent_state = fields, now
+                    shown, sent_state = view, now
                 self._dirty = False
             if beat:
                 self._send(port, Frame("H", self._next_seq()))
                 heartbeat_at = now
             quiet = now - heard_at
-            if not silent and quiet > SILENT_AFTER_HEARTBEATS * self.settings.heartbeat_seconds:
+            if self.driver.listens and not silent and (
+                quiet > SILENT_AFTER_HEARTBEATS * self.settings.heartbeat_seconds
+            ):
                 log.warning("panel.silent", port=self.settings.port, seconds=round(quiet))
                 silent = True
             if not data:
                 gevent.sleep(POLL_SECONDS)
 
     def _send(self, port: serial.SerialBase, frame: Frame) -> None:
-        port.write(encode(frame))
+        data = self.driver.encode(frame)
+        if data:
+            port.write(data)
 
     def _next_seq(self) -> int:
         self._seq = (self._seq + 1) % 65536
