@@ -15,10 +15,13 @@ abandons, no wrap-up) for the same load:
   waiting). FreeSWITCH records nothing in frontdesk's database: these outcomes come from the
   simulator's calls and from the voicemail files it wrote;
 - frontdesk: the real daemon (`Daemon.serve_forever`, in a process of its own, the queue's
-  timers time-scaled like the simulator) with the example practice's config, the desk phones
-  logged in with the *50 feature code, announcements on, callbacks on (QUEUE_SETTINGS: the
-  callback key, its prompts, and what happens at the maximum wait). Callers press 0 during the
-  greeting and reach the `desk` node's queue. A callback rings a staff phone, then the patient
+  timers time-scaled like the simulator) with the example practice's config as shipped (its
+  [queue]: the callback key offered in every announcement, a callback offered after max_wait,
+  instead of a full queue or an empty desk, missed patients called back when the desk is
+  free), only the desk extensions set per staffing and a static announce_prompt added (see
+  ANNOUNCE_PROMPT); --max-wait / --on-max-wait override the example's. The desk phones log
+  in with the *50 feature code. Callers press 0 during the greeting and reach the `desk`
+  node's queue. A callback rings a staff phone, then the patient
   through the gateway (the simulator's outside numbers: each patient's own number, picked up
   after CALLBACK_ANSWER_S, then the same handle time); the run goes on after the last caller
   hung up until no callback is pending (at most CALLBACK_DRAIN_S). Waits and outcomes are
@@ -44,6 +47,7 @@ from __future__ import annotations
 import argparse
 import math
 import random
+import re
 import socket
 import statistics
 import tempfile
@@ -62,6 +66,7 @@ from bench_load import (
     show,
     wait_until_serving,
 )
+from frontdesk.config import load_config
 from frontdesk.estimate import ErlangC
 from frontdesk.logs import configure_logging
 from frontdesk.sim import CallerScript, SimCall, Simulator
@@ -84,16 +89,13 @@ the queue stores the position and the three estimates with each announcement).""
 ESTIMATORS = ("frontdesk", "asterisk", "queue_length")
 DRAIN_S = 1200.0
 """Simulated seconds after the last arrival for the last calls to end."""
-CALLBACK_KEY = "5"
+PRACTICE_QUEUE = load_config(EXAMPLE / "frontdesk.toml", check_files=False).queue
+"""The example practice's [queue]: what a practice runs."""
+CALLBACK_KEY = PRACTICE_QUEUE.callback_key
 CALLBACK_ANSWER_S = 6.0
 """A patient called back picks up after this long (those who pick up at all)."""
 CALLBACK_DRAIN_S = 3600.0
 """Simulated seconds after the last arrival for the pending callbacks to be placed."""
-CALLBACK_PROMPT = (
-    '\n[prompts.callback]\nfile = "silence_stream://4000"\n'
-    'text = "Pour être rappelé à ce numéro, appuyez sur 1 ; pour un autre numéro, sur 2."\n'
-)
-"""The example config has no callback prompt: four seconds of it (the test suite's text)."""
 
 
 @dataclass(frozen=True)
@@ -152,17 +154,37 @@ def trace(surge: Surge) -> list[Caller]:
 
 @dataclass(frozen=True)
 class QueueSettings:
-    """What the bench sets in the example config's [queue] (the rest keeps its defaults)."""
+    """What the bench changes in the example config's [queue] (None: the example's)."""
 
-    max_wait: float = 120.0
-    on_max_wait: str = "callback"
+    max_wait: float | None = None
+    on_max_wait: str | None = None
 
-    def lines(self) -> str:
+    def edit(self, text: str) -> str:
+        if self.max_wait is not None:
+            text = _setting(text, "max_wait", f"{self.max_wait:g}")
+        if self.on_max_wait is not None:
+            text = _setting(text, "on_max_wait", f'"{self.on_max_wait}"')
+        return text
+
+    def describe(self) -> str:
+        queue = PRACTICE_QUEUE
         return (
-            f'callback_key = "{CALLBACK_KEY}"\ncallback_prompt = "callback"\n'
-            'callback_thanks_prompt = "goodbye"\n'
-            f'max_wait = {self.max_wait:g}\non_max_wait = "{self.on_max_wait}"\n'
+            f"callback_key {queue.callback_key!r}; max_wait {self.max_wait or queue.max_wait:g} s "
+            f"-> {self.on_max_wait or queue.on_max_wait}; max_length {queue.max_length} -> "
+            f"{queue.on_max_length}; nobody -> {queue.on_nobody}; missed_after "
+            f"{queue.missed_after:g} s; call_back_missed {queue.call_back_missed}; "
+            f"callback_retries {queue.callback_retries} every {queue.callback_retry_seconds:g} s;"
+            f" wrapup {queue.wrapup_seconds:g} s; {ANNOUNCE_PROMPT}"
         )
+
+
+def _setting(text: str, key: str, value: str) -> str:
+    """`key = value` in [queue], replacing the example's line (set or commented out)."""
+    pattern = re.compile(rf"^#? ?{key} = .*$", re.MULTILINE)
+    start = text.index("\n[queue]\n")
+    match = pattern.search(text, start)
+    assert match is not None, f"the example has no {key} line in [queue]"
+    return text[: match.start()] + f"{key} = {value}" + text[match.end():]
 
 
 @dataclass
@@ -174,7 +196,9 @@ class Outcome:
     wait_s: float = math.nan
     message: bool = False
     abandoned: bool = False
-    """Hung up while waiting in frontdesk's queue."""
+    """Hung up while waiting in frontdesk's queue (called back later or not)."""
+    missed: bool = False
+    """Called back by frontdesk as a missed patient (not asked for)."""
     callback: str | None = None
     """Asked to be called back: "completed", "failed" (every attempt) or "pending" (at the
     end of the run)."""
@@ -292,8 +316,7 @@ def frontdesk(
     def edit(text: str) -> str:
         text = text.replace(DESK_EXTENSIONS, listed)
         text = text.replace('# announce_prompt = "a_prompt"', ANNOUNCE_PROMPT, 1)
-        text = text.replace("\n[queue]\n", f"\n[queue]\n{settings.lines()}", 1)
-        return text.replace("\n[flow]\n", CALLBACK_PROMPT + "\n[flow]\n", 1)
+        return settings.edit(text)
 
     sim = Simulator(password=PASSWORD, daemon_address=("127.0.0.1", free_port()),
                     time_scale=scale, heartbeat_interval=20)
@@ -348,7 +371,8 @@ def frontdesk(
         "overflowed": sum(any(e["event"] == "overflowed" for e in events.get(c.uuid, []))
                           for c in calls),
         "messages": sum(o.message for o in outcomes),
-        "cb asked": sum(o.callback is not None for o in outcomes),
+        "cb asked": sum(o.callback is not None and not o.missed for o in outcomes),
+        "cb missed": sum(o.missed for o in outcomes),
         "cb done": len(called_back),
         "cb failed": sum(o.callback == "failed" for o in outcomes),
         "cb pending": sum(o.callback == "pending" for o in outcomes),
@@ -381,18 +405,18 @@ def queue_outcome(row: dict, events: list[dict], callback_state: str | None) -> 
     table: "failed" after every attempt, or still "pending"), an
     "abandoned" one, or the call's voicemail (an overflow, or nobody answering)."""
     kinds = {event["event"]: event for event in events}
+    abandoned = "abandoned" in kinds
+    missed = "callback_requested" in kinds and "missed" in (kinds["callback_requested"]["detail"]
+                                                              or "")
     if "answered" in kinds:
         return Outcome(served=True, wait_s=kinds["answered"]["wait"])
     if "callback_completed" in kinds:
         return Outcome(served=True, wait_s=kinds["callback_completed"]["wait"],
-                       callback="completed")
+                       callback="completed", abandoned=abandoned, missed=missed)
     if "callback_requested" in kinds:
-        return Outcome(served=False, callback=callback_state or "pending")
-    return Outcome(
-        served=False,
-        message=message_left(row["message_file"]),
-        abandoned="abandoned" in kinds,
-    )
+        return Outcome(served=False, callback=callback_state or "pending", abandoned=abandoned,
+                       missed=missed, message=message_left(row["message_file"]))
+    return Outcome(served=False, message=message_left(row["message_file"]), abandoned=abandoned)
 
 
 def announced(events: list[dict]) -> list[tuple[dict[str, float], float, float]]:
@@ -444,9 +468,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a quarter of the surge, 3 staff")
     parser.add_argument("--seed", type=int, default=Surge.seed)
     parser.add_argument("--time-scale", type=float, default=0.02)
-    parser.add_argument("--max-wait", type=float, default=QueueSettings.max_wait)
+    parser.add_argument("--max-wait", type=float, help="instead of the example's")
     parser.add_argument("--on-max-wait", choices=("callback", "voicemail"),
-                        default=QueueSettings.on_max_wait)
+                        help="instead of the example's")
     args = parser.parse_args()
     settings = QueueSettings(max_wait=args.max_wait, on_max_wait=args.on_max_wait)
     configure_logging("warning")
@@ -465,10 +489,8 @@ def main() -> None:
           f"{100 * surge.callback_unreachable:.0f} % of them never pick up the callback, the "
           f"others after {CALLBACK_ANSWER_S:.0f} s; drawn: "
           f"{sum(c.wants_callback for c in callers)} of {len(callers)} callers")
-    print("frontdesk's config: the example's, desk extensions per staffing, and in [queue]: "
-          + "; ".join([ANNOUNCE_PROMPT, *settings.lines().splitlines()])
-          + " (others at their defaults: max_length = 10, on_max_length = \"voicemail\", "
-          "callback_retries = 2, callback_retry_seconds = 300, wrapup_seconds = 15)")
+    print("frontdesk's config: the example practice's, desk extensions per staffing; [queue]: "
+          + settings.describe())
     # the ring groups need no daemon: run side by side, then each daemon run alone
     rings = [g.get() for g in [gevent.spawn(ring_group, callers, s, args.time_scale, surge)
                                for s in staffing]]

@@ -12,3 +12,24 @@ def wait_for(condition, timeout: float = 5.0, step: float = 0.005) -> bool:
             gevent.sleep(step)
         return True
     return False
+
+
+def set_in_section(text: str, section: str, settings: dict) -> str:
+    """The TOML `text` with each of `settings` set in [section] (as JSON values, which TOML
+    reads alike for strings, numbers and booleans): a line of the section that sets the key is
+    replaced, other keys are added at the top of the section."""
+    import json
+    import re
+
+    header = f"\n[{section}]\n"
+    start = text.index(header) + len(header)
+    end = text.find("\n[", start)
+    end = len(text) if end < 0 else end
+    body = text[start:end]
+    added = []
+    for key, value in settings.items():
+        line = f"{key} = {json.dumps(value)}"
+        body, count = re.subn(rf"^{re.escape(key)} = .*$", line, body, flags=re.MULTILINE)
+        if not count:
+            added.append(line + "\n")
+    return text[:start] + "".join(added) + body + text[end:]

@@ -42,6 +42,10 @@ def test_a_waiting_caller_hears_their_position_and_an_estimated_wait(waiting_rig
         "Vous êtes le premier patient en attente. Votre attente est estimée à"
     )
     assert spoken(waiting_rig, second)[0].startswith("Vous êtes le deuxième patient en attente.")
+    # the example offers a callback: every announcement says how, from the first one on
+    assert spoken(waiting_rig, first)[0].endswith(
+        "Pour être rappelé sans perdre votre place, appuyez sur la touche cinq."
+    )
     played = Path(next(uri for uri in second.prompts_heard if "announcements" in uri))
     assert played.parent == waiting_rig.daemon.config.storage.database.parent / "announcements"
     assert played.is_file()
@@ -57,7 +61,8 @@ def test_with_nobody_logged_in_the_caller_hears_so_instead_of_an_estimate(waitin
 
     nobody = spoken(waiting_rig, call)[-1]
     assert nobody.startswith("Personne n'est disponible à l'accueil pour le moment.")
-    assert "vous pourrez laisser un message dans" in nobody
+    assert "Pour être rappelé sans perdre votre place, appuyez sur la touche cinq." in nobody
+    assert "un rappel vous sera proposé dans" in nobody  # the example's on_max_wait
     assert "estimée" not in nobody
 
 

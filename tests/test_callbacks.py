@@ -5,8 +5,8 @@ hundred times faster (time_scale 0.01); the tests wait on conditions, never on s
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import unquote
@@ -18,7 +18,7 @@ from frontdesk.config import load_config
 from frontdesk.queue.callbacks import mark_done, missed_patients, pending_callbacks
 from frontdesk.rehearse import Rig
 from frontdesk.sim import CallerScript, SimCall
-from helpers import wait_for
+from helpers import set_in_section, wait_for
 
 TUESDAY_MORNING = datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo("Europe/Paris"))
 SCALE = 0.01
@@ -32,22 +32,31 @@ QUEUE = {
     "callback_retries": 1,
     "callback_retry_seconds": 60,
     "missed_after": 30,
+    "call_back_missed": False,
 }
-CALLBACK_PROMPT = (
-    '\n[prompts.callback]\nfile = "silence_stream://1000"\n'
-    'text = "Pour être rappelé à ce numéro, appuyez sur 1 ; pour un autre numéro, sur 2."\n'
-)
+"""The queue settings of `rig`; `calling_back` calls missed patients back too."""
 ASKS_CALLBACK = CallerScript(keys=("0", "1"), hold_key="5", hold_key_after=20)
 """To the desk, then on hold presses 5 and confirms their caller id with 1."""
 
 
 @pytest.fixture
 def rig(practice_dir: Path, tmp_path: Path) -> Iterator[Rig]:
+    with one_desk_phone(practice_dir, tmp_path, QUEUE) as running:
+        yield running
+
+
+@pytest.fixture
+def calling_back(practice_dir: Path, tmp_path: Path) -> Iterator[Rig]:
+    with one_desk_phone(practice_dir, tmp_path, QUEUE | {"call_back_missed": True}) as running:
+        yield running
+
+
+@contextmanager
+def one_desk_phone(practice_dir: Path, tmp_path: Path, queue: dict) -> Iterator[Rig]:
+    """The example practice with `queue` in [queue], one registered desk phone (1001)."""
     path = practice_dir / "frontdesk.toml"
     text = path.read_text()
-    lines = "".join(f"{key} = {json.dumps(value)}\n" for key, value in QUEUE.items())
-    text = text.replace("\n[queue]\n", f"\n[queue]\n{lines}", 1)
-    text = text.replace("\n[flow]\n", CALLBACK_PROMPT + "\n[flow]\n", 1)
+    text = set_in_section(text, "queue", queue)
     path.write_text(text)
     with Rig(load_config(path), tmp_path, time_scale=SCALE) as running:
         assert running.daemon.control.wait_connected(5)
@@ -112,7 +121,7 @@ def test_the_callback_keeps_the_place_and_rings_the_staff_then_the_patient(rig: 
                        caller_number=BEHIND)
     assert wait_for(lambda: BEHIND in [e.caller_number for e in rig.daemon.queue.waiting.values()])
     assert rig.daemon.queue.feed.last.callbacks == 1
-    assert rig.daemon.queue.feed.last.waiting == 2  # the callback waits too, in front
+    assert rig.daemon.queue.feed.last.waiting == 1  # on the line; the callback, in front
     seen = control_log(rig)
 
     hang_up(rig, busy)
@@ -252,3 +261,136 @@ def test_staff_mark_a_missed_patient_done_by_the_start_of_the_call_id(rig: Rig) 
     assert mark_done(store, missed.uuid[:8], by="1001")
     assert missed_patients(store, TUESDAY_MORNING, missed_after=30) == []
     hang_up(rig, busy)
+
+
+# -- missed patients called back ----------------------------------------------------------
+
+
+def test_a_missed_patient_is_called_back_once_the_callers_on_the_line_are_served(
+    calling_back: Rig,
+) -> None:
+    rig = calling_back
+    patient = rig.sim.add_outside(PATIENT, answer_after=2.0, talk_seconds=5.0)
+    busy = busy_desk(rig)
+    missed = rig.place(CallerScript(keys=("0",), patience=70), at=TUESDAY_MORNING,
+                       caller_number=PATIENT)
+    assert wait_for(lambda: "callback_requested" in events(rig, missed) and missed.done.is_set())
+    behind = rig.place(CallerScript(keys=("0",), talk_seconds=600), at=TUESDAY_MORNING,
+                       caller_number=BEHIND)
+    assert wait_for(lambda: BEHIND in [e.caller_number for e in rig.daemon.queue.waiting.values()])
+    [request] = pending_callbacks(rig.daemon.store)
+    assert (request.reason, request.number, request.call_uuid) == ("missed", PATIENT, missed.uuid)
+    assert missed_patients(rig.daemon.store, TUESDAY_MORNING, missed_after=30) == []
+
+    hang_up(rig, busy)
+
+    # the caller on the line goes first, although the missed patient called earlier
+    assert wait_for(lambda: behind.bridged_to is not None, timeout=10)
+    assert patient.calls_answered == 0
+    hang_up(rig, behind)
+    assert wait_for(lambda: "callback_completed" in events(rig, missed), timeout=10)
+    assert patient.calls_answered == 1
+    assert events(rig, missed) == [
+        "entered", "abandoned", "callback_requested", "offered", "callback_placed",
+        "callback_completed",
+    ]
+    assert pending_callbacks(rig.daemon.store) == []
+
+
+def test_a_missed_patient_who_called_again_and_was_served_is_not_called_back(
+    calling_back: Rig,
+) -> None:
+    rig = calling_back
+    patient = rig.sim.add_outside(PATIENT, answer_after=2.0, talk_seconds=5.0)
+    busy = busy_desk(rig)
+    missed = rig.place(CallerScript(keys=("0",), patience=70), at=TUESDAY_MORNING,
+                       caller_number=PATIENT)
+    assert wait_for(lambda: "callback_requested" in events(rig, missed) and missed.done.is_set())
+    again = rig.place(CallerScript(keys=("0",), talk_seconds=5), at=TUESDAY_MORNING,
+                      caller_number=PATIENT)
+    assert wait_for(lambda: len(rig.daemon.queue.waiting) == 2)
+
+    hang_up(rig, busy)
+
+    assert wait_for(lambda: again.bridged_to is not None, timeout=10)
+    store = rig.daemon.store
+    assert wait_for(lambda: pending_callbacks(store) == [], timeout=10)
+    [request] = store.callbacks(("done",))
+    assert (request.call_uuid, request.done_by) == (missed.uuid, "served again")
+    assert patient.calls_answered == 0
+    assert not rig.daemon.queue.waiting
+
+
+def test_a_caller_sent_to_voicemail_who_leaves_no_message_is_called_back(
+    practice_dir: Path, tmp_path: Path
+) -> None:
+    queue = QUEUE | {"call_back_missed": True, "max_wait": 30, "on_max_wait": "voicemail"}
+    with one_desk_phone(practice_dir, tmp_path, queue) as rig:
+        busy = busy_desk(rig)
+        silent = rig.place(CallerScript(keys=("0",), message_seconds=0.5), at=TUESDAY_MORNING,
+                           caller_number=PATIENT)
+        talker = rig.place(CallerScript(keys=("0",), message_seconds=5), at=TUESDAY_MORNING,
+                           caller_number=BEHIND)
+        assert silent.wait_done(10) and talker.wait_done(10)
+
+        assert rig.result(talker).outcome == "voicemail"
+        assert rig.result(silent).outcome == "abandoned"
+        store = rig.daemon.store
+        assert wait_for(lambda: [r.call_uuid for r in pending_callbacks(store)] == [silent.uuid])
+        hang_up(rig, busy)
+
+
+def test_a_hidden_number_is_listed_as_missed_not_called_back(calling_back: Rig) -> None:
+    rig = calling_back
+    busy = busy_desk(rig)
+    missed = rig.place(CallerScript(keys=("0",), patience=70), at=TUESDAY_MORNING,
+                       caller_number="anonymous")
+    assert missed.wait_done(10)
+    store = rig.daemon.store
+    assert wait_for(lambda: len(missed_patients(store, TUESDAY_MORNING, missed_after=30)) == 1)
+    assert pending_callbacks(store) == []
+    hang_up(rig, busy)
+
+
+# -- a callback offered instead of the queue ----------------------------------------------
+
+
+@pytest.mark.parametrize("rule", ["on_nobody", "on_max_length"])
+def test_a_caller_who_cannot_wait_is_offered_a_callback_that_keeps_their_place(
+    practice_dir: Path, tmp_path: Path, rule: str
+) -> None:
+    queue = QUEUE | {rule: "callback", "max_length": 1}
+    with one_desk_phone(practice_dir, tmp_path, queue) as rig:
+        rig.sim.add_outside(PATIENT, answer_after=2.0, talk_seconds=5.0)
+        if rule == "on_nobody":
+            rig.daemon.set_staff_login("1001", False, by="test")
+        else:
+            busy = busy_desk(rig)
+            first = rig.place(CallerScript(keys=("0",)), at=TUESDAY_MORNING,
+                              caller_number=BEHIND)
+            assert wait_for(lambda: rig.daemon.queue.on_hold() == 1)
+        asker = rig.place(CallerScript(keys=("0", "1")), at=TUESDAY_MORNING,
+                          caller_number=PATIENT)
+        assert wait_for(requested(rig, asker))
+        assert rig.result(asker).outcome == "callback"
+        assert events(rig, asker)[:3] == ["overflowed", "entered", "callback_requested"]
+
+        if rule == "on_nobody":
+            rig.daemon.set_staff_login("1001", True, by="test")
+        else:
+            hang_up(rig, busy)
+            assert wait_for(lambda: first.bridged_to is not None, timeout=10)
+            hang_up(rig, first)
+        assert wait_for(lambda: "callback_completed" in events(rig, asker), timeout=10)
+
+
+def test_a_caller_who_declines_the_callback_offered_instead_of_the_queue_can_leave_a_message(
+    practice_dir: Path, tmp_path: Path
+) -> None:
+    with one_desk_phone(practice_dir, tmp_path, QUEUE | {"on_nobody": "callback"}) as rig:
+        rig.daemon.set_staff_login("1001", False, by="test")
+        call, result = rig.call(CallerScript(keys=("0", ""), message_seconds=5),
+                                at=TUESDAY_MORNING, caller_number=PATIENT)
+        assert result.outcome == "voicemail"
+        assert not rig.daemon.queue.waiting
+        assert pending_callbacks(rig.daemon.store) == []

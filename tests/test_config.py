@@ -178,7 +178,7 @@ def test_the_example_documents_every_key_of_the_schema() -> None:
     assert missing == []
 
 
-def test_the_example_prompts_are_telephone_wavs_under_3_mb() -> None:
+def test_the_example_prompts_are_telephone_wavs_under_3_5_mb() -> None:
     files = sorted((EXAMPLE.parent / "prompts").glob("*.wav"))
     assert files
     for file in files:
@@ -188,7 +188,7 @@ def test_the_example_prompts_are_telephone_wavs_under_3_mb() -> None:
                 1,
                 2,
             )
-    assert sum(f.stat().st_size for f in files) < 3_000_000
+    assert sum(f.stat().st_size for f in files) < 3_500_000  # about 3 min 40 s of speech
 
 
 def test_the_example_without_its_password_file_says_so(example: Path) -> None:

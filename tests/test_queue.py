@@ -4,7 +4,6 @@ orders and states, never tight timings, and wait on conditions, never on sleeps.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterator
 from datetime import datetime
@@ -16,7 +15,7 @@ import pytest
 from frontdesk.config import load_config
 from frontdesk.rehearse import Rig
 from frontdesk.sim import CallerScript, SimCall
-from helpers import wait_for
+from helpers import set_in_section, wait_for
 
 TUESDAY_MORNING = datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo("Europe/Paris"))
 SCALE = 0.01
@@ -41,8 +40,7 @@ def make_rig(
     the desk node's ring timeout)."""
     path = practice_dir / "frontdesk.toml"
     text = path.read_text()
-    lines = "".join(f"{key} = {json.dumps(value)}\n" for key, value in (queue or {}).items())
-    text = text.replace("\n[queue]\n", f"\n[queue]\n{lines}", 1)
+    text = set_in_section(text, "queue", (queue or {}))
     text = text.replace(
         "\n[flow]\n",
         f'\n[prompts.long_announcement]\nfile = "{LONG_ANNOUNCEMENT}"\ntext = "Patientez."\n'
@@ -228,7 +226,7 @@ def test_an_emergency_caller_arriving_after_others_is_connected_first(rigs):
 
 
 def test_a_caller_who_hangs_up_while_waiting_is_recorded_as_abandoned_with_their_wait(rigs):
-    rig = rigs(queue={"skip_seconds": 600})
+    rig = rigs(queue={"skip_seconds": 600, "call_back_missed": False})
     only_registered(rig, "1001")
     rig.sim.phones["1001"].answer_after = None
 
@@ -418,7 +416,7 @@ def test_a_caller_who_would_make_the_queue_too_long_overflows(rigs):
 
 
 def test_a_caller_when_nobody_is_logged_in_goes_to_voicemail(rigs):
-    rig = rigs()
+    rig = rigs(queue={"on_nobody": "voicemail"})
     for ext in DESK:
         assert rig.daemon.queue.set_logged_in(ext, False)
 

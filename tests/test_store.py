@@ -98,6 +98,7 @@ EXPECTED_COLUMNS = {
         "completed_at": ("TEXT", False, False),
         "done_at": ("TEXT", False, False),
         "done_by": ("TEXT", False, False),
+        "reason": ("TEXT", True, False),
     },
     "missed_done": {
         "call_uuid": ("TEXT", False, True),

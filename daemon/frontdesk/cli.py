@@ -420,9 +420,9 @@ def cmd_callbacks(args: argparse.Namespace) -> int:
         missed = missed_patients(store, now, missed_after=config.queue.missed_after)
     print(_titled_table(
         "Callbacks",
-        ("ref", "number", "called at", "attempts", "state"),
+        ("ref", "number", "called at", "why", "attempts", "state"),
         [(str(r.id), r.number, f"{r.call_started_at.astimezone(zone):%a %d/%m %H:%M}",
-          str(r.attempts),
+          "asked" if r.reason == "requested" else "missed call", str(r.attempts),
           "the daemon will call" if r.state == "pending" else "call them yourself")
          for r in requests],
     ))
@@ -464,7 +464,8 @@ def format_status(status: dict) -> str:
             row["caller"],
             _minutes(row["waited"]),
             "-" if row["estimate"] is None else f"~{_minutes(row['estimate'])}",
-            ("EMERGENCY " if row["emergency"] else "") + row["state"],
+            ("EMERGENCY " if row["emergency"] else "") + row["state"]
+            + (f" (callback, {row['callback']})" if row["callback"] else ""),
         )
         for row in waiting
     ]

@@ -15,6 +15,7 @@ import gevent.util
 import structlog
 
 from frontdesk.config import ConfigError, load_config
+from frontdesk.config.loader import may_dial
 from frontdesk.config.model import Config, FrontdeskNode
 from frontdesk.esl import (
     CallGone,
@@ -149,6 +150,7 @@ class Daemon:
             self.queue,
             gateway=fs.gateway,
             may_call=self._may_call_back,
+            dialable=lambda digits: may_dial(self.config, digits),
             record=lambda method, *args, **kwargs: self._record(method, log, *args, **kwargs),
             clock=self.clock,
         ).start()

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 
 import structlog
 
-from frontdesk.config.loader import is_international
+from frontdesk.config.loader import may_dial
 from frontdesk.config.model import (
     Config,
     FrontdeskNode,
@@ -114,6 +114,8 @@ class CallFlow:
         self._bridge_event: Event | None = None
         self._fallback = False
         """True once the caller was sent on by a failure (menu failed, nobody answered)."""
+        self._queue_entry: Waiting | None = None
+        """The caller's place in the front-desk queue, once they had one."""
         self._log = log.bind(call=session.uuid)
         recording = config.recording
         self._recorder = StaffRecorder(session, recording) if recording.enabled else None
@@ -126,7 +128,16 @@ class CallFlow:
             self._run()
         except CallGone:
             self._log.info("call.gone", outcome=self.result.outcome)
+        self._call_back_if_missed()
         return self.result
+
+    def _call_back_if_missed(self) -> None:
+        """A caller who waited for the desk and hung up unserved without a message (in the
+        queue, or at the voicemail an overflow sent them to) is a missed patient: the queue
+        calls them back when the desk is free (`CallbackDesk.missed`)."""
+        entry, callbacks = self._queue_entry, self.queue.callbacks
+        if entry is not None and callbacks is not None and self.result.outcome == "abandoned":
+            callbacks.missed(entry)
 
     def _run(self) -> None:
         flow = self.config.flow
@@ -259,11 +270,11 @@ class CallFlow:
         extensions = node.extensions or self.config.frontdesk.extensions
         settings = self.config.queue
         if self.queue.nobody_logged_in(extensions):
-            action = settings.on_nobody
-            self.queue.overflow_refused(self.session.uuid, "nobody", action)
-        elif len(self.queue.waiting) >= settings.max_length:
-            action = settings.on_max_length
-            self.queue.overflow_refused(self.session.uuid, "max_length", action)
+            action = self._refused("nobody", settings.on_nobody, extensions, node.ring_timeout)
+        elif self.queue.on_hold() >= settings.max_length:
+            action = self._refused(
+                "max_length", settings.on_max_length, extensions, node.ring_timeout
+            )
         else:
             action = self._ring_staff(node.name, extensions, node.ring_timeout)
         if action == ANSWERED:
@@ -281,6 +292,37 @@ class CallFlow:
                 self.result.answered_by = action
                 return None
         return node.then
+
+    def _refused(
+        self, rule: str, action: str, extensions: tuple[str, ...], ring_timeout: float | None
+    ) -> str:
+        """The caller cannot wait (nobody logged in, the queue is full): `action`. A callback
+        offer gives them their place in the queue, to be called back; declined, the node's
+        `then` (voicemail)."""
+        self.queue.overflow_refused(self.session.uuid, rule, action)
+        if action != "callback":
+            return action
+        entry = self._enter_queue(extensions, ring_timeout, emergency=False)
+        try:
+            if self._offer_callback(entry):
+                return CALLBACK
+        finally:
+            if entry.callback is None:
+                self.queue.leave(entry, "abandoned" if self.session.hungup.is_set() else "left")
+        return "voicemail"
+
+    def _enter_queue(
+        self, extensions: tuple[str, ...], ring_timeout: float | None, *, emergency: bool
+    ) -> Waiting:
+        self._queue_entry = self.queue.enter(
+            self.session.uuid,
+            caller_number=self.session.caller_number,
+            started=self._queue_started,
+            emergency=emergency,
+            extensions=extensions,
+            ring_timeout=ring_timeout or self.config.queue.ring_timeout,
+        )
+        return self._queue_entry
 
     def _transfer(self, node: TransferNode) -> str | None:
         if node.prompt:
@@ -352,14 +394,7 @@ class CallFlow:
         """An emergency jumps the queue, hears music only and waits at most its ring timeout;
         the queue bridges the caller to the phone that answers."""
         settings = self.config.queue
-        entry = self.queue.enter(
-            self.session.uuid,
-            caller_number=self.session.caller_number,
-            started=self._queue_started,
-            emergency=emergency,
-            extensions=extensions,
-            ring_timeout=ring_timeout or settings.ring_timeout,
-        )
+        entry = self._enter_queue(extensions, ring_timeout, emergency=emergency)
         self._step(node_name, "queued")
         try:
             return hold(
@@ -396,8 +431,7 @@ class CallFlow:
             prompt_uri=self._prompt_uri,
             invalid_uri=self._prompt_uri(self.config.flow.invalid),
             say=self._say,
-            dialable=lambda digits: self.config.allow_international
-            or not is_international(digits, self.config.practice.country),
+            dialable=lambda digits: may_dial(self.config, digits),
         )
         if number is None or entry.state != "waiting" or not callbacks.request(entry, number):
             self._step("callback", "declined")

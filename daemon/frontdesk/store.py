@@ -100,6 +100,9 @@ CALLBACK_STATES = ("pending", "completed", "failed", "done")
 failed: every attempt failed (the staff's list); done: marked done by the staff."""
 SERVED_OUTCOMES = ("answered", "transferred", "emergency_answered")
 """Outcomes of a call in which the patient spoke to someone."""
+CALLBACK_REASONS = ("requested", "missed")
+"""requested: the patient asked for it on hold; missed: the patient hung up after waiting (or
+left the voicemail without a message) and the practice calls them back (queue.call_back_missed)."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,8 @@ class CallbackRequest:
     completed_at: datetime | None
     done_at: datetime | None
     done_by: str | None
+    reason: str = "requested"
+    """One of CALLBACK_REASONS."""
 
 
 @dataclass(frozen=True)
@@ -307,6 +312,11 @@ def m007_callbacks(db: Database) -> None:
     )
 
 
+def m008_callback_reason(db: Database) -> None:
+    """Why a callback is placed: asked for on hold, or a missed patient called back."""
+    _table(db, "callbacks").add_column("reason", str, not_null_default="requested")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_calls,
     m002_overrides,
@@ -315,6 +325,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m005_call_recordings,
     m006_staff_events,
     m007_callbacks,
+    m008_callback_reason,
 )
 
 
@@ -648,11 +659,14 @@ class Store:
         call_started_at: datetime,
         requested_at: datetime,
         extensions: Sequence[str],
+        reason: str = "requested",
     ) -> int:
         """Store a pending callback request; returns its id."""
+        if reason not in CALLBACK_REASONS:
+            raise ValueError(f"unknown callback reason {reason!r}")
         row = {"call_uuid": call_uuid, "number": number, "call_started_at": _ts(call_started_at),
                "requested_at": _ts(requested_at), "extensions": ",".join(extensions),
-               "state": "pending", "attempts": 0}
+               "state": "pending", "attempts": 0, "reason": reason}
         return self._run(_insert_returning_id, "callbacks", row)
 
     def callback_attempted(
@@ -683,6 +697,11 @@ class Store:
     def callback_done(self, callback_id: int, *, by: str, at: datetime) -> bool:
         """The staff dealt with a pending or failed callback; False if there is none."""
         return self._run(_callback_done, callback_id, by, _ts(at))
+
+    def served_again(self, call_uuid: str) -> bool:
+        """Did the patient of this call (same caller number) call again later and get served,
+        or ask for a callback then?"""
+        return self._run(_served_again, call_uuid)
 
     def missed_calls(self, *, since: datetime, missed_after: float) -> list[MissedCall]:
         """Patients who hung up after waiting longer than `missed_after` seconds in a call
@@ -873,6 +892,7 @@ def _decode_callback(row: dict[str, Any]) -> CallbackRequest:
         completed_at=_dt(row["completed_at"]),
         done_at=_dt(row["done_at"]),
         done_by=row["done_by"],
+        reason=row["reason"],
     )
 
 
@@ -888,21 +908,39 @@ def _callback_done(db: Database, callback_id: int, by: str, at: str) -> bool:
 _SERVED = ", ".join(f"'{outcome}'" for outcome in SERVED_OUTCOMES)
 
 
+_SERVED_LATER = (
+    "EXISTS (SELECT 1 FROM calls AS later"
+    " WHERE c.caller_number != '' AND later.caller_number = c.caller_number"
+    " AND (later.started_at > c.started_at"
+    "      OR later.started_at = c.started_at AND later.rowid > c.rowid)"
+    f" AND (later.outcome IN ({_SERVED})"
+    "      OR EXISTS (SELECT 1 FROM callbacks AS cb WHERE cb.call_uuid = later.uuid"
+    "                 AND (cb.reason = 'requested' OR cb.state = 'completed'))))"
+)
+"""The patient of call `c` called again later and was served (live or called back), or asked
+for a callback then."""
+
+
 def _missed_calls(db: Database, since: str, missed_after: float) -> list[dict[str, Any]]:
+    """Missed calls the staff still has to deal with: a patient with a callback pending or
+    failed is in the callback list instead, and so is a missed call the daemon called back."""
     return list(db.query(
         "SELECT c.uuid, c.caller_number, c.caller_name, c.started_at, q.wait"
         " FROM calls AS c JOIN queue_events AS q ON q.call_uuid = c.uuid"
         " WHERE q.event = 'abandoned' AND q.wait > ? AND c.started_at >= ?"
         " AND c.uuid NOT IN (SELECT call_uuid FROM missed_done)"
-        " AND NOT EXISTS (SELECT 1 FROM calls AS later"
-        "   WHERE c.caller_number != '' AND later.caller_number = c.caller_number"
-        "   AND (later.started_at > c.started_at"
-        "        OR later.started_at = c.started_at AND later.rowid > c.rowid)"
-        f"   AND (later.outcome IN ({_SERVED})"
-        "        OR EXISTS (SELECT 1 FROM callbacks AS cb WHERE cb.call_uuid = later.uuid)))"
+        " AND NOT EXISTS (SELECT 1 FROM callbacks AS cb JOIN calls AS cc ON cc.uuid = cb.call_uuid"
+        "   WHERE cb.call_uuid = c.uuid OR c.caller_number != ''"
+        "   AND cc.caller_number = c.caller_number AND cb.state IN ('pending', 'failed'))"
+        f" AND NOT {_SERVED_LATER}"
         " ORDER BY c.started_at, c.rowid",
         [missed_after, since],
     ))
+
+
+def _served_again(db: Database, call_uuid: str) -> bool:
+    rows = db.query(f"SELECT 1 FROM calls AS c WHERE c.uuid = ? AND {_SERVED_LATER}", [call_uuid])
+    return any(True for _ in rows)
 
 
 def _missed_done(db: Database, prefix: str, by: str, at: str) -> str | None:

@@ -195,6 +195,8 @@ def status(daemon: Daemon) -> dict[str, Any]:
                     "caller": mask_number(entry.caller_number),
                     "emergency": entry.emergency,
                     "state": entry.state,
+                    "callback": None if entry.callback is None
+                    else "missed" if entry.callback.missed else "requested",
                     "waited": round(entry.wait(qnow), 1),
                     "estimate": round(figure) if figure is not None and figure < 1e9 else None,
                 }

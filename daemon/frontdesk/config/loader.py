@@ -183,6 +183,11 @@ def is_international(number: str, country: str) -> bool:
     return False
 
 
+def may_dial(config: Config, digits: str) -> bool:
+    """A patient's number frontdesk may call back: international ones only when allowed."""
+    return config.allow_international or not is_international(digits, config.practice.country)
+
+
 def _default(cls: type, name: str) -> Any:
     for f in dataclasses.fields(cls):
         if f.name == name:

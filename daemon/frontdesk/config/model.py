@@ -394,8 +394,12 @@ class QueueSettings:
     on_max_wait: str = "voicemail"
     on_max_length: str = "voicemail"
     on_nobody: str = "voicemail"
-    missed_after: float = 60.0
-    """A caller who hung up after waiting longer than this is a missed patient."""
+    missed_after: float = 20.0
+    """A caller who hung up unserved after waiting longer than this (in the queue, or at the
+    voicemail it sent them to, without a message) is a missed patient."""
+    call_back_missed: bool = True
+    """Missed patients are called back when the desk is free (staff phone first, as any
+    callback); off: they are only listed (`frontdesk callbacks`)."""
     moh: str = "local_stream://moh"
     sofia_profile: str = "desk"
     """SIP profile of the desk phones (registrations are read from it)."""

@@ -282,6 +282,7 @@ QUEUE = Table(
         "on_max_length": _overflow,
         "on_nobody": _overflow,
         "missed_after": Float(minimum=0, maximum=3600),
+        "call_back_missed": Bool(),
         "moh": Str(doc="hold music: local_stream://moh, tone_stream://..., silence_stream://..."),
         "sofia_profile": Str(doc="SIP profile of the desk phones"),
     }

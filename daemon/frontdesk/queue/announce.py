@@ -52,7 +52,8 @@ class Announcer:
     # -- words ---------------------------------------------------------------------------
 
     def position_sentence(self, position: int, wait_s: float) -> str:
-        """Position (1 = served next) and the estimated remaining wait in seconds."""
+        """Position (1 = served next), the estimated remaining wait in seconds, and the
+        callback key when there is one (offered from the first announcement on)."""
         fr = self.language == "fr"
         place = ordinal(position, self.language)
         text = (
@@ -67,7 +68,8 @@ class Announcer:
                 if fr
                 else f" Your wait is estimated at {spoken}."
             )
-        return text
+        offer = self._callback_sentence()
+        return f"{text} {offer}" if offer else text
 
     def nobody_sentence(self, remaining_s: float) -> str:
         """Nobody is logged in: say so, then the alternatives the config really offers.
@@ -78,14 +80,9 @@ class Announcer:
             if fr
             else "Nobody is available at the front desk right now."
         ]
-        key = self.settings.callback_key
-        if key:
-            spoken = _KEYS[self.language].get(key) or cardinal(int(key), self.language)
-            parts.append(
-                f"Pour être rappelé sans perdre votre place, appuyez sur la touche {spoken}."
-                if fr
-                else f"To be called back without losing your place, press {spoken}."
-            )
+        offer = self._callback_sentence()
+        if offer:
+            parts.append(offer)
         action, when = self.settings.on_max_wait, duration(max(remaining_s, 0.0), self.language)
         if action == "voicemail":
             parts.append(
@@ -106,6 +103,15 @@ class Announcer:
                 else f"Otherwise, you will be offered a callback in {when}."
             )
         return " ".join(parts)
+
+    def _callback_sentence(self) -> str | None:
+        key = self.settings.callback_key
+        if not key:
+            return None
+        spoken = _KEYS[self.language].get(key) or cardinal(int(key), self.language)
+        if self.language == "fr":
+            return f"Pour être rappelé sans perdre votre place, appuyez sur la touche {spoken}."
+        return f"To be called back without losing your place, press {spoken}."
 
     # -- sound ---------------------------------------------------------------------------
 

@@ -10,6 +10,13 @@ and is hung up. They KEEP THEIR PLACE: their `Waiting` entry stays in the queue,
    ``bgapi originate {origination_uuid=<leg>,…}sofia/gateway/<gateway>/<digits> &park()``;
 3. when the patient answers, ``uuid_bridge <patient leg> <staff leg>``.
 
+With ``call_back_missed`` (on by default), a patient who hung up after waiting at least
+``missed_after`` seconds (in the queue, or at the voicemail it sent them to, without leaving a
+message) is called back the same way (`CallbackDesk.missed`, reason ``missed``), but only when
+the desk is free: such a callback comes after every caller waiting on the line, and is dropped
+when the patient called again and was served meanwhile. A hidden or undialable number, or a
+number that already has a callback pending, gets none (the staff's missed list shows it).
+
 A patient who does not answer (or is busy) is tried again ``callback_retry_seconds`` later, up
 to ``callback_retries`` more times; then the request lands in the staff's callback list (state
 ``failed``). Callbacks are only placed while the practice is open (schedule state ``open``,
@@ -83,6 +90,8 @@ class Ticket:
     attempts: int = 0
     ready: bool = False
     """False while the caller is still on the line (thanks prompt): not placed yet."""
+    missed: bool = False
+    """A missed patient called back (reason ``missed``): after every caller on the line."""
 
 
 # --- on hold: confirming the number -----------------------------------------------------
@@ -173,12 +182,14 @@ class CallbackDesk:
         *,
         gateway: str,
         may_call: Callable[[], bool],
+        dialable: Callable[[str], bool],
         record: Callable[..., Any],
         clock: Callable[[], datetime],
     ) -> None:
         self.queue = queue
         self.gateway = gateway
         self._may_call = may_call
+        self._dialable = dialable
         self._record = record
         self._clock = clock
         self.pending: dict[int, Waiting] = {}
@@ -226,6 +237,46 @@ class CallbackDesk:
         queue._changed()
         return True
 
+    def missed(self, entry: Waiting) -> bool:
+        """The caller of `entry` hung up unserved after waiting `entry.waited` seconds, without
+        a message: call them back when the desk is free (``call_back_missed``). True when a
+        callback was stored."""
+        settings = self.queue.settings
+        number = callback_digits(entry.caller_number)
+        if (
+            not settings.call_back_missed
+            or entry.callback is not None
+            or entry.waited is None
+            or entry.waited < settings.missed_after
+            or not number
+            or not self._dialable(number)
+            or any(e.callback and e.callback.number == number for e in self.pending.values())
+        ):
+            return False
+        now = self._clock()
+        began = now - timedelta(seconds=max(self.queue.now() - entry.started, 0.0))
+        callback_id = self._record(
+            "callback_requested",
+            entry.uuid,
+            number=number,
+            call_started_at=began,
+            requested_at=now,
+            extensions=entry.extensions,
+            reason="missed",
+        )
+        if callback_id is None:
+            return False
+        again = Waiting(entry.uuid, number, entry.started, entry.entered, entry.emergency,
+                        entry.extensions, entry.ring_timeout)
+        again.callback = Ticket(callback_id, number, ready=True, missed=True)
+        self.pending[callback_id] = again
+        self.queue.waiting[again.uuid] = again
+        self.queue._event(again, "callback_requested", wait=entry.waited,
+                          detail=f"callback={callback_id},missed")
+        log.info("queue.missed_call_back", callback=callback_id, waited=round(entry.waited))
+        self.queue._changed()
+        return True
+
     def ready(self, entry: Waiting) -> None:
         """The caller has hung up: their callback may be placed when their turn comes."""
         if entry.callback is not None:
@@ -239,7 +290,8 @@ class CallbackDesk:
         extensions = tuple(ext for ext in request.extensions if ext in queue.board.phones)
         entry = Waiting(request.call_uuid, request.number, started, started, False,
                         extensions, queue.settings.ring_timeout)
-        entry.callback = Ticket(request.id, request.number, request.attempts, ready=True)
+        entry.callback = Ticket(request.id, request.number, request.attempts, ready=True,
+                                missed=request.reason == "missed")
         self.pending[request.id] = entry
         delay = 0.0
         if request.next_attempt_at is not None:
@@ -259,6 +311,16 @@ class CallbackDesk:
             return False
         request = self._record("get_callback", ticket.id)
         if request is not None and request.state != "pending":  # done by the staff
+            self._forget(entry)
+            return False
+        if ticket.missed and any(  # the patient is on the line again: served live first
+            e.callback is None and callback_digits(e.caller_number) == ticket.number
+            for e in self.queue.waiting.values()
+        ):
+            return False
+        if ticket.missed and self._record("served_again", entry.uuid):
+            self._record("callback_done", ticket.id, by="served again", at=self._clock())
+            log.info("queue.missed_call_back_dropped", callback=ticket.id)
             self._forget(entry)
             return False
         return True

@@ -78,12 +78,19 @@ class Waiting:
     """Leg uuid -> extension, for the phones ringing for this caller."""
     cancelled: set[str] = field(default_factory=set)
     changed: gevent.event.Event = field(default_factory=gevent.event.Event)
+    """Set when a bridge attempt ends (connected, failed) or the caller left."""
     callback: Ticket | None = None
     """Set when the caller asked to be called back (frontdesk.queue.callbacks)."""
-    """Set when a bridge attempt ends (connected, failed) or the caller left."""
+    waited: float | None = None
+    """Seconds waited, once the caller left the queue unserved (abandoned, overflowed)."""
 
     def wait(self, now: float) -> float:
         return max(now - self.entered, 0.0)
+
+    @property
+    def on_the_line(self) -> bool:
+        """Waiting on the phone (not a callback to place, once the caller has hung up)."""
+        return self.state == "waiting" and (self.callback is None or not self.callback.ready)
 
 
 class FrontdeskQueue:
@@ -222,13 +229,17 @@ class FrontdeskQueue:
             return
         if entry.state in ("waiting", "connecting"):
             entry.state = "left"
-            wait = entry.wait(self.now())
+            wait = entry.waited = entry.wait(self.now())
             if reason == "abandoned":
                 self.estimates.on_abandoned(wait, self.now())
             self._event(entry, reason, wait=wait)
         self._cancel_offers(entry)
         entry.changed.set()
         self._changed()
+
+    def on_hold(self) -> int:
+        """Callers waiting on the line (callbacks to place are not counted)."""
+        return sum(entry.on_the_line for entry in self.waiting.values())
 
     def position(self, entry: Waiting) -> int:
         """1 for the caller served next."""
@@ -315,8 +326,12 @@ class FrontdeskQueue:
     # -- dispatch ------------------------------------------------------------------------
 
     def _ordered(self) -> list[Waiting]:
+        """Emergencies first, missed patients called back last (when the desk is free), the
+        rest by the time their call began."""
         entries = [e for e in self.waiting.values() if e.state == "waiting"]
-        return sorted(entries, key=lambda e: (not e.emergency, e.started, e.entered))
+        return sorted(entries, key=lambda e: (
+            not e.emergency, e.callback is not None and e.callback.missed, e.started, e.entered
+        ))
 
     def _dispatch_forever(self) -> None:
         while True:
@@ -482,7 +497,7 @@ class FrontdeskQueue:
 
     def _changed(self) -> None:
         self._wake.set()
-        waits = [e.wait(self.now()) for e in self.waiting.values() if e.state == "waiting"]
+        waits = [e.wait(self.now()) for e in self.waiting.values() if e.on_the_line]
         available, logged_in, on_call = self.board.counts()
         self.feed.publish(
             QueueState(
