@@ -46,6 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PER_MINUTE",
         help="with the simulator, place random simulated calls at this rate",
     )
+    run.add_argument(
+        "--panel-simulator",
+        action="store_true",
+        help="drive a simulated desk panel drawn at the bottom of this terminal (keys l, c, a "
+        "are its buttons, q stops) instead of the [panel] of the config",
+    )
     run.add_argument("--log-level", default="info", help="debug, info, warning or error")
     run.add_argument("--json-logs", action="store_true", help="JSON lines even on a terminal")
     run.set_defaults(handler=cmd_run)
@@ -156,14 +162,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     panel = commands.add_parser(
         "panel",
-        help="show every state on the desk panel in turn (for the installation)",
+        help="try the desk panel: every state in turn, or a simulated panel on this terminal",
         description="'test' opens the [panel] port of the config (stop the daemon first: it "
         "holds the port) and sends every state the panel can show, one every PAUSE seconds: "
-        "green, amber and red queues, then each override mode; each is described here.",
+        "green, amber and red queues, then each override mode; each is described here. "
+        "'simulate' plays a panel on this terminal, at the end of a pseudo-terminal whose "
+        "path it prints (for [panel] port): it draws what the daemon sends and the keys are "
+        "its buttons (l lunch, c closed, a away, q quit).",
     )
-    panel.add_argument("action", choices=("test",))
+    panel.add_argument("action", choices=("test", "simulate"))
     panel.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="config file")
     panel.add_argument("--pause", type=float, default=2.0, help="seconds per state")
+    panel.add_argument(
+        "--link",
+        type=Path,
+        help="with simulate: also a symlink to the pseudo-terminal at this path, a name that "
+        "stays the same from one run to the next (as /dev/serial/by-id/... does)",
+    )
     panel.set_defaults(handler=cmd_panel)
     return parser
 
@@ -201,6 +216,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     if config is None:
         print("frontdesk: refusing to start on an invalid config", file=sys.stderr)
         return 1
+    desk_panel = None
+    if args.panel_simulator:
+        from frontdesk.panel.simulate import PanelInTerminal
+
+        desk_panel = PanelInTerminal()
+        config = desk_panel.wire(config)
     simulator = None
     if args.simulator == "always" or (
         args.simulator == "auto" and not _freeswitch_answers(config)
@@ -212,6 +233,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         daemon.start()
     except OSError as error:
+        if desk_panel is not None:
+            desk_panel.stop()
         print(f"frontdesk: cannot start: {error}", file=sys.stderr)
         return 1
     if simulator is not None and args.demo_callers > 0:
@@ -219,6 +242,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         DemoCallers(simulator, config, per_minute=args.demo_callers).start()
     daemon.serve_forever()
+    if desk_panel is not None:
+        desk_panel.stop()
     if simulator is not None:
         simulator.stop()
     return 0
@@ -365,6 +390,10 @@ def cmd_staff(args: argparse.Namespace) -> int:
 
 
 def cmd_panel(args: argparse.Namespace) -> int:
+    if args.action == "simulate":
+        from frontdesk.panel.simulate import simulate
+
+        return simulate(args.link)
     import serial
 
     from frontdesk.config import ConfigError, load_config
