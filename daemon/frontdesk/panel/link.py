@@ -47,7 +47,11 @@ Opener = Callable[[PanelSettings], serial.SerialBase]
 
 
 def open_port(settings: PanelSettings) -> serial.SerialBase:
-    """The port of `settings`, non-blocking both ways."""
+    """The port of `settings`, non-blocking both ways. pyserial's RFC 2217 client refuses
+    any write timeout (NotImplementedError on open): there, writes go to its TCP socket
+    as they are (a few bytes a second; they block only if the terminal server stops reading
+    for long enough to fill the socket's buffer)."""
+    rfc2217 = settings.port.lower().startswith("rfc2217://")
     return serial.serial_for_url(
         settings.port,
         baudrate=settings.baudrate,
@@ -55,7 +59,7 @@ def open_port(settings: PanelSettings) -> serial.SerialBase:
         parity=settings.parity,
         stopbits=settings.stopbits,
         timeout=0,
-        write_timeout=0,
+        write_timeout=None if rfc2217 else 0,
     )
 
 
