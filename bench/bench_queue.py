@@ -303,6 +303,7 @@ def ring_group(
 @dataclass
 class QueueRun:
     figures: dict[str, object]
+    lost_why: dict[str, int]
     announcements: list[tuple[dict[str, float], float]]
     """Each announcement's estimates, with the rest of the wait that caller really had."""
 
@@ -386,7 +387,14 @@ def frontdesk(
         for uuid_events in events.values()
         for estimates, at_wait, answered_wait in announced(uuid_events)
     ]
-    return QueueRun(figures, announcements)
+    lost = [o for o in outcomes if not o.served]
+    lost_why = {
+        "no callback": sum(o.callback is None for o in lost),
+        "of them with msg": sum(o.callback is None and o.message for o in lost),
+        "cb failed": sum(o.callback == "failed" for o in lost),
+        "cb pending": sum(o.callback == "pending" for o in lost),
+    }
+    return QueueRun(figures, lost_why, announcements)
 
 
 def drain_callbacks(database: Path, timeout: float) -> None:
@@ -513,6 +521,9 @@ def main() -> None:
            "ring total": r["lost in total"], "queue total": q.figures["lost in total"],
            "ratio total": r["lost in total"] / max(q.figures["lost in total"], 1)}
           for s, r, q in zip(staffing, rings, runs, strict=True)])
+    show("Why frontdesk lost them: no callback (hidden number, or hung up after less than "
+         "missed_after), a callback that failed every attempt, one still pending at the end",
+         [{"staff": s} | run.lost_why for s, run in zip(staffing, runs, strict=True)])
     for s, run in zip(staffing, runs, strict=True):
         show(f"Wait estimates vs the wait each answered caller really had, {s} staff "
              "(every announcement in queue_events)", estimator_rows(run.announcements))

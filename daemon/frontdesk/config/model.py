@@ -394,9 +394,11 @@ class QueueSettings:
     on_max_wait: str = "voicemail"
     on_max_length: str = "voicemail"
     on_nobody: str = "voicemail"
-    missed_after: float = 20.0
+    missed_after: float = 0.0
     """A caller who hung up unserved after waiting longer than this (in the queue, or at the
-    voicemail it sent them to, without a message) is a missed patient."""
+    voicemail it sent them to, without a message) is a missed patient. 0: every one of them,
+    since a caller in the queue has already chosen to speak to someone (no misdial to filter
+    out)."""
     call_back_missed: bool = True
     """Missed patients are called back when the desk is free (staff phone first, as any
     callback); off: they are only listed (`frontdesk callbacks`)."""
