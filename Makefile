@@ -1,4 +1,5 @@
-# frontdesk — `make run` (daemon + built-in simulator with demo callers) and `make test`.
+# frontdesk — `make run` (daemon + built-in simulator with demo callers + simulated desk panel)
+# and `make test`.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -10,7 +11,7 @@ CONFIG ?= examples/frontdesk.toml
 run: $(STAMP) examples/secrets/esl-password
 	$(BIN)/frontdesk check-config $(CONFIG)
 	@mkdir -p var/messages  # the example's messages directory (FreeSWITCH creates none)
-	$(BIN)/frontdesk run --config $(CONFIG) --simulator auto --demo-callers 6
+	$(BIN)/frontdesk run --config $(CONFIG) --simulator auto --demo-callers 6 --panel-simulator
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider

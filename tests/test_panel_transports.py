@@ -131,9 +131,7 @@ def networked(practice_dir, tmp_path, adapter) -> Iterator[Rig]:
         yield rig
 
 
-def test_a_panel_behind_a_network_adapter_gets_the_state_and_its_button_works(
-    networked, adapter
-):
+def test_a_panel_behind_a_network_adapter_gets_the_state_and_its_button_works(networked, adapter):
     assert wait_for(adapter.accepted, timeout=3)
     panel = adapter.panel()
     assert wait_for(lambda: panel.shows("0", "AUTO"), timeout=2)
@@ -146,9 +144,7 @@ def test_a_panel_behind_a_network_adapter_gets_the_state_and_its_button_works(
     assert networked.daemon.store.get_override(now=networked.clock()).set_by == "panel"
 
 
-def test_a_network_adapter_switched_off_and_on_again_shows_the_current_state(
-    networked, adapter
-):
+def test_a_network_adapter_switched_off_and_on_again_shows_the_current_state(networked, adapter):
     assert wait_for(adapter.accepted, timeout=3)
     assert wait_for(lambda: adapter.panel().shows("0", "AUTO"), timeout=2)
 

@@ -12,6 +12,7 @@ time what it shows changes. Keys are the panel's buttons: `l` lunch, `c` closed,
 
 from __future__ import annotations
 
+import atexit
 import os
 import select
 import signal
@@ -581,7 +582,8 @@ class PanelInTerminal:
         self.port = PtyPort()
         self.keys = Keys.of(sys.stdin)
         self.output = output_for(sys.stdout)
-        self.greenlet = gevent.spawn(self._run)
+        self.greenlet: gevent.Greenlet | None = gevent.spawn(self._run)
+        atexit.register(self.stop)  # the terminal restored even if the daemon ends otherwise
 
     def wire(self, config: Config) -> Config:
         """`config` with the panel on this pty, speaking our protocol. The away key logs out
@@ -607,7 +609,11 @@ class PanelInTerminal:
         os.kill(os.getpid(), signal.SIGTERM)
 
     def stop(self) -> None:
+        """Idempotent (it runs again at exit)."""
+        if self.greenlet is None:
+            return
         self.greenlet.kill()  # its finally gives the terminal its scrolling back
+        self.greenlet = None
         if self.keys is not None:
             self.keys.close()
         self.port.close()
