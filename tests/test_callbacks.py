@@ -137,6 +137,9 @@ def test_the_callback_keeps_the_place_and_rings_the_staff_then_the_patient(rig: 
         ("CHANNEL_ANSWER", patient_leg),
     ]
     [(_, _, patient_uuid)] = [leg for leg in seen if leg[:2] == legs[3]]
+    [(_, _, staff_uuid)] = [leg for leg in seen if leg[:2] == legs[1]]
+    # the staff member hears the French ringing tone while the patient's phone rings
+    assert rig.sim.broadcasts == [(staff_uuid, "tone_stream://%(1500,3500,440);loops=-1")]
     bridged = rig.sim.channels[patient_uuid].other  # uuid_bridge <patient> <staff>
     assert bridged is not None and bridged.name == staff_leg
     assert patient.calls_answered == 1

@@ -476,3 +476,20 @@ def test_waits_and_handle_times_can_be_recomputed_from_the_database_alone(rigs, 
     assert 0 < by_name["abandoned"]["wait"] < 30
     assert calls[gone.uuid]["outcome"] == "abandoned"
 
+
+
+def test_after_a_daemon_restart_a_caller_is_hung_up_when_the_staff_member_hangs_up(rigs):
+    rig = rigs(queue={"wrapup_seconds": 0})
+    only_registered(rig, "1001")
+    rig.sim.phones["1001"].talk_seconds = 60  # the staff member ends the conversation
+    call = rig.place(CallerScript(keys=TO_THE_DESK, talk_seconds=6000), at=TUESDAY_MORNING)
+    assert wait_for(lambda: call.bridged_to is not None)
+
+    daemon = rig.restart_daemon()
+    assert daemon.control.wait_connected(5)
+
+    # the new daemon never held this caller: parked after the bridge, they would stay on a
+    # silent line until they gave up
+    assert call.wait_done(5)
+    assert rig.sim.channels.get(call.uuid) is None
+    assert wait_for(lambda: staff(rig, "1001") == "idle")

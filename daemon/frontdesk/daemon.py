@@ -149,6 +149,7 @@ class Daemon:
         CallbackDesk(
             self.queue,
             gateway=fs.gateway,
+            country=self.config.practice.country,
             may_call=self._may_call_back,
             dialable=lambda digits: may_dial(self.config, digits),
             record=lambda method, *args, **kwargs: self._record(method, log, *args, **kwargs),

@@ -6,9 +6,10 @@ and is hung up. They KEEP THEIR PLACE: their `Waiting` entry stays in the queue,
 `Ticket`, ordered by the time their call began. When their turn comes (`CallbackDesk`):
 
 1. a staff phone is rung as for any caller (``originate … user/EXT &park()``);
-2. once it answers, the patient is called from the control connection:
+2. once it answers, the staff member hears a ringing tone (``uuid_broadcast`` of `RINGBACK` on
+   their parked leg) while the patient is called from the control connection:
    ``bgapi originate {origination_uuid=<leg>,…}sofia/gateway/<gateway>/<digits> &park()``;
-3. when the patient answers, ``uuid_bridge <patient leg> <staff leg>``.
+3. when the patient answers, ``uuid_bridge <patient leg> <staff leg>`` (which ends the tone).
 
 With ``call_back_missed`` (on by default), a patient who hung up after waiting at least
 ``missed_after`` seconds (in the queue, or at the voicemail it sent them to, without leaving a
@@ -58,6 +59,17 @@ log = structlog.get_logger(__name__)
 
 PATIENT_RING_SECONDS = 30
 """How long the patient's phone rings for a callback."""
+RINGBACK = {
+    "FR": "%(1500,3500,440)",
+    "BE": "%(1000,3000,425)",
+    "CH": "%(1000,4000,425)",
+    "GB": "%(400,200,400,450);%(400,2000,400,450)",
+    "US": "%(2000,4000,440,480)",
+    "CA": "%(2000,4000,440,480)",
+}
+"""The ringing tone staff hear while the patient's phone rings (FreeSWITCH tone_stream
+notation, on ms, off ms, Hz), by practice country; others: the ETSI tone."""
+ETSI_RINGBACK = "%(1000,4000,425)"
 POLL_SECONDS = 60.0
 """While callbacks wait (closed, lunch), the queue looks again this often (queue seconds)."""
 MIN_DIGITS, MAX_DIGITS = 6, 15
@@ -181,6 +193,7 @@ class CallbackDesk:
         queue: FrontdeskQueue,
         *,
         gateway: str,
+        country: str,
         may_call: Callable[[], bool],
         dialable: Callable[[str], bool],
         record: Callable[..., Any],
@@ -188,6 +201,7 @@ class CallbackDesk:
     ) -> None:
         self.queue = queue
         self.gateway = gateway
+        self.ringback = f"tone_stream://{RINGBACK.get(country, ETSI_RINGBACK)};loops=-1"
         self._may_call = may_call
         self._dialable = dialable
         self._record = record
@@ -338,6 +352,7 @@ class CallbackDesk:
         ticket.attempts += 1
         queue._event(entry, "callback_placed", extension=ext, detail=f"attempt={ticket.attempts}")
         patient_leg = str(uuidlib.uuid4())
+        queue._api(f"uuid_broadcast {staff_leg} {self.ringback} aleg")  # until uuid_bridge
         try:
             reply = self._originate_patient(ticket.number, patient_leg)
         except ESLError as error:

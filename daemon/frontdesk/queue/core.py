@@ -303,12 +303,16 @@ class FrontdeskQueue:
             self._agent_hung_up(event.uuid)
         self.board.on_event(event, ours=self._legs.__contains__)
         if name == "CHANNEL_UNBRIDGE":
-            self._unbridged(event.uuid)
+            self._unbridged(event)
 
-    def _unbridged(self, caller_uuid: str) -> None:
+    def _unbridged(self, event: Event) -> None:
         """With park_after_bridge the caller is parked when the staff member hangs up: end the
-        call (the flow may be sending its next command)."""
-        if caller_uuid in self._connected:
+        call (the flow may be sending its next command). A caller bridged before a daemon
+        restart is no longer ours, but the variable `hold` set on their channel says it: they
+        would otherwise stay parked on a silent line."""
+        caller_uuid = event.uuid
+        ours = caller_uuid in self._connected
+        if ours or event.get("variable_park_after_bridge") == "true":
             self._connected.discard(caller_uuid)
             gevent.spawn(self._api, f"uuid_kill {caller_uuid} NORMAL_CLEARING")
 

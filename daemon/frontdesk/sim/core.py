@@ -85,6 +85,8 @@ class Simulator:
         self.calls: list[SimCall] = []
         self.frame_hook: FrameHook | None = None
         self.channels: dict[str, Channel] = {}
+        self.broadcasts: list[tuple[str, str]] = []
+        """(uuid, path) of every uuid_broadcast to an originated leg, in order."""
         self._sessions: dict[str, OutboundSession] = {}
         self._leg_endpoints: dict[str, Endpoint] = {}
         self._controls: set[ControlConnection] = set()
@@ -439,10 +441,13 @@ class Simulator:
 
     def _api_uuid_broadcast(self, arg: str) -> tuple[str, Deferred]:
         parts = arg.split()
-        session = self._sessions.get(parts[0]) if parts else None
-        if session is None or len(parts) < 2:
+        if len(parts) < 2 or parts[0] not in self.channels:
             return "-ERR No such channel!\n", None
-        path = parts[1]
+        uuid, path = parts[0], parts[1]
+        session = self._sessions.get(uuid)
+        if session is None:  # an originated leg, parked: it plays it (nobody listens here)
+            self.broadcasts.append((uuid, path))
+            return "+OK Message sent\n", None
         return "+OK Message sent\n", lambda: session.broadcast(path)
 
     def _api_uuid_bridge(self, arg: str) -> tuple[str, Deferred]:

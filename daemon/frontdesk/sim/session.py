@@ -362,6 +362,8 @@ class OutboundSession:
             if item == _HANGUP:
                 break
             if item == _DAEMON_GONE:
+                if not self.in_socket_app:  # parked after a uuid_bridge: nobody controls it
+                    continue  # any more, it stays parked until hung up
                 self._fallback()
                 break
             if item == _WAKE:
