@@ -287,21 +287,14 @@ class TerminalScreen:
         self.size = (0, 0)
         self.drawn: list[str] = []
 
-    def _terminal_size(self) -> tuple[int, int]:
-        try:
-            columns, rows = os.get_terminal_size(self.out.fileno())
-        except OSError:
-            columns = rows = 0
-        return (columns or 80, rows or 24)  # a fresh pty says 0 x 0
-
     def start(self, port: str) -> None:
         self.port = port
         self.out.write("\n" * PANEL_ROWS)  # room for the panel: what is there scrolls up
         self._set_region()
 
     def _set_region(self) -> None:
-        self.size = columns, rows = self._terminal_size()
-        top = rows - PANEL_ROWS
+        self.size = columns, rows = terminal_size(self.out)
+        top = max(rows - PANEL_ROWS, 1)
         # the region (which sends the cursor home), then the cursor back to its last row
         self.out.write(f"\x1b[1;{top}r\x1b[{top};1H")
         self.drawn = []
@@ -312,7 +305,7 @@ class TerminalScreen:
         self.out.flush()
 
     def show(self, model: PanelModel, now: float) -> None:
-        if self._terminal_size() != self.size:
+        if terminal_size(self.out) != self.size:
             self._set_region()
         columns, rows = self.size
         lines = [paint(row, columns - 1, self.colour) for row in panel_rows(model, now, self.port)]
@@ -366,10 +359,18 @@ def output_for(out: TextIO) -> Output:
     except ValueError:  # closed
         terminal = False
     if terminal and os.environ.get("TERM", "") != "dumb":
-        screen = TerminalScreen(out, colour="NO_COLOR" not in os.environ)
-        if screen._terminal_size()[1] >= MIN_TERMINAL_ROWS:
-            return screen
+        if terminal_size(out)[1] >= MIN_TERMINAL_ROWS:
+            return TerminalScreen(out, colour="NO_COLOR" not in os.environ)
     return LineOutput(out)
+
+
+def terminal_size(out: TextIO) -> tuple[int, int]:
+    """Columns and rows of the terminal `out` writes to."""
+    try:
+        columns, rows = os.get_terminal_size(out.fileno())
+    except OSError:
+        columns = rows = 0
+    return (columns or 80, rows or 24)  # a fresh pty says 0 x 0
 
 
 # -- the line and the keyboard -------------------------------------------------------------
