@@ -157,6 +157,17 @@ def test_callers_ahead_who_give_up_shorten_the_wait():
     assert impatient.abandon_rate(now=10) == pytest.approx(5 / (1000 + 600))
 
 
+def test_callbacks_ahead_never_give_up():
+    impatient = learned(waits=[100] * 5, abandons=[100] * 5)
+    args = {"staff_available": 0, "staff_logged_in": 1, "busy_elapsed": [0], "now": 10}
+    on_the_line = impatient.estimate(10, **args)
+    some_callbacks = impatient.estimate(10, callbacks_ahead=4, **args)
+    all_callbacks = impatient.estimate(10, callbacks_ahead=9, **args)
+    assert on_the_line < some_callbacks < all_callbacks
+    patient = learned(waits=[100] * 10)
+    assert all_callbacks == pytest.approx(patient.estimate(10, **args), rel=0.02)
+
+
 def test_handle_time_follows_recent_calls():
     estimator = learned(handles=[180] * 10)
     for at in range(10):

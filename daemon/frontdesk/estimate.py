@@ -50,10 +50,11 @@ too: with exponential patience, the abandonment rate θ is the maximum-likelihoo
 waits, θ = abandonments / total seconds waited (answered and abandoned waits both count as
 exposure; a pseudo-exposure of ``prior_exposure_s`` keeps one early abandonment from meaning
 "everyone leaves at once"). The expected number still ahead decays by exp(−θ·Δt) between
-completions and drops by one at each; the caller's turn is the first completion at which fewer
-than half a caller is still ahead. With θ = 0 and every server just starting a call this is
-n·(h + w)/s, the queue-length estimator; it differs by who is about to finish and who gives up.
-"Recent" is the last ``window_s`` seconds.
+completions and drops by one at each (callbacks ahead, whose patients have hung up, never
+give up: they take their share of each completion); the caller's turn is the first completion
+at which fewer than half a caller is still ahead. With θ = 0 and every server just starting a
+call this is n·(h + w)/s, the queue-length estimator; it differs by who is about to finish
+and who gives up. "Recent" is the last ``window_s`` seconds.
 """
 
 from __future__ import annotations
@@ -86,9 +87,11 @@ class Estimator(Protocol):
         busy_elapsed: Sequence[float],
         now: float,
         wrapup_elapsed: Sequence[float] = (),
+        callbacks_ahead: int = 0,
     ) -> float:
         """Expected wait in seconds of the caller at ``position`` (1 = next); inf if nobody
-        is logged in."""
+        is logged in. ``callbacks_ahead`` of the callers ahead are callbacks to place: they
+        have hung up already, so they never give up."""
         ...
 
 
@@ -160,6 +163,7 @@ class WaitEstimator:
         busy_elapsed: Sequence[float],
         now: float,
         wrapup_elapsed: Sequence[float] = (),
+        callbacks_ahead: int = 0,
     ) -> float:
         if staff_logged_in <= 0:
             return math.inf
@@ -173,16 +177,20 @@ class WaitEstimator:
         still_first = [1.0] * len(remaining)  # chance each server is on its first stretch
         fresh = staff_available  # servers past their first stretch
         theta = self.abandon_rate(now)
-        ahead, waited = float(position - 1 - staff_available), 0.0
+        ahead = float(position - 1 - staff_available)
+        callbacks = float(min(callbacks_ahead, max(ahead, 0.0)))
+        on_the_line, waited = ahead - callbacks, 0.0
         while True:
             rates = [p / r for p, r in zip(still_first, remaining, strict=True)]
             total = sum(rates) + (fresh + sum(1 - p for p in still_first)) / cycle
             step = 1 / total
             waited += step
-            ahead *= math.exp(-theta * step)
-            if ahead < 0.5:
+            on_the_line *= math.exp(-theta * step)
+            if on_the_line + callbacks < 0.5:
                 return waited
-            ahead -= 1.0
+            served_callback = callbacks / (callbacks + on_the_line)  # in their order, mixed
+            callbacks -= served_callback
+            on_the_line -= 1.0 - served_callback
             still_first = [p - rate / total for p, rate in zip(still_first, rates, strict=True)]
 
 
@@ -210,6 +218,7 @@ class AsteriskEstimator:
         busy_elapsed: Sequence[float],
         now: float,
         wrapup_elapsed: Sequence[float] = (),
+        callbacks_ahead: int = 0,
     ) -> float:
         return self.holdtime_s
 
@@ -241,6 +250,7 @@ class QueueLengthEstimator:
         busy_elapsed: Sequence[float],
         now: float,
         wrapup_elapsed: Sequence[float] = (),
+        callbacks_ahead: int = 0,
     ) -> float:
         if staff_logged_in <= 0:
             return math.inf
@@ -280,6 +290,7 @@ class Estimates:
         busy_elapsed: Sequence[float],
         now: float,
         wrapup_elapsed: Sequence[float] = (),
+        callbacks_ahead: int = 0,
     ) -> dict[str, float]:
         return {
             name: estimator.estimate(
@@ -289,6 +300,7 @@ class Estimates:
                 busy_elapsed=busy_elapsed,
                 now=now,
                 wrapup_elapsed=wrapup_elapsed,
+                callbacks_ahead=callbacks_ahead,
             )
             for name, estimator in self.estimators.items()
         }

@@ -251,13 +251,16 @@ class FrontdeskQueue:
         now = self.now()
         phones = self.board.phones.values()
         available, logged_in, _ = self.board.counts()
+        ordered = self._ordered()
+        ahead = ordered[: ordered.index(entry)] if entry in ordered else []
         return self.estimates.estimate(
-            self.position(entry),
+            len(ahead) + 1 if entry in ordered else 0,
             staff_available=available,
             staff_logged_in=logged_in,
             busy_elapsed=[now - p.since for p in phones if p.state == "on_call"],
             wrapup_elapsed=[now - p.since for p in phones if p.state == "wrapup"],
             now=now,
+            callbacks_ahead=sum(not e.on_the_line for e in ahead),
         )
 
     def announced(self, entry: Waiting) -> dict[str, float]:
