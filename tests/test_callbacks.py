@@ -17,7 +17,7 @@ import pytest
 from frontdesk.config import load_config
 from frontdesk.queue.callbacks import mark_done, missed_patients, pending_callbacks
 from frontdesk.rehearse import Rig
-from frontdesk.sim import CallerScript, SimCall
+from frontdesk.sim import CallerScript, Outside, SimCall
 from helpers import set_in_section, wait_for
 
 TUESDAY_MORNING = datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo("Europe/Paris"))
@@ -269,15 +269,22 @@ def test_staff_mark_a_missed_patient_done_by_the_start_of_the_call_id(rig: Rig) 
 # -- missed patients called back ----------------------------------------------------------
 
 
-def test_a_missed_patient_is_called_back_once_the_callers_on_the_line_are_served(
-    calling_back: Rig,
-) -> None:
-    rig = calling_back
+def gave_up_while_the_desk_was_busy(rig: Rig) -> tuple[Outside, SimCall, SimCall]:
+    """The patient's phone (answers a callback), the busy desk's caller, and the patient's
+    call: they gave up waiting; their missed call is to be called back."""
     patient = rig.sim.add_outside(PATIENT, answer_after=2.0, talk_seconds=5.0)
     busy = busy_desk(rig)
     missed = rig.place(CallerScript(keys=("0",), patience=70), at=TUESDAY_MORNING,
                        caller_number=PATIENT)
     assert wait_for(lambda: "callback_requested" in events(rig, missed) and missed.done.is_set())
+    return patient, busy, missed
+
+
+def test_a_missed_patient_is_called_back_once_the_callers_on_the_line_are_served(
+    calling_back: Rig,
+) -> None:
+    rig = calling_back
+    patient, busy, missed = gave_up_while_the_desk_was_busy(rig)
     behind = rig.place(CallerScript(keys=("0",), talk_seconds=600), at=TUESDAY_MORNING,
                        caller_number=BEHIND)
     assert wait_for(lambda: BEHIND in [e.caller_number for e in rig.daemon.queue.waiting.values()])
@@ -304,11 +311,7 @@ def test_a_missed_patient_who_called_again_and_was_served_is_not_called_back(
     calling_back: Rig,
 ) -> None:
     rig = calling_back
-    patient = rig.sim.add_outside(PATIENT, answer_after=2.0, talk_seconds=5.0)
-    busy = busy_desk(rig)
-    missed = rig.place(CallerScript(keys=("0",), patience=70), at=TUESDAY_MORNING,
-                       caller_number=PATIENT)
-    assert wait_for(lambda: "callback_requested" in events(rig, missed) and missed.done.is_set())
+    patient, busy, missed = gave_up_while_the_desk_was_busy(rig)
     again = rig.place(CallerScript(keys=("0",), talk_seconds=5), at=TUESDAY_MORNING,
                       caller_number=PATIENT)
     assert wait_for(lambda: len(rig.daemon.queue.waiting) == 2)

@@ -232,16 +232,7 @@ class CallbackDesk:
         """The caller confirmed `number`: store the request; the entry keeps its place but is
         not placed before `ready` (the caller has hung up). False if it could not be stored."""
         queue = self.queue
-        now = self._clock()
-        began = now - timedelta(seconds=max(queue.now() - entry.started, 0.0))
-        callback_id = self._record(
-            "callback_requested",
-            entry.uuid,
-            number=number,
-            call_started_at=began,
-            requested_at=now,
-            extensions=entry.extensions,
-        )
+        callback_id = self._store(entry, number, "requested")
         if callback_id is None:
             return False
         entry.callback = Ticket(callback_id, number)
@@ -267,17 +258,7 @@ class CallbackDesk:
             or any(e.callback and e.callback.number == number for e in self.pending.values())
         ):
             return False
-        now = self._clock()
-        began = now - timedelta(seconds=max(self.queue.now() - entry.started, 0.0))
-        callback_id = self._record(
-            "callback_requested",
-            entry.uuid,
-            number=number,
-            call_started_at=began,
-            requested_at=now,
-            extensions=entry.extensions,
-            reason="missed",
-        )
+        callback_id = self._store(entry, number, "missed")
         if callback_id is None:
             return False
         again = Waiting(entry.uuid, number, entry.started, entry.entered, entry.emergency,
@@ -290,6 +271,20 @@ class CallbackDesk:
         log.info("queue.missed_call_back", callback=callback_id, waited=round(entry.waited))
         self.queue._changed()
         return True
+
+    def _store(self, entry: Waiting, number: str, reason: str) -> int | None:
+        """A pending callback in the store, placed by the time its call began; its id."""
+        now = self._clock()
+        began = now - timedelta(seconds=max(self.queue.now() - entry.started, 0.0))
+        return self._record(
+            "callback_requested",
+            entry.uuid,
+            number=number,
+            call_started_at=began,
+            requested_at=now,
+            extensions=entry.extensions,
+            reason=reason,
+        )
 
     def ready(self, entry: Waiting) -> None:
         """The caller has hung up: their callback may be placed when their turn comes."""
