@@ -4,12 +4,9 @@ it can be unplugged (the pty closed) and plugged in again (a new pty behind the 
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 import structlog
@@ -20,84 +17,29 @@ from frontdesk.queue.feed import QueueState
 from frontdesk.rehearse import Rig
 from frontdesk.sim import CallerScript
 from helpers import wait_for
+from panel_helpers import TUESDAY_MORNING, PtyPanel, enable_panel, started_rig
 
-TUESDAY_MORNING = datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo("Europe/Paris"))
 DOC = Path(__file__).parent.parent / "docs" / "panel-protocol.md"
 
 
-class PtyPanel:
-    """The panel's side of the line: the master of a pty whose slave the daemon opens."""
-
-    def __init__(self, link: Path) -> None:
-        self.link = link
-        self.splitter = LineSplitter()
-        self.received: list[Frame] = []
-        self.seq = 100
-        self.plug()
-
-    def plug(self) -> None:
-        self.master, self.slave = os.openpty()
-        os.set_blocking(self.master, False)
-        self.link.unlink(missing_ok=True)
-        self.link.symlink_to(os.ttyname(self.slave))
-
-    def unplug(self) -> None:
-        os.close(self.master)
-        os.close(self.slave)
-        self.link.unlink()
-
-    def frames(self) -> list[Frame]:
-        """Every frame received so far (reads what is waiting)."""
-        try:
-            while data := os.read(self.master, 4096):
-                self.received += [decode(line) for line in self.splitter.feed(data)]
-        except (BlockingIOError, OSError):
-            pass
-        return self.received
-
-    def states(self) -> list[tuple[str, ...]]:
-        return [frame.fields for frame in self.frames() if frame.kind == "S"]
-
-    def shows(self, waiting: str, mode: str | None = None) -> bool:
-        states = self.states()
-        return bool(states) and states[-1][0] == waiting and mode in (None, states[-1][4])
-
-    def write(self, data: bytes) -> None:
-        os.write(self.master, data)
-
-    def press(self, button: str) -> int:
-        self.seq += 1
-        self.write(encode(Frame("B", self.seq, (button,))))
-        return self.seq
-
-    def acked(self, seq: int) -> str | None:
-        acks = [f.fields[1] for f in self.frames() if f.kind == "A" and f.fields[0] == str(seq)]
-        return acks[-1] if acks else None
-
-
 def panel_config(practice_dir: Path, port: str, extra: str = "") -> Path:
-    path = practice_dir / "frontdesk.toml"
-    settings = (
-        f'enabled = true\nport = "{port}"\nheartbeat_seconds = 0.5\n'
-        'away_extension = "1001"\namber_waiting = 1\nred_waiting = 3\n'
+    """The example config with the panel on `port`: away on 1001, amber from the first caller
+    waiting, red from the third."""
+    return enable_panel(
+        practice_dir, port, away_extension="1001", amber_waiting=1, red_waiting=3, extra=extra
     )
-    path.write_text(path.read_text().replace("\n[panel]\n", f"\n[panel]\n{settings}{extra}", 1))
-    return path
 
 
 @pytest.fixture
 def panel(tmp_path: Path) -> Iterator[PtyPanel]:
     plugged = PtyPanel(tmp_path / "serial-by-id-panel")
     yield plugged
-    if plugged.link.exists():
-        plugged.unplug()
+    plugged.close()
 
 
 @pytest.fixture
 def rig(practice_dir: Path, tmp_path: Path, panel: PtyPanel) -> Iterator[Rig]:
-    config = load_config(panel_config(practice_dir, str(panel.link)))
-    with Rig(config, tmp_path, time_scale=0.01) as running:
-        assert running.daemon.control.wait_connected(5)
+    with started_rig(panel_config(practice_dir, str(panel.link)), tmp_path) as running:
         assert wait_for(lambda: running.daemon.panel.connected)
         yield running
 

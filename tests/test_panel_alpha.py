@@ -7,7 +7,6 @@ sign behind a real pseudo-terminal pair (see test_panel.py)."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,7 +22,8 @@ from frontdesk.queue.feed import QueueState
 from frontdesk.rehearse import Rig
 from frontdesk.sim import CallerScript
 from helpers import wait_for
-from test_panel import TUESDAY_MORNING, PtyPanel, panel_config
+from panel_helpers import TUESDAY_MORNING, PtyPanel, started_rig
+from test_panel import panel_config
 
 ALPHA = 'driver = "alpha"\n'
 COLOUR_NAMES = {"1": "red", "2": "green", "3": "amber"}
@@ -96,11 +96,8 @@ class PtySign(PtyPanel):
         self.shown: list[Shown] = []
 
     def packets(self) -> list[Shown]:
-        try:
-            while data := os.read(self.master, 4096):
-                self.buffer += data
-        except (BlockingIOError, OSError):
-            pass
+        while data := self.read():
+            self.buffer += data
         *complete, self.buffer = self.buffer.split(b"\x04")
         self.shown += [parse_packet(packet + b"\x04") for packet in complete]
         return self.shown
@@ -114,16 +111,13 @@ class PtySign(PtyPanel):
 def sign(tmp_path: Path) -> Iterator[PtySign]:
     plugged = PtySign(tmp_path / "serial-by-id-sign")
     yield plugged
-    if plugged.link.exists():
-        plugged.unplug()
+    plugged.close()
 
 
 @pytest.fixture
 def rig(practice_dir: Path, tmp_path: Path, sign: PtySign) -> Iterator[Rig]:
     extra = ALPHA + "amber_wait = 7200\nred_wait = 7200\n"  # levels by the count only
-    config = load_config(panel_config(practice_dir, str(sign.link), extra))
-    with Rig(config, tmp_path, time_scale=0.01) as running:
-        assert running.daemon.control.wait_connected(5)
+    with started_rig(panel_config(practice_dir, str(sign.link), extra), tmp_path) as running:
         assert wait_for(lambda: running.daemon.panel.connected)
         yield running
 

@@ -15,9 +15,7 @@ import struct
 import sys
 import termios
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import gevent
 import gevent.subprocess
@@ -29,8 +27,8 @@ from frontdesk.panel.simulate import ANSWER_WITHIN, SEND_TRIES, LineOutput, Pane
 from frontdesk.rehearse import Rig
 from frontdesk.sim import CallerScript
 from helpers import wait_for
+from panel_helpers import TUESDAY_MORNING, enable_panel
 
-TUESDAY_MORNING = datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo("Europe/Paris"))
 ESCAPES = re.compile(rb"\x1b(\[[0-9;?]*[A-Za-z]|[78])")
 FRONTDESK = [sys.executable, "-m", "frontdesk.cli"]
 PATIENT_CALLER = CallerScript(keys=("0",), patience=100)
@@ -39,13 +37,7 @@ PATIENT_CALLER = CallerScript(keys=("0",), patience=100)
 
 def with_panel(practice_dir: Path, port: str) -> Path:
     """The example config with the panel enabled on `port`, amber from the first caller."""
-    path = practice_dir / "frontdesk.toml"
-    settings = (
-        f'enabled = true\nport = "{port}"\nheartbeat_seconds = 0.5\n'
-        'away_extension = "1001"\namber_waiting = 1\nred_waiting = 3\n'
-    )
-    path.write_text(path.read_text().replace("\n[panel]\n", f"\n[panel]\n{settings}", 1))
-    return path
+    return enable_panel(practice_dir, port, away_extension="1001", amber_waiting=1, red_waiting=3)
 
 
 class PipedProcess:

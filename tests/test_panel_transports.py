@@ -5,69 +5,40 @@ at the far end of the link, and the adapter in between."""
 
 from __future__ import annotations
 
-import os
 import select
 import socket
 import threading
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from types import SimpleNamespace
 
 import pytest
 import serial
 from serial.rfc2217 import PortManager
 
-from frontdesk.config import load_config
-from frontdesk.panel.frame import Frame, LineSplitter, decode, encode
+from frontdesk.panel.frame import Frame
 from frontdesk.queue.feed import QueueState
 from frontdesk.rehearse import Rig
 from helpers import wait_for
-
-
-class FarPanel:
-    """The panel's side of the protocol over any byte link: `read` returns what has
-    arrived (b"" when nothing has), `write` sends."""
-
-    def __init__(self, read: Callable[[], bytes], write: Callable[[bytes], None]) -> None:
-        self.read = read
-        self.write = write
-        self.splitter = LineSplitter()
-        self.received: list[Frame] = []
-        self.seq = 200
-
-    def frames(self) -> list[Frame]:
-        while data := self.read():
-            self.received += [decode(line) for line in self.splitter.feed(data)]
-        return self.received
-
-    def shows(self, waiting: str, mode: str) -> bool:
-        states = [frame.fields for frame in self.frames() if frame.kind == "S"]
-        return bool(states) and (states[-1][0], states[-1][4]) == (waiting, mode)
-
-    def press(self, button: str) -> int:
-        self.seq += 1
-        self.write(encode(Frame("B", self.seq, (button,))))
-        return self.seq
-
-    def acked(self, seq: int) -> str | None:
-        acks = [f.fields[1] for f in self.frames() if f.kind == "A" and f.fields[0] == str(seq)]
-        return acks[-1] if acks else None
-
-
-def with_panel(practice_dir: Path, port: str) -> Path:
-    path = practice_dir / "frontdesk.toml"
-    settings = f'enabled = true\nport = "{port}"\nheartbeat_seconds = 0.5\n'
-    path.write_text(path.read_text().replace("\n[panel]\n", f"\n[panel]\n{settings}", 1))
-    return path
-
-
-def started_rig(config: Path, tmp_path: Path) -> Rig:
-    rig = Rig(load_config(config), tmp_path, time_scale=0.01)
-    assert rig.daemon.control.wait_connected(5)
-    return rig
-
+from panel_helpers import PanelEnd, PtyPanel, enable_panel, started_rig
 
 # -- socket://: a serial-to-Ethernet adapter in raw TCP mode ---------------------------------
+
+
+class SocketPanel(PanelEnd):
+    """The panel behind the adapter, on the daemon's connection to it."""
+
+    def __init__(self, connection: socket.socket) -> None:
+        super().__init__()
+        self.connection = connection
+
+    def read(self) -> bytes:
+        try:
+            return self.connection.recv(4096)
+        except BlockingIOError:
+            return b""
+
+    def write(self, data: bytes) -> None:
+        self.connection.sendall(data)
 
 
 class NetworkAdapter:
@@ -98,17 +69,9 @@ class NetworkAdapter:
             self.connection.setblocking(False)
         return True
 
-    def panel(self) -> FarPanel:
+    def panel(self) -> SocketPanel:
         assert self.connection is not None
-        connection = self.connection
-
-        def read() -> bytes:
-            try:
-                return connection.recv(4096)
-            except BlockingIOError:
-                return b""
-
-        return FarPanel(read, connection.sendall)
+        return SocketPanel(self.connection)
 
     def unplug(self) -> None:
         if self.connection is not None:
@@ -126,7 +89,7 @@ def adapter() -> Iterator[NetworkAdapter]:
 
 @pytest.fixture
 def networked(practice_dir, tmp_path, adapter) -> Iterator[Rig]:
-    config = with_panel(practice_dir, f"socket://127.0.0.1:{adapter.port}")
+    config = enable_panel(practice_dir, f"socket://127.0.0.1:{adapter.port}")
     with started_rig(config, tmp_path) as rig:
         yield rig
 
@@ -225,20 +188,11 @@ class TerminalServer:
 
 
 @pytest.fixture
-def pty_panel() -> Iterator[tuple[FarPanel, str]]:
+def pty_panel() -> Iterator[tuple[PtyPanel, str]]:
     """The panel on the master of a pty; the slave is the terminal server's serial port."""
-    master, slave = os.openpty()
-    os.set_blocking(master, False)
-
-    def read() -> bytes:
-        try:
-            return os.read(master, 4096)
-        except BlockingIOError:
-            return b""
-
-    yield FarPanel(read, lambda data: os.write(master, data)), os.ttyname(slave)
-    os.close(master)
-    os.close(slave)
+    panel = PtyPanel()
+    yield panel, panel.device
+    panel.close()
 
 
 @pytest.mark.filterwarnings("ignore:set(Daemon|Name)\\(\\) is deprecated:DeprecationWarning")
@@ -247,7 +201,7 @@ def test_a_panel_behind_an_rfc2217_terminal_server_gets_the_state_and_its_button
 ):
     panel, device = pty_panel
     server = TerminalServer(device)
-    config = with_panel(practice_dir, f"rfc2217://127.0.0.1:{server.port}")
+    config = enable_panel(practice_dir, f"rfc2217://127.0.0.1:{server.port}")
     try:
         with started_rig(config, tmp_path) as rig:
             assert wait_for(lambda: rig.daemon.panel.connected, timeout=4)
