@@ -33,6 +33,8 @@ bridged to a staff member is served (a callback that failed every attempt, or st
 the end, is not). A voicemail message is not being served, but the practice may call back:
 "lost, no message" counts callers who hung up without being served and without leaving a message
 of at least MESSAGE_MIN_S; "lost in total" counts every caller not served (messages included).
+Taken to the letter, "never called back" spares a patient whose phone frontdesk rang and who
+never picked up: "never rung back" counts the callers not served whom nobody ever called.
 The service level and the waits are those of the callers answered live (a callback's wait is
 shown apart: queue entry to the patient bridged to the staff). The caller model is the same for
 both systems (same trace, same scripts); the ring group has no hold music, so nobody there
@@ -199,6 +201,8 @@ class Outcome:
     """Hung up while waiting in frontdesk's queue (called back later or not)."""
     missed: bool = False
     """Called back by frontdesk as a missed patient (not asked for)."""
+    attempts: int = 0
+    """Callback attempts placed (the patient's phone rang)."""
     callback: str | None = None
     """Asked to be called back: "completed", "failed" (every attempt) or "pending" (at the
     end of the run)."""
@@ -208,6 +212,7 @@ def lost_counts(outcomes: list[Outcome]) -> dict[str, int]:
     return {
         "lost, no msg": sum(not o.served and not o.message for o in outcomes),
         "lost in total": sum(not o.served for o in outcomes),
+        "never rung back": sum(not o.served and not o.attempts for o in outcomes),
     }
 
 
@@ -414,6 +419,7 @@ def queue_outcome(row: dict, events: list[dict], callback_state: str | None) -> 
     "abandoned" one, or the call's voicemail (an overflow, or nobody answering)."""
     kinds = {event["event"]: event for event in events}
     abandoned = "abandoned" in kinds
+    attempts = sum(event["event"] == "callback_placed" for event in events)
     missed = "callback_requested" in kinds and "missed" in (kinds["callback_requested"]["detail"]
                                                               or "")
     if "answered" in kinds:
@@ -423,7 +429,8 @@ def queue_outcome(row: dict, events: list[dict], callback_state: str | None) -> 
                        callback="completed", abandoned=abandoned, missed=missed)
     if "callback_requested" in kinds:
         return Outcome(served=False, callback=callback_state or "pending", abandoned=abandoned,
-                       missed=missed, message=message_left(row["message_file"]))
+                       missed=missed, message=message_left(row["message_file"]),
+                       attempts=attempts)
     return Outcome(served=False, message=message_left(row["message_file"]), abandoned=abandoned)
 
 
@@ -519,7 +526,9 @@ def main() -> None:
            "ring, no msg": r["lost, no msg"], "queue, no msg": q.figures["lost, no msg"],
            "ratio no msg": r["lost, no msg"] / max(q.figures["lost, no msg"], 1),
            "ring total": r["lost in total"], "queue total": q.figures["lost in total"],
-           "ratio total": r["lost in total"] / max(q.figures["lost in total"], 1)}
+           "ratio total": r["lost in total"] / max(q.figures["lost in total"], 1),
+           "queue never rung back": q.figures["never rung back"],
+           "ratio": r["never rung back"] / max(q.figures["never rung back"], 1)}
           for s, r, q in zip(staffing, rings, runs, strict=True)])
     show("Why frontdesk lost them: no callback (hidden number, or hung up after less than "
          "missed_after), a callback that failed every attempt, one still pending at the end",
