@@ -157,6 +157,17 @@ def test_callers_ahead_who_give_up_shorten_the_wait():
     assert impatient.abandon_rate(now=10) == pytest.approx(5 / (1000 + 600))
 
 
+def test_a_phone_about_to_finish_its_wrap_up_never_makes_the_estimate_negative():
+    estimator = WaitEstimator(wrapup_s=15)
+    waits = [
+        estimator.estimate(n, staff_available=0, staff_logged_in=2, busy_elapsed=[30],
+                           wrapup_elapsed=[14.5], now=10)
+        for n in range(1, 8)
+    ]
+    assert all(w > 0 for w in waits)
+    assert waits == sorted(waits)
+
+
 def test_callbacks_ahead_never_give_up():
     impatient = learned(waits=[100] * 5, abandons=[100] * 5)
     args = {"staff_available": 0, "staff_logged_in": 1, "busy_elapsed": [0], "now": 10}

@@ -43,9 +43,11 @@ then every h + w, h being an exponentially weighted mean of recent handle times 
 ``alpha`` for the newest; ``prior_handle_s`` until the first call ended), so a morning of long
 calls shows quickly. Completions are counted in expectation, one at a time: a server still on
 its first stretch completes at rate 1/r, one already past it at 1/(h + w); the next completion
-comes after 1/(sum of the rates), and each server's chance of being past its first stretch grows
-by its share of that rate. (Taking the smallest r instead would tell a caller facing five busy
-staff to wait a whole call, when the first of five calls ends much sooner.) Callers ahead leave,
+comes after Δt = 1/(sum of the rates), and each server's chance of still being on its first
+stretch drops by its rate times Δt, never below 0 (unbounded, it went negative for a server
+about to finish, and took the estimate below zero). (Taking the smallest r instead would tell a
+caller facing five busy staff to wait a whole call, when the first of five calls ends much
+sooner.) Callers ahead leave,
 too: with exponential patience, the abandonment rate θ is the maximum-likelihood one from recent
 waits, θ = abandonments / total seconds waited (answered and abandoned waits both count as
 exposure; a pseudo-exposure of ``prior_exposure_s`` keeps one early abandonment from meaning
@@ -191,7 +193,9 @@ class WaitEstimator:
             served_callback = callbacks / (callbacks + on_the_line)  # in their order, mixed
             callbacks -= served_callback
             on_the_line -= 1.0 - served_callback
-            still_first = [p - rate / total for p, rate in zip(still_first, rates, strict=True)]
+            still_first = [
+                max(p - rate * step, 0.0) for p, rate in zip(still_first, rates, strict=True)
+            ]
 
 
 class AsteriskEstimator:
