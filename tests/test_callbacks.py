@@ -93,9 +93,10 @@ def requested(rig: Rig, call: SimCall) -> Callable[[], bool]:
     return lambda: "callback_requested" in events(rig, call) and call.done.is_set()
 
 
-def control_log(rig: Rig) -> list[tuple[str, str, str]]:
-    """(event, channel name, unique id) of the call events FreeSWITCH sends the daemon."""
-    seen: list[tuple[str, str, str]] = []
+def control_log(rig: Rig) -> list[tuple[str, str, str, str]]:
+    """(event, channel name, unique id, caller id name) of the call events FreeSWITCH sends
+    the daemon."""
+    seen: list[tuple[str, str, str, str]] = []
 
     def hook(kind: str, frame: bytes) -> None:
         if kind != "inbound":
@@ -106,7 +107,8 @@ def control_log(rig: Rig) -> list[tuple[str, str, str]]:
         name = headers.get("Event-Name", "")
         if name in ("CHANNEL_CREATE", "CHANNEL_ANSWER"):
             seen.append((name, unquote(headers.get("Channel-Name", "")),
-                         headers.get("Unique-ID", "")))
+                         headers.get("Unique-ID", ""),
+                         unquote(headers.get("Caller-Caller-ID-Name", ""))))
 
     rig.sim.frame_hook = hook
     return seen
@@ -127,7 +129,7 @@ def test_the_callback_keeps_the_place_and_rings_the_staff_then_the_patient(rig: 
     hang_up(rig, busy)
 
     assert wait_for(lambda: "callback_completed" in events(rig, asker), timeout=10)
-    legs = [(name, channel) for name, channel, _ in seen]
+    legs = [(name, channel) for name, channel, _, _ in seen]
     staff_leg = "sofia/fsref/1001@127.0.0.1:5090"
     patient_leg = f"sofia/gateway/trunk/{PATIENT}"
     assert legs[:5] == [
@@ -136,8 +138,9 @@ def test_the_callback_keeps_the_place_and_rings_the_staff_then_the_patient(rig: 
         ("CHANNEL_CREATE", patient_leg),
         ("CHANNEL_ANSWER", patient_leg),
     ]
-    [(_, _, patient_uuid)] = [leg for leg in seen if leg[:2] == legs[3]]
-    [(_, _, staff_uuid)] = [leg for leg in seen if leg[:2] == legs[1]]
+    [(_, _, patient_uuid, _)] = [leg for leg in seen if leg[:2] == legs[3]]
+    [(_, _, staff_uuid, shown)] = [leg for leg in seen if leg[:2] == legs[1]]
+    assert shown == "Rappel"  # the staff phone says it is a callback before it is picked up
     # the staff member hears the French ringing tone while the patient's phone rings
     assert rig.sim.broadcasts == [(staff_uuid, "tone_stream://%(1500,3500,440);loops=-1")]
     bridged = rig.sim.channels[patient_uuid].other  # uuid_bridge <patient> <staff>

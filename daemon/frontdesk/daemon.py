@@ -150,6 +150,7 @@ class Daemon:
             self.queue,
             gateway=fs.gateway,
             country=self.config.practice.country,
+            language=self.config.practice.language,
             may_call=self._may_call_back,
             dialable=lambda digits: may_dial(self.config, digits),
             record=lambda method, *args, **kwargs: self._record(method, log, *args, **kwargs),

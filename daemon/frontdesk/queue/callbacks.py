@@ -70,6 +70,8 @@ RINGBACK = {
 """The ringing tone staff hear while the patient's phone rings (FreeSWITCH tone_stream
 notation, on ms, off ms, Hz), by practice country; others: the ETSI tone."""
 ETSI_RINGBACK = "%(1000,4000,425)"
+CALLBACK_LABEL = {"fr": "Rappel", "en": "Callback"}
+"""One word (it goes into a dial string unquoted)."""
 POLL_SECONDS = 60.0
 """While callbacks wait (closed, lunch), the queue looks again this often (queue seconds)."""
 MIN_DIGITS, MAX_DIGITS = 6, 15
@@ -194,6 +196,7 @@ class CallbackDesk:
         *,
         gateway: str,
         country: str,
+        language: str,
         may_call: Callable[[], bool],
         dialable: Callable[[str], bool],
         record: Callable[..., Any],
@@ -202,6 +205,8 @@ class CallbackDesk:
         self.queue = queue
         self.gateway = gateway
         self.ringback = f"tone_stream://{RINGBACK.get(country, ETSI_RINGBACK)};loops=-1"
+        self.label = CALLBACK_LABEL[language]
+        """Shown as the caller's name on the staff phone rung for a callback."""
         self._may_call = may_call
         self._dialable = dialable
         self._record = record

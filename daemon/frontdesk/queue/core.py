@@ -419,6 +419,8 @@ class FrontdeskQueue:
         digits = re.sub(r"[^0-9+]", "", entry.caller_number or "")
         if digits:  # caller-supplied data going into a dial string: digits only
             options.append(f"origination_caller_id_number={digits}")
+        if entry.callback is not None and self.callbacks is not None:
+            options.append(f"origination_caller_id_name={self.callbacks.label}")
         dial = "{" + ",".join(options) + "}" + f"user/{ext}@{self.domain}"
         timeout = entry.ring_timeout * self.time_scale + JOB_MARGIN
         return control.bgapi(f"originate {dial} &park()", timeout=timeout)
