@@ -97,6 +97,7 @@ def write(tmp_path: Path, text: str) -> Path:
     (tmp_path / "prompts" / "hello.wav").write_bytes(b"RIFF")
     path = tmp_path / "frontdesk.toml"
     path.write_text(text, encoding="utf-8")
+    path.chmod(0o640)  # it holds the ESL password
     return path
 
 

@@ -38,6 +38,27 @@ def test_a_password_file_other_users_can_read_is_refused_with_the_fix(
     assert SECRET not in message
 
 
+def test_a_password_written_in_a_config_anyone_can_read_is_refused(practice_dir: Path) -> None:
+    config = practice_dir / "frontdesk.toml"
+    text = config.read_text()
+    inline = text.replace('esl_password_file = "secrets/esl-password"',
+                          f'esl_password = "{SECRET}"', 1)
+    assert inline != text
+    config.write_text(inline)
+    config.chmod(0o644)
+    line = inline[: inline.index("esl_password =")].count("\n") + 1
+
+    with pytest.raises(ConfigError) as error:
+        load_config(config)
+
+    [message] = error.value.errors
+    assert message.startswith(f"{config}:{line}: freeswitch.esl_password: the password is "
+                              f"written in {config}, which anyone on the box can read")
+    assert SECRET not in message
+    config.chmod(0o640)  # the daemon's group may read it
+    assert load_config(config).freeswitch.esl_password == SECRET
+
+
 def test_a_config_file_writable_by_others_is_refused(practice_dir: Path, capsys) -> None:
     config = practice_dir / "frontdesk.toml"
     config.chmod(0o666)

@@ -4,7 +4,8 @@ the daemon at start and at every reload).
 - A secrets file (the ESL password) must be neither readable nor writable by group or others:
   mode 0600 (or 0400), owned by the user frontdesk runs as.
 - The config file decides who is dialled and where recordings go: it must not be writable by
-  others (group-writable is fine: the technician's group may edit it).
+  others (group-writable is fine: the technician's group may edit it). When it holds the ESL
+  password itself (``esl_password``), it must not be readable by others either.
 """
 
 from __future__ import annotations
@@ -37,6 +38,21 @@ def config_file_problem(path: Path) -> str | None:
         return (
             f"{path} is writable by others (mode {stat.S_IMODE(mode):04o}): anyone on the box "
             f"could change who is dialled; refusing it: chmod o-w {path}"
+        )
+    return None
+
+
+def inline_secret_problem(path: Path) -> str | None:
+    """Why the config file at `path` must not hold a password itself; None when it may."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    if mode & stat.S_IROTH:
+        return (
+            f"the password is written in {path}, which anyone on the box can read (mode "
+            f"{stat.S_IMODE(mode):04o}): move it to esl_password_file (a file of mode 0600), "
+            f"or chmod o-r {path}"
         )
     return None
 

@@ -19,7 +19,7 @@ import holidays
 
 from . import schema
 from ._locate import Locator, format_path
-from ._permissions import config_file_problem, secret_file_problem
+from ._permissions import config_file_problem, inline_secret_problem, secret_file_problem
 from ._types import INVALID, Issues, did_you_mean, one_of
 from .model import (
     CLOSED_STATES,
@@ -120,9 +120,9 @@ def load_config(path: str | os.PathLike[str], *, check_files: bool = True) -> Co
 
     issues = Issues()
     values = schema.ROOT.convert(raw, (), issues)
-    base = Path(os.path.abspath(source)).parent
-    config = _Builder(raw, values, issues, base, check_files).build(
-        Path(os.path.abspath(source)), hashlib.sha256(data).hexdigest()[:12]
+    absolute = Path(os.path.abspath(source))
+    config = _Builder(raw, values, issues, absolute, check_files).build(
+        absolute, hashlib.sha256(data).hexdigest()[:12]
     )
     if issues or config is None:
         locator = Locator(text)
@@ -212,14 +212,15 @@ class _Builder:
         raw: dict[str, Any],
         values: dict[str, Any],
         issues: Issues,
-        base: Path,
+        source: Path,
         check_files: bool = True,
     ) -> None:
         self.check_files = check_files
         self.raw = raw
         self.v = values
         self.issues = issues
-        self.base = base
+        self.source = source
+        self.base = source.parent
         self.add = issues.add
 
     def section(self, key: str) -> dict[str, Any]:
@@ -342,6 +343,9 @@ class _Builder:
             password = values.pop("esl_password", None)
             if password is not None:
                 self.check_password(password, here + ("esl_password",), "")
+                problem = inline_secret_problem(self.source) if self.check_files else None
+                if problem is not None:
+                    self.add(here + ("esl_password",), problem)
         elif raw or "freeswitch" in self.raw:
             self.add(
                 here + ("esl_password",),
