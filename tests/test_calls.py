@@ -8,6 +8,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+import structlog
 
 from frontdesk.rehearse import Rig
 from frontdesk.sim import CallerScript
@@ -211,6 +212,19 @@ def test_garbage_on_the_call_port_does_not_disturb_other_calls(rig):
             raw.sendall(garbage)
 
     assert rig.result(call).end_node == "practical_info"
+
+
+def test_a_call_recording_itself_after_the_store_closed_at_shutdown_logs_one_warning(rig):
+    rig.daemon.store.close()  # a call cut after the grace period writes its record late
+
+    with structlog.testing.capture_logs() as logs:
+        assert rig.daemon._record("get_override", structlog.get_logger(),
+                                  now=TUESDAY_MORNING) is None
+
+    assert [(e["event"], e["log_level"]) for e in logs] == [
+        ("store.closed_write_dropped", "warning")
+    ]
+    assert "exc_info" not in logs[0]  # no traceback in the journal for an orderly stop
 
 
 def test_a_failing_database_does_not_stop_the_daemon_serving_callers(rig):

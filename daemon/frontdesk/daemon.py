@@ -36,7 +36,7 @@ from frontdesk.queue import FrontdeskQueue
 from frontdesk.queue.announce import Announcer
 from frontdesk.queue.callbacks import CallbackDesk
 from frontdesk.schedule import Schedule
-from frontdesk.store import Store
+from frontdesk.store import Store, StoreClosed
 from frontdesk.supervisor import Supervisor
 from frontdesk.web import ControlServer, socket_path
 
@@ -392,6 +392,9 @@ class Daemon:
         assert self.store is not None
         try:
             return getattr(self.store, method)(*args, **kwargs)
+        except StoreClosed:  # stopping: a call cut late; the next start marks it interrupted
+            call_log.warning("store.closed_write_dropped", operation=method)
+            return None
         except Exception:
             call_log.exception("store.write_failed", operation=method)
             return None
