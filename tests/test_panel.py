@@ -4,6 +4,7 @@ it can be unplugged (the pty closed) and plugged in again (a new pty behind the 
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -183,6 +184,38 @@ def test_an_unplugged_panel_is_warned_about_once_and_shows_the_current_state_whe
     assert panel.frames()[0].kind == "V"
     warnings = [e for e in logs if e["log_level"] == "warning" and e["event"].startswith("panel")]
     assert [e["event"] for e in warnings] == ["panel.lost"]
+
+
+def fill_the_line(panel: PtyPanel) -> None:
+    """Write from the daemon's end until the line's buffer is full: the panel reads nothing,
+    as a hung board on a USB adapter would."""
+    line = os.open(panel.device, os.O_WRONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    try:
+        while True:
+            os.write(line, b"\n" * 1024)
+    except BlockingIOError:
+        pass
+    finally:
+        os.close(line)
+
+
+def test_a_panel_that_stops_reading_never_holds_up_calls_and_is_warned_about_once(rig, panel):
+    with structlog.testing.capture_logs() as logs:
+        fill_the_line(panel)
+
+        call, result = rig.call(CallerScript(keys=("4",)), at=TUESDAY_MORNING)  # calls go on
+        assert result.end_node == "practical_info"
+        assert wait_for(lambda: [e for e in logs if e["event"] == "panel.lost"], timeout=5)
+        assert wait_for(lambda: len([e for e in logs if e["event"] == "panel.lost"]) >= 2,
+                        timeout=10)  # tried again, and lost again
+
+        while panel.read():  # the board reads again
+            pass
+        panel.received.clear()
+        assert wait_for(lambda: panel.states(), timeout=10)
+
+    lost = [e["log_level"] for e in logs if e["event"] == "panel.lost"]
+    assert lost[0] == "warning" and set(lost[1:]) == {"info"}
 
 
 def test_a_missing_panel_never_stops_the_daemon(practice_dir, tmp_path):

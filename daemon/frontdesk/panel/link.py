@@ -42,15 +42,19 @@ FIRST_RETRY = 0.1
 MAX_RETRY = 30.0
 GARBAGE_WARN_EVERY = 30.0
 SILENT_AFTER_HEARTBEATS = 3
+WRITE_SECONDS = 2.0
+"""A write the panel has not taken in this long: it stopped reading (a hung board, a full
+USB buffer). The port is closed and opened again, with backoff."""
+STABLE_SECONDS = 30.0
+"""A connection that lasted this long was a recovery: the next loss is warned about again."""
 
 Opener = Callable[[PanelSettings], serial.SerialBase]
 
 
 def open_port(settings: PanelSettings) -> serial.SerialBase:
-    """The port of `settings`, non-blocking both ways. pyserial's RFC 2217 client refuses
-    any write timeout (NotImplementedError on open): there, writes go to its TCP socket
-    as they are (a few bytes a second; they block only if the terminal server stops reading
-    for long enough to fill the socket's buffer)."""
+    """The port of `settings`: reads non-blocking, writes given WRITE_SECONDS (see
+    `write_out`). pyserial's RFC 2217 client refuses any write timeout (NotImplementedError
+    on open): there `write_out`'s own timeout is the only one."""
     rfc2217 = settings.port.lower().startswith("rfc2217://")
     return serial.serial_for_url(
         settings.port,
@@ -59,8 +63,30 @@ def open_port(settings: PanelSettings) -> serial.SerialBase:
         parity=settings.parity,
         stopbits=settings.stopbits,
         timeout=0,
-        write_timeout=None if rfc2217 else 0,
+        write_timeout=None if rfc2217 else WRITE_SECONDS,
     )
+
+
+def write_out(port: serial.SerialBase, data: bytes) -> None:
+    """Write `data` from gevent's thread pool, so a panel that stops reading never stalls the
+    calls: pyserial's write blocks until the device takes the bytes (with a zero write
+    timeout it even spins on a full buffer, holding the event loop). Raises
+    SerialTimeoutException when not done within WRITE_SECONDS (and a little more, for the
+    transports without a write timeout of their own: closing the port then ends the write)."""
+    stalled = serial.SerialTimeoutException("the panel stopped reading")
+    with gevent.Timeout(WRITE_SECONDS + 1.0, stalled):
+        error = gevent.get_hub().threadpool.apply(_write_in_thread, (port, data))
+    if error is not None:
+        raise error
+
+
+def _write_in_thread(port: serial.SerialBase, data: bytes) -> Exception | None:
+    """The error is handed back, not raised: gevent would print it from the thread."""
+    try:
+        port.write(data)
+    except (serial.SerialException, OSError) as error:
+        return error
+    return None
 
 
 def level_of(settings: PanelSettings, waiting: int, longest: float) -> str:
@@ -115,7 +141,7 @@ class Panel:
     # -- the supervisor ------------------------------------------------------------------
 
     def _supervise(self) -> None:
-        delay, warned = FIRST_RETRY, False
+        delay, warned, lost_warned = FIRST_RETRY, False, False
         while True:
             try:
                 port = gevent.get_hub().threadpool.apply(self.opener, (self.settings,))
@@ -126,16 +152,24 @@ class Panel:
                 gevent.sleep(delay)
                 delay = min(delay * 2, MAX_RETRY)
                 continue
-            delay, warned = FIRST_RETRY, True
+            warned = True
             log.info("panel.connected", port=self.settings.port)
+            connected_at = time.monotonic()
             try:
                 self.connected = True
                 self._serve(port)
             except (serial.SerialException, OSError) as error:
-                log.warning("panel.lost", port=self.settings.port, error=str(error))
+                report = log.info if lost_warned else log.warning
+                report("panel.lost", port=self.settings.port, error=str(error))
+                lost_warned = True
             finally:
                 self.connected = False
                 port.close()
+            if time.monotonic() - connected_at >= STABLE_SECONDS:
+                delay, lost_warned = FIRST_RETRY, False
+            else:  # lost again at once (a panel that stopped reading): back off
+                gevent.sleep(delay)
+                delay = min(delay * 2, MAX_RETRY)
 
     def _serve(self, port: serial.SerialBase) -> None:
         splitter = LineSplitter()
@@ -180,7 +214,7 @@ class Panel:
     def _send(self, port: serial.SerialBase, frame: Frame) -> None:
         data = self.driver.encode(frame)
         if data:
-            port.write(data)
+            write_out(port, data)
 
     def _next_seq(self) -> int:
         self._seq = (self._seq + 1) % 65536
