@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import gevent
 import pytest
 import structlog
 
@@ -191,10 +192,15 @@ def fill_the_line(panel: PtyPanel) -> None:
     as a hung board on a USB adapter would."""
     line = os.open(panel.device, os.O_WRONLY | os.O_NONBLOCK | os.O_NOCTTY)
     try:
-        while True:
-            os.write(line, b"\n" * 1024)
-    except BlockingIOError:
-        pass
+        while True:  # the kernel moves a few kB on to the panel's side after a while: again
+            written = 0
+            try:
+                while True:
+                    written += os.write(line, b"\n" * 256)
+            except BlockingIOError:
+                if not written:
+                    return
+            gevent.sleep(0.1)
     finally:
         os.close(line)
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from frontdesk.config.model import PanelSettings
 from frontdesk.panel.drivers import driver_for
 from frontdesk.panel.frame import MODES, PROTOCOL_VERSION, Frame, state_fields
-from frontdesk.panel.link import level_of, open_port
+from frontdesk.panel.link import level_of, open_port, write_out
 
 SAMPLE_QUEUES = ((0, 0.0, 3), (1, 20.0, 1), (2, 95.0, 0), (5, 240.0, 0))
 """(waiting, longest wait, staff available): green, then busier and busier."""
@@ -26,17 +26,17 @@ def show_every_state(
     driver = driver_for(settings, language)
     port = open_port(settings)
     try:
-        port.write(driver.encode(Frame("V", 0, (str(PROTOCOL_VERSION), "frontdesk"))))
+        write_out(port, driver.encode(Frame("V", 0, (str(PROTOCOL_VERSION), "frontdesk"))))
         samples = [(*queue, "AUTO") for queue in SAMPLE_QUEUES]
         samples += [(*SAMPLE_QUEUES[0], mode) for mode in MODES[1:]]
         for seq, (waiting, longest, available, mode) in enumerate(samples, start=1):
             level = level_of(settings, waiting, longest)
-            port.write(
+            write_out(
+                port,
                 driver.encode(
                     Frame("S", seq, state_fields(waiting, longest, available, level, mode))
-                )
+                ),
             )
-            port.flush()
             say(
                 f"{waiting} waiting, longest {longest:.0f} s, {available} free: "
                 f"level {dict(G='green', A='amber', R='red')[level]}, mode {mode.lower()}"

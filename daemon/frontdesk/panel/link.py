@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import gevent
+import gevent.select
 import serial
 import structlog
 
@@ -43,8 +44,8 @@ MAX_RETRY = 30.0
 GARBAGE_WARN_EVERY = 30.0
 SILENT_AFTER_HEARTBEATS = 3
 WRITE_SECONDS = 2.0
-"""A write the panel has not taken in this long: it stopped reading (a hung board, a full
-USB buffer). The port is closed and opened again, with backoff."""
+"""A panel that takes no byte for this long stopped reading (a hung board, a full USB
+buffer): the port is closed and opened again, with backoff."""
 STABLE_SECONDS = 30.0
 """A connection that lasted this long was a recovery: the next loss is warned about again."""
 
@@ -52,9 +53,8 @@ Opener = Callable[[PanelSettings], serial.SerialBase]
 
 
 def open_port(settings: PanelSettings) -> serial.SerialBase:
-    """The port of `settings`: reads non-blocking, writes given WRITE_SECONDS (see
-    `write_out`). pyserial's RFC 2217 client refuses any write timeout (NotImplementedError
-    on open): there `write_out`'s own timeout is the only one."""
+    """The port of `settings`, non-blocking both ways (`write_out` waits for room itself).
+    pyserial's RFC 2217 client refuses any write timeout (NotImplementedError on open)."""
     rfc2217 = settings.port.lower().startswith("rfc2217://")
     return serial.serial_for_url(
         settings.port,
@@ -63,30 +63,28 @@ def open_port(settings: PanelSettings) -> serial.SerialBase:
         parity=settings.parity,
         stopbits=settings.stopbits,
         timeout=0,
-        write_timeout=None if rfc2217 else WRITE_SECONDS,
+        write_timeout=None if rfc2217 else 0,
     )
 
 
 def write_out(port: serial.SerialBase, data: bytes) -> None:
-    """Write `data` from gevent's thread pool, so a panel that stops reading never stalls the
-    calls: pyserial's write blocks until the device takes the bytes (with a zero write
-    timeout it even spins on a full buffer, holding the event loop). Raises
-    SerialTimeoutException when not done within WRITE_SECONDS (and a little more, for the
-    transports without a write timeout of their own: closing the port then ends the write)."""
-    stalled = serial.SerialTimeoutException("the panel stopped reading")
-    with gevent.Timeout(WRITE_SECONDS + 1.0, stalled):
-        error = gevent.get_hub().threadpool.apply(_write_in_thread, (port, data))
-    if error is not None:
-        raise error
-
-
-def _write_in_thread(port: serial.SerialBase, data: bytes) -> Exception | None:
-    """The error is handed back, not raised: gevent would print it from the thread."""
+    """Write `data` without ever holding up the calls: wait (cooperatively, in gevent's
+    select) until the line has room, then write what fits, and so on. pyserial's own write
+    cannot be trusted with a full buffer: on EAGAIN it tries again at once, in a loop, and with
+    a zero timeout that loop holds the event loop and every call with it. Raises
+    SerialTimeoutException when the panel has not taken it all within WRITE_SECONDS."""
     try:
-        port.write(data)
-    except (serial.SerialException, OSError) as error:
-        return error
-    return None
+        line = port.fileno()
+    except (AttributeError, NotImplementedError, OSError, ValueError):
+        port.write(data)  # loop:// and the like: never full
+        return
+    deadline = time.monotonic() + WRITE_SECONDS
+    while data:
+        _, room, _ = gevent.select.select([], [line], [], max(deadline - time.monotonic(), 0))
+        if not room:
+            raise serial.SerialTimeoutException("the panel stopped reading")
+        written = port.write(data)
+        data = data[written or 0 :] if written is not None else b""
 
 
 def level_of(settings: PanelSettings, waiting: int, longest: float) -> str:
