@@ -7,11 +7,16 @@ own health check passes:
 - the gevent hub is responsive: this greenlet woke up on time (a hub blocked by a runaway
   call would stop the pings anyway; a late wake-up means it just was);
 - the outbound server FreeSWITCH hands calls to is listening;
-- the database answers and can take a write lock within the ping period (a technician's
-  ``sqlite3`` shell left in a write transaction, a dead SD card: calls could not be recorded).
+- the database is open and answers (a store worker that never answers holds this greenlet, and
+  the pings stop with it).
 When the check fails the reason is logged and the pings stop: systemd restarts the daemon after
 ``WatchdogSec`` (FreeSWITCH's dialplan fallback takes the callers meanwhile), so a short hiccup
 shorter than the period costs nothing.
+
+A database that answers but cannot take a write lock (a technician's ``sqlite3`` shell left in
+a write transaction, a full or failing SD card) is logged as an error and shown in STATUS, but
+the pings go on: calls are served without the database, and a restart would cut every call in
+progress without unlocking or repairing anything.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ class Supervisor:
         self._status: str | None = None
         self._greenlet: gevent.Greenlet | None = None
         self._last_problems: list[str] = []
+        self._database_problem: str | None = None
 
     @property
     def active(self) -> bool:
@@ -70,10 +76,13 @@ class Supervisor:
     def status(self) -> str:
         daemon = self.daemon
         connected = daemon.control is not None and daemon.control.connected
-        return (
+        status = (
             f"{daemon.active_calls} call(s) in progress; FreeSWITCH "
             f"{'connected' if connected else 'not connected'}; config {daemon.config.version}"
         )
+        if self._database_problem is not None:
+            status += "; calls NOT recorded: the database cannot be written"
+        return status
 
     def health_problems(self, lag: float = 0.0) -> list[str]:
         """Empty when the daemon is healthy; otherwise what is wrong, in words."""
@@ -84,15 +93,21 @@ class Supervisor:
         server = self.daemon.server
         if server is None or not server.listening:
             problems.append("the outbound server is not listening")
+        if self.daemon.store is None:
+            problems.append("the database is not open")
+        return problems
+
+    def database_problem(self) -> str | None:
+        """Why calls cannot be recorded now (the database is locked or failing), or None."""
         store = self.daemon.store
         if store is None:
-            problems.append("the database is not open")
-        else:
-            try:
-                store.check_writable(timeout=min(MAX_DB_CHECK, period / 2))
-            except Exception as error:  # any failure of the database is a failed check
-                problems.append(f"the database cannot be written: {error}")
-        return problems
+            return None  # a health problem already
+        period = self._watchdog or STATUS_TICK
+        try:
+            store.check_writable(timeout=min(MAX_DB_CHECK, period / 2))
+        except Exception as error:  # any failure of the database: calls go unrecorded
+            return f"the database cannot be written: {error}"
+        return None
 
     def _run(self) -> None:
         next_ping = time.monotonic()
@@ -111,6 +126,13 @@ class Supervisor:
             lag = max(0.0, time.monotonic() - before - tick)
 
     def _ping(self, lag: float) -> None:
+        database = self.database_problem()
+        if database != self._database_problem:
+            if database is not None:
+                log.error("systemd.database_unwritable", problem=database)
+            else:
+                log.info("systemd.database_writable")
+            self._database_problem = database
         problems = self.health_problems(lag)
         if problems != self._last_problems:
             if problems:
