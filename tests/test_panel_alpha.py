@@ -12,7 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import gevent
 import pytest
+import serial
 import structlog
 
 from frontdesk.config import ConfigError, load_config
@@ -195,6 +197,40 @@ def test_a_caller_entering_the_queue_shows_on_the_sign_within_a_second_in_amber(
     assert wait_for(lambda: sign.shows("1 en attente", "amber"), timeout=1)
     call.wait_done(10)
     assert wait_for(lambda: sign.shows("0 en attente", "green"), timeout=1)
+
+
+def test_a_reload_that_changes_the_practice_language_changes_the_words_on_the_sign(
+    practice_dir, tmp_path, sign
+):
+    # 8N1: the kernel refuses to set a pseudo-terminal to 7E1 a second time
+    extra = ALPHA + 'bytesize = 8\nparity = "N"\n'
+    path = panel_config(practice_dir, str(sign.link), extra)
+    with started_rig(path, tmp_path) as rig:
+        assert wait_for(lambda: sign.shows("0 en attente"), timeout=2)
+        text = path.read_text()
+        assert '\nlanguage = "fr"\n' in text
+        path.write_text(text.replace('\nlanguage = "fr"\n', '\nlanguage = "en"\n', 1))
+        rig.daemon.config_path = path
+
+        assert rig.daemon.reload()
+
+        assert wait_for(lambda: sign.shows("0 waiting"), timeout=5)
+
+
+def test_a_port_that_refuses_its_line_settings_is_reported_once_and_tried_again(
+    practice_dir, tmp_path, sign
+):
+    # the kernel sets a pseudo-terminal to 7E1 only once: the daemon's open then fails in
+    # termios, outside pyserial's own exceptions
+    serial.serial_for_url(sign.device, bytesize=7, parity="E").close()
+    path = panel_config(practice_dir, str(sign.link), ALPHA)
+    with structlog.testing.capture_logs() as logs, started_rig(path, tmp_path) as rig:
+        assert wait_for(lambda: [e for e in logs if e["event"] == "panel.unavailable"])
+        gevent.sleep(1.0)  # a few more tries
+        assert rig.daemon.panel.running and not rig.daemon.panel.connected
+
+    [unavailable] = [e for e in logs if e["event"] == "panel.unavailable"]
+    assert "Invalid argument" in unavailable["error"]
 
 
 def test_a_burst_of_queue_changes_is_coalesced_into_a_few_writes(rig, sign):

@@ -246,8 +246,9 @@ class Daemon:
         self.announcer = Announcer(new)
         if self.queue is not None:
             self.queue.reconfigure(new.queue, staff_extensions(new))
-        old_panel, self.config = self.config.panel, new
-        if new.panel != old_panel and self.queue is not None:
+        old_panel = (self.config.panel, self.config.practice.language)  # a sign shows words
+        self.config = new
+        if (new.panel, new.practice.language) != old_panel and self.queue is not None:
             if self.panel is not None:
                 self.panel.stop()
             self._start_panel()

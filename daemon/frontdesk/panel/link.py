@@ -132,6 +132,11 @@ class Panel:
             self._greenlet.kill()
             self._greenlet = None
 
+    @property
+    def running(self) -> bool:
+        """The supervisor is alive (opening, serving or waiting to try again)."""
+        return self._greenlet is not None and not self._greenlet.dead
+
     def _on_state(self, state: QueueState) -> None:
         assert self.daemon.queue is not None
         self._state, self._state_at, self._dirty = state, self.daemon.queue.now(), True
@@ -141,9 +146,8 @@ class Panel:
     def _supervise(self) -> None:
         delay, warned, lost_warned = FIRST_RETRY, False, False
         while True:
-            try:
-                port = gevent.get_hub().threadpool.apply(self.opener, (self.settings,))
-            except (serial.SerialException, OSError, ValueError) as error:
+            port, error = gevent.get_hub().threadpool.apply(self._open)
+            if port is None:
                 if not warned:
                     log.warning("panel.unavailable", port=self.settings.port, error=str(error))
                     warned = True
@@ -160,6 +164,8 @@ class Panel:
                 report = log.info if lost_warned else log.warning
                 report("panel.lost", port=self.settings.port, error=str(error))
                 lost_warned = True
+            except Exception:  # a bug must not end the panel for good: logged, tried again
+                log.exception("panel.failed", port=self.settings.port)
             finally:
                 self.connected = False
                 port.close()
@@ -168,6 +174,14 @@ class Panel:
             else:  # lost again at once (a panel that stopped reading): back off
                 gevent.sleep(delay)
                 delay = min(delay * 2, MAX_RETRY)
+
+    def _open(self) -> tuple[serial.SerialBase | None, Exception | None]:
+        """In the thread pool. The error is handed back, not raised (gevent would print its
+        traceback at every retry); pyserial lets termios.error and others through."""
+        try:
+            return self.opener(self.settings), None
+        except Exception as error:
+            return None, error
 
     def _serve(self, port: serial.SerialBase) -> None:
         splitter = LineSplitter()
