@@ -349,6 +349,20 @@ def test_a_caller_sent_to_voicemail_who_leaves_no_message_is_called_back(
         hang_up(rig, busy)
 
 
+def test_a_caller_who_declined_a_callback_is_not_called_back_as_missed(
+    practice_dir: Path, tmp_path: Path
+) -> None:
+    queue = QUEUE | {"call_back_missed": True, "on_nobody": "callback"}
+    with one_desk_phone(practice_dir, tmp_path, queue) as rig:
+        rig.daemon.set_staff_login("1001", False, by="test")
+        call, result = rig.call(CallerScript(keys=("0", ""), message_seconds=0.5),
+                                at=TUESDAY_MORNING, caller_number=PATIENT)  # no message
+
+        assert result.outcome == "abandoned"
+        assert "callback_requested" not in events(rig, call)
+        assert pending_callbacks(rig.daemon.store) == []
+
+
 def test_a_hidden_number_is_listed_as_missed_not_called_back(calling_back: Rig) -> None:
     rig = calling_back
     busy = busy_desk(rig)

@@ -434,6 +434,7 @@ class CallFlow:
             dialable=lambda digits: may_dial(self.config, digits),
         )
         if number is None or entry.state != "waiting" or not callbacks.request(entry, number):
+            entry.declined_callback = entry.declined_callback or number is None
             self._step("callback", "declined")
             self.session.set("playback_terminators", settings.callback_key or "none")
             return False

@@ -15,7 +15,8 @@ With ``call_back_missed`` (on by default), a patient who hung up after waiting a
 ``missed_after`` seconds (in the queue, or at the voicemail it sent them to, without leaving a
 message) is called back the same way (`CallbackDesk.missed`, reason ``missed``), but only when
 the desk is free: such a callback comes after every caller waiting on the line, and is dropped
-when the patient called again and was served meanwhile. A hidden or undialable number, or a
+when the patient called again and was served meanwhile. A patient who was offered a callback
+and confirmed no number is not called back this way either. A hidden or undialable number, or a
 number that already has a callback pending, gets none (the staff's missed list shows it).
 
 A patient who does not answer (or is busy) is tried again ``callback_retry_seconds`` later, up
@@ -256,6 +257,7 @@ class CallbackDesk:
         if (
             not settings.call_back_missed
             or entry.callback is not None
+            or entry.declined_callback
             or entry.waited is None
             or entry.waited < settings.missed_after
             or not number

@@ -83,6 +83,8 @@ class Waiting:
     """Set when the caller asked to be called back (frontdesk.queue.callbacks)."""
     waited: float | None = None
     """Seconds waited, once the caller left the queue unserved (abandoned, overflowed)."""
+    declined_callback: bool = False
+    """Offered a callback, the caller confirmed no number: not called back as missed either."""
 
     def wait(self, now: float) -> float:
         return max(now - self.entered, 0.0)
