@@ -530,8 +530,9 @@ def main() -> None:
            "queue never rung back": q.figures["never rung back"],
            "ratio": r["never rung back"] / max(q.figures["never rung back"], 1)}
           for s, r, q in zip(staffing, rings, runs, strict=True)])
-    show("Why frontdesk lost them: no callback (hidden number, or hung up after less than "
-         "missed_after), a callback that failed every attempt, one still pending at the end",
+    show("Why frontdesk lost them: no callback (declined the one offered, a hidden number, or "
+         "hung up before missed_after), a callback that failed every attempt, one still "
+         "pending at the end",
          [{"staff": s} | run.lost_why for s, run in zip(staffing, runs, strict=True)])
     for s, run in zip(staffing, runs, strict=True):
         show(f"Wait estimates vs the wait each answered caller really had, {s} staff "
