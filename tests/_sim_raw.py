@@ -1,4 +1,5 @@
-"""A tiny raw-socket ESL client and a fake daemon listener, for the simulator's tests.
+"""A tiny raw-socket ESL client and a fake daemon listener, for the simulator's tests (their
+`daemon` and `sim` fixtures are in conftest.py).
 
 Deliberately independent of frontdesk.esl: these tests check the simulator's wire output.
 """
@@ -16,6 +17,9 @@ import gevent.event
 import gevent.queue
 from gevent import socket
 from gevent.server import StreamServer
+
+SCALE = 0.002
+"""The simulator's time scale in these tests: a simulated second is 2 ms."""
 
 
 @dataclass

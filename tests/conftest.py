@@ -1,4 +1,5 @@
-"""Shared fixtures: a copy of the example practice, and the daemon wired to the simulator."""
+"""Shared fixtures: a copy of the example practice, the daemon wired to the simulator, and for
+the simulator's own tests the simulator against a fake daemon (tests/_sim_raw.py)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from _sim_raw import SCALE, FakeDaemon
 from frontdesk.config import load_config
 from frontdesk.config.model import Config
 from frontdesk.rehearse import Rig
+from frontdesk.sim import Simulator
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "frontdesk.toml"
@@ -39,3 +42,21 @@ def rig(practice: Config, tmp_path: Path) -> Iterator[Rig]:
     with Rig(practice, tmp_path) as running:
         yield running
 
+
+@pytest.fixture
+def daemon() -> Iterator[FakeDaemon]:
+    """A fake daemon the simulator hands its calls to (overridden where a test file means the
+    real one)."""
+    fake = FakeDaemon()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def sim(daemon: FakeDaemon) -> Iterator[Simulator]:
+    simulator = Simulator(
+        password="pw", daemon_address=daemon.address, time_scale=SCALE, heartbeat_interval=0
+    )
+    simulator.start()
+    yield simulator
+    simulator.stop()

@@ -3,32 +3,11 @@ originated from the control connection (the staff's phone, then the patient's nu
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import gevent
 import pytest
 
 from _sim_raw import FakeDaemon, RawESL
 from frontdesk.sim import CallerScript, Simulator
-
-SCALE = 0.002
-
-
-@pytest.fixture
-def daemon() -> Iterator[FakeDaemon]:
-    fake = FakeDaemon()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def sim(daemon: FakeDaemon) -> Iterator[Simulator]:
-    simulator = Simulator(
-        password="pw", daemon_address=daemon.address, time_scale=SCALE, heartbeat_interval=0
-    )
-    simulator.start()
-    yield simulator
-    simulator.stop()
 
 
 def login(sim: Simulator, events: str) -> RawESL:

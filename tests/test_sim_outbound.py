@@ -3,34 +3,14 @@
 from __future__ import annotations
 
 import wave
-from collections.abc import Iterator
 from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
 
-from _sim_raw import FakeDaemon, Frame
+from _sim_raw import SCALE, FakeDaemon, Frame
 from frontdesk.sim import CallerScript, Simulator
 from frontdesk.sim.session import FALLBACK_RING_SECONDS
-
-SCALE = 0.002
-
-
-@pytest.fixture
-def daemon() -> Iterator[FakeDaemon]:
-    fake = FakeDaemon()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def sim(daemon: FakeDaemon) -> Iterator[Simulator]:
-    simulator = Simulator(
-        password="pw", daemon_address=daemon.address, time_scale=SCALE, heartbeat_interval=0
-    )
-    simulator.start()
-    yield simulator
-    simulator.stop()
 
 
 def names(frames: list[Frame]) -> list[str]:
