@@ -1,0 +1,180 @@
+"""Calls FreeSWITCH's static fallback took, and messages left on disk: the staff see them all.
+
+The real daemon against the simulator, whose static fallback runs the shipped dialplan's
+actions (ring the desk phones, prompt, a message recorded with the caller's number in it).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from frontdesk.messages import MAX_TEXT_CHARS, SETTLE_SECONDS, read_wav_info
+from frontdesk.rehearse import Rig
+from frontdesk.sim import CallerScript, SimCall
+from frontdesk.sim._wav import wav_bytes
+from helpers import wait_for
+
+NOBODY = "1999"
+"""A desk phone nobody registered: the fallback's ring-all fails at once, then the message."""
+NUMBER = "0639981234"
+UUID = "3f2a9c1e-5b7d-4e8f-9a0b-1c2d3e4f5a6b"
+
+
+@pytest.fixture
+def messages(rig: Rig) -> Path:
+    directory = rig.daemon.config.storage.messages
+    directory.mkdir(parents=True, exist_ok=True)
+    rig.sim.fallback_extensions = [NOBODY]
+    rig.sim.fallback_messages = str(directory)
+    return directory
+
+
+def settled(path: Path) -> Path:
+    """The file as FreeSWITCH leaves it once the recording is over for a while."""
+    past = time.time() - 2 * SETTLE_SECONDS
+    os.utime(path, (past, past))
+    return path
+
+
+def fallback_call(rig: Rig, number: str = NUMBER) -> SimCall:
+    call = rig.sim.place_call(CallerScript(message_seconds=5.0), caller_number=number)
+    assert call.wait_done(10)
+    assert call.fallback_ran
+    return call
+
+
+def stored(rig: Rig, uuid: str) -> dict | None:
+    assert rig.daemon.store is not None
+    return rig.daemon.store.get_call(uuid)
+
+
+def test_a_call_taken_by_the_fallback_while_the_daemon_was_down_is_recorded_at_start(
+    rig: Rig, messages: Path
+) -> None:
+    rig.daemon.stop(grace=0.1)
+    call = fallback_call(rig)
+    (message,) = messages.iterdir()
+    settled(message)
+
+    rig.restart_daemon()
+
+    assert wait_for(lambda: stored(rig, call.uuid) is not None)
+    row = stored(rig, call.uuid)
+    assert row["caller_number"] == NUMBER
+    assert row["outcome"] == "fallback" and row["reason"] == "fallback"
+    assert row["message_file"] == str(message)
+    assert row["started_at"] <= row["ended_at"]
+    assert rig.daemon.messages.scan() == 0, "a file already linked is never added twice"
+    assert [c["uuid"] for c in rig.daemon.store.calls()] == [call.uuid]
+
+
+def test_a_call_refused_while_running_that_ran_the_fallback_gets_a_row(
+    rig: Rig, messages: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert rig.daemon.control.wait_connected(5)
+    monkeypatch.setattr(rig.daemon.server, "_max_calls", 0)  # the daemon is full
+
+    call = fallback_call(rig)
+
+    assert wait_for(lambda: stored(rig, call.uuid) is not None)
+    row = stored(rig, call.uuid)
+    (message,) = messages.iterdir()
+    assert row["caller_number"] == NUMBER
+    assert row["outcome"] == "fallback" and row["reason"] == "fallback"
+    assert row["message_file"] == str(message), "linked as the call ends, not a scan later"
+    assert row["hangup_cause"] == "NORMAL_CLEARING"
+    assert row["answered_at"] is not None and row["ended_at"] >= row["answered_at"]
+    assert [c["uuid"] for c in rig.daemon.store.calls()] == [call.uuid]
+
+
+def test_calls_the_daemon_served_keep_their_own_record(rig: Rig, messages: Path) -> None:
+    assert rig.daemon.control.wait_connected(5)
+    call, result = rig.call(CallerScript(keys=("4",)))
+
+    assert result is not None
+    assert wait_for(lambda: stored(rig, call.uuid)["ended_at"] is not None)
+    assert stored(rig, call.uuid)["outcome"] == result.outcome != "fallback"
+    assert [c["uuid"] for c in rig.daemon.store.calls()] == [call.uuid]
+
+
+def test_a_fallback_message_still_being_recorded_is_picked_up_by_a_later_scan(
+    rig: Rig, messages: Path
+) -> None:
+    fresh = messages / f"fallback-20261127-091502-{UUID}.wav"
+    fresh.write_bytes(wav_bytes(5 * 8000, {"RECORD_ARTIST": NUMBER}))
+
+    assert rig.daemon.messages.scan() == 0
+    assert stored(rig, UUID) is None
+    settled(fresh)
+    assert rig.daemon.messages.scan() == 1
+
+    row = stored(rig, UUID)
+    assert row["caller_number"] == NUMBER and row["message_file"] == str(fresh)
+
+
+def riff(*chunks: bytes, declared: int | None = None) -> bytes:
+    body = b"WAVE" + b"".join(chunks)
+    return b"RIFF" + (len(body) if declared is None else declared).to_bytes(4, "little") + body
+
+
+def chunk(name: bytes, payload: bytes, declared: int | None = None) -> bytes:
+    size = len(payload) if declared is None else declared
+    return name + size.to_bytes(4, "little") + payload + (b"\0" if len(payload) % 2 else b"")
+
+
+def info(*tags: tuple[bytes, bytes]) -> bytes:
+    return chunk(b"LIST", b"INFO" + b"".join(chunk(tag, value) for tag, value in tags))
+
+
+FMT = wav_bytes(0, {})[12:36]
+AUDIO = chunk(b"data", b"\0\0" * 16000)
+
+HOSTILE = {
+    "escape sequences": (riff(FMT, info((b"IART", b"\x1b[2J\x1b]0;owned\x07063998\n1234\0")),
+                              AUDIO), "[2J]0;owned0639981234"),
+    "no INFO at all": (riff(FMT, AUDIO), ""),
+    "a LIST claiming 4 GB": (riff(FMT, chunk(b"LIST", b"INFO", declared=0xFFFFFFFF), AUDIO), ""),
+    "a tag claiming 4 GB": (riff(FMT, chunk(b"LIST", b"INFOIART\xff\xff\xff\xff0639"), AUDIO),
+                            "0639"),
+    "a 100 kB INFO list": (riff(FMT, info((b"IART", b"9" * 100_000)), AUDIO), ""),
+    "a long number": (riff(FMT, info((b"IART", b"9" * 1000)), AUDIO), "9" * MAX_TEXT_CHARS),
+    "a data chunk claiming 4 GB": (riff(FMT, chunk(b"data", b"\0" * 10, declared=0xFFFFFFFF),
+                                        info((b"IART", NUMBER.encode()))), ""),
+    "thousands of empty chunks": (riff(FMT, chunk(b"junk", b"") * 5000,
+                                       info((b"IART", NUMBER.encode()))), ""),
+    "not a WAV": (b"#!/bin/sh\nrm -rf /\n" * 10, ""),
+    "an empty file": (b"", ""),
+    "invalid UTF-8": (riff(FMT, info((b"IART", b"06\xff\xfe39")), AUDIO), "06\ufffd\ufffd39"),
+}
+
+
+@pytest.mark.parametrize("case", HOSTILE)
+def test_a_message_file_with_hostile_metadata_is_read_safely(tmp_path: Path, case: str) -> None:
+    data, number = HOSTILE[case]
+    path = tmp_path / "message.wav"
+    path.write_bytes(data)
+
+    assert read_wav_info(path).artist == number
+
+
+def test_the_daemon_records_fallback_files_with_hostile_metadata_without_harm(
+    rig: Rig, messages: Path
+) -> None:
+    uuids = []
+    for index, (data, _) in enumerate(HOSTILE.values()):
+        uuid = f"{UUID[:-4]}{index:04d}"
+        (messages / f"fallback-20261127-0915{index:02d}-{uuid}.wav").write_bytes(data)
+        uuids.append(uuid)
+    for path in messages.iterdir():
+        settled(path)
+
+    rig.daemon.messages.scan()
+
+    rows = [stored(rig, uuid) for uuid in uuids]
+    assert all(row is not None and row["outcome"] == "fallback" for row in rows)
+    assert all(row["caller_number"].isprintable() for row in rows)
+    assert all(len(row["caller_number"]) <= MAX_TEXT_CHARS for row in rows)
