@@ -6,17 +6,15 @@ actions (ring the desk phones, prompt, a message recorded with the caller's numb
 
 from __future__ import annotations
 
-import os
-import time
 from pathlib import Path
 
 import pytest
 
-from frontdesk.messages import MAX_TEXT_CHARS, SETTLE_SECONDS, read_wav_info
+from frontdesk.messages import MAX_TEXT_CHARS, read_wav_info
 from frontdesk.rehearse import Rig
 from frontdesk.sim import CallerScript, SimCall
 from frontdesk.sim._wav import wav_bytes
-from helpers import wait_for
+from helpers import settled, wait_for
 
 NOBODY = "1999"
 """A desk phone nobody registered: the fallback's ring-all fails at once, then the message."""
@@ -31,13 +29,6 @@ def messages(rig: Rig) -> Path:
     rig.sim.fallback_extensions = [NOBODY]
     rig.sim.fallback_messages = str(directory)
     return directory
-
-
-def settled(path: Path) -> Path:
-    """The file as FreeSWITCH leaves it once the recording is over for a while."""
-    past = time.time() - 2 * SETTLE_SECONDS
-    os.utime(path, (past, past))
-    return path
 
 
 def fallback_call(rig: Rig, number: str = NUMBER) -> SimCall:
