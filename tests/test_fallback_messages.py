@@ -215,3 +215,18 @@ def test_the_staff_list_every_message_newest_first(practice_dir: Path, capsys) -
     rows = json.loads(capsys.readouterr().out)
     assert [row["reason"] for row in rows] == ["fallback", "prescription"]
     assert rows[0]["caller_number"] == "06\x1b[2J39983333"
+
+
+def test_a_fallback_file_named_without_a_readable_time_is_dated_by_its_file(
+    rig: Rig, messages: Path
+) -> None:
+    path = messages / f"fallback-{UUID}.wav"
+    path.write_bytes(wav_bytes(5 * 8000, {"RECORD_ARTIST": NUMBER}))
+    settled(path)
+
+    assert rig.daemon.messages.scan() == 1
+
+    row = stored(rig, UUID)
+    written = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    assert abs(row["started_at"] - written) < timedelta(seconds=1)
+    assert row["started_at"] == row["ended_at"] and row["message_file"] == str(path)

@@ -57,9 +57,10 @@ MAX_TEXT_CHARS = 64
 _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 UUID = re.compile(_UUID)
 FLOW_MESSAGE = re.compile(rf"({_UUID})\.wav")
-FALLBACK_MESSAGE = re.compile(rf"fallback-(\d{{8}}-\d{{6}})-({_UUID})\.wav")
-"""The name the shipped dialplan gives the fallback's message (its strftime is FreeSWITCH's
-local time: this box's)."""
+FALLBACK_MESSAGE = re.compile(rf"fallback-(?:(.*)-)?({_UUID})\.wav")
+"""The name the shipped dialplan gives the fallback's message: ``fallback-<time>-<uuid>.wav``,
+the time as ``%Y%m%d-%H%M%S`` of FreeSWITCH's strftime (local time: this box's). A name with
+another time, or none, is taken too: the file's mtime tells the time then."""
 
 
 @dataclass(frozen=True)
@@ -228,11 +229,11 @@ class MessageLinker:
             return self._fallback_file(fallback.group(2), fallback.group(1), path, mtime)
         return False
 
-    def _fallback_file(self, uuid: str, stamp: str, path: Path, mtime: float) -> bool:
+    def _fallback_file(self, uuid: str, stamp: str | None, path: Path, mtime: float) -> bool:
         """A fallback message found on disk: all the call's row can say is in the file."""
         info = read_wav_info(path)
         ended = datetime.fromtimestamp(mtime, UTC)
-        started = min(_local_stamp(stamp) or ended, ended)
+        started = min(_local_stamp(stamp or "") or ended, ended)
         message = str(path) if info.seconds * 1000 >= MIN_MESSAGE_MS else None
         return self._record_fallback(
             uuid, caller_number=info.artist, caller_name="", destination="",
@@ -281,7 +282,7 @@ class MessageLinker:
 
     def _fallback_message_of(self, uuid: str) -> Path | None:
         """The fallback's message file of this call, if the caller left one."""
-        for path in sorted(self.directory.glob(f"fallback-*-{uuid}.wav")):
+        for path in sorted(self.directory.glob(f"fallback-*{uuid}.wav")):
             if FALLBACK_MESSAGE.fullmatch(path.name) and is_message(path):
                 return path
         return None
