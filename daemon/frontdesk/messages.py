@@ -210,7 +210,10 @@ class MessageLinker:
         for entry in entries:
             path = os.path.join(self.directory, entry.name)
             if path not in linked:
-                mtime = entry.stat().st_mtime
+                try:
+                    mtime = entry.stat().st_mtime
+                except OSError:  # deleted meanwhile
+                    continue
                 if now - mtime < SETTLE_SECONDS:
                     continue
                 changed += self._link(entry.name, Path(path), mtime)
