@@ -53,6 +53,7 @@ def test_a_call_taken_by_the_fallback_while_the_daemon_was_down_is_recorded_at_s
 ) -> None:
     rig.daemon.stop(grace=0.1)
     call = fallback_call(rig)
+    assert call.daemon_unreachable
     (message,) = messages.iterdir()
     settled(message)
 
@@ -75,6 +76,7 @@ def test_a_call_refused_while_running_that_ran_the_fallback_gets_a_row(
     monkeypatch.setattr(rig.daemon.server, "_max_calls", 0)  # the daemon is full
 
     call = fallback_call(rig)
+    assert call.daemon_closed_midcall, "refused: the daemon closed the socket at once"
 
     assert wait_for(lambda: stored(rig, call.uuid) is not None)
     row = stored(rig, call.uuid)
@@ -85,6 +87,20 @@ def test_a_call_refused_while_running_that_ran_the_fallback_gets_a_row(
     assert row["hangup_cause"] == "NORMAL_CLEARING"
     assert row["answered_at"] is not None and row["ended_at"] >= row["answered_at"]
     assert [c["uuid"] for c in rig.daemon.store.calls()] == [call.uuid]
+
+
+def test_a_refused_feature_code_is_no_patients_call(
+    rig: Rig, messages: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert rig.daemon.control.wait_connected(5)
+    monkeypatch.setattr(rig.daemon.server, "_max_calls", 0)
+    staff = rig.place(CallerScript(message_seconds=5.0), caller_number="1001", destination="*50")
+    assert staff.wait_done(10)
+
+    patient = fallback_call(rig)  # its record comes after the feature call's hang-up
+
+    assert wait_for(lambda: stored(rig, patient.uuid) is not None)
+    assert stored(rig, staff.uuid) is None
 
 
 def test_calls_the_daemon_served_keep_their_own_record(rig: Rig, messages: Path) -> None:
