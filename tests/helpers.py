@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import time
+from pathlib import Path
+
 import gevent
+
+from frontdesk.messages import SETTLE_SECONDS
 
 
 def wait_for(condition, timeout: float = 5.0, step: float = 0.005) -> bool:
@@ -33,3 +39,11 @@ def set_in_section(text: str, section: str, settings: dict) -> str:
         if not count:
             added.append(line + "\n")
     return text[:start] + "".join(added) + body + text[end:]
+
+
+def settled(path: Path) -> Path:
+    """The message file as FreeSWITCH leaves it once its recording is over for a while (the
+    daemon leaves a file written to in the last seconds for a later look)."""
+    past = time.time() - 2 * SETTLE_SECONDS
+    os.utime(path, (past, past))
+    return path

@@ -18,7 +18,7 @@ import pytest
 
 from frontdesk.sim import CallerScript, Simulator
 from frontdesk.store import Store
-from helpers import wait_for
+from helpers import settled, wait_for
 
 PASSWORD = "test-only-password"
 
@@ -218,6 +218,34 @@ def test_a_daemon_killed_mid_call_leaves_the_call_recorded_as_interrupted(
     assert row["outcome"] == "interrupted"
     assert row["ended_at"] is not None
     assert restarted.saw("calls.interrupted_by_previous_stop", count=1)
+
+
+def test_a_message_recorded_while_the_daemon_was_killed_is_on_its_row_at_the_next_start(
+    sim, config_file
+):
+    messages = config_file.parent.parent / "var" / "messages"
+    messages.mkdir(parents=True)
+    daemon = DaemonProcess(config_file)
+    try:
+        daemon.wait_for_log("daemon.started")
+        call = sim.place_call(CallerScript(keys=("3", "1"), message_seconds=60.0))
+        assert wait_for(lambda: call.recorded, 10)
+    finally:
+        daemon.kill()
+    assert call.wait_done(10), "FreeSWITCH finishes the record, then runs the fallback"
+    message = messages / f"{call.uuid}.wav"
+    assert message.exists() and stored_call(config_file, call.uuid)["message_file"] is None
+    settled(message)
+
+    restarted = DaemonProcess(config_file)
+    try:
+        restarted.wait_for_log("messages.linked_after_restart", call=call.uuid)
+    finally:
+        restarted.kill()
+
+    row = stored_call(config_file, call.uuid)
+    assert Path(row["message_file"]).resolve() == message.resolve()
+    assert row["outcome"] == "interrupted"
 
 
 def test_a_missing_messages_directory_is_reported_at_start(daemon, config_file):

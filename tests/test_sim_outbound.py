@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import wave
 from pathlib import Path
 from xml.etree import ElementTree
@@ -9,6 +10,7 @@ from xml.etree import ElementTree
 import pytest
 
 from _sim_raw import SCALE, FakeDaemon, Frame
+from frontdesk.messages import read_wav_info
 from frontdesk.sim import CallerScript, Simulator
 from frontdesk.sim.session import FALLBACK_RING_SECONDS
 
@@ -394,9 +396,28 @@ def test_the_fallback_rings_the_desk_phones_then_records_like_the_shipped_dialpl
     assert dict(call.apps)["record"].split()[1:] == dict(shipped)["record"].split()[1:]
     assert call.daemon_unreachable and call.bridged_to is None
     (message,) = tmp_path.iterdir()
-    assert call.recorded == [str(message)] and message.name == f"fallback-{call.uuid}.wav"
+    assert call.recorded == [str(message)]
+    assert re.fullmatch(rf"fallback-\d{{8}}-\d{{6}}-{call.uuid}\.wav", message.name)
     with wave.open(str(message)) as recorded:
         assert recorded.getnframes() == 4 * 8000
+
+
+def test_the_fallback_message_carries_the_callers_number_as_mod_sndfile_writes_it(
+    no_daemon: tuple[str, int], tmp_path: Path
+) -> None:
+    """RECORD_ARTIST / RECORD_COMMENT set before `record` become the WAV's INFO tags."""
+    sim = fallback_sim(no_daemon, tmp_path)
+    sim.add_phone("1001", answer_after=None)
+    try:
+        call = sim.place_call(CallerScript(message_seconds=4.0), caller_number="0639981234")
+        assert call.wait_done(2)
+    finally:
+        sim.stop()
+    (message,) = tmp_path.iterdir()
+    info = read_wav_info(message)
+    assert info.artist == "0639981234"
+    assert info.comment == "frontdesk static fallback message"
+    assert info.seconds == 4.0
 
 
 def test_a_desk_phone_answering_the_fallback_talks_with_the_caller(

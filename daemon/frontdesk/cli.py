@@ -160,6 +160,20 @@ def build_parser() -> argparse.ArgumentParser:
     callbacks.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="config file")
     callbacks.set_defaults(handler=cmd_callbacks)
 
+    messages = commands.add_parser(
+        "messages",
+        help="the calls that left a message, newest first, with the message file",
+        description="List the calls in which the caller left a message, newest first: the "
+        "flow's message nodes and voicemail, the static fallback of FreeSWITCH's dialplan "
+        "(recorded while the daemon was down or did not take the call: reason 'fallback'; "
+        "the daemon adds them at start and each minute), and messages of calls cut by a "
+        "daemon that died. Works from the database, with or without the daemon running.",
+    )
+    messages.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="config file")
+    messages.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    messages.add_argument("--json", action="store_true", help="JSON, for scripts")
+    messages.set_defaults(handler=cmd_messages)
+
     panel = commands.add_parser(
         "panel",
         help="try the desk panel: every state in turn, or a simulated panel on this terminal",
@@ -464,6 +478,43 @@ def cmd_callbacks(args: argparse.Namespace) -> int:
          for m in missed],
     ))
     return 0
+
+
+def cmd_messages(args: argparse.Namespace) -> int:
+    import json
+    from zoneinfo import ZoneInfo
+
+    from frontdesk.store import Store
+
+    config = _load_or_report(args.config)
+    if config is None:
+        return 1
+    with Store(config.storage.database) as store:
+        calls = store.messages(limit=max(args.limit, 0))
+    if args.json:
+        print(json.dumps([
+            {"call": call["uuid"], "started_at": call["started_at"].isoformat(),
+             "caller_number": call["caller_number"], "caller_name": call["caller_name"],
+             "reason": call["reason"], "outcome": call["outcome"],
+             "message_file": call["message_file"]}
+            for call in calls
+        ], indent=2))
+        return 0
+    zone = ZoneInfo(config.practice.timezone)
+    print(_titled_table(
+        "Messages",
+        ("called at", "number", "reason", "file"),
+        [(f"{call['started_at'].astimezone(zone):%a %d/%m %H:%M}",
+          _shown(call["caller_number"]) or "hidden", call["reason"] or "-",
+          call["message_file"])
+         for call in calls],
+    ))
+    return 0
+
+
+def _shown(text: str) -> str:
+    """Caller-controlled text for a terminal: control characters escaped, never sent."""
+    return "".join(char if char.isprintable() else ascii(char)[1:-1] for char in text)
 
 
 def _titled_table(title: str, header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:

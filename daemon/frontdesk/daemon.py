@@ -30,6 +30,7 @@ from frontdesk.flow import CallFlow, CallResult
 from frontdesk.hardening import freeswitch_peers
 from frontdesk.housekeeping import DailyJobs
 from frontdesk.logs import mask_number
+from frontdesk.messages import MessageLinker
 from frontdesk.panel import Panel
 from frontdesk.queue import CONTROL_EVENTS as QUEUE_EVENTS
 from frontdesk.queue import FrontdeskQueue
@@ -48,6 +49,9 @@ result, CHANNEL_HANGUP_COMPLETE); we close the socket ourselves as soon as the c
 HANGUP_CAUSE_WAIT = 2.0
 CONTROL_EVENTS = ("CHANNEL_CREATE", "CHANNEL_HANGUP_COMPLETE", *QUEUE_EVENTS)
 RESTART_ONLY_SECTIONS = ("freeswitch", "storage")
+SERVED_REMEMBERED = 4096
+"""Channels served, remembered until their CHANNEL_HANGUP_COMPLETE (a bound, for hang-ups
+missed while the control connection was down)."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,10 @@ class Daemon:
         """The local status and control socket (frontdesk.web)."""
         self.panel: Panel | None = None
         """The desk status panel (frontdesk.panel), when [panel] enables it."""
+        self.messages: MessageLinker | None = None
+        self._served: dict[str, None] = {}
+        """Channels this daemon took from the outbound socket; any other caller of the
+        practice's line that ends was taken by the static fallback (frontdesk.messages)."""
 
     @classmethod
     def from_path(cls, path: Path, **kwargs) -> Daemon:
@@ -121,6 +129,8 @@ class Daemon:
             # FreeSWITCH writes the callers' messages there and creates no directory: without
             # it every message is lost. The install creates it, shared with FreeSWITCH's group.
             log.error("messages.directory_missing", directory=str(self.config.storage.messages))
+        self.messages = MessageLinker(self)
+        self.messages.start()
         self.server = OutboundServer(
             fs.listen_host, fs.listen_port, self._handle_call, allowed_peers=freeswitch_peers(fs)
         )
@@ -188,6 +198,8 @@ class Daemon:
             self.panel.stop()
         if self.endpoint is not None:
             self.endpoint.stop()
+        if self.messages is not None:
+            self.messages.stop()
         if self.server is not None:
             self.server.stop()
         if self.control is not None:
@@ -278,6 +290,7 @@ class Daemon:
         session.connect()
         uuid = session.uuid
         self._calls[uuid] = gevent.getcurrent()
+        self._remember_served(uuid)
         call_log = log.bind(call=uuid)
         if feature_of(config, session.destination) is not None:
             self._feature_call(session, config, schedule, call_log)
@@ -429,6 +442,16 @@ class Daemon:
     def _on_control_event(self, event: Event) -> None:
         if self.queue is not None:
             self.queue.on_event(event)
+        if event.name == "CHANNEL_HANGUP_COMPLETE" and self.messages is not None:
+            if event.uuid in self._served:
+                del self._served[event.uuid]
+            else:
+                self.messages.call_ended_unserved(event)
+
+    def _remember_served(self, uuid: str) -> None:
+        self._served[uuid] = None
+        while len(self._served) > SERVED_REMEMBERED:
+            del self._served[next(iter(self._served))]
 
     def _dump_stacks(self) -> None:
         for line in gevent.util.format_run_info():

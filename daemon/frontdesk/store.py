@@ -527,6 +527,61 @@ class Store:
         """Call records started at or after `since`, newest first, at most `limit` of them."""
         return self._run(_select_calls, _ts_or_none(since), limit)
 
+    # --- callers' messages ----------------------------------------------------------------
+
+    def fallback_call(
+        self,
+        uuid: str,
+        *,
+        caller_number: str,
+        caller_name: str,
+        destination: str,
+        started_at: datetime,
+        answered_at: datetime | None,
+        ended_at: datetime,
+        hangup_cause: str | None,
+        message_file: str | None,
+        schedule_state: str,
+        schedule_detail: str,
+        config_version: str,
+    ) -> bool:
+        """A call FreeSWITCH's static fallback took (the daemon was down or refused it):
+        create its complete row (outcome and reason "fallback") unless the call has one, and
+        give `message_file` to the row if it has no message yet. True if the row was created
+        or took the message."""
+        row = {
+            "uuid": uuid,
+            "caller_number": caller_number,
+            "caller_name": caller_name,
+            "destination": destination,
+            "started_at": _ts(started_at),
+            "answered_at": _ts_or_none(answered_at),
+            "ended_at": _ts(ended_at),
+            "schedule_state": schedule_state,
+            "schedule_detail": schedule_detail,
+            "config_version": config_version,
+            "reason": "fallback",
+            "outcome": "fallback",
+            "hangup_cause": hangup_cause,
+            "message_file": message_file,
+        }
+        if self._run(_insert_if_new, row):
+            return True
+        return message_file is not None and self.link_message(uuid, message_file)
+
+    def link_message(self, uuid: str, message_file: str) -> bool:
+        """Give the call's row its message file, unless it has one (or is no call of ours,
+        or the file is the row's conversation recording). True if the row took it."""
+        return self._run(_link_message, uuid, message_file)
+
+    def message_files(self) -> set[str]:
+        """Every message file a call's row holds."""
+        return self._run(_message_files)
+
+    def messages(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """The records of the calls that left a message, newest first."""
+        return self._run(_select_messages, limit)
+
     # --- overrides ------------------------------------------------------------------------
 
     def set_override(
@@ -767,6 +822,36 @@ def _select_calls(db: Database, since: str | None, limit: int | None) -> list[di
     where, args = ("started_at >= ?", [since]) if since is not None else (None, None)
     rows = _table(db, "calls").rows_where(
         where, args, order_by="started_at DESC, rowid DESC", limit=limit
+    )
+    return [_decode_call(row) for row in rows]
+
+
+def _insert_if_new(db: Database, row: dict[str, Any]) -> bool:
+    columns = ", ".join(row)
+    marks = ", ".join("?" for _ in row)
+    cursor = db.execute(
+        f"INSERT OR IGNORE INTO calls ({columns}) VALUES ({marks})", list(row.values())
+    )
+    return cursor.rowcount == 1
+
+
+def _link_message(db: Database, uuid: str, message_file: str) -> bool:
+    cursor = db.execute(
+        "UPDATE calls SET message_file = ? WHERE uuid = ? AND message_file IS NULL"
+        " AND (recording_file IS NULL OR recording_file != ?)",
+        [message_file, uuid, message_file],
+    )
+    return cursor.rowcount == 1
+
+
+def _message_files(db: Database) -> set[str]:
+    rows = db.query("SELECT message_file FROM calls WHERE message_file IS NOT NULL")
+    return {row["message_file"] for row in rows}
+
+
+def _select_messages(db: Database, limit: int | None) -> list[dict[str, Any]]:
+    rows = _table(db, "calls").rows_where(
+        "message_file IS NOT NULL", order_by="started_at DESC, rowid DESC", limit=limit
     )
     return [_decode_call(row) for row in rows]
 

@@ -45,8 +45,10 @@ OUTCOMES = (
     "abandoned",
     "interrupted",
     "failed",
+    "fallback",
 )
-"""How a call ended, as stored in its record."""
+"""How a call ended, as stored in its record ("fallback": the daemon never served it and
+FreeSWITCH's static fallback took it)."""
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import gevent.queue
 import structlog
 from gevent import socket
 
-from . import _templates, _wire
+from . import _templates, _wav, _wire
 from ._channel import Channel, SimEvent, new_uuid, now_us
 from ._control import EventSink
 from ._legs import RingResult
@@ -31,6 +31,7 @@ _DAEMON_GONE = "daemon-gone"
 _WAKE = "wake"
 _DIALSTATUS = {"NO_ANSWER": "NOANSWER", "USER_BUSY": "BUSY", "ORIGINATOR_CANCEL": "CANCEL"}
 _DTMF_SECONDS = 0.2
+_VARIABLE = re.compile(r"\$\{(?:strftime\(([^)]*)\)|([A-Za-z_][A-Za-z0-9_]*))\}")
 FALLBACK_RING_SECONDS = 25.0
 """call_timeout of the static fallback in freeswitch-conf/dialplan/default.xml."""
 
@@ -610,11 +611,8 @@ class OutboundSession:
     def _write_wav(self, path: str, samples: int) -> None:
         if path and os.path.isdir(os.path.dirname(path)):  # a bare name is not written
             try:
-                with wave.open(path, "wb") as wav:
-                    wav.setnchannels(1)
-                    wav.setsampwidth(2)
-                    wav.setframerate(8000)
-                    wav.writeframes(b"\0\0" * samples)
+                with open(path, "wb") as wav:
+                    wav.write(_wav.wav_bytes(samples, self.channel.variables))
             except OSError as exc:
                 self.log.warning("sim.record_write_failed", path=path, error=str(exc))
 
@@ -821,7 +819,7 @@ class OutboundSession:
             return
         self.in_socket_app = False
         ring_all = ",".join(f"user/{ext}" for ext in self.sim.fallback_extensions)
-        name = f"fallback-{self.channel.uuid}.wav"
+        name = "fallback-${strftime(%Y%m%d-%H%M%S)}-${uuid}.wav"
         message = os.path.join(self.sim.fallback_messages, name)
         steps = [
             ("answer", ""),
@@ -831,6 +829,8 @@ class OutboundSession:
             ("bridge", ring_all),
             ("playback", self.sim.fallback_prompt),
             ("set", "playback_terminators=#"),
+            ("set", "RECORD_ARTIST=${caller_id_number}"),
+            ("set", "RECORD_COMMENT=frontdesk static fallback message"),
             ("playback", "tone_stream://%(300,0,1000)"),
             ("record", f"{message} 120 200 3"),
             ("hangup", "NORMAL_CLEARING"),
@@ -838,7 +838,20 @@ class OutboundSession:
         for app, arg in steps:
             if self.channel.hungup:
                 return
-            self._execute(app, arg, new_uuid())
+            self._execute(app, self._expand(arg), new_uuid())
+
+    def _expand(self, text: str) -> str:
+        """The dialplan's ``${variable}`` and ``${strftime(format)}`` (local wall-clock time,
+        as FreeSWITCH's), expanded when the action runs."""
+        ch = self.channel
+        known = {"uuid": ch.uuid, "caller_id_number": ch.caller_number,
+                 "caller_id_name": ch.caller_name, **ch.variables}
+
+        def value(match: re.Match[str]) -> str:
+            fmt, name = match.groups()
+            return time.strftime(fmt) if fmt is not None else known.get(name, "")
+
+        return _VARIABLE.sub(value, text)
 
     def _teardown(self) -> None:
         ch = self.channel

@@ -1,0 +1,248 @@
+"""Calls FreeSWITCH's static fallback took, and messages left on disk: the staff see them all.
+
+The real daemon against the simulator, whose static fallback runs the shipped dialplan's
+actions (ring the desk phones, prompt, a message recorded with the caller's number in it).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from frontdesk.cli import main
+from frontdesk.config import load_config
+from frontdesk.messages import MAX_TEXT_CHARS, read_wav_info
+from frontdesk.rehearse import Rig
+from frontdesk.sim import CallerScript, SimCall
+from frontdesk.sim._wav import wav_bytes
+from frontdesk.store import Store
+from helpers import settled, wait_for
+
+NOBODY = "1999"
+"""A desk phone nobody registered: the fallback's ring-all fails at once, then the message."""
+NUMBER = "0639981234"
+UUID = "3f2a9c1e-5b7d-4e8f-9a0b-1c2d3e4f5a6b"
+
+
+@pytest.fixture
+def messages(rig: Rig) -> Path:
+    directory = rig.daemon.config.storage.messages
+    directory.mkdir(parents=True, exist_ok=True)
+    rig.sim.fallback_extensions = [NOBODY]
+    rig.sim.fallback_messages = str(directory)
+    return directory
+
+
+def fallback_call(rig: Rig, number: str = NUMBER) -> SimCall:
+    call = rig.sim.place_call(CallerScript(message_seconds=5.0), caller_number=number)
+    assert call.wait_done(10)
+    assert call.fallback_ran
+    return call
+
+
+def stored(rig: Rig, uuid: str) -> dict | None:
+    assert rig.daemon.store is not None
+    return rig.daemon.store.get_call(uuid)
+
+
+def test_a_call_taken_by_the_fallback_while_the_daemon_was_down_is_recorded_at_start(
+    rig: Rig, messages: Path
+) -> None:
+    rig.daemon.stop(grace=0.1)
+    call = fallback_call(rig)
+    assert call.daemon_unreachable
+    (message,) = messages.iterdir()
+    settled(message)
+
+    rig.restart_daemon()
+
+    assert wait_for(lambda: stored(rig, call.uuid) is not None)
+    row = stored(rig, call.uuid)
+    assert row["caller_number"] == NUMBER
+    assert row["outcome"] == "fallback" and row["reason"] == "fallback"
+    assert row["message_file"] == str(message)
+    assert row["started_at"] <= row["ended_at"]
+    assert rig.daemon.messages.scan() == 0, "a file already linked is never added twice"
+    assert [c["uuid"] for c in rig.daemon.store.calls()] == [call.uuid]
+
+
+def test_a_call_refused_while_running_that_ran_the_fallback_gets_a_row(
+    rig: Rig, messages: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert rig.daemon.control.wait_connected(5)
+    monkeypatch.setattr(rig.daemon.server, "_max_calls", 0)  # the daemon is full
+
+    call = fallback_call(rig)
+    assert call.daemon_closed_midcall, "refused: the daemon closed the socket at once"
+
+    assert wait_for(lambda: stored(rig, call.uuid) is not None)
+    row = stored(rig, call.uuid)
+    (message,) = messages.iterdir()
+    assert row["caller_number"] == NUMBER
+    assert row["outcome"] == "fallback" and row["reason"] == "fallback"
+    assert row["message_file"] == str(message), "linked as the call ends, not a scan later"
+    assert row["hangup_cause"] == "NORMAL_CLEARING"
+    assert row["answered_at"] is not None and row["ended_at"] >= row["answered_at"]
+    assert [c["uuid"] for c in rig.daemon.store.calls()] == [call.uuid]
+
+
+def test_a_refused_feature_code_is_no_patients_call(
+    rig: Rig, messages: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert rig.daemon.control.wait_connected(5)
+    monkeypatch.setattr(rig.daemon.server, "_max_calls", 0)
+    staff = rig.place(CallerScript(message_seconds=5.0), caller_number="1001", destination="*50")
+    assert staff.wait_done(10)
+
+    patient = fallback_call(rig)  # its record comes after the feature call's hang-up
+
+    assert wait_for(lambda: stored(rig, patient.uuid) is not None)
+    assert stored(rig, staff.uuid) is None
+
+
+def test_calls_the_daemon_served_keep_their_own_record(rig: Rig, messages: Path) -> None:
+    assert rig.daemon.control.wait_connected(5)
+    call, result = rig.call(CallerScript(keys=("4",)))
+
+    assert result is not None
+    assert wait_for(lambda: stored(rig, call.uuid)["ended_at"] is not None)
+    assert stored(rig, call.uuid)["outcome"] == result.outcome != "fallback"
+    assert [c["uuid"] for c in rig.daemon.store.calls()] == [call.uuid]
+
+
+def test_a_fallback_message_still_being_recorded_is_picked_up_by_a_later_scan(
+    rig: Rig, messages: Path
+) -> None:
+    fresh = messages / f"fallback-20261127-091502-{UUID}.wav"
+    fresh.write_bytes(wav_bytes(5 * 8000, {"RECORD_ARTIST": NUMBER}))
+
+    assert rig.daemon.messages.scan() == 0
+    assert stored(rig, UUID) is None
+    settled(fresh)
+    assert rig.daemon.messages.scan() == 1
+
+    row = stored(rig, UUID)
+    assert row["caller_number"] == NUMBER and row["message_file"] == str(fresh)
+
+
+def riff(*chunks: bytes, declared: int | None = None) -> bytes:
+    body = b"WAVE" + b"".join(chunks)
+    return b"RIFF" + (len(body) if declared is None else declared).to_bytes(4, "little") + body
+
+
+def chunk(name: bytes, payload: bytes, declared: int | None = None) -> bytes:
+    size = len(payload) if declared is None else declared
+    return name + size.to_bytes(4, "little") + payload + (b"\0" if len(payload) % 2 else b"")
+
+
+def info(*tags: tuple[bytes, bytes]) -> bytes:
+    return chunk(b"LIST", b"INFO" + b"".join(chunk(tag, value) for tag, value in tags))
+
+
+FMT = wav_bytes(0, {})[12:36]
+AUDIO = chunk(b"data", b"\0\0" * 16000)
+
+HOSTILE = {
+    "escape sequences": (riff(FMT, info((b"IART", b"\x1b[2J\x1b]0;owned\x07063998\n1234\0")),
+                              AUDIO), "[2J]0;owned0639981234"),
+    "no INFO at all": (riff(FMT, AUDIO), ""),
+    "a LIST claiming 4 GB": (riff(FMT, chunk(b"LIST", b"INFO", declared=0xFFFFFFFF), AUDIO), ""),
+    "a tag claiming 4 GB": (riff(FMT, chunk(b"LIST", b"INFOIART\xff\xff\xff\xff0639"), AUDIO),
+                            "0639"),
+    "a 100 kB INFO list": (riff(FMT, info((b"IART", b"9" * 100_000)), AUDIO), ""),
+    "a long number": (riff(FMT, info((b"IART", b"9" * 1000)), AUDIO), "9" * MAX_TEXT_CHARS),
+    "a data chunk claiming 4 GB": (riff(FMT, chunk(b"data", b"\0" * 10, declared=0xFFFFFFFF),
+                                        info((b"IART", NUMBER.encode()))), ""),
+    "thousands of empty chunks": (riff(FMT, chunk(b"junk", b"") * 5000,
+                                       info((b"IART", NUMBER.encode()))), ""),
+    "not a WAV": (b"#!/bin/sh\nrm -rf /\n" * 10, ""),
+    "an empty file": (b"", ""),
+    "invalid UTF-8": (riff(FMT, info((b"IART", b"06\xff\xfe39")), AUDIO), "06\ufffd\ufffd39"),
+}
+
+
+@pytest.mark.parametrize("case", HOSTILE)
+def test_a_message_file_with_hostile_metadata_is_read_safely(tmp_path: Path, case: str) -> None:
+    data, number = HOSTILE[case]
+    path = tmp_path / "message.wav"
+    path.write_bytes(data)
+
+    assert read_wav_info(path).artist == number
+
+
+def test_the_daemon_records_fallback_files_with_hostile_metadata_without_harm(
+    rig: Rig, messages: Path
+) -> None:
+    uuids = []
+    for index, (data, _) in enumerate(HOSTILE.values()):
+        uuid = f"{UUID[:-4]}{index:04d}"
+        (messages / f"fallback-20261127-0915{index:02d}-{uuid}.wav").write_bytes(data)
+        uuids.append(uuid)
+    for path in messages.iterdir():
+        settled(path)
+
+    rig.daemon.messages.scan()
+
+    rows = [stored(rig, uuid) for uuid in uuids]
+    assert all(row is not None and row["outcome"] == "fallback" for row in rows)
+    assert all(row["caller_number"].isprintable() for row in rows)
+    assert all(len(row["caller_number"]) <= MAX_TEXT_CHARS for row in rows)
+
+
+def test_the_staff_list_every_message_newest_first(practice_dir: Path, capsys) -> None:
+    config_path = practice_dir / "frontdesk.toml"
+    config = load_config(config_path)
+    now = datetime.now(UTC)
+    with Store(config.storage.database) as store:
+        for uuid, number, minutes_ago in (
+            ("a1b2c3d4-0000-4000-8000-000000000001", "0639981111", 60),
+            ("a1b2c3d4-0000-4000-8000-000000000002", "0639982222", 30),
+        ):
+            started = now - timedelta(minutes=minutes_ago)
+            store.call_started(
+                uuid, caller_number=number, caller_name="", destination="5000",
+                started_at=started, schedule_state="open", schedule_detail="",
+                config_version=config.version,
+            )
+            store.call_finished(
+                uuid, ended_at=started + timedelta(minutes=1), answered_at=started, path=[],
+                reason="prescription", outcome="message", hangup_cause="NORMAL_CLEARING",
+                message_file=f"/msg/{uuid}.wav" if number.endswith("1111") else None,
+            )
+        store.fallback_call(
+            UUID, caller_number="06\x1b[2J39983333", caller_name="", destination="",
+            started_at=now - timedelta(minutes=5), answered_at=None, ended_at=now,
+            hangup_cause=None, message_file=f"/msg/fallback-20261127-091502-{UUID}.wav",
+            schedule_state="closed", schedule_detail="", config_version=config.version,
+        )
+    capsys.readouterr()
+
+    assert main(["messages", "--config", str(config_path)]) == 0
+    listing = capsys.readouterr().out.splitlines()
+    assert listing[0] == "Messages:"
+    fallback, flow = listing[2:]
+    assert "06\\x1b[2J39983333" in fallback and "fallback" in fallback
+    assert fallback.endswith(f"fallback-20261127-091502-{UUID}.wav")
+    assert "0639981111" in flow and "prescription" in flow
+    assert main(["messages", "--json", "--config", str(config_path)]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [row["reason"] for row in rows] == ["fallback", "prescription"]
+    assert rows[0]["caller_number"] == "06\x1b[2J39983333"
+
+
+def test_a_fallback_file_named_without_a_readable_time_is_dated_by_its_file(
+    rig: Rig, messages: Path
+) -> None:
+    path = messages / f"fallback-{UUID}.wav"
+    path.write_bytes(wav_bytes(5 * 8000, {"RECORD_ARTIST": NUMBER}))
+    settled(path)
+
+    assert rig.daemon.messages.scan() == 1
+
+    row = stored(rig, UUID)
+    written = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    assert abs(row["started_at"] - written) < timedelta(seconds=1)
+    assert row["started_at"] == row["ended_at"] and row["message_file"] == str(path)
