@@ -24,6 +24,7 @@ from frontdesk.esl import (
     ESLError,
     Event,
     OutboundServer,
+    socket_token,
 )
 from frontdesk.features import feature_of, run_feature
 from frontdesk.flow import CallFlow, CallResult
@@ -122,7 +123,12 @@ class Daemon:
             # it every message is lost. The install creates it, shared with FreeSWITCH's group.
             log.error("messages.directory_missing", directory=str(self.config.storage.messages))
         self.server = OutboundServer(
-            fs.listen_host, fs.listen_port, self._handle_call, allowed_peers=freeswitch_peers(fs)
+            fs.listen_host,
+            fs.listen_port,
+            self._handle_call,
+            max_calls=fs.max_calls,
+            allowed_peers=freeswitch_peers(fs),
+            token=socket_token(fs.esl_password),
         )
         self.server.start()
         self.control = ControlConnection(
@@ -277,8 +283,13 @@ class Daemon:
         config, schedule = self.config, self.schedule
         session.connect()
         uuid = session.uuid
-        self._calls[uuid] = gevent.getcurrent()
         call_log = log.bind(call=uuid)
+        if self._record("call_known", call_log, uuid):
+            # FreeSWITCH never reuses a Unique-ID: another row must not be overwritten.
+            call_log.warning("call.refused", reason="the Unique-ID of a recorded call")
+            session.close()
+            return
+        self._calls[uuid] = gevent.getcurrent()
         if feature_of(config, session.destination) is not None:
             self._feature_call(session, config, schedule, call_log)
             return
