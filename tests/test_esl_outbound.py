@@ -330,3 +330,38 @@ def test_reader_cuts_api_response_bodies_by_bytes_not_characters():
     reader.feed(api_response(body) + reply("+OK"))
     assert reader.next_event().body == body
     assert reader.next_event().get("Reply-Text") == "+OK"
+
+
+def test_server_closes_a_connection_whose_connect_reply_trickles_past_the_time_limit():
+    handled = []
+    server = OutboundServer("127.0.0.1", 0, handled.append, connect_timeout=0.5)
+    server.start()
+    try:
+        slow = _call_client(server.port)
+        assert slow.command() == "connect"
+
+        def trickle() -> None:
+            for byte in CONNECT_REPLY[:-2]:
+                slow.send(bytes([byte]))
+                gevent.sleep(0.05)
+
+        sender = gevent.spawn(trickle)
+        assert slow.at_eof(timeout=5)
+        sender.kill()
+        assert handled == []
+    finally:
+        server.stop()
+
+
+def test_server_closes_a_connection_that_sends_anything_but_its_connect_reply_first():
+    handled = []
+    server = OutboundServer("127.0.0.1", 0, handled.append)
+    server.start()
+    try:
+        client = _call_client(server.port)
+        assert client.command() == "connect"
+        client.send(HANGUP)  # an event before the reply: FreeSWITCH never does that
+        assert client.at_eof()
+        assert handled == []
+    finally:
+        server.stop()
