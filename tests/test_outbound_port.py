@@ -6,6 +6,7 @@ socket speaking ESL like FreeSWITCH."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tracemalloc
 from datetime import datetime
@@ -182,3 +183,18 @@ def test_oversized_connect_replies_leave_the_memory_bounded_and_calls_are_served
     assert current - baseline < 2 * MIB, f"kept {(current - baseline) / MIB:.1f} MiB"
     call, result = rig.call(CallerScript(keys=("2",)), at=TUESDAY_MORNING)
     assert result is not None and result.outcome not in ("failed", "interrupted")
+
+
+def test_a_call_over_max_calls_goes_to_freeswitchs_fallback(practice, tmp_path):
+    fs = dataclasses.replace(practice.freeswitch, max_calls=1)
+    config = dataclasses.replace(practice, freeswitch=fs)
+    with Rig(config, tmp_path, time_scale=1.0, answer_after=None) as rig:  # real time
+        first = rig.place(CallerScript(), at=TUESDAY_MORNING)
+        assert wait_for(lambda: first.uuid in rig.daemon.live_calls, timeout=10)
+
+        second = rig.place(CallerScript(), at=TUESDAY_MORNING, caller_number="0639980002")
+
+        assert second.wait_done(30)
+        assert second.fallback_ran
+        assert rig.daemon.store.get_call(second.uuid) is None
+        assert first.uuid in rig.daemon.live_calls
