@@ -301,12 +301,12 @@ class OutboundServer:
     def _handle(self, sock: gevent.socket.socket, address: tuple[str, int]) -> None:
         peer = address[0].removeprefix("::ffff:")  # IPv4 peer of a dual-stack listener
         if self._allowed_peers is not None and peer not in self._allowed_peers:
-            log.warning("esl.peer_refused", peer=peer)
+            self._log_refusal("a peer that is not FreeSWITCH's host", peer)
             sock.close()
             return
         if len(self._sessions) >= self._max_calls:
             # Closing at once makes FreeSWITCH's dialplan fall back: no caller is left in silence.
-            log.warning("esl.call_refused", reason="max_calls", max_calls=self._max_calls)
+            self._log_refusal(f"max_calls ({self._max_calls}) reached", peer)
             sock.close()
             return
         session = CallSession(
@@ -345,6 +345,8 @@ class OutboundServer:
         return None
 
     def _log_refusal(self, reason: str, peer: str) -> None:
+        """One warning a minute, whatever the reason: a flood of connections is no flood of
+        log lines."""
         skipped = self._refusals.due()
         if skipped is not None:
             log.warning("esl.connection_refused", reason=reason, peer=peer, not_logged=skipped)
