@@ -180,7 +180,7 @@ def test_oversized_connect_replies_leave_the_memory_bounded_and_calls_are_served
         tracemalloc.stop()
 
     assert peak - baseline < 16 * MIB, f"peak {(peak - baseline) / MIB:.1f} MiB"
-    assert current - baseline < 2 * MIB, f"kept {(current - baseline) / MIB:.1f} MiB"
+    assert current - baseline < 4 * MIB, f"kept {(current - baseline) / MIB:.1f} MiB"
     call, result = rig.call(CallerScript(keys=("2",)), at=TUESDAY_MORNING)
     assert result is not None and result.outcome not in ("failed", "interrupted")
 
