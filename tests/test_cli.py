@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -26,6 +27,30 @@ def test_every_command_has_help_and_is_documented_in_the_readme():
     for name, parser in subcommands().items():
         assert parser.description, name
         assert f"frontdesk {name}" in readme, f"README does not document 'frontdesk {name}'"
+
+
+def into_a_closed_pipe(*args: str) -> subprocess.CompletedProcess:
+    """`frontdesk ARGS | head -0`: its output goes to a pipe nobody reads any more."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "frontdesk.cli", *args],
+            stdout=write, stderr=subprocess.PIPE, text=True, timeout=60,
+        )
+    finally:
+        os.close(write)
+
+
+@pytest.mark.parametrize("args", [("--help",), ("status", "--help"), ("check-config",)])
+def test_output_into_a_closed_pipe_ends_quietly_as_unix_tools_do(practice_dir, args):
+    if args == ("check-config",):
+        args = ("check-config", str(practice_dir / "frontdesk.toml"))
+
+    done = into_a_closed_pipe(*args)
+
+    assert done.stderr == ""
+    assert done.returncode in (0, 128 + 13)  # argparse lets help go quietly; else as SIGPIPE
 
 
 def test_check_config_accepts_the_example(practice_dir, capsys):

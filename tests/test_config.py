@@ -284,6 +284,18 @@ def test_a_port_out_of_range_is_refused(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("calls", [0, 5000])
+def test_max_calls_is_limited_to_what_the_file_limit_allows(tmp_path: Path, calls: int) -> None:
+    line = f'esl_password = "x1"\nmax_calls = {calls}\n'
+    text = edit(('esl_password = "s3cret-for-tests"\n', line))
+    message = f"must be between 1 and 1000, not {calls}"
+    expect_error(tmp_path, text, "max_calls", "freeswitch.max_calls", message)
+
+
+def test_max_calls_defaults_to_300(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, BASE)).freeswitch.max_calls == 300
+
+
 def test_a_value_of_the_wrong_type_is_refused(tmp_path: Path) -> None:
     text = edit(('extensions = ["1001", "1002"]\n', 'extensions = ["1001"]\nring_timeout = "25"\n'))
     expect_error(

@@ -287,7 +287,7 @@ def test_server_keeps_serving_after_random_byte_streams():
         finally:
             finished.put(session)
 
-    server = OutboundServer("127.0.0.1", 0, handler, reply_timeout=1)
+    server = OutboundServer("127.0.0.1", 0, handler, reply_timeout=1, connect_timeout=1)
     server.start()
 
     @settings(max_examples=40, deadline=None)
@@ -301,13 +301,18 @@ def test_server_keeps_serving_after_random_byte_streams():
     )
     def feed(garbage: bytes, cut: int) -> None:
         client = _call_client(server.port)
-        for start in range(0, len(garbage), cut):
-            client.send(garbage[start : start + cut])
+        try:
+            for start in range(0, len(garbage), cut):
+                client.send(garbage[start : start + cut])
+        except OSError:
+            pass  # refused before the end of the garbage
+        assert client.at_eof(timeout=3)  # the server closed it (whatever the garbage did)
         client.close()
-        finished.get(timeout=3)  # the handler ended (whatever the garbage did)
 
     try:
         feed()
+        while not finished.empty():  # garbage that was a whole connect reply
+            finished.get()
         good = _call_client(server.port)
         assert good.command() == "connect"
         good.send(CONNECT_REPLY)
@@ -325,3 +330,38 @@ def test_reader_cuts_api_response_bodies_by_bytes_not_characters():
     reader.feed(api_response(body) + reply("+OK"))
     assert reader.next_event().body == body
     assert reader.next_event().get("Reply-Text") == "+OK"
+
+
+def test_server_closes_a_connection_whose_connect_reply_trickles_past_the_time_limit():
+    handled = []
+    server = OutboundServer("127.0.0.1", 0, handled.append, connect_timeout=0.5)
+    server.start()
+    try:
+        slow = _call_client(server.port)
+        assert slow.command() == "connect"
+
+        def trickle() -> None:
+            for byte in CONNECT_REPLY[:-2]:
+                slow.send(bytes([byte]))
+                gevent.sleep(0.05)
+
+        sender = gevent.spawn(trickle)
+        assert slow.at_eof(timeout=5)
+        sender.kill()
+        assert handled == []
+    finally:
+        server.stop()
+
+
+def test_server_closes_a_connection_that_sends_anything_but_its_connect_reply_first():
+    handled = []
+    server = OutboundServer("127.0.0.1", 0, handled.append)
+    server.start()
+    try:
+        client = _call_client(server.port)
+        assert client.command() == "connect"
+        client.send(HANGUP)  # an event before the reply: FreeSWITCH never does that
+        assert client.at_eof()
+        assert handled == []
+    finally:
+        server.stop()

@@ -17,6 +17,7 @@ import pytest
 
 from frontdesk.config import load_config
 from frontdesk.config.model import Config
+from frontdesk.esl import socket_token
 from frontdesk.fsconf import (
     ACL_FILE,
     GATEWAY_FILE,
@@ -300,6 +301,20 @@ def test_the_socket_address_is_the_daemons_listen_address(
         assert (host, int(port)) == (fs.listen_host, fs.listen_port) == ("127.0.0.1", LISTEN_PORT)
 
 
+def test_every_socket_action_shows_the_daemon_the_token_it_checks(
+    conf: Path, practice_config: Config
+) -> None:
+    """frontdesk_token is set right before `socket`: the daemon refuses a connection without
+    it, so a local process cannot pose as FreeSWITCH (*60, *51, a forged call)."""
+    for name in ("frontdesk", "features"):
+        actions = extension(conf, "default", name)
+        socket = [app for app, _ in actions].index("socket")
+        assert actions[socket - 1] == ("set", "frontdesk_token=$${frontdesk_token}")
+    token = resolve(conf, "$${frontdesk_token}")
+    assert token == socket_token(practice_config.freeswitch.esl_password)
+    assert practice_config.freeswitch.esl_password not in token
+
+
 def test_the_fallback_extension_is_reachable_after_the_socket_action(
     conf: Path, practice_config: Config
 ) -> None:
@@ -467,7 +482,8 @@ def test_the_command_writes_the_files_and_prints_no_secret(tmp_path: Path) -> No
 
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in (tmp_path / "freeswitch").iterdir()) == sorted(GENERATED)
-    for secret in (ESL_PASSWORD, TRUNK_PASSWORD, phone_password("1001")):
+    token = socket_token(ESL_PASSWORD)
+    for secret in (ESL_PASSWORD, token, TRUNK_PASSWORD, phone_password("1001")):
         assert secret not in done.stdout + done.stderr
         assert secret in "".join(p.read_text() for p in (tmp_path / "freeswitch").iterdir())
 

@@ -11,6 +11,7 @@ import gevent.event
 import gevent.socket
 import pytest
 
+from esl_fakes import Peer
 from frontdesk.cli import main
 from frontdesk.config import ConfigError, load_config
 from frontdesk.config.model import Config
@@ -18,6 +19,7 @@ from frontdesk.esl import CallSession, OutboundServer
 from frontdesk.hardening import freeswitch_peers
 from frontdesk.logs import mask_numbers_in
 from test_daemon_process import DaemonProcess
+from test_esl_outbound import CONNECT_REPLY
 
 SECRET = "test-only-password"
 
@@ -109,11 +111,13 @@ def test_a_listener_off_loopback_takes_calls_only_from_the_freeswitch_host(
         with gevent.socket.create_connection(("127.0.0.1", server.port), timeout=2) as stranger:
             assert stranger.recv(100) == b"", "closed at once, nothing read or sent"
         assert not handled.is_set()
-        freeswitch = gevent.socket.create_connection(
+        freeswitch = Peer(gevent.socket.create_connection(
             ("127.0.0.1", server.port), timeout=2, source_address=("127.0.0.2", 0)
-        )
-        with freeswitch:
-            assert handled.wait(2)
+        ))
+        assert freeswitch.command() == "connect"
+        freeswitch.send(CONNECT_REPLY)
+        assert handled.wait(2)
+        freeswitch.close()
     finally:
         server.stop()
 

@@ -25,8 +25,11 @@ from frontdesk.sim import CallerScript, Simulator
 CAPTURES = Path(__file__).resolve().parent / "data" / "esl-captures"
 
 
-# variables set by the scenario itself (set app, play_and_get_digits var)
-OWN_VARIABLES = {"hangup_after_bridge", "playback_terminators", "choice", "choice_invalid"}
+# variables set by the scenario itself (set app, play_and_get_digits var) or by the shipped
+# dialplan before `socket` (frontdesk_token)
+OWN_VARIABLES = {
+    "hangup_after_bridge", "playback_terminators", "choice", "choice_invalid", "frontdesk_token"
+}
 
 
 # Caller-profile fields FreeSWITCH leaves out when empty (an originated leg has no caller

@@ -15,6 +15,7 @@ import pytest
 
 from frontdesk.sim import CallerScript, Simulator
 from helpers import wait_for
+from test_cli import into_a_closed_pipe
 from test_daemon_process import PASSWORD, DaemonProcess, wire_to_simulator
 
 DESK = ("1001", "1002", "1003")
@@ -80,6 +81,14 @@ def test_status_shows_the_waiting_caller_and_the_staff_phones(daemon, sim, confi
     assert "logged out" in staff["1003"]
     assert "Calls in progress: 1" in text
     assert not call.done.is_set()
+
+
+def test_status_into_a_pipe_closed_early_ends_quietly(daemon, config_file):
+    """`frontdesk status | head -1`: head exits after one line, status gets EPIPE."""
+    done = into_a_closed_pipe("status", "--json", "--config", str(config_file))
+
+    assert done.stderr == ""
+    assert done.returncode == 128 + 13
 
 
 def test_status_json_is_the_same_state_for_scripts(daemon, sim, config_file):

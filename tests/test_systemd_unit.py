@@ -18,6 +18,8 @@ import gevent.socket
 import gevent.subprocess
 import pytest
 
+from frontdesk.config.model import FreeswitchSettings
+from frontdesk.config.schema import FREESWITCH
 from frontdesk.sdnotify import notify, notify_address, watchdog_seconds
 from frontdesk.sim import Simulator
 from test_daemon_process import PASSWORD, free_port, set_key
@@ -46,6 +48,15 @@ def test_the_unit_is_a_notify_service_with_a_watchdog_restarted_on_failure() -> 
     assert service["ExecReload"] == "/bin/kill -HUP $MAINPID"
     assert service["Restart"] == "on-failure"
     assert parsed["Install"]["WantedBy"] == "multi-user.target"
+
+
+def test_the_file_limit_leaves_room_for_the_most_calls_the_config_allows() -> None:
+    """A call holds one descriptor: max_calls must be refused long before the limit is hit
+    (systemd's default of 1024 was as high as the old fixed max_calls of 1000)."""
+    limit = int(unit()["Service"]["LimitNOFILE"])
+    most_calls = FREESWITCH.fields["max_calls"].maximum
+    assert most_calls * 2 <= limit
+    assert FreeswitchSettings.max_calls * 10 <= limit
 
 
 def test_the_unit_runs_as_its_own_user_with_only_the_state_directory_writable() -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,6 +13,16 @@ DEFAULT_CONFIG = Path("/etc/frontdesk/frontdesk.toml")
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        try:
+            return _command(argv)
+        finally:
+            sys.stdout.flush()  # a reader gone shows here, not in a message at the exit
+    except BrokenPipeError:
+        return _reader_gone()
+
+
+def _command(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command != "run":
@@ -18,6 +30,14 @@ def main(argv: list[str] | None = None) -> int:
 
         configure_logging("warning")
     return args.handler(args)
+
+
+def _reader_gone() -> int:
+    """Whoever read the output went away (`frontdesk status | head -1`): stop quietly, as
+    Unix tools do (they die of SIGPIPE), with no traceback and nothing more written."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 128 + signal.SIGPIPE
 
 
 def build_parser() -> argparse.ArgumentParser:

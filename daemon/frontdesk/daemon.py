@@ -24,6 +24,7 @@ from frontdesk.esl import (
     ESLError,
     Event,
     OutboundServer,
+    socket_token,
 )
 from frontdesk.features import feature_of, run_feature
 from frontdesk.flow import CallFlow, CallResult
@@ -132,7 +133,12 @@ class Daemon:
         self.messages = MessageLinker(self)
         self.messages.start()
         self.server = OutboundServer(
-            fs.listen_host, fs.listen_port, self._handle_call, allowed_peers=freeswitch_peers(fs)
+            fs.listen_host,
+            fs.listen_port,
+            self._handle_call,
+            max_calls=fs.max_calls,
+            allowed_peers=freeswitch_peers(fs),
+            token=socket_token(fs.esl_password),
         )
         self.server.start()
         self.control = ControlConnection(
@@ -289,9 +295,14 @@ class Daemon:
         config, schedule = self.config, self.schedule
         session.connect()
         uuid = session.uuid
+        call_log = log.bind(call=uuid)
+        if self._record("call_known", call_log, uuid):
+            # FreeSWITCH never reuses a Unique-ID: another row must not be overwritten.
+            call_log.warning("call.refused", reason="the Unique-ID of a recorded call")
+            session.close()
+            return
         self._calls[uuid] = gevent.getcurrent()
         self._remember_served(uuid)
-        call_log = log.bind(call=uuid)
         if feature_of(config, session.destination) is not None:
             self._feature_call(session, config, schedule, call_log)
             return

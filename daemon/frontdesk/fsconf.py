@@ -4,8 +4,9 @@ The shipped configuration (freeswitch-conf/) is static; everything in it that a 
 change comes from files this module writes next to it, in FreeSWITCH's conf dir, from the
 frontdesk TOML and its secrets files, so FreeSWITCH and the daemon never disagree:
 
-- ``frontdesk-vars.xml``: global variables (event socket address and password, the daemon's
-  socket address, SIP addresses and ports, domain, extensions, feature codes, directories);
+- ``frontdesk-vars.xml``: global variables (event socket address and password, the token the
+  dialplan shows the daemon on each call, the daemon's socket address, SIP addresses and
+  ports, domain, extensions, feature codes, directories);
 - ``frontdesk-acl.xml``: the ``frontdesk_lan`` network list, exactly [network] lan_ranges;
 - ``frontdesk-phones.xml``: the desk phones' SIP accounts with their passwords;
 - ``frontdesk-gateway.xml``: the trunk's gateway with its credentials (empty without [trunk]).
@@ -28,6 +29,7 @@ from xml.sax.saxutils import quoteattr
 
 from frontdesk.config._permissions import secret_file_problem
 from frontdesk.config.model import Config, FrontdeskNode
+from frontdesk.esl import socket_token
 
 VARS_FILE = "frontdesk-vars.xml"
 ACL_FILE = "frontdesk-acl.xml"
@@ -226,6 +228,12 @@ def _variables(config: Config, errors: list[str]) -> list[tuple[str, str, str]]:
         ),
         ("frontdesk_esl_port", str(fs.esl_port), "Its port: [freeswitch] esl_port."),
         (
+            "frontdesk_token",
+            socket_token(fs.esl_password),
+            "Set on each call before `socket`: the daemon takes only connections that show it\n"
+            "       (derived from the event socket password; a secret like it).",
+        ),
+        (
             "frontdesk_socket_address",
             f"{_ip(fs.listen_host)}:{fs.listen_port}",
             "Where the daemon takes calls (the dialplan's socket action): [freeswitch]\n"
@@ -293,7 +301,8 @@ def _vars_xml(config: Config, variables: list[tuple[str, str, str]]) -> str:
     body = []
     for name, value, comment in variables:
         body += ["", f"  <!-- {comment} -->", f'  <X-PRE-PROCESS cmd="set" data="{name}={value}"/>']
-    return _document(config, body, "Holds the event socket password: mode 0640, group freeswitch.")
+    note = "Holds the event socket password and token: mode 0640, group freeswitch."
+    return _document(config, body, note)
 
 
 def _acl_xml(config: Config) -> str:

@@ -1,9 +1,11 @@
 """Who may hand the daemon a call.
 
 FreeSWITCH's outbound socket (`socket host:port async full`) carries no password: whoever
-connects to the listener can drive a call (bridge it to any number the flow dials). On loopback
-only local processes can connect; when the listener is on another address (allowed only with
-``allow_remote_esl``) it must accept connections from FreeSWITCH's host (`esl_host`) only.
+connects to the listener could drive a call (bridge it to any number the flow dials). The
+shipped dialplan therefore shows a token derived from the ESL password (`esl.socket_token`),
+which `esl.OutboundServer` checks. On loopback only local processes can connect at all; when
+the listener is on another address (allowed only with ``allow_remote_esl``) it must also
+accept connections from FreeSWITCH's host (`esl_host`) only.
 """
 
 from __future__ import annotations

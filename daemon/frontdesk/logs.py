@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import time
 
 import structlog
 
@@ -31,6 +32,27 @@ def mask_numbers_in(text: str | None) -> str | None:
     if text is None:
         return None
     return _LONG_NUMBER.sub(lambda match: mask_number(match.group()), text)
+
+
+class Throttle:
+    """For an event that may repeat quickly (connections refused, accept errors): log it at
+    most once every `interval` seconds, saying how many were not logged in between."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._skipped = 0
+        self._next = 0.0
+
+    def due(self) -> int | None:
+        """None: do not log this one. Otherwise log it now, with this number of occurrences
+        left unlogged since the last line."""
+        now = time.monotonic()
+        if now < self._next:
+            self._skipped += 1
+            return None
+        self._next = now + self.interval
+        skipped, self._skipped = self._skipped, 0
+        return skipped
 
 
 class _CurrentStderr:

@@ -521,6 +521,10 @@ class Store:
         """The call's record (timestamps as datetimes, path decoded), or None."""
         return self._run(_get_call, uuid)
 
+    def call_known(self, uuid: str) -> bool:
+        """Whether a call with this uuid has a row."""
+        return self._run(_call_known, uuid)
+
     def calls(
         self, since: datetime | None = None, limit: int | None = None
     ) -> list[dict[str, Any]]:
@@ -816,6 +820,10 @@ def _mark_interrupted(db: Database, now: str) -> int:
 def _get_call(db: Database, uuid: str) -> dict[str, Any] | None:
     rows = list(_table(db, "calls").rows_where("uuid = ?", [uuid]))
     return _decode_call(rows[0]) if rows else None
+
+
+def _call_known(db: Database, uuid: str) -> bool:
+    return db.execute("SELECT 1 FROM calls WHERE uuid = ?", [uuid]).fetchone() is not None
 
 
 def _select_calls(db: Database, since: str | None, limit: int | None) -> list[dict[str, Any]]:

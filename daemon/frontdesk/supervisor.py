@@ -7,6 +7,8 @@ own health check passes:
 - the gevent hub is responsive: this greenlet woke up on time (a hub blocked by a runaway
   call would stop the pings anyway; a late wake-up means it just was);
 - the outbound server FreeSWITCH hands calls to is listening;
+- the local control socket (`frontdesk status`, `frontdesk staff`), when it started, still
+  accepts connections;
 - the database is open and answers (a store worker that never answers holds this greenlet, and
   the pings stop with it).
 When the check fails the reason is logged and the pings stop: systemd restarts the daemon after
@@ -93,6 +95,9 @@ class Supervisor:
         server = self.daemon.server
         if server is None or not server.listening:
             problems.append("the outbound server is not listening")
+        endpoint = self.daemon.endpoint
+        if endpoint is not None and not endpoint.serving:
+            problems.append("the control socket accepts no connections")
         if self.daemon.store is None:
             problems.append("the database is not open")
         return problems

@@ -24,6 +24,7 @@ Protocol: one request a line, words separated by spaces; one JSON object a line 
 
 from __future__ import annotations
 
+import errno
 import grp
 import json
 import os
@@ -41,7 +42,7 @@ import gevent.socket
 import structlog
 
 from frontdesk.config.model import Config
-from frontdesk.logs import mask_number
+from frontdesk.logs import Throttle, mask_number
 
 if TYPE_CHECKING:
     from frontdesk.daemon import Daemon
@@ -52,9 +53,17 @@ SOCKET_NAME = "frontdesk.sock"
 GROUP = "frontdesk"
 MODE = 0o660
 MAX_LINE = 4096
-IDLE_TIMEOUT = 30.0
-"""Seconds a client may stay connected without sending a request."""
-MAX_CLIENTS = 16
+CLIENT_TIMEOUT = 5.0
+"""Seconds a client may take to send a request, and to read its reply: one that never does is
+dropped, so it holds its place among MAX_CLIENTS no longer."""
+MAX_CLIENTS = 64
+BACKLOG = 128
+"""Connections waiting for a place among MAX_CLIENTS (50 `frontdesk status` at once all wait
+their turn instead of being closed)."""
+OUT_OF_FILES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+GONE_BEFORE_ACCEPT = frozenset({errno.ECONNABORTED, errno.EINTR, errno.EPROTO, errno.EAGAIN})
+ACCEPT_BACKOFF = (0.05, 1.0)
+"""First and longest pause after accept() failed for want of descriptors or memory."""
 
 
 class RequestError(Exception):
@@ -75,6 +84,7 @@ class ControlServer:
         self._sock: gevent.socket.socket | None = None
         self._accepter: gevent.Greenlet | None = None
         self._clients = gevent.pool.Pool(MAX_CLIENTS)
+        self._accept_errors = Throttle(60.0)
 
     def start(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -87,7 +97,7 @@ class ControlServer:
         except (KeyError, PermissionError):
             pass  # a development box without the group: the daemon's own group
         os.chmod(self.path, MODE)
-        sock.listen(8)
+        sock.listen(BACKLOG)
         self._sock = sock
         self._accepter = gevent.spawn(self._accept_forever)
         log.info("control.listening", socket=str(self.path))
@@ -100,35 +110,57 @@ class ControlServer:
             self._sock.close()
             self.path.unlink(missing_ok=True)
 
+    @property
+    def serving(self) -> bool:
+        """False once the accept loop ended: stopped, or its socket broken (the watchdog
+        looks)."""
+        return self._accepter is not None and not self._accepter.dead
+
     def _accept_forever(self) -> None:
         assert self._sock is not None
+        pause = ACCEPT_BACKOFF[0]
         while True:
-            conn, _ = self._sock.accept()
-            if self._clients.full():
-                conn.close()
+            self._clients.wait_available()  # the others wait in the backlog meanwhile
+            try:
+                conn, _ = self._sock.accept()
+            except OSError as error:
+                if error.errno in GONE_BEFORE_ACCEPT:
+                    continue
+                if error.errno not in OUT_OF_FILES:
+                    log.error("control.accept_loop_ended", error=str(error))
+                    return  # the socket itself is broken: the watchdog sees `serving` False
+                skipped = self._accept_errors.due()
+                if skipped is not None:
+                    log.error("control.accept_failed", error=str(error), not_logged=skipped)
+                gevent.sleep(pause)
+                pause = min(pause * 2, ACCEPT_BACKOFF[1])
                 continue
+            pause = ACCEPT_BACKOFF[0]
             self._clients.spawn(self._serve, conn)
 
     def _serve(self, conn: gevent.socket.socket) -> None:
         with conn:
-            uid = self._peer_allowed(conn)
-            if uid is not None:
-                log.warning("control.refused", uid=uid)
-                conn.sendall(_reply({"ok": False, "error": "permission denied"}))
+            try:
+                self._converse(conn)
+            except (gevent.Timeout, OSError):
+                return  # too slow to send or to read, or gone: its place goes to another
+
+    def _converse(self, conn: gevent.socket.socket) -> None:
+        uid = self._peer_allowed(conn)
+        if uid is not None:
+            log.warning("control.refused", uid=uid)
+            _send(conn, _reply({"ok": False, "error": "permission denied"}))
+            return
+        reader = conn.makefile("rb")
+        while True:
+            with gevent.Timeout(CLIENT_TIMEOUT):
+                line = reader.readline(MAX_LINE + 1)
+            if not line:
                 return
-            reader = conn.makefile("rb")
-            while True:
-                try:
-                    with gevent.Timeout(IDLE_TIMEOUT):
-                        line = reader.readline(MAX_LINE + 1)
-                except (gevent.Timeout, OSError):
-                    return
-                if not line:
-                    return
-                if len(line) > MAX_LINE:
-                    conn.sendall(_reply({"ok": False, "error": "request too long"}))
-                    return
-                conn.sendall(_reply(self.handle(line.decode("utf-8", "replace"))))
+            if len(line) > MAX_LINE:
+                _send(conn, _reply({"ok": False, "error": "request too long"}))
+                return
+            _send(conn, _reply(self.handle(line.decode("utf-8", "replace"))))
 
     def _peer_allowed(self, conn: gevent.socket.socket) -> int | None:
         """None when the peer may use the endpoint; otherwise its uid. Allowed: root, the
@@ -253,6 +285,12 @@ def _staff_row(daemon: Daemon, ext: str) -> dict[str, Any]:
 
 def _reply(message: dict[str, Any]) -> bytes:
     return json.dumps(message, ensure_ascii=False).encode("utf-8") + b"\n"
+
+
+def _send(conn: gevent.socket.socket, data: bytes) -> None:
+    """The whole reply, within CLIENT_TIMEOUT (gevent.Timeout otherwise)."""
+    with gevent.Timeout(CLIENT_TIMEOUT):
+        conn.sendall(data)
 
 
 def request(path: Path, line: str, timeout: float = 10.0) -> dict[str, Any]:

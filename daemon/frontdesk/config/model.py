@@ -91,6 +91,9 @@ class FreeswitchSettings:
     heartbeat_timeout: float = 40.0
     reconnect_max_delay: float = 30.0
     command_timeout: float = 5.0
+    max_calls: int = 300
+    """Calls taken at once; one more is handed back to FreeSWITCH's dialplan fallback. Each
+    call holds one file descriptor: keep it well under the daemon's LimitNOFILE."""
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,9 @@ FREESWITCH = Table(
         "heartbeat_timeout": Float(minimum=5, maximum=600),
         "reconnect_max_delay": Float(minimum=1, maximum=600),
         "command_timeout": Float(minimum=0.5, maximum=120),
+        "max_calls": Int(
+            minimum=1, maximum=1000, doc="calls at once (the unit's LimitNOFILE is 4096)"
+        ),
     },
     required=True,
 )

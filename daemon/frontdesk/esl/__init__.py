@@ -14,8 +14,9 @@ subclasses would mean overriding every method while still inheriting its threadi
   FIFO replies under a lock, every wait bounded, pending commands failed on close).
 - `OutboundSession.call_command(block=True)` matches CHANNEL_EXECUTE_COMPLETE by application
   name -> `CallSession.execute` sends an `Event-UUID` and matches `Application-UUID`.
-- `OutboundESLServer` polls accept() every 0.1 s and exits the process when it cannot bind ->
-  `OutboundServer` is a gevent StreamServer.
+- `OutboundESLServer` polls accept() every 0.1 s and exits the process when it cannot bind, and
+  hands any connection to the application -> `OutboundServer` is a gevent StreamServer that
+  takes a connection as a call only once its connect reply carries the dialplan's token.
 - `InboundESL` has no reconnect -> `ControlConnection` is supervised (backoff, heartbeat
   watchdog, re-subscribe, `on_connect` for resynchronisation).
 
@@ -32,7 +33,7 @@ from frontdesk.esl.errors import (
     FrameError,
 )
 from frontdesk.esl.frame import Event, FrameReader
-from frontdesk.esl.outbound import CallSession, OutboundServer
+from frontdesk.esl.outbound import CallSession, OutboundServer, socket_token
 
 __all__ = [
     "AuthenticationFailed",
@@ -46,4 +47,5 @@ __all__ = [
     "FrameError",
     "FrameReader",
     "OutboundServer",
+    "socket_token",
 ]

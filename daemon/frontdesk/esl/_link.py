@@ -18,7 +18,7 @@ import gevent.lock
 import gevent.socket
 
 from frontdesk.esl.errors import CommandTimeout, ESLError, FrameError
-from frontdesk.esl.frame import Event, FrameReader
+from frontdesk.esl.frame import MAX_CONTENT_LENGTH, MAX_HEADER_BLOCK, Event, FrameReader
 
 REPLY_TYPES = frozenset({"command/reply", "api/response"})
 RECV_SIZE = 65536
@@ -33,7 +33,13 @@ def check_line(*parts: str) -> None:
 
 class Link:
     """A connected socket; `on_frame` gets every frame that is not a command reply, from the
-    reader greenlet; `on_close` runs once when the connection ends, for whatever reason."""
+    reader greenlet; `on_close` runs once when the connection ends, for whatever reason.
+
+    `untrusted_limit`: the peer has not proved who it is yet (an outbound-socket connection
+    before its `connect` reply was checked): a frame may then hold at most this many bytes,
+    and any frame that is not the reply to a command closes the connection. `trust()` lifts
+    both once the peer is known (the control connection is trusted from the start).
+    """
 
     def __init__(
         self,
@@ -43,6 +49,7 @@ class Link:
         on_close: Callable[[], None],
         lost: type[ESLError],
         log: Any,
+        untrusted_limit: int | None = None,
     ) -> None:
         self._sock = sock
         self._on_frame = on_frame
@@ -52,7 +59,23 @@ class Link:
         self._pending: deque[gevent.event.AsyncResult] = deque()
         self._send_lock = gevent.lock.Semaphore()
         self.closed = gevent.event.Event()
+        self._close_reason = "connection closed"
+        self._trusted = untrusted_limit is None
+        self._frames = (
+            FrameReader()
+            if untrusted_limit is None
+            else FrameReader(max_header=untrusted_limit, max_body=untrusted_limit)
+        )
         self._reader = gevent.spawn(self._read_loop)
+
+    @property
+    def trusted(self) -> bool:
+        return self._trusted
+
+    def trust(self) -> None:
+        """The peer is who it should be: the full frame limits of frame.py apply from now on."""
+        self._trusted = True
+        self._frames.max_header, self._frames.max_body = MAX_HEADER_BLOCK, MAX_CONTENT_LENGTH
 
     def command(self, text: str, timeout: float) -> Event:
         """Send one command (lines without the final blank line) and return its reply."""
@@ -100,14 +123,14 @@ class Link:
         while self._pending:
             result = self._pending.popleft()
             if not result.ready():
-                result.set_exception(self._lost("connection closed"))
+                result.set_exception(self._lost(self._close_reason))
         try:
             self._on_close()
         except Exception:
             self._log.exception("esl.on_close_failed")
 
     def _read_loop(self) -> None:
-        reader = FrameReader()
+        reader = self._frames
         try:
             while True:
                 data = self._sock.recv(RECV_SIZE)
@@ -118,23 +141,29 @@ class Link:
                 while (event := reader.next_event()) is not None:
                     self._dispatch(event)
         except FrameError as error:
-            self._log.error("esl.frame_error", error=str(error))
+            self._close_reason = str(error)
+            if self._trusted:
+                self._log.error("esl.frame_error", error=str(error))
+            # else: the connection's owner reports the refusal (outbound.OutboundServer)
         except OSError as error:
-            if not self.closed.is_set():
+            if not self.closed.is_set() and self._trusted:
                 self._log.info("esl.connection_error", error=str(error))
         except Exception:
             self._log.exception("esl.reader_failed")
         finally:
+            reader.clear()  # the owner and this link refer to each other: free the bytes now
             try:
                 self._sock.close()
             finally:
                 self._shutdown()
 
     def _dispatch(self, event: Event) -> None:
+        if event.content_type in REPLY_TYPES and self._pending:
+            self._pending.popleft().set(event)
+            return
+        if not self._trusted:
+            raise FrameError(f"unexpected {event.content_type or 'frame'} before authentication")
         if event.content_type in REPLY_TYPES:
-            if self._pending:
-                self._pending.popleft().set(event)
-            else:
-                self._log.warning("esl.unexpected_reply", content_type=event.content_type)
+            self._log.warning("esl.unexpected_reply", content_type=event.content_type)
             return
         self._on_frame(event)

@@ -199,7 +199,7 @@ class Event:
         return self._body.decode("utf-8", "replace")
 
 
-def _content_length(head: bytes) -> int:
+def _content_length(head: bytes, maximum: int) -> int:
     raw = _raw_value(head, b"Content-Length: ", len(head))
     if raw is None:
         return 0
@@ -207,8 +207,8 @@ def _content_length(head: bytes) -> int:
     if not raw.isdigit():
         kind = "negative" if raw[:1] == b"-" else "not a number"
         raise FrameError(f"Content-Length is {kind}: {raw[:40]!r}")
-    if len(raw) > 9 or int(raw) > MAX_CONTENT_LENGTH:
-        raise FrameError(f"Content-Length over {MAX_CONTENT_LENGTH} bytes: {raw[:40]!r}")
+    if len(raw) > 9 or int(raw) > maximum:
+        raise FrameError(f"Content-Length over {maximum} bytes: {raw[:40]!r}")
     return int(raw)
 
 
@@ -217,12 +217,21 @@ class FrameReader:
     until it returns None. Raises `FrameError` on a corrupt stream (the caller then drops it).
 
     Chunks are kept as they come and joined only when a frame can be complete, so a big body
-    arriving in many chunks is copied once, not once per chunk.
+    arriving in many chunks is copied once, not once per chunk. `max_header` and `max_body`
+    bound what one frame may make it hold (`limit()` changes them, e.g. once the peer of an
+    outbound socket proved it is FreeSWITCH).
     """
 
-    __slots__ = ("_buf", "_pos", "_scan", "_chunks", "_chunked", "_head", "_length")
+    __slots__ = (
+        "_buf", "_pos", "_scan", "_chunks", "_chunked", "_head", "_length", "max_header",
+        "max_body",
+    )
 
-    def __init__(self) -> None:
+    def __init__(
+        self, *, max_header: int = MAX_HEADER_BLOCK, max_body: int = MAX_CONTENT_LENGTH
+    ) -> None:
+        self.max_header = max_header
+        self.max_body = max_body
         self._buf = b""
         self._pos = 0
         self._scan = 0  # where the search for the blank line resumes
@@ -234,6 +243,12 @@ class FrameReader:
     def feed(self, data: bytes) -> None:
         self._chunks.append(data)
         self._chunked += len(data)
+
+    def clear(self) -> None:
+        """Drop what is buffered (the connection is over), so it is freed at once."""
+        self._buf, self._pos, self._scan, self._head = b"", 0, 0, None
+        self._chunks.clear()
+        self._chunked = 0
 
     def _available(self) -> int:
         return len(self._buf) - self._pos + self._chunked
@@ -254,15 +269,17 @@ class FrameReader:
             end = buf.find(b"\n\n", max(self._pos, self._scan))
             if end < 0:
                 self._scan = len(buf) - 1
-                if len(buf) - self._pos > MAX_HEADER_BLOCK:
-                    raise FrameError(f"no end of header block within {MAX_HEADER_BLOCK} bytes")
+                if len(buf) - self._pos > self.max_header:
+                    raise FrameError(f"no end of header block within {self.max_header} bytes")
                 return None
             if end == self._pos:  # a stray newline between frames
                 self._pos += 1
                 continue
+            if end - self._pos > self.max_header:
+                raise FrameError(f"header block over {self.max_header} bytes")
             head = buf[self._pos : end]
             self._pos = end + 2
-            length = _content_length(head)
+            length = _content_length(head, self.max_body)
             if not length:
                 return Event(head)
             self._head, self._length = head, length

@@ -1,7 +1,15 @@
-"""Outbound-socket mode: FreeSWITCH connects to us once per call (`socket ... async full`)."""
+"""Outbound-socket mode: FreeSWITCH connects to us once per call (`socket ... async full`).
+
+Anything on the box can connect to the listening port, so a connection is a call only once its
+`connect` reply showed the secret channel variable the shipped dialplan sets before `socket`
+(`socket_token`) and a Unique-ID no call in progress has. Until then it may hold at most
+`UNAUTHENTICATED_LIMIT` bytes and `connect_timeout` seconds.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid as uuidlib
 from collections.abc import Callable
 
@@ -14,10 +22,27 @@ import structlog
 from frontdesk.esl._link import Link, check_line
 from frontdesk.esl.errors import CallGone, CommandTimeout, ESLError
 from frontdesk.esl.frame import JSON, PLAIN, Event
+from frontdesk.logs import Throttle
 
 log = structlog.get_logger(__name__)
 
 HANGUP_EVENTS = frozenset({"CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE"})
+TOKEN_VARIABLE = "frontdesk_token"
+"""Channel variable the shipped dialplan sets before `socket` (freeswitch-conf, fsconf)."""
+_TOKEN_LABEL = b"frontdesk outbound socket token v1"
+UNAUTHENTICATED_LIMIT = 64 * 1024
+"""Bytes a connection may send before its connect reply was accepted (a real one is ~6 KB)."""
+CONNECT_TIMEOUT = 10.0
+"""Seconds a connection has to give its connect reply."""
+DEFAULT_MAX_CALLS = 300
+REFUSAL_LOG_INTERVAL = 60.0
+
+
+def socket_token(esl_password: str) -> str:
+    """The secret of `TOKEN_VARIABLE`: HMAC-SHA256 of a fixed label keyed with the event socket
+    password, so FreeSWITCH and the daemon share it with nothing new to distribute, and it
+    does not give the password away."""
+    return hmac.new(esl_password.encode(), _TOKEN_LABEL, hashlib.sha256).hexdigest()
 
 
 class CallSession:
@@ -34,7 +59,9 @@ class CallSession:
         *,
         reply_timeout: float = 5.0,
         hangup_grace: float = 2.0,
+        untrusted_limit: int | None = None,
     ) -> None:
+        """`untrusted_limit`: see `_link.Link`; `trust()` once the connect reply is accepted."""
         self._reply_timeout = reply_timeout
         self._hangup_grace = hangup_grace
         self._log = log
@@ -47,15 +74,22 @@ class CallSession:
         """Set when the channel hung up or the socket closed."""
         self.hangup_cause: str | None = None
         self._link = Link(
-            sock, on_frame=self._on_frame, on_close=self._on_close, lost=CallGone, log=log
+            sock,
+            on_frame=self._on_frame,
+            on_close=self._on_close,
+            lost=CallGone,
+            log=log,
+            untrusted_limit=untrusted_limit,
         )
 
     # -- channel data -------------------------------------------------------------------
 
-    def connect(self) -> Event:
-        """Send `connect`; returns the channel data (idempotent)."""
+    def connect(self, timeout: float | None = None) -> Event:
+        """Send `connect`; returns the channel data (idempotent). `timeout`: default the
+        reply timeout."""
         if self._data is None:
-            self._data = self._link.command("connect", self._reply_timeout)
+            wait = self._reply_timeout if timeout is None else timeout
+            self._data = self._link.command("connect", wait)
             self._log = log.bind(call_uuid=self.uuid)
             self._log.debug("esl.call_connected", destination=self.destination)
         return self._data
@@ -78,6 +112,15 @@ class CallSession:
     @property
     def destination(self) -> str:
         return self._value("Caller-Destination-Number")
+
+    def has_token(self, token: str) -> bool:
+        """Whether the channel data carries `token` in `TOKEN_VARIABLE` (constant time)."""
+        given = self._data.variable(TOKEN_VARIABLE) if self._data is not None else None
+        return hmac.compare_digest((given or "").encode(), token.encode())
+
+    def trust(self) -> None:
+        """The connection is FreeSWITCH's: lift the limits of an unauthenticated one."""
+        self._link.trust()
 
     # -- commands -----------------------------------------------------------------------
 
@@ -189,7 +232,8 @@ class CallSession:
     def _on_close(self) -> None:
         if not self.hungup.is_set():
             self.hungup.set()
-            self._log.info("esl.call_socket_closed")
+            if self._link.trusted:  # a refused connection is reported once by the server
+                self._log.info("esl.call_socket_closed")
         if self._grace is not None:
             self._grace.kill(block=False)
         self._fail_executing()
@@ -197,7 +241,13 @@ class CallSession:
 
 class OutboundServer:
     """The TCP server FreeSWITCH's `socket` application connects to; one greenlet per call runs
-    `handler(session)`. A failing handler is logged; the server keeps serving."""
+    `handler(session)`. A failing handler is logged; the server keeps serving.
+
+    A connection reaches the handler only once its connect reply came within `connect_timeout`
+    and `UNAUTHENTICATED_LIMIT` bytes, carries `token` (when given) and a Unique-ID that no
+    other connection has; otherwise it is closed (FreeSWITCH's dialplan fallback takes a real
+    caller) and a warning is logged, at most once a minute.
+    """
 
     def __init__(
         self,
@@ -205,20 +255,26 @@ class OutboundServer:
         port: int,
         handler: Callable[[CallSession], None],
         *,
-        max_calls: int = 1000,
+        max_calls: int = DEFAULT_MAX_CALLS,
         reply_timeout: float = 5.0,
         allowed_peers: frozenset[str] | None = None,
+        token: str | None = None,
+        connect_timeout: float = CONNECT_TIMEOUT,
     ) -> None:
         """`allowed_peers`: the only IP addresses a connection is accepted from (None: any).
-        An outbound socket cannot authenticate FreeSWITCH, so a listener that is not on
-        loopback must only take connections from FreeSWITCH's host."""
+        An outbound socket cannot authenticate FreeSWITCH by itself, so a listener that is not
+        on loopback must only take connections from FreeSWITCH's host. `token`: the value of
+        `TOKEN_VARIABLE` a connection must show (`socket_token`); None checks nothing."""
         self._address = (host, port)
         self._allowed_peers = allowed_peers
         self._handler = handler
         self._max_calls = max_calls
         self._reply_timeout = reply_timeout
+        self._token = token
+        self._connect_timeout = connect_timeout
         self._sessions: set[CallSession] = set()
         self._server: gevent.server.StreamServer | None = None
+        self._refusals = Throttle(REFUSAL_LOG_INTERVAL)
 
     def start(self) -> None:
         """Listen (port 0: an ephemeral port, see `port`)."""
@@ -245,17 +301,24 @@ class OutboundServer:
     def _handle(self, sock: gevent.socket.socket, address: tuple[str, int]) -> None:
         peer = address[0].removeprefix("::ffff:")  # IPv4 peer of a dual-stack listener
         if self._allowed_peers is not None and peer not in self._allowed_peers:
-            log.warning("esl.peer_refused", peer=peer)
+            self._log_refusal("a peer that is not FreeSWITCH's host", peer)
             sock.close()
             return
         if len(self._sessions) >= self._max_calls:
             # Closing at once makes FreeSWITCH's dialplan fall back: no caller is left in silence.
-            log.warning("esl.call_refused", reason="max_calls", max_calls=self._max_calls)
+            self._log_refusal(f"max_calls ({self._max_calls}) reached", peer)
             sock.close()
             return
-        session = CallSession(sock, reply_timeout=self._reply_timeout)
+        session = CallSession(
+            sock, reply_timeout=self._reply_timeout, untrusted_limit=UNAUTHENTICATED_LIMIT
+        )
         self._sessions.add(session)
         try:
+            refused = self._refusal(session)
+            if refused is not None:
+                self._log_refusal(refused, peer)
+                return
+            session.trust()
             self._handler(session)
         except CallGone as error:
             log.info("esl.call_gone_in_handler", call_uuid=session.uuid, error=str(error))
@@ -266,3 +329,24 @@ class OutboundServer:
         finally:
             self._sessions.discard(session)
             session.close()
+
+    def _refusal(self, session: CallSession) -> str | None:
+        """Why this connection is not a call FreeSWITCH handed over, or None."""
+        try:
+            session.connect(self._connect_timeout)
+        except ESLError as error:
+            return f"no connect reply: {error}"
+        if self._token is not None and not session.has_token(self._token):
+            return f"no valid {TOKEN_VARIABLE}"
+        if not session.uuid:
+            return "no Unique-ID"
+        if any(other.uuid == session.uuid for other in self._sessions if other is not session):
+            return "the Unique-ID of a call in progress"
+        return None
+
+    def _log_refusal(self, reason: str, peer: str) -> None:
+        """One warning a minute, whatever the reason: a flood of connections is no flood of
+        log lines."""
+        skipped = self._refusals.due()
+        if skipped is not None:
+            log.warning("esl.connection_refused", reason=reason, peer=peer, not_logged=skipped)

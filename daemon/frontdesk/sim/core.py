@@ -11,6 +11,8 @@ import structlog
 from gevent import socket
 from gevent.server import StreamServer
 
+from frontdesk.esl import socket_token
+
 from . import _templates
 from ._channel import Channel, EventFactory, SimEvent, now_us
 from ._control import ControlConnection, Deferred
@@ -69,6 +71,9 @@ class Simulator:
             addr_host, _, addr_port = daemon_address.rpartition(":")
             daemon_address = (addr_host, int(addr_port))
         self.password = password
+        self.socket_token = socket_token(password)
+        """What the shipped dialplan sets in `frontdesk_token` before `socket`: derived from
+        the event socket password as `frontdesk freeswitch-config` writes it."""
         self.daemon_address = daemon_address
         self.host = host
         self.time_scale = time_scale

@@ -16,6 +16,8 @@ import gevent.queue
 import structlog
 from gevent import socket
 
+from frontdesk.esl.outbound import TOKEN_VARIABLE
+
 from . import _templates, _wav, _wire
 from ._channel import Channel, SimEvent, new_uuid, now_us
 from ._control import EventSink
@@ -199,6 +201,8 @@ class OutboundSession:
             value = values.get(name, default)
             if value:
                 out[name] = value
+            if name == "continue_on_fail":  # the shipped dialplan's next `set`, before `socket`
+                out[TOKEN_VARIABLE] = self.sim.socket_token
         return out
 
     # ---- lifecycle
