@@ -26,7 +26,8 @@ CAPTURES = Path(__file__).resolve().parent / "data" / "esl-captures"
 
 
 # variables set by the scenario itself (set app, play_and_get_digits var)
-OWN_VARIABLES = {"hangup_after_bridge", "playback_terminators", "choice", "choice_invalid"}
+OWN_VARIABLES = {"hangup_after_bridge", "playback_terminators", "choice", "choice_invalid",
+                 "socket_resume"}  # the shipped dialplan sets socket_resume before `socket`
 
 
 # Caller-profile fields FreeSWITCH leaves out when empty (an originated leg has no caller

@@ -16,6 +16,8 @@ import gevent.queue
 import structlog
 from gevent import socket
 
+from frontdesk.esl.commands import AFTER_SOCKET, TALKED
+
 from . import _templates, _wire
 from ._channel import Channel, SimEvent, new_uuid, now_us
 from ._control import EventSink
@@ -29,6 +31,7 @@ log = structlog.get_logger(__name__)
 _HANGUP = "hangup"
 _DAEMON_GONE = "daemon-gone"
 _WAKE = "wake"
+_TRANSFER = "transfer"
 _DIALSTATUS = {"NO_ANSWER": "NOANSWER", "USER_BUSY": "BUSY", "ORIGINATOR_CANCEL": "CANCEL"}
 _DTMF_SECONDS = 0.2
 FALLBACK_RING_SECONDS = 25.0
@@ -159,6 +162,8 @@ class OutboundSession:
         self.barge_used = False
         self.hold_key_used = False
         self.daemon_gone = gevent.event.Event()
+        self.resumed = gevent.event.Event()
+        """The daemon's socket closed with ``socket_resume=true``: the dialplan takes the call."""
         self.connected_at = 0.0
         self.key_accepted = False
         self.decision_since: float | None = None
@@ -198,6 +203,8 @@ class OutboundSession:
             value = values.get(name, default)
             if value:
                 out[name] = value
+        if self.sim.socket_resume:  # set by the shipped dialplan before `socket`
+            out["socket_resume"] = "true"
         return out
 
     # ---- lifecycle
@@ -214,7 +221,7 @@ class OutboundSession:
         except OSError as exc:
             self.log.info("sim.daemon_unreachable", error=str(exc))
             self.call.daemon_unreachable = True
-            self._fallback()
+            self._after_socket()
             self._teardown()
             return
         self.sink = EventSink(self.sim, sock, "outbound")
@@ -245,7 +252,18 @@ class OutboundSession:
         if not self.channel.hungup:
             self.log.info("sim.daemon_closed_midcall")
             self.call.daemon_closed_midcall = True
+            if self.channel.variables.get("socket_resume") == "true":
+                self._resume()
             self.queue.put(_DAEMON_GONE)
+
+    def _resume(self) -> None:
+        """``socket_resume=true``: the call leaves the daemon at once. A bridge ends (the
+        staff leg is hung up), hold music stops; any other application plays to its end."""
+        self.resumed.set()
+        playing = self.channel.variables.get("current_application_data", "")
+        if self.running == "playback" and playing.startswith("local_stream://"):
+            self.interrupt_reason = "resumed"
+            self.interrupt.set()
 
     def _reply(self, text: str) -> None:
         assert self.sink is not None
@@ -344,6 +362,14 @@ class OutboundSession:
     def broadcast(self, path: str) -> None:
         self.queue.put(("playback", path, ""))
 
+    def transfer(self) -> None:
+        """``uuid_transfer`` to the after-socket extension: what runs stops, the caller leaves
+        any park and runs that extension."""
+        if self.running is not None:
+            self.interrupt_reason = "transfer"
+            self.interrupt.set()
+        self.queue.put(_TRANSFER)
+
     def uuid_bridge(self, other: Channel) -> None:
         self.bridge_to = other
         if self.running is not None:
@@ -361,10 +387,10 @@ class OutboundSession:
             item = self.queue.get()
             if item == _HANGUP:
                 break
-            if item == _DAEMON_GONE:
-                if not self.in_socket_app:  # parked after a uuid_bridge: nobody controls it
-                    continue  # any more, it stays parked until hung up
-                self._fallback()
+            if item == _DAEMON_GONE and not self.resumed.is_set():
+                continue  # nobody controls the call any more: it stays where it is, in silence
+            if item in (_DAEMON_GONE, _TRANSFER):
+                self._after_socket()
                 break
             if item == _WAKE:
                 continue
@@ -723,19 +749,16 @@ class OutboundSession:
         self.settled = True
         talk = self.script.talk_seconds
         timeout = None if talk is None else self.sim.scaled(talk)
-        if not gevent.wait([leg.ended, ch.ended], count=1, timeout=timeout):
+        if not gevent.wait([leg.ended, ch.ended, self.resumed], count=1, timeout=timeout):
             self.hangup("NORMAL_CLEARING", by="caller")
         caller_first = ch.hungup
         if caller_first:
             leg.mark_hangup(ch.hangup_cause)
-        ch.variables.pop("bridge_to", None)
-        ch.variables["bridge_hangup_cause"] = leg.hangup_cause
-        self.sim.end_leg(leg, leg.hangup_cause)
-        self.sim.fire_channel(
-            ch,
-            "CHANNEL_UNBRIDGE",
-            first=[("Bridge-A-Unique-ID", ch.uuid), ("Bridge-B-Unique-ID", leg.uuid)],
-        )
+        elif not leg.hungup:  # the daemon's socket closed with socket_resume=true
+            leg.mark_hangup("NORMAL_CLEARING")
+            self._link_ended(leg)
+            return None
+        self._link_ended(leg)
         if caller_first:
             return None
         if ch.variables.get("hangup_after_bridge") == "true":
@@ -745,6 +768,17 @@ class OutboundSession:
                 return None
             return lambda: self.hangup(cause, by="bridge")
         return None
+
+    def _link_ended(self, leg: Channel) -> None:
+        ch = self.channel
+        ch.variables.pop("bridge_to", None)
+        ch.variables["bridge_hangup_cause"] = leg.hangup_cause
+        self.sim.end_leg(leg, leg.hangup_cause)
+        self.sim.fire_channel(
+            ch,
+            "CHANNEL_UNBRIDGE",
+            first=[("Bridge-A-Unique-ID", ch.uuid), ("Bridge-B-Unique-ID", leg.uuid)],
+        )
 
     def _uuid_bridged(self, leg: Channel) -> None:
         """The control connection bridged this caller: the socket application returns."""
@@ -774,12 +808,26 @@ class OutboundSession:
             after()
         if ch.hungup:
             return
-        if ch.variables.get("park_after_bridge") == "true":
+        if ch.variables.get("park_after_bridge") == "true" and not self.resumed.is_set():
             ch.state = "CS_PARK"
             self.sim.fire_channel(ch, "CHANNEL_STATE")
             self.parked = True
             self.in_socket_app = False
             self.sim.fire_channel(ch, "CHANNEL_PARK")
+            return
+        self._after_socket()
+
+    def _after_socket(self) -> None:
+        """The rest of the practice line's extension: ``transfer`` to `AFTER_SOCKET`, which
+        hangs up a caller who talked with the desk and gives any other the static fallback
+        (freeswitch-conf/dialplan/default.xml)."""
+        ch = self.channel
+        if ch.hungup:
+            return
+        self.in_socket_app = False
+        ch.destination = AFTER_SOCKET
+        if ch.variables.get(TALKED) == "true":
+            self.hangup("NORMAL_CLEARING", by="dialplan")
             return
         self._fallback()
 
