@@ -342,8 +342,8 @@ def test_a_caller_who_talked_with_the_desk_is_hung_up_after_the_socket_not_sent_
     assert over.get("regex") == "all"
     fields = {r.get("field"): re.compile(r.get("expression", "")) for r in over.findall("regex")}
     assert fields["destination_number"].fullmatch(AFTER_SOCKET)
-    assert fields["${%s}" % TALKED].fullmatch("true")
-    assert not fields["${%s}" % TALKED].fullmatch("")
+    talked = fields["${" + TALKED + "}"]
+    assert talked.fullmatch("true") and not talked.fullmatch("")
     assert extension(conf, "default", "frontdesk_conversation_over") == [
         ("hangup", "NORMAL_CLEARING")
     ]
