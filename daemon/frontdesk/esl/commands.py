@@ -19,11 +19,15 @@ AFTER_SOCKET = "frontdesk_after_socket"
 """The extension a caller runs once the daemon's socket is gone (no digit can dial it)."""
 TALKED = "frontdesk_talked"
 """Channel variable: the caller talked with the desk; set to true right before a bridge."""
+SHOW_CHANNELS = "show channels as json"
 UNDEFINED = "_undef_"
 """What `uuid_getvar` answers for a variable the channel does not have."""
 
-_TALKING = {"socket_resume": "false", TALKED: "true"}
-_NOT_TALKING = {"socket_resume": "true", TALKED: "false"}
+TALKING = {"socket_resume": "false", TALKED: "true"}
+"""Set on a caller right before a bridge to someone (see the module docstring)."""
+NOT_TALKING = {"socket_resume": "true", TALKED: "false"}
+"""Set back when the bridge failed: the caller is the daemon's again, and the static
+fallback's if the daemon goes away."""
 
 
 def setvar_multi(uuid: str, variables: dict[str, str]) -> str:
@@ -36,15 +40,14 @@ def setvar_multi(uuid: str, variables: dict[str, str]) -> str:
 
 
 def about_to_talk(uuid: str) -> str:
-    """Before bridging a caller to the staff: the bridge survives the daemon's socket closing,
-    and the dialplan hangs the caller up once the conversation is over."""
-    return setvar_multi(uuid, _TALKING)
+    """Before bridging a caller to the staff (see `TALKING`): the bridge survives the daemon's
+    socket closing, and the dialplan hangs the caller up once the conversation is over."""
+    return setvar_multi(uuid, TALKING)
 
 
 def not_talking(uuid: str) -> str:
-    """The bridge failed: the caller is the daemon's again, and the static fallback's if the
-    daemon goes away."""
-    return setvar_multi(uuid, _NOT_TALKING)
+    """The bridge failed (see `NOT_TALKING`)."""
+    return setvar_multi(uuid, NOT_TALKING)
 
 
 def getvar(uuid: str, name: str) -> str:
