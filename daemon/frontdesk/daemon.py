@@ -492,41 +492,45 @@ class Daemon:
         self._resync_calls()
 
     def _resync_calls(self) -> None:
-        """The calls with an open record that no session of ours serves (left by a previous
-        run, or by a FreeSWITCH restart): a conversation still up is adopted; a caller nobody
-        controls (parked, or on endless hold music) goes to the rest of the dialplan; the
-        records of the others are ended as interrupted (the daemon lost them)."""
+        """The practice's callers no session of ours serves (left by a previous run, or by a
+        FreeSWITCH restart): a conversation still up with an open record is adopted; a caller
+        nobody controls (socket_resume=false, not bridged: parked, or on endless hold music)
+        goes to the rest of the dialplan; the open records of the others are ended as
+        interrupted (the daemon lost those calls)."""
         assert self.control is not None
-        rows = [row for row in self._record("unfinished_calls", log) or []
-                if row["uuid"] not in self._calls]
-        if not rows:
-            return
+        rows = {row["uuid"]: row for row in self._record("unfinished_calls", log) or []
+                if row["uuid"] not in self._calls}
         try:
             channels = commands.live_channels(self.control.api(commands.SHOW_CHANNELS))
         except ESLError as error:
             log.warning("calls.resync_failed", error=str(error))
             return
-        lost = [row["uuid"] for row in rows if not self._resync_call(row, channels)]
+        adopted = {
+            uuid
+            for uuid, channel in channels.items()
+            if uuid not in self._calls
+            and channel.get("direction") == "inbound"
+            and channel.get("dest") != commands.AFTER_SOCKET  # in the dialplan's hands
+            and self._resync_channel(uuid, rows.get(uuid))
+        }
+        lost = [uuid for uuid in rows if uuid not in adopted]
+        for uuid in lost:
+            self._adopted.pop(uuid, None)
         if lost:
             count = self._record("mark_interrupted", log, lost)
             log.warning("calls.interrupted_by_previous_stop", count=count)
 
-    def _resync_call(self, row: dict, channels: dict[str, dict[str, str]]) -> bool:
-        """True when the call is (still) adopted; False when the daemon lost it."""
-        uuid = row["uuid"]
-        channel = channels.get(uuid)
-        if channel is None or channel.get("dest") == commands.AFTER_SOCKET:
-            self._adopted.pop(uuid, None)
-            return False  # gone, or already in the dialplan's hands
-        assert self.control is not None
+    def _resync_channel(self, uuid: str, row: dict | None) -> bool:
+        """True when the call is (still) adopted."""
         call_log = log.bind(call=uuid)
         try:
             if self._variable(uuid, "bridge_to") is not None:
-                if uuid not in self._adopted:
+                if row is not None and uuid not in self._adopted:
                     self._adopted[uuid] = row
                     call_log.info("call.adopted", answered_by=row["answered_by"])
-                return True
-            if self._variable(uuid, "socket_resume") != "true":  # else it goes on by itself
+                return row is not None
+            if self._variable(uuid, "socket_resume") == "false":
+                assert self.control is not None
                 self.control.api(commands.transfer_after_socket(uuid))
                 call_log.warning("call.handed_to_dialplan")
         except ESLError as error:
