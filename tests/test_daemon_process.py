@@ -195,8 +195,9 @@ def test_sigterm_finishes_the_records_of_calls_in_progress(daemon, sim, config_f
     assert daemon.wait() == 0
     row = stored_call(config_file, call.uuid)
     assert row["ended_at"] is not None
-    assert row["outcome"] == "interrupted"
+    assert (row["outcome"], row["interrupted"]) == ("interrupted", True)
     assert row["path"][0]["node"] == "greeting", "the path so far is kept"
+    assert daemon.saw("daemon.stopped", calls_cut=1, conversations_kept=0)
 
 
 def test_a_daemon_killed_mid_call_leaves_the_call_recorded_as_interrupted(
@@ -223,3 +224,71 @@ def test_a_missing_messages_directory_is_reported_at_start(daemon, config_file):
     """FreeSWITCH creates no directory: without it every caller's message would be lost."""
     assert not (config_file.parent.parent / "var" / "messages").exists()
     daemon.wait_for_log("messages.directory_missing")
+
+
+def talking_to_the_desk(sim: Simulator, config_file: Path):
+    """A caller bridged to 1001 (the daemon has saved who answered); the staff leg's uuid."""
+    for phone in sim.phones.values():
+        phone.talk_seconds = 6000  # the test ends the conversation
+    call = sim.place_call(CallerScript(keys=("0",)))
+    assert wait_for(lambda: (stored_call(config_file, call.uuid) or {}).get("answered_by"))
+    (leg,) = [ch.uuid for ch in sim.channels.values()
+              if ch.other is not None and ch.other.uuid == call.uuid]
+    return call, leg
+
+
+@pytest.mark.parametrize("stop", ["sigterm", "kill"])
+def test_a_conversation_outlives_the_daemon_and_the_next_one_records_its_end(
+    daemon, sim, config_file, stop
+):
+    call, leg = talking_to_the_desk(sim, config_file)
+
+    if stop == "sigterm":
+        daemon.signal(signal.SIGTERM)
+        assert daemon.wait() == 0
+        assert daemon.saw("daemon.stopped", calls_cut=0, conversations_kept=1)
+    else:
+        daemon.kill()
+    assert not call.done.wait(0.2), "the conversation goes on"
+    assert stored_call(config_file, call.uuid)["ended_at"] is None
+    restarted = DaemonProcess(config_file)
+    try:
+        restarted.wait_for_log("call.adopted", call=call.uuid, answered_by="1001")
+        reply, after = sim.api(f"uuid_kill {leg}")  # the staff member hangs up
+        after()
+        assert call.wait_done(5)
+        restarted.wait_for_log("call.finished", call=call.uuid, adopted=True)
+        row = stored_call(config_file, call.uuid)
+    finally:
+        restarted.kill()
+
+    assert call.hangup_cause == "NORMAL_CLEARING" and not call.fallback_ran
+    assert (row["outcome"], row["answered_by"], row["interrupted"]) == ("answered", "1001", False)
+    assert row["answered_at"] < row["ended_at"]
+    assert ("desk", "answered") in [(step["node"], step["event"]) for step in row["path"]]
+
+
+def test_a_killed_emergency_call_keeps_its_reason_and_path(daemon, sim, config_file):
+    sim.time_scale = 0.2  # the emergency rings for its whole ring timeout, nobody answers
+    for phone in sim.phones.values():
+        phone.answer_after = None
+    call = sim.place_call(CallerScript(barge="1"))
+    assert wait_for(
+        lambda: [step["event"] for step in (stored_call(config_file, call.uuid) or {})
+                 .get("path", [])][-1:] == ["queued"]
+    )
+
+    daemon.kill()
+    killed_at = stored_call(config_file, call.uuid)["last_seen_at"]
+    restarted = DaemonProcess(config_file)
+    try:
+        restarted.wait_for_log("calls.interrupted_by_previous_stop", count=1)
+        row = stored_call(config_file, call.uuid)
+    finally:
+        restarted.kill()
+
+    assert (row["outcome"], row["interrupted"], row["reason"]) == ("interrupted", True, "emergency")
+    assert [(s["node"], s["event"]) for s in row["path"]][-2:] == [
+        ("emergency", "enter"), ("emergency", "queued")
+    ]
+    assert row["ended_at"] == killed_at, "the last moment the daemon knew, not the restart"
