@@ -13,7 +13,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-import structlog
 
 from frontdesk.config.model import Config
 from frontdesk.rehearse import Rig
@@ -53,13 +52,10 @@ def talking(rig: Rig, call: SimCall) -> bool:
     return live is not None and live.flow.talking
 
 
-def restart(rig: Rig) -> dict:
-    """Stop the daemon (as SIGTERM does) and start another; the `daemon.stopped` entry."""
-    with structlog.testing.capture_logs() as logs:
-        daemon = rig.restart_daemon(grace=0.1)
-    assert daemon.control.wait_connected(5)
-    (stopped,) = [entry for entry in logs if entry["event"] == "daemon.stopped"]
-    return stopped
+def restart(rig: Rig) -> None:
+    """Stop the daemon (as SIGTERM does) and start another on the same database.
+    (`daemon.stopped` and its counts are checked on the real process, test_daemon_process.)"""
+    assert rig.restart_daemon(grace=0.1).control.wait_connected(5)
 
 
 @pytest.mark.parametrize("first", ["staff", "caller"])
@@ -70,9 +66,8 @@ def test_a_conversation_survives_a_stop_and_the_next_daemon_records_its_end(
     assert wait_for(lambda: talking(rig, call))
     leg = staff_leg(rig, call)
 
-    stopped = restart(rig)
+    restart(rig)
 
-    assert (stopped["calls_cut"], stopped["conversations_kept"]) == (0, 1)
     assert wait_for(lambda: call.uuid in rig.daemon._adopted)
     assert not call.done.is_set(), "the conversation goes on"
     assert rig.daemon.store.get_call(call.uuid)["ended_at"] is None
@@ -100,9 +95,8 @@ def test_callers_in_a_menu_or_on_hold_at_a_stop_go_to_the_fallback_and_only_they
     assert wait_for(lambda: on_hold.uuid in rig.daemon.queue.waiting)
     assert wait_for(lambda: in_menu.prompts_heard)
 
-    stopped = restart(rig)
+    restart(rig)
 
-    assert (stopped["calls_cut"], stopped["conversations_kept"]) == (2, 0)
     for call in (in_menu, on_hold):
         assert call.wait_done(5)
         assert call.fallback_ran
