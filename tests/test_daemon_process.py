@@ -227,21 +227,33 @@ def test_a_missing_messages_directory_is_reported_at_start(daemon, config_file):
 
 
 def talking_to_the_desk(sim: Simulator, config_file: Path):
-    """A caller bridged to 1001 (the daemon has saved who answered); the staff leg's uuid."""
+    """A caller bridged to 1001, the daemon having saved who answered: the call, the staff
+    leg's uuid and the path's "answered" step as saved then."""
     for phone in sim.phones.values():
         phone.talk_seconds = 6000  # the test ends the conversation
     call = sim.place_call(CallerScript(keys=("0",)))
     assert wait_for(lambda: (stored_call(config_file, call.uuid) or {}).get("answered_by"))
     (leg,) = [ch.uuid for ch in sim.channels.values()
               if ch.other is not None and ch.other.uuid == call.uuid]
-    return call, leg
+    return call, leg, answered_step(stored_call(config_file, call.uuid))
+
+
+def answered_step(row: dict) -> dict:
+    (step,) = [step for step in row["path"] if step["event"] == "answered"]
+    return step
+
+
+def hang_up(sim: Simulator, uuid: str) -> None:
+    """That side of the call hangs up (a BYE; `uuid_kill` on FreeSWITCH)."""
+    _, after = sim.api(f"uuid_kill {uuid}")
+    after()
 
 
 @pytest.mark.parametrize("stop", ["sigterm", "kill"])
 def test_a_conversation_outlives_the_daemon_and_the_next_one_records_its_end(
     daemon, sim, config_file, stop
 ):
-    call, leg = talking_to_the_desk(sim, config_file)
+    call, leg, answered = talking_to_the_desk(sim, config_file)
 
     if stop == "sigterm":
         daemon.signal(signal.SIGTERM)
@@ -254,8 +266,7 @@ def test_a_conversation_outlives_the_daemon_and_the_next_one_records_its_end(
     restarted = DaemonProcess(config_file)
     try:
         restarted.wait_for_log("call.adopted", call=call.uuid, answered_by="1001")
-        reply, after = sim.api(f"uuid_kill {leg}")  # the staff member hangs up
-        after()
+        hang_up(sim, leg)  # the staff member hangs up
         assert call.wait_done(5)
         restarted.wait_for_log("call.finished", call=call.uuid, adopted=True)
         row = stored_call(config_file, call.uuid)
@@ -265,7 +276,31 @@ def test_a_conversation_outlives_the_daemon_and_the_next_one_records_its_end(
     assert call.hangup_cause == "NORMAL_CLEARING" and not call.fallback_ran
     assert (row["outcome"], row["answered_by"], row["interrupted"]) == ("answered", "1001", False)
     assert row["answered_at"] < row["ended_at"]
-    assert ("desk", "answered") in [(step["node"], step["event"]) for step in row["path"]]
+    assert answered_step(row) == answered == {"node": "desk", "event": "answered",
+                                              "key": "1001", "at": answered["at"]}
+    # stamped when the phone answered, not at hang-up
+
+
+def test_a_conversation_that_ends_while_no_daemon_runs_keeps_who_answered(
+    daemon, sim, config_file
+):
+    call, leg, answered = talking_to_the_desk(sim, config_file)
+    daemon.kill()
+    seen = stored_call(config_file, call.uuid)["last_seen_at"]
+    hang_up(sim, leg)
+    assert call.wait_done(5) and not call.fallback_ran  # hung up, no silence
+
+    restarted = DaemonProcess(config_file)
+    try:
+        restarted.wait_for_log("calls.interrupted_by_previous_stop", count=1)
+        row = stored_call(config_file, call.uuid)
+    finally:
+        restarted.kill()
+
+    assert (row["outcome"], row["interrupted"]) == ("interrupted", True)
+    assert (row["answered_by"], row["reason"]) == ("1001", "speak_to_someone")
+    assert row["answered_at"] is not None and answered_step(row) == answered
+    assert row["ended_at"] == seen
 
 
 def test_a_killed_emergency_call_keeps_its_reason_and_path(daemon, sim, config_file):

@@ -54,6 +54,8 @@ LINGER_SECONDS = 10
 """FreeSWITCH keeps sending a call's last events this long after hangup (a record's partial
 result, CHANNEL_HANGUP_COMPLETE); we close the socket ourselves as soon as the call is settled."""
 HANGUP_CAUSE_WAIT = 2.0
+PROGRESS_WAIT = 2.0
+"""How long the end of a call waits for its last progress write (a slow database)."""
 CONTROL_EVENTS = ("CHANNEL_CREATE", "CHANNEL_HANGUP_COMPLETE", *QUEUE_EVENTS)
 RESTART_ONLY_SECTIONS = ("freeswitch", "storage")
 
@@ -368,7 +370,7 @@ class Daemon:
             result.outcome = "failed"
             call_log.exception("call.flow_failed")
         finally:
-            progress.settle(HANGUP_CAUSE_WAIT)
+            progress.settle(PROGRESS_WAIT)
             if uuid in self._kept:
                 self._keep(session, result, call_log)
             else:

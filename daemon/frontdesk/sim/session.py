@@ -752,14 +752,11 @@ class OutboundSession:
         if not gevent.wait([leg.ended, ch.ended, self.resumed], count=1, timeout=timeout):
             self.hangup("NORMAL_CLEARING", by="caller")
         caller_first = ch.hungup
-        if caller_first:
-            leg.mark_hangup(ch.hangup_cause)
-        elif not leg.hungup:  # the daemon's socket closed with socket_resume=true
-            leg.mark_hangup("NORMAL_CLEARING")
-            self._link_ended(leg)
-            return None
+        resumed = not caller_first and not leg.hungup  # the socket closed, socket_resume=true
+        if caller_first or resumed:
+            leg.mark_hangup(ch.hangup_cause or "NORMAL_CLEARING")
         self._link_ended(leg)
-        if caller_first:
+        if caller_first or resumed:
             return None
         if ch.variables.get("hangup_after_bridge") == "true":
             cause = leg.hangup_cause or "NORMAL_CLEARING"
