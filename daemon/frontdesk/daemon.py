@@ -495,7 +495,8 @@ class Daemon:
 
     def _resync_calls(self) -> None:
         """The practice's callers no session of ours serves (left by a previous run, or by a
-        FreeSWITCH restart): a conversation still up with an open record is adopted; a caller
+        FreeSWITCH restart): a conversation still up with an open record (bridged, and
+        `commands.TALKED`) is adopted; a caller
         nobody controls (socket_resume=false, not bridged: parked, or on endless hold music)
         goes to the rest of the dialplan; the open records of the others are ended as
         interrupted (the daemon lost those calls)."""
@@ -527,10 +528,11 @@ class Daemon:
         call_log = log.bind(call=uuid)
         try:
             if self._variable(uuid, "bridge_to") is not None:
-                if row is not None and uuid not in self._adopted:
+                ours = row is not None and self._variable(uuid, commands.TALKED) == "true"
+                if ours and uuid not in self._adopted:  # not the static fallback's ring-all
                     self._adopted[uuid] = row
                     call_log.info("call.adopted", answered_by=row["answered_by"])
-                return row is not None
+                return ours
             if self._variable(uuid, "socket_resume") == "false":
                 assert self.control is not None
                 self.control.api(commands.transfer_after_socket(uuid))
