@@ -107,15 +107,18 @@ def test_callers_in_a_menu_or_on_hold_at_a_stop_go_to_the_fallback_and_only_they
 
 
 def test_a_caller_left_without_a_controller_is_sent_on_by_the_next_daemon(rig: Rig) -> None:
-    """A caller parked in silence (socket_resume=false, the socket gone) is found at start."""
+    """A caller left in silence (socket_resume=false, the socket gone; frontdesk_talked set
+    for a transfer that was still ringing) is found at start and gets the static fallback."""
     call = rig.place(CallerScript(keys=("",) * 10), at=TUESDAY_MORNING)
     assert wait_for(lambda: call.prompts_heard)
-    reply, _ = rig.sim.api(f"uuid_setvar {call.uuid} socket_resume false")
+    reply, _ = rig.sim.api(
+        f"uuid_setvar_multi {call.uuid} socket_resume=false;frontdesk_talked=true"
+    )
     assert reply == "+OK"
 
     restart(rig)
 
     assert call.wait_done(5)
-    assert call.fallback_ran
+    assert call.fallback_ran, "not hung up: the caller never talked with anyone"
     row = rig.daemon.store.get_call(call.uuid)
     assert (row["outcome"], row["interrupted"]) == ("interrupted", True)

@@ -498,7 +498,7 @@ class Daemon:
         FreeSWITCH restart): a conversation still up with an open record (bridged, and
         `commands.TALKED`) is adopted; a caller
         nobody controls (socket_resume=false, not bridged: parked, or on endless hold music)
-        goes to the rest of the dialplan; the open records of the others are ended as
+        goes to the static fallback; the open records of the others are ended as
         interrupted (the daemon lost those calls)."""
         assert self.control is not None
         rows = {row["uuid"]: row for row in self._record("unfinished_calls", log) or []
@@ -534,7 +534,10 @@ class Daemon:
                     call_log.info("call.adopted", answered_by=row["answered_by"])
                 return ours
             if self._variable(uuid, "socket_resume") == "false":
+                # Not bridged: whatever it says, the caller is not talking (cut while a
+                # transfer rang, say): the static fallback, never a hang-up.
                 assert self.control is not None
+                self.control.api(commands.not_talking(uuid))
                 self.control.api(commands.transfer_after_socket(uuid))
                 call_log.warning("call.handed_to_dialplan")
         except ESLError as error:
