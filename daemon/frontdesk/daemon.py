@@ -391,6 +391,7 @@ class Daemon:
         channel has socket_resume=false); its record stays open for the next start."""
         session.close()
         self._record("call_progress", call_log, session.uuid, **self._snapshot(result))
+        self._record_recording(session.uuid, result, call_log)
         self._calls.pop(session.uuid, None)
         self.live_calls.pop(session.uuid, None)
         call_log.info("call.left_in_conversation", answered_by=result.answered_by)
@@ -441,14 +442,7 @@ class Daemon:
         )
         self._calls.pop(session.uuid, None)  # after the record: a resync never sees it open
         self.live_calls.pop(session.uuid, None)
-        if result.recording_file is not None:
-            self._record(
-                "set_recording",
-                call_log,
-                session.uuid,
-                file=result.recording_file,
-                purpose=result.recording_purpose or "",
-            )
+        self._record_recording(session.uuid, result, call_log)
         if self.on_call_finished is not None:
             self.on_call_finished(session.uuid, result)
         call_log.info(
@@ -458,6 +452,16 @@ class Daemon:
             ended_at=result.end_node,
             hangup_cause=session.hangup_cause,
         )
+
+    def _record_recording(self, uuid: str, result: CallResult, call_log) -> None:
+        if result.recording_file is not None:
+            self._record(
+                "set_recording",
+                call_log,
+                uuid,
+                file=result.recording_file,
+                purpose=result.recording_purpose or "",
+            )
 
     def _record(self, method: str, call_log, *args, **kwargs):
         """A store call on a call's path: a failing database (full SD card, locked file) is

@@ -384,11 +384,8 @@ class CallFlow:
 
         if self._recorder is None:
             wait()
-            return actions[0]
-        recording = self._recorder.record(wait)
-        if recording is not None:
-            self.result.recording_file = recording
-            self.result.recording_purpose = self.config.recording.purpose
+        else:
+            self._recorder.record(wait)
         return actions[0]
 
     def _queue_wait(
@@ -414,11 +411,11 @@ class CallFlow:
                 announce=not emergency,
                 announcer=self.announcer,
                 offer_callback=None if emergency else lambda: self._offer_callback(entry),
-                on_answered=lambda: self._answered(node_name, entry.agent),
+                on_answered=lambda: self._answered(node_name, entry.agent, recorded=True),
             )
         finally:
             if entry.agent is not None and not self.talking:  # bridged as the caller left
-                self._answered(node_name, entry.agent)
+                self._answered(node_name, entry.agent, recorded=True)
 
     def _offer_callback(self, entry: Waiting) -> bool:
         """The caller on hold pressed the callback key (or waited the maximum with
@@ -499,12 +496,16 @@ class CallFlow:
         if event.name == "CHANNEL_BRIDGE" and self._bridging is not None and not self.talking:
             self._answered(*self._bridging)
 
-    def _answered(self, node_name: str, answered_by: str | None) -> None:
-        """Someone answered the caller: the conversation begins."""
+    def _answered(self, node_name: str, answered_by: str | None, *, recorded: bool = False) -> None:
+        """Someone answered the caller: the conversation begins (`recorded`: a conversation
+        with the staff, recorded when recording is on)."""
         self.talking = True
         self.result.answered_at = self.clock()
         self.result.answered_by = answered_by
         self.result.end_node = node_name
+        if recorded and self._recorder is not None:
+            self.result.recording_file = str(self._recorder.path)
+            self.result.recording_purpose = self.config.recording.purpose
         self._step(node_name, "answered", answered_by)
 
     def _play(self, prompt: str) -> Event:
