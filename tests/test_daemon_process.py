@@ -226,13 +226,22 @@ def test_a_missing_messages_directory_is_reported_at_start(daemon, config_file):
     daemon.wait_for_log("messages.directory_missing")
 
 
+DB_POLL = {"timeout": 10.0, "step": 0.05}
+"""Waiting for the daemon process to save something: it writes from its own greenlet."""
+
+
+def saved(config_file: Path, uuid: str) -> dict:
+    """The call's row as the daemon process saved it so far ({} before it exists)."""
+    return stored_call(config_file, uuid) or {}
+
+
 def talking_to_the_desk(sim: Simulator, config_file: Path):
     """A caller bridged to 1001, the daemon having saved who answered: the call, the staff
     leg's uuid and the path's "answered" step as saved then."""
     for phone in sim.phones.values():
         phone.talk_seconds = 6000  # the test ends the conversation
     call = sim.place_call(CallerScript(keys=("0",)))
-    assert wait_for(lambda: (stored_call(config_file, call.uuid) or {}).get("answered_by"))
+    assert wait_for(lambda: saved(config_file, call.uuid).get("answered_by"), **DB_POLL)
     (leg,) = [ch.uuid for ch in sim.channels.values()
               if ch.other is not None and ch.other.uuid == call.uuid]
     return call, leg, answered_step(stored_call(config_file, call.uuid))
@@ -309,8 +318,9 @@ def test_a_killed_emergency_call_keeps_its_reason_and_path(daemon, sim, config_f
         phone.answer_after = None
     call = sim.place_call(CallerScript(barge="1"))
     assert wait_for(
-        lambda: [step["event"] for step in (stored_call(config_file, call.uuid) or {})
-                 .get("path", [])][-1:] == ["queued"]
+        lambda: [step["event"] for step in saved(config_file, call.uuid).get("path", [])][-1:]
+        == ["queued"],
+        **DB_POLL,
     )
 
     daemon.kill()
