@@ -26,8 +26,8 @@ UNDEFINED = "_undef_"
 TALKING = {"socket_resume": "false", TALKED: "true"}
 """Set on a caller right before a bridge to someone (see the module docstring)."""
 NOT_TALKING = {"socket_resume": "true", TALKED: "false"}
-"""Set back when the bridge failed: the caller is the daemon's again, and the static
-fallback's if the daemon goes away."""
+"""Set back when the bridge failed (the caller is the daemon's again, and the static
+fallback's if the daemon goes away), and on a caller nobody controls before sending them on."""
 
 
 def setvar_multi(uuid: str, variables: dict[str, str]) -> str:
@@ -46,7 +46,7 @@ def about_to_talk(uuid: str) -> str:
 
 
 def not_talking(uuid: str) -> str:
-    """The bridge failed (see `NOT_TALKING`)."""
+    """The caller is not in a conversation (see `NOT_TALKING`)."""
     return setvar_multi(uuid, NOT_TALKING)
 
 
