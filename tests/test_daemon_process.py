@@ -195,8 +195,9 @@ def test_sigterm_finishes_the_records_of_calls_in_progress(daemon, sim, config_f
     assert daemon.wait() == 0
     row = stored_call(config_file, call.uuid)
     assert row["ended_at"] is not None
-    assert row["outcome"] == "interrupted"
+    assert (row["outcome"], row["interrupted"]) == ("interrupted", True)
     assert row["path"][0]["node"] == "greeting", "the path so far is kept"
+    assert daemon.saw("daemon.stopped", calls_cut=1, conversations_kept=0)
 
 
 def test_a_daemon_killed_mid_call_leaves_the_call_recorded_as_interrupted(
@@ -210,14 +211,13 @@ def test_a_daemon_killed_mid_call_leaves_the_call_recorded_as_interrupted(
     assert stored_call(config_file, call.uuid)["ended_at"] is None
     restarted = DaemonProcess(config_file)
     try:
-        restarted.wait_for_log("daemon.started")
+        restarted.wait_for_log("calls.interrupted_by_previous_stop", count=1)
         row = stored_call(config_file, call.uuid)
     finally:
         restarted.kill()
 
     assert row["outcome"] == "interrupted"
     assert row["ended_at"] is not None
-    assert restarted.saw("calls.interrupted_by_previous_stop", count=1)
 
 
 def test_a_message_recorded_while_the_daemon_was_killed_is_on_its_row_at_the_next_start(
@@ -240,6 +240,7 @@ def test_a_message_recorded_while_the_daemon_was_killed_is_on_its_row_at_the_nex
     restarted = DaemonProcess(config_file)
     try:
         restarted.wait_for_log("messages.linked_after_restart", call=call.uuid)
+        restarted.wait_for_log("calls.interrupted_by_previous_stop")  # once FreeSWITCH answers
     finally:
         restarted.kill()
 
@@ -252,3 +253,116 @@ def test_a_missing_messages_directory_is_reported_at_start(daemon, config_file):
     """FreeSWITCH creates no directory: without it every caller's message would be lost."""
     assert not (config_file.parent.parent / "var" / "messages").exists()
     daemon.wait_for_log("messages.directory_missing")
+
+
+DB_POLL = {"timeout": 10.0, "step": 0.05}
+"""Waiting for the daemon process to save something: it writes from its own greenlet."""
+
+
+def saved(config_file: Path, uuid: str) -> dict:
+    """The call's row as the daemon process saved it so far ({} before it exists)."""
+    return stored_call(config_file, uuid) or {}
+
+
+def talking_to_the_desk(sim: Simulator, config_file: Path):
+    """A caller bridged to 1001, the daemon having saved who answered: the call, the staff
+    leg's uuid and the path's "answered" step as saved then."""
+    for phone in sim.phones.values():
+        phone.talk_seconds = 6000  # the test ends the conversation
+    call = sim.place_call(CallerScript(keys=("0",)))
+    assert wait_for(lambda: saved(config_file, call.uuid).get("answered_by"), **DB_POLL)
+    (leg,) = [ch.uuid for ch in sim.channels.values()
+              if ch.other is not None and ch.other.uuid == call.uuid]
+    return call, leg, answered_step(stored_call(config_file, call.uuid))
+
+
+def answered_step(row: dict) -> dict:
+    (step,) = [step for step in row["path"] if step["event"] == "answered"]
+    return step
+
+
+def hang_up(sim: Simulator, uuid: str) -> None:
+    """That side of the call hangs up (a BYE; `uuid_kill` on FreeSWITCH)."""
+    _, after = sim.api(f"uuid_kill {uuid}")
+    after()
+
+
+@pytest.mark.parametrize("stop", ["sigterm", "kill"])
+def test_a_conversation_outlives_the_daemon_and_the_next_one_records_its_end(
+    daemon, sim, config_file, stop
+):
+    call, leg, answered = talking_to_the_desk(sim, config_file)
+
+    if stop == "sigterm":
+        daemon.signal(signal.SIGTERM)
+        assert daemon.wait() == 0
+        assert daemon.saw("daemon.stopped", calls_cut=0, conversations_kept=1)
+    else:
+        daemon.kill()
+    assert not call.done.wait(0.2), "the conversation goes on"
+    assert stored_call(config_file, call.uuid)["ended_at"] is None
+    restarted = DaemonProcess(config_file)
+    try:
+        restarted.wait_for_log("call.adopted", call=call.uuid, answered_by="1001")
+        hang_up(sim, leg)  # the staff member hangs up
+        assert call.wait_done(5)
+        restarted.wait_for_log("call.finished", call=call.uuid, adopted=True)
+        row = stored_call(config_file, call.uuid)
+    finally:
+        restarted.kill()
+
+    assert call.hangup_cause == "NORMAL_CLEARING" and not call.fallback_ran
+    assert (row["outcome"], row["answered_by"], row["interrupted"]) == ("answered", "1001", False)
+    assert row["answered_at"] < row["ended_at"]
+    assert answered_step(row) == answered == {"node": "desk", "event": "answered",
+                                              "key": "1001", "at": answered["at"]}
+    # stamped when the phone answered, not at hang-up
+
+
+def test_a_conversation_that_ends_while_no_daemon_runs_keeps_who_answered(
+    daemon, sim, config_file
+):
+    call, leg, answered = talking_to_the_desk(sim, config_file)
+    daemon.kill()
+    seen = stored_call(config_file, call.uuid)["last_seen_at"]
+    hang_up(sim, leg)
+    assert call.wait_done(5) and not call.fallback_ran  # hung up, no silence
+
+    restarted = DaemonProcess(config_file)
+    try:
+        restarted.wait_for_log("calls.interrupted_by_previous_stop", count=1)
+        row = stored_call(config_file, call.uuid)
+    finally:
+        restarted.kill()
+
+    assert (row["outcome"], row["interrupted"]) == ("interrupted", True)
+    assert (row["answered_by"], row["reason"]) == ("1001", "speak_to_someone")
+    assert row["answered_at"] is not None and answered_step(row) == answered
+    assert row["ended_at"] == seen
+
+
+def test_a_killed_emergency_call_keeps_its_reason_and_path(daemon, sim, config_file):
+    sim.time_scale = 0.2  # the emergency rings for its whole ring timeout, nobody answers
+    for phone in sim.phones.values():
+        phone.answer_after = None
+    call = sim.place_call(CallerScript(barge="1"))
+    assert wait_for(
+        lambda: [step["event"] for step in saved(config_file, call.uuid).get("path", [])][-1:]
+        == ["queued"],
+        **DB_POLL,
+    )
+
+    daemon.kill()
+    killed_at = stored_call(config_file, call.uuid)["last_seen_at"]
+    restarted = DaemonProcess(config_file)
+    try:
+        restarted.wait_for_log("calls.interrupted_by_previous_stop", count=1)
+        row = stored_call(config_file, call.uuid)
+    finally:
+        restarted.kill()
+
+    assert (row["outcome"], row["interrupted"], row["reason"]) == ("interrupted", True, "emergency")
+    assert [(s["node"], s["event"]) for s in row["path"]][-2:] == [
+        ("emergency", "enter"), ("emergency", "queued")
+    ]
+    assert row["ended_at"] == killed_at, "the last moment the daemon knew, not the restart"

@@ -18,6 +18,7 @@ import pytest
 from frontdesk.config import load_config
 from frontdesk.config.model import Config
 from frontdesk.esl import socket_token
+from frontdesk.esl.commands import AFTER_SOCKET, TALKED
 from frontdesk.fsconf import (
     ACL_FILE,
     GATEWAY_FILE,
@@ -324,9 +325,11 @@ def test_the_fallback_extension_is_reachable_after_the_socket_action(
     assert ("set", "continue_on_fail=true") in actions[:socket]
     assert ("set", "socket_resume=true") in actions[:socket]
     assert actions[socket][1].endswith(" async full")
-    assert "hangup" not in apps[:socket] and "transfer" not in apps
+    assert "hangup" not in apps[:socket] and "transfer" not in apps[:socket]
+    assert actions[socket + 1 :] == [("transfer", f"{AFTER_SOCKET} XML default")]
 
-    after = actions[socket + 1 :]
+    after = extension(conf, "default", "frontdesk_after_socket")
+    assert dialled(conf, "default", "frontdesk_after_socket").fullmatch(AFTER_SOCKET)
     steps = [app for app, _ in after if app in ("answer", "bridge", "playback", "record", "hangup")]
     assert steps == ["answer", "bridge", "playback", "playback", "record", "hangup"]
     bridge = resolve(conf, dict(after)["bridge"])
@@ -339,6 +342,30 @@ def test_the_fallback_extension_is_reachable_after_the_socket_action(
     assert dict(after)["record"].startswith("$${frontdesk_messages_dir}/")
 
 
+def test_a_caller_who_talked_with_the_desk_is_hung_up_after_the_socket_not_sent_to_the_fallback(
+    conf: Path,
+) -> None:
+    """The staff hung up first (or the daemon is gone): no silence, no fallback ringing."""
+    names = [
+        element.get("name")
+        for element in document(conf).findall(
+            "./section[@name='dialplan']/context[@name='default']/extension"
+        )
+    ]
+    assert names.index("frontdesk_conversation_over") < names.index("frontdesk_after_socket")
+    over = condition(conf, "default", "frontdesk_conversation_over")
+    assert over.get("regex") == "all"
+    fields = {r.get("field"): re.compile(r.get("expression", "")) for r in over.findall("regex")}
+    assert fields["destination_number"].fullmatch(AFTER_SOCKET)
+    talked = fields["${" + TALKED + "}"]
+    assert talked.fullmatch("true") and not talked.fullmatch("")
+    assert extension(conf, "default", "frontdesk_conversation_over") == [
+        ("hangup", "NORMAL_CLEARING")
+    ]
+    for pattern in (dialled(conf, "default", name) for name in ("desk_phones", "features")):
+        assert not pattern.fullmatch(AFTER_SOCKET)
+
+
 def test_every_prompt_the_fallback_plays_is_a_prompt_of_the_example_practice(
     conf: Path, practice_config: Config
 ) -> None:
@@ -346,7 +373,7 @@ def test_every_prompt_the_fallback_plays_is_a_prompt_of_the_example_practice(
     shipped = {prompt.path.name for prompt in practice_config.prompts.values() if prompt.path}
     played = [
         data.removeprefix("$${frontdesk_prompts_dir}/")
-        for app, data in extension(conf, "default", "frontdesk")
+        for app, data in extension(conf, "default", "frontdesk_after_socket")
         if app == "playback" and data.startswith("$${frontdesk_prompts_dir}/")
     ]
     assert played

@@ -23,6 +23,7 @@ from frontdesk.recording import purge_recordings
 from frontdesk.rehearse import Rig
 from frontdesk.sim import CallerScript, Simulator
 from frontdesk.store import Store
+from helpers import wait_for
 
 PARIS = ZoneInfo("Europe/Paris")
 TUESDAY_MORNING = datetime(2026, 12, 1, 10, 0, tzinfo=PARIS)
@@ -122,6 +123,23 @@ def test_callers_hear_the_consent_right_after_the_greeting_and_the_staff_call_is
     assert call.sessions_recorded == [expected]
     assert Path(expected).is_file(), "FreeSWITCH wrote the recording at hangup"
     row = recording_rig.daemon.store.get_call(call.uuid)
+    assert (row["recording_file"], row["recording_purpose"]) == (expected, PURPOSE)
+
+
+def test_a_recorded_conversation_left_up_by_a_daemon_stop_keeps_its_recording_named(
+    recording_rig: Rig,
+) -> None:
+    for phone in recording_rig.sim.phones.values():
+        phone.talk_seconds = 6000
+    call = recording_rig.place(CallerScript(keys=("0",)), at=TUESDAY_MORNING)
+    assert wait_for(lambda: (live := recording_rig.daemon.live_calls.get(call.uuid)) is not None
+                    and live.flow.talking)
+
+    daemon = recording_rig.restart_daemon(grace=0.1)
+
+    row = daemon.store.get_call(call.uuid)
+    assert row["ended_at"] is None  # the conversation goes on, without the daemon
+    expected = str(recording_rig.config.recording.directory / f"{call.uuid}.wav")
     assert (row["recording_file"], row["recording_purpose"]) == (expected, PURPOSE)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from _sim_raw import FakeDaemon, Frame, RawESL
 from frontdesk.sim import CallerScript, Simulator
+from helpers import wait_for
 
 
 def login(sim: Simulator, events: str = "") -> RawESL:
@@ -227,3 +228,82 @@ def test_restart_esl_drops_control_connections_but_not_calls(
     session.execute("hangup")
     assert call.wait_done(2)
     assert call.hangup_cause == "NORMAL_CLEARING"
+
+
+# -- the daemon's socket closing under a call (../shared/freeswitch-observations.md) -------
+
+
+def bridged_caller(sim: Simulator, daemon: FakeDaemon, esl: RawESL, script: CallerScript):
+    """A caller answered by the daemon and uuid_bridged to 1001 from the control connection."""
+    call = sim.place_call(script)
+    session, _ = daemon.accept()
+    session.execute("answer")
+    job = esl.command("bgapi originate user/1001 &park()").get("Job-UUID")
+    agent = originate_events(esl, job)[-1].inner_body.split()[1]
+    return call, session, agent
+
+
+def test_with_socket_resume_the_socket_closing_cuts_the_bridge_into_the_fallback(
+    sim: Simulator, daemon: FakeDaemon
+) -> None:
+    sim.add_phone("1001", answer_after=1.0, talk_seconds=600)
+    esl = login(sim, "plain BACKGROUND_JOB CHANNEL_HANGUP_COMPLETE")
+    call, session, agent = bridged_caller(sim, daemon, esl, CallerScript(talk_seconds=600))
+    esl.command(f"api uuid_bridge {call.uuid} {agent}")
+    assert wait_for(lambda: call.bridged_to is not None)
+
+    session.close()
+
+    gone = esl.until(lambda f: f.name == "CHANNEL_HANGUP_COMPLETE" and f.ev("Unique-ID") == agent)
+    assert gone[-1].ev("Hangup-Cause") == "NORMAL_CLEARING"
+    assert call.wait_done(5)
+    assert call.fallback_ran
+
+
+def test_without_socket_resume_a_bridge_outlives_the_socket_and_a_talked_caller_is_hung_up(
+    sim: Simulator, daemon: FakeDaemon
+) -> None:
+    phone = sim.add_phone("1001", answer_after=1.0, talk_seconds=600)
+    esl = login(sim, "plain BACKGROUND_JOB CHANNEL_HANGUP_COMPLETE")
+    call, session, agent = bridged_caller(sim, daemon, esl, CallerScript(talk_seconds=600))
+    for command in (f"uuid_setvar_multi {call.uuid} socket_resume=false;frontdesk_talked=true",
+                    f"uuid_bridge {call.uuid} {agent}"):
+        assert esl.command(f"api {command}").body.startswith("+OK")
+    assert esl.command(f"api uuid_getvar {call.uuid} frontdesk_talked").body == "true"
+    assert esl.command(f"api uuid_getvar {call.uuid} bridge_to").body == agent
+
+    session.close()
+    assert wait_for(lambda: call.daemon_closed_midcall)
+    assert not call.done.wait(0.2), "the conversation goes on"
+    assert phone.state == "busy"
+    assert esl.command(f"api uuid_kill {agent}").body == "+OK\n"  # the staff hangs up
+
+    assert call.wait_done(5)
+    assert call.hangup_cause == "NORMAL_CLEARING"
+    assert not call.fallback_ran, "the rest of the extension hangs a talked caller up"
+
+
+def test_hold_music_stops_when_the_socket_closes_only_with_socket_resume(
+    sim: Simulator, daemon: FakeDaemon
+) -> None:
+    esl = login(sim)
+    resumed = sim.place_call(CallerScript())
+    on_hold, _ = daemon.accept()
+    stuck = sim.place_call(CallerScript())
+    held, _ = daemon.accept()
+    assert esl.command(f"api uuid_setvar {stuck.uuid} socket_resume false").body == "+OK"
+    for session in (on_hold, held):
+        session.execute("answer")
+        session.send(
+            "sendmsg\ncall-command: execute\nexecute-app-name: playback\n"
+            "execute-app-arg: local_stream://moh\n\n"
+        )
+        session.until(lambda f: f.name == "CHANNEL_EXECUTE")
+        session.close()
+
+    assert resumed.wait_done(5) and resumed.fallback_ran
+    assert not stuck.done.wait(0.2), "the endless hold music goes on, nobody in control"
+    assert esl.command(f"api uuid_transfer {stuck.uuid} frontdesk_after_socket XML default"
+                       ).body == "+OK\n"
+    assert stuck.wait_done(5) and stuck.fallback_ran
+    assert esl.command(f"api uuid_getvar {stuck.uuid} x").body == "-ERR No such channel!\n"

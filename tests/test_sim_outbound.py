@@ -10,6 +10,7 @@ from xml.etree import ElementTree
 import pytest
 
 from _sim_raw import SCALE, FakeDaemon, Frame
+from frontdesk.esl.commands import AFTER_SOCKET
 from frontdesk.messages import read_wav_info
 from frontdesk.sim import CallerScript, Simulator
 from frontdesk.sim.session import FALLBACK_RING_SECONDS
@@ -345,12 +346,12 @@ DIALPLAN = Path(__file__).resolve().parent.parent / "freeswitch-conf/dialplan/de
 
 
 def shipped_fallback() -> list[tuple[str, str]]:
-    """The actions of the shipped dialplan after the socket application."""
+    """The actions of the shipped dialplan's static fallback (after the socket application,
+    the practice line transfers there)."""
     root = ElementTree.parse(DIALPLAN).getroot()
-    frontdesk = root.find(".//extension[@name='frontdesk']/condition")
-    assert frontdesk is not None
-    actions = [(a.get("application", ""), a.get("data", "")) for a in frontdesk]
-    return actions[[app for app, _ in actions].index("socket") + 1 :]
+    fallback = root.find(f".//extension[@name='{AFTER_SOCKET}']/condition")
+    assert fallback is not None
+    return [(a.get("application", ""), a.get("data", "")) for a in fallback]
 
 
 @pytest.fixture

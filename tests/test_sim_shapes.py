@@ -26,9 +26,10 @@ CAPTURES = Path(__file__).resolve().parent / "data" / "esl-captures"
 
 
 # variables set by the scenario itself (set app, play_and_get_digits var) or by the shipped
-# dialplan before `socket` (frontdesk_token)
+# dialplan before `socket` (socket_resume, frontdesk_token)
 OWN_VARIABLES = {
-    "hangup_after_bridge", "playback_terminators", "choice", "choice_invalid", "frontdesk_token"
+    "hangup_after_bridge", "playback_terminators", "choice", "choice_invalid",
+    "socket_resume", "frontdesk_token",
 }
 
 

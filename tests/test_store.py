@@ -53,6 +53,7 @@ EXPECTED_COLUMNS = {
         "recording_file": ("TEXT", False, False),
         "recording_purpose": ("TEXT", False, False),
         "recording_purged_at": ("TEXT", False, False),
+        "last_seen_at": ("TEXT", False, False),
     },
     "overrides": {
         "id": ("INTEGER", False, True),
@@ -307,6 +308,7 @@ def test_a_call_row_exists_as_soon_as_the_call_starts_and_is_completed_at_the_en
         "recording_file": None,
         "recording_purpose": None,
         "recording_purged_at": None,
+        "last_seen_at": T0 + timedelta(seconds=42),
     }
 
 
@@ -329,13 +331,18 @@ def test_a_naive_timestamp_is_refused(store: Store) -> None:
 def test_progress_is_saved_before_the_end(store: Store) -> None:
     start(store, "call-2")
     store.call_progress(
-        "call-2", path=[{"node": "greeting", "key": "1", "at": T0}], reason="results"
+        "call-2", path=[{"node": "greeting", "key": "1", "at": T0}], reason="results",
+        at=T0 + timedelta(seconds=30), answered_at=T0 + timedelta(seconds=20),
+        answered_by="1001",
     )
     call = store.get_call("call-2")
     assert call is not None
     assert call["path"] == [{"node": "greeting", "key": "1", "at": "2026-11-27T09:15:02.123Z"}]
     assert call["reason"] == "results"
+    assert (call["answered_at"], call["answered_by"]) == (T0 + timedelta(seconds=20), "1001")
+    assert call["last_seen_at"] == T0 + timedelta(seconds=30)
     assert call["ended_at"] is None
+    assert [c["uuid"] for c in store.unfinished_calls()] == ["call-2"]
 
 
 def test_a_call_cannot_start_twice_nor_finish_without_starting(store: Store) -> None:
@@ -345,7 +352,7 @@ def test_a_call_cannot_start_twice_nor_finish_without_starting(store: Store) -> 
     with pytest.raises(UnknownCallError):
         finish(store, "call-never-started")
     with pytest.raises(UnknownCallError):
-        store.call_progress("call-never-started", path=[], reason=None)
+        store.call_progress("call-never-started", path=[], reason=None, at=T0)
 
 
 def test_an_unknown_outcome_is_refused(store: Store) -> None:
@@ -372,25 +379,34 @@ def test_calls_lists_newest_first_since_a_time_and_up_to_a_limit(store: Store) -
     assert [c["uuid"] for c in store.calls(limit=2)] == ["call-4", "call-3"]
 
 
-def test_mark_interrupted_ends_only_the_unfinished_calls(store: Store) -> None:
+def test_mark_interrupted_ends_only_the_unfinished_calls_at_the_last_moment_known(
+    store: Store,
+) -> None:
     start(store, "finished")
     finish(store, "finished")
     start(store, "unfinished")
-    now = T0 + timedelta(hours=1)
+    start(store, "still-up")
+    seen = T0 + timedelta(seconds=50)
+    store.call_progress("unfinished", path=[{"node": "emergency", "event": "enter", "at": 3.0}],
+                        reason="emergency", at=seen)
 
-    assert store.mark_interrupted(now) == 1
-    assert store.mark_interrupted(now) == 0
+    assert store.mark_interrupted(["unfinished", "finished"]) == 1
+    assert store.mark_interrupted(["unfinished"]) == 0
 
     unfinished = store.get_call("unfinished")
     assert unfinished is not None
     assert (unfinished["ended_at"], unfinished["outcome"], unfinished["interrupted"]) == (
-        now,
+        seen,
         "interrupted",
         True,
     )
+    assert (unfinished["reason"], unfinished["path"][0]["node"]) == ("emergency", "emergency")
     finished = store.get_call("finished")
     assert finished is not None
     assert (finished["outcome"], finished["interrupted"]) == ("answered", False)
+    assert store.get_call("still-up")["ended_at"] is None  # type: ignore[index]
+    assert store.mark_interrupted() == 1
+    assert store.get_call("still-up")["ended_at"] == T0  # type: ignore[index]
 
 
 KILLED_DAEMON = textwrap.dedent(
@@ -410,7 +426,7 @@ KILLED_DAEMON = textwrap.dedent(
     path = []
     while True:  # the call goes on, saving its path, until SIGKILL
         path.append({"node": "menu", "key": str(len(path) % 10), "at": len(path) * 0.5})
-        store.call_progress("call-killed", path=path, reason="other")
+        store.call_progress("call-killed", path=path, reason="other", at=datetime.now(UTC))
         if len(path) == 20:
             print("mid-call", flush=True)
     """
@@ -439,14 +455,14 @@ def test_a_daemon_killed_mid_call_leaves_an_intact_database_and_the_call_is_mark
     assert child.returncode == -signal.SIGKILL, errors
 
     assert raw(db_path).execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-    now = datetime.now(UTC).replace(microsecond=456000)
+    killed_at = datetime.now(UTC)
     with Store(db_path) as restarted:
-        assert restarted.mark_interrupted(now) == 1
+        assert restarted.mark_interrupted() == 1
         call = restarted.get_call("call-killed")
     assert call is not None
     assert call["outcome"] == "interrupted"
     assert call["interrupted"] is True
-    assert call["ended_at"] == now
+    assert call["started_at"] < call["ended_at"] <= killed_at  # the last progress, not now
     assert call["reason"] == "other"
     assert len(call["path"]) >= 20  # the progress saved before the kill is kept
 
@@ -510,7 +526,7 @@ def test_writes_from_50_concurrent_greenlets_all_land(store: Store, db_path: Pat
     def one_call(n: int) -> None:
         start(store, f"call-{n:02d}", at=T0 + timedelta(seconds=n))
         store.call_progress(
-            f"call-{n:02d}", path=[{"node": "menu", "key": "1", "at": 1.0}], reason=None
+            f"call-{n:02d}", path=[{"node": "menu", "key": "1", "at": 1.0}], reason=None, at=T0
         )
         finish(store, f"call-{n:02d}")
 

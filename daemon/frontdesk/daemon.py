@@ -1,5 +1,12 @@
 """The daemon: takes calls from FreeSWITCH's outbound socket, keeps the control connection,
-records every call, reloads its config on SIGHUP and stops cleanly on SIGTERM."""
+records every call, reloads its config on SIGHUP and stops cleanly on SIGTERM.
+
+A caller talking with the staff does not need the daemon (see `frontdesk.esl.commands`): a stop
+leaves those conversations up and their records open; after every connection to FreeSWITCH
+the daemon looks for the calls a previous run left (`_resync_calls`), adopts those still in a
+conversation (their record is completed when they hang up) and sends the others, whom nobody
+controls any more, to the rest of the dialplan.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +31,7 @@ from frontdesk.esl import (
     ESLError,
     Event,
     OutboundServer,
+    commands,
     socket_token,
 )
 from frontdesk.features import feature_of, run_feature
@@ -48,6 +56,8 @@ LINGER_SECONDS = 10
 """FreeSWITCH keeps sending a call's last events this long after hangup (a record's partial
 result, CHANNEL_HANGUP_COMPLETE); we close the socket ourselves as soon as the call is settled."""
 HANGUP_CAUSE_WAIT = 2.0
+PROGRESS_WAIT = 2.0
+"""How long the end of a call waits for its last progress write (a slow database)."""
 CONTROL_EVENTS = ("CHANNEL_CREATE", "CHANNEL_HANGUP_COMPLETE", *QUEUE_EVENTS)
 RESTART_ONLY_SECTIONS = ("freeswitch", "storage")
 SERVED_REMEMBERED = 4096
@@ -67,6 +77,31 @@ class LiveCall:
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+class ProgressWriter:
+    """Saves a call's record as the call goes, from its own greenlet: a slow database never
+    holds the call up, and when steps come faster than writes only the latest is written."""
+
+    def __init__(self, write: Callable[[dict], None]) -> None:
+        self._write = write
+        self._latest: dict | None = None
+        self._writer: gevent.Greenlet | None = None
+
+    def update(self, snapshot: dict) -> None:
+        self._latest = snapshot
+        if self._writer is None or self._writer.dead:
+            self._writer = gevent.spawn(self._flush)
+
+    def settle(self, timeout: float) -> None:
+        """Wait for the write in flight (before the call's last write)."""
+        if self._writer is not None:
+            self._writer.join(timeout)
+
+    def _flush(self) -> None:
+        while self._latest is not None:
+            snapshot, self._latest = self._latest, None
+            self._write(snapshot)
 
 
 def staff_extensions(config: Config) -> tuple[str, ...]:
@@ -98,6 +133,10 @@ class Daemon:
         self.server: OutboundServer | None = None
         self.control: ControlConnection | None = None
         self._calls: dict[str, gevent.Greenlet] = {}
+        self._kept: set[str] = set()
+        """Conversations the stop leaves up (their greenlets end without hanging up)."""
+        self._adopted: dict[str, dict] = {}
+        """Records of conversations a previous run left up, by call uuid, until they end."""
         self._stopping = gevent.event.Event()
         self.time_scale = time_scale
         """Seconds of the queue's timers per configured second (the rehearsal rig runs
@@ -123,9 +162,6 @@ class Daemon:
     def start(self) -> None:
         fs = self.config.freeswitch
         self.store = Store(self.config.storage.database)
-        interrupted = self.store.mark_interrupted(self.clock())
-        if interrupted:
-            log.warning("calls.interrupted_by_previous_stop", count=interrupted)
         if not self.config.storage.messages.is_dir():
             # FreeSWITCH writes the callers' messages there and creates no directory: without
             # it every message is lost. The install creates it, shared with FreeSWITCH's group.
@@ -197,8 +233,10 @@ class Daemon:
         return len(self._calls)
 
     def stop(self, grace: float = 5.0) -> None:
-        """Stop taking calls, give the calls in progress `grace` seconds, then end them (their
-        records say interrupted; FreeSWITCH's dialplan fallback takes those callers)."""
+        """Stop taking calls; conversations with the staff go on without the daemon (their
+        records stay open for the next start to adopt); the calls in the flow or on hold get
+        `grace` seconds, then are cut (their records say interrupted; FreeSWITCH's dialplan
+        fallback takes those callers)."""
         self._stopping.set()
         if self.panel is not None:
             self.panel.stop()
@@ -214,15 +252,20 @@ class Daemon:
             if self.queue.callbacks is not None:
                 self.queue.callbacks.stop()
             self.queue.stop()
-        calls = list(self._calls.values())
-        gevent.joinall(calls, timeout=grace)
+        calls = dict(self._calls)
+        self._kept = {uuid for uuid, live in self.live_calls.items() if live.flow.talking}
+        kept = [calls[uuid] for uuid in self._kept if uuid in calls]
+        gevent.killall(kept, block=False)
+        others = [call for uuid, call in calls.items() if uuid not in self._kept]
+        gevent.joinall(others, timeout=grace)
+        cut = [call for call in others if not call.dead]
         # killall(timeout=) would raise Timeout out of stop() (store left open) when a killed
         # call takes longer than `grace` to record itself as interrupted
-        gevent.killall([call for call in calls if not call.dead], block=False)
-        gevent.joinall(calls, timeout=grace)
+        gevent.killall(cut, block=False)
+        gevent.joinall(list(calls.values()), timeout=grace)
         if self.store is not None:
             self.store.close()
-        log.info("daemon.stopped", calls_cut=sum(1 for call in calls if not call.successful()))
+        log.info("daemon.stopped", calls_cut=len(cut), conversations_kept=len(kept))
 
     def serve_forever(self) -> None:
         """Run until SIGTERM or SIGINT; SIGHUP reloads, SIGUSR1 logs every greenlet's stack.
@@ -307,6 +350,9 @@ class Daemon:
             self._feature_call(session, config, schedule, call_log)
             return
         result = CallResult(outcome="failed")
+        progress = ProgressWriter(
+            lambda snapshot: self._record("call_progress", call_log, uuid, **snapshot)
+        )
         try:
             session.myevents()
             session.linger(LINGER_SECONDS)
@@ -331,6 +377,7 @@ class Daemon:
             flow = CallFlow(
                 session, config, state, clock=self.clock, queue=self.queue,
                 announcer=self.announcer,
+                on_progress=lambda so_far: progress.update(self._snapshot(so_far)),
             )
             result = flow.result  # filled as the call goes, so a cut call keeps its path
             self.live_calls[uuid] = LiveCall(uuid, session.caller_number, now, flow)
@@ -338,7 +385,8 @@ class Daemon:
         except (CallGone, ESLError) as error:
             call_log.warning("call.lost", error=str(error))
         except gevent.GreenletExit:
-            result.outcome = "interrupted"
+            if uuid not in self._kept:
+                result.outcome = "interrupted"
             raise
         except Exception:
             # A bug must not take the daemon down: closing the socket hands the caller to
@@ -346,7 +394,31 @@ class Daemon:
             result.outcome = "failed"
             call_log.exception("call.flow_failed")
         finally:
-            self._finish(session, result, call_log)
+            progress.settle(PROGRESS_WAIT)
+            if uuid in self._kept:
+                self._keep(session, result, call_log)
+            else:
+                self._finish(session, result, call_log)
+
+    def _snapshot(self, result: CallResult) -> dict:
+        """What `Store.call_progress` keeps of a call in progress, now."""
+        return {
+            "path": [step.as_dict() for step in result.path],
+            "reason": result.reason,
+            "answered_at": result.answered_at,
+            "answered_by": result.answered_by,
+            "at": self.clock(),
+        }
+
+    def _keep(self, session: CallSession, result: CallResult, call_log) -> None:
+        """The daemon stops during a conversation: the call goes on without it (the caller's
+        channel has socket_resume=false); its record stays open for the next start."""
+        session.close()
+        self._record("call_progress", call_log, session.uuid, **self._snapshot(result))
+        self._record_recording(session.uuid, result, call_log)
+        self._calls.pop(session.uuid, None)
+        self.live_calls.pop(session.uuid, None)
+        call_log.info("call.left_in_conversation", answered_by=result.answered_by)
 
     def _feature_call(
         self, session: CallSession, config: Config, schedule: Schedule, call_log
@@ -378,8 +450,6 @@ class Daemon:
     def _finish(self, session: CallSession, result: CallResult, call_log) -> None:
         session.hungup.wait(HANGUP_CAUSE_WAIT)
         session.close()
-        self._calls.pop(session.uuid, None)
-        self.live_calls.pop(session.uuid, None)
         self._record(
             "call_finished",
             call_log,
@@ -392,15 +462,11 @@ class Daemon:
             hangup_cause=session.hangup_cause,
             answered_by=result.answered_by,
             message_file=result.message_file,
+            interrupted=result.outcome == "interrupted",
         )
-        if result.recording_file is not None:
-            self._record(
-                "set_recording",
-                call_log,
-                session.uuid,
-                file=result.recording_file,
-                purpose=result.recording_purpose or "",
-            )
+        self._calls.pop(session.uuid, None)  # after the record: a resync never sees it open
+        self.live_calls.pop(session.uuid, None)
+        self._record_recording(session.uuid, result, call_log)
         if self.on_call_finished is not None:
             self.on_call_finished(session.uuid, result)
         call_log.info(
@@ -410,6 +476,16 @@ class Daemon:
             ended_at=result.end_node,
             hangup_cause=session.hangup_cause,
         )
+
+    def _record_recording(self, uuid: str, result: CallResult, call_log) -> None:
+        if result.recording_file is not None:
+            self._record(
+                "set_recording",
+                call_log,
+                uuid,
+                file=result.recording_file,
+                purpose=result.recording_purpose or "",
+            )
 
     def _record(self, method: str, call_log, *args, **kwargs):
         """A store call on a call's path: a failing database (full SD card, locked file) is
@@ -443,6 +519,89 @@ class Daemon:
         log.info("freeswitch.connected", calls_in_progress=self.active_calls)
         if self.queue is not None:
             self.queue.reconcile()
+        self._resync_calls()
+
+    def _resync_calls(self) -> None:
+        """The practice's callers no session of ours serves (left by a previous run, or by a
+        FreeSWITCH restart): a conversation still up with an open record (bridged, and
+        `commands.TALKED`) is adopted; a caller
+        nobody controls (socket_resume=false, not bridged: parked, or on endless hold music)
+        goes to the static fallback; the open records of the others are ended as
+        interrupted (the daemon lost those calls)."""
+        assert self.control is not None
+        rows = {row["uuid"]: row for row in self._record("unfinished_calls", log) or []
+                if row["uuid"] not in self._calls}
+        try:
+            channels = commands.live_channels(self.control.api(commands.SHOW_CHANNELS))
+        except ESLError as error:
+            log.warning("calls.resync_failed", error=str(error))
+            return
+        adopted = {
+            uuid
+            for uuid, channel in channels.items()
+            if uuid not in self._calls
+            and channel.get("direction") == "inbound"
+            and channel.get("dest") != commands.AFTER_SOCKET  # in the dialplan's hands
+            and self._resync_channel(uuid, rows.get(uuid))
+        }
+        lost = [uuid for uuid in rows if uuid not in adopted]
+        for uuid in lost:
+            self._adopted.pop(uuid, None)
+        if lost:
+            count = self._record("mark_interrupted", log, lost)
+            log.warning("calls.interrupted_by_previous_stop", count=count)
+
+    def _resync_channel(self, uuid: str, row: dict | None) -> bool:
+        """True when the call is (still) adopted."""
+        call_log = log.bind(call=uuid)
+        try:
+            if self._variable(uuid, "bridge_to") is not None:
+                ours = row is not None and self._variable(uuid, commands.TALKED) == "true"
+                if ours and uuid not in self._adopted:  # not the static fallback's ring-all
+                    self._adopted[uuid] = row
+                    call_log.info("call.adopted", answered_by=row["answered_by"])
+                return ours
+            if self._variable(uuid, "socket_resume") == "false":
+                # Not bridged: whatever it says, the caller is not talking (cut while a
+                # transfer rang, say): the static fallback, never a hang-up.
+                assert self.control is not None
+                self.control.api(commands.not_talking(uuid))
+                self.control.api(commands.transfer_after_socket(uuid))
+                call_log.warning("call.handed_to_dialplan")
+        except ESLError as error:
+            call_log.warning("call.resync_failed", error=str(error))
+        return False
+
+    def _variable(self, uuid: str, name: str) -> str | None:
+        assert self.control is not None
+        return commands.variable_value(self.control.api(commands.getvar(uuid, name)))
+
+    def _adopted_call_ended(self, event: Event) -> None:
+        row = self._adopted.pop(event.uuid, None)
+        if row is not None:  # not from the reader greenlet: the store may be slow
+            gevent.spawn(self._finish_adopted, row, event.get("Hangup-Cause"))
+
+    def _finish_adopted(self, row: dict, hangup_cause: str | None) -> None:
+        """An adopted conversation ended: its record as for a call answered by this run."""
+        emergency = row["reason"] == "emergency"
+        outside = row["answered_by"] in self.config.numbers
+        outcome = ("emergency_" if emergency else "") + ("transferred" if outside else "answered")
+        call_log = log.bind(call=row["uuid"])
+        self._record(
+            "call_finished",
+            call_log,
+            row["uuid"],
+            ended_at=self.clock(),
+            answered_at=row["answered_at"],
+            path=row["path"],
+            reason=row["reason"],
+            outcome=outcome,
+            hangup_cause=hangup_cause,
+            answered_by=row["answered_by"],
+            message_file=row["message_file"],
+        )
+        call_log.info("call.finished", outcome=outcome, reason=row["reason"],
+                      hangup_cause=hangup_cause, adopted=True)
 
     def _may_call_back(self) -> bool:
         """Callbacks are placed only while the practice is open (override included)."""
@@ -451,6 +610,8 @@ class Daemon:
         return self.schedule.state_at(now, override).state == "open"
 
     def _on_control_event(self, event: Event) -> None:
+        if event.name == "CHANNEL_HANGUP_COMPLETE":
+            self._adopted_call_ended(event)
         if self.queue is not None:
             self.queue.on_event(event)
         if event.name == "CHANNEL_HANGUP_COMPLETE" and self.messages is not None:

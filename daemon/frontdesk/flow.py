@@ -35,7 +35,7 @@ from frontdesk.config.model import (
     Node,
     TransferNode,
 )
-from frontdesk.esl import CallGone, CallSession, Event
+from frontdesk.esl import CallGone, CallSession, Event, commands
 from frontdesk.queue import FrontdeskQueue, Waiting
 from frontdesk.queue.announce import Announcer
 from frontdesk.queue.callbacks import confirm_number
@@ -97,8 +97,12 @@ class CallFlow:
         clock: Callable[[], datetime] | None = None,
         queue: FrontdeskQueue,
         announcer: Announcer | None = None,
+        on_progress: Callable[[CallResult], None] | None = None,
     ) -> None:
+        """`on_progress(result)` is called after every step of the path (it must not block):
+        what a crash leaves behind is the path so far."""
         self.session = session
+        self._on_progress = on_progress
         self.queue = queue
         self.announcer = announcer
         """Speaks queue positions and waits; None: the static prompts of [queue]."""
@@ -111,7 +115,11 @@ class CallFlow:
         self._started = time.monotonic()
         self._pending_key: str | None = None
         self._round = 0
-        self._bridge_event: Event | None = None
+        self._bridging: tuple[str, str | None] | None = None
+        """(node, who answers) while the `bridge` application runs."""
+        self.talking = False
+        """True once the caller is bridged to someone: a conversation the daemon's stop
+        leaves alone."""
         self._fallback = False
         """True once the caller was sent on by a failure (menu failed, nobody answered)."""
         self._queue_entry: Waiting | None = None
@@ -257,9 +265,9 @@ class CallFlow:
         self._play(emergency.prompt)
         if emergency.on_call is not None:
             number = self.config.numbers[emergency.on_call]
-            if self._bridge("emergency", self._outside_dial_string(number, emergency.ring_timeout)):
+            dial = self._outside_dial_string(number, emergency.ring_timeout)
+            if self._bridge("emergency", dial, emergency.on_call):
                 self.result.outcome = "emergency_transferred"
-                self.result.answered_by = emergency.on_call
                 return
             self._play(emergency.prompt)
         self._goodbye()
@@ -287,9 +295,9 @@ class CallFlow:
         self._step(node.name, "overflow", action)
         if action in self.config.numbers:
             number = self.config.numbers[action]
-            if self._bridge(node.name, self._outside_dial_string(number, settings.ring_timeout)):
+            dial = self._outside_dial_string(number, settings.ring_timeout)
+            if self._bridge(node.name, dial, action):
                 self.result.outcome = "transferred"
-                self.result.answered_by = action
                 return None
         return node.then
 
@@ -328,10 +336,9 @@ class CallFlow:
         if node.prompt:
             self._play(node.prompt)
         number = self.config.numbers[node.number]
-        if self._bridge(node.name, self._outside_dial_string(number, node.ring_timeout)):
+        dial = self._outside_dial_string(number, node.ring_timeout)
+        if self._bridge(node.name, dial, node.number):
             self.result.outcome = "transferred"
-            self.result.answered_by = node.number
-            self.result.end_node = node.name
             return None
         self._fallback = True
         return node.then
@@ -377,11 +384,8 @@ class CallFlow:
 
         if self._recorder is None:
             wait()
-            return actions[0]
-        recording = self._recorder.record(wait)
-        if recording is not None:
-            self.result.recording_file = recording
-            self.result.recording_purpose = self.config.recording.purpose
+        else:
+            self._recorder.record(wait)
         return actions[0]
 
     def _queue_wait(
@@ -407,13 +411,11 @@ class CallFlow:
                 announce=not emergency,
                 announcer=self.announcer,
                 offer_callback=None if emergency else lambda: self._offer_callback(entry),
+                on_answered=lambda: self._answered(node_name, entry.agent, recorded=True),
             )
         finally:
-            if entry.agent is not None:
-                self.result.answered_at = self.result.answered_at or self.clock()
-                self.result.answered_by = entry.agent
-                self.result.end_node = node_name
-                self._step(node_name, "answered", entry.agent)
+            if entry.agent is not None and not self.talking:  # bridged as the caller left
+                self._answered(node_name, entry.agent, recorded=True)
 
     def _offer_callback(self, entry: Waiting) -> bool:
         """The caller on hold pressed the callback key (or waited the maximum with
@@ -466,31 +468,45 @@ class CallFlow:
             options.append(f"origination_caller_id_number={caller}")
         return "{" + ",".join(options) + "}"
 
-    def _bridge(self, node_name: str, dial_string: str) -> bool:
-        """Bridge the caller; True when someone answered (the call is then over for us)."""
-        self.session.set("hangup_after_bridge", "true")
-        self.session.set("continue_on_fail", "true")
-        self._bridge_event = None
-        done = self.session.execute("bridge", dial_string, timeout=None)
-        bridged = self._bridge_event is not None or done.variable("originate_disposition") == (
-            "SUCCESS"
-        )
-        if bridged:
-            other = self._bridge_event
-            self.result.answered_at = self.result.answered_at or self.clock()
-            if other is not None:
-                self.result.answered_by = other.get("Other-Leg-Destination-Number")
-            self.result.end_node = node_name
-            self._step(node_name, "answered", self.result.answered_by)
+    def _bridge(self, node_name: str, dial_string: str, answered_by: str) -> bool:
+        """Bridge the caller to `answered_by` (a number's name); True when someone answered
+        (the call is then over for us). Before it, the caller's channel says the conversation
+        outlives the daemon's socket and ends the call after it (`commands.TALKING`); a
+        bridge nobody answered takes that back."""
+        for name, value in (("hangup_after_bridge", "true"), ("continue_on_fail", "true"),
+                            *commands.TALKING.items()):
+            self.session.set(name, value)
+        self._bridging = (node_name, answered_by)
+        try:
+            done = self.session.execute("bridge", dial_string, timeout=None)
+        finally:
+            self._bridging = None
+        if self.talking or done.variable("originate_disposition") == "SUCCESS":
+            if not self.talking:
+                self._answered(node_name, answered_by)
             return True
+        for name, value in commands.NOT_TALKING.items():
+            self.session.set(name, value)
         cause = done.variable("originate_disposition") or done.variable("bridge_hangup_cause")
         self._step(node_name, "no_answer", cause)
         return False
 
     def _watch_bridge(self, event: Event) -> None:
-        if event.name == "CHANNEL_BRIDGE":
-            self._bridge_event = event
-            self.result.answered_at = self.clock()
+        """The `bridge` application's other side answered: stamped now, not at hang-up."""
+        if event.name == "CHANNEL_BRIDGE" and self._bridging is not None and not self.talking:
+            self._answered(*self._bridging)
+
+    def _answered(self, node_name: str, answered_by: str | None, *, recorded: bool = False) -> None:
+        """Someone answered the caller: the conversation begins (`recorded`: a conversation
+        with the staff, recorded when recording is on)."""
+        self.talking = True
+        self.result.answered_at = self.clock()
+        self.result.answered_by = answered_by
+        self.result.end_node = node_name
+        if recorded and self._recorder is not None:
+            self.result.recording_file = str(self._recorder.path)
+            self.result.recording_purpose = self.config.recording.purpose
+        self._step(node_name, "answered", answered_by)
 
     def _play(self, prompt: str) -> Event:
         return self.session.execute("playback", self._prompt_uri(prompt))
@@ -523,3 +539,5 @@ class CallFlow:
 
     def _step(self, node: str, event: str, key: str | None = None) -> None:
         self.result.path.append(Step(node, event, key, time.monotonic() - self._started))
+        if self._on_progress is not None:
+            self._on_progress(self.result)

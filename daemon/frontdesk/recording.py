@@ -39,17 +39,21 @@ class StaffRecorder:
         self.session = session
         self.settings = settings
 
-    def record(self, bridge: Callable[[], bool]) -> str | None:
-        """Run `bridge` (True when someone answered) with the call recorded; the recording's
-        file name when it was answered, else None (and nothing is kept)."""
-        path = self.settings.directory / f"{self.session.uuid}.wav"
+    @property
+    def path(self) -> Path:
+        """The file of the call's recorded conversation."""
+        return self.settings.directory / f"{self.session.uuid}.wav"
+
+    def record(self, bridge: Callable[[], bool]) -> None:
+        """Run `bridge` (True when someone answered) with the call recorded into `path`; when
+        nobody answered nothing is kept."""
+        path = self.path
         self.session.execute("record_session", str(path))
         if bridge():
-            return str(path)
+            return
         if not self.session.hungup.is_set():
             self.session.execute("stop_record_session", str(path))
         _delete(path)
-        return None
 
 
 def purge_recordings(store: Store, settings: RecordingSettings, now: datetime) -> int:

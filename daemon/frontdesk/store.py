@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -180,7 +180,7 @@ def _encode_path(path: Sequence[Mapping[str, Any]]) -> str:
 
 def _decode_call(row: dict[str, Any]) -> dict[str, Any]:
     call = dict(row)
-    for column in ("started_at", "answered_at", "ended_at", "recording_purged_at"):
+    for column in ("started_at", "answered_at", "ended_at", "recording_purged_at", "last_seen_at"):
         call[column] = _dt(call[column])
     call["path"] = json.loads(call["path"])
     call["interrupted"] = bool(call["interrupted"])
@@ -317,6 +317,12 @@ def m008_callback_reason(db: Database) -> None:
     _table(db, "callbacks").add_column("reason", str, not_null_default="requested")
 
 
+def m009_r_call_last_seen(db: Database) -> None:
+    """The last moment the daemon knew a call was up (its start, each step of its path, the
+    daemon's stop): the end of the call's record if the daemon loses it."""
+    _table(db, "calls").add_column("last_seen_at", str)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_calls,
     m002_overrides,
@@ -326,6 +332,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m006_staff_events,
     m007_callbacks,
     m008_callback_reason,
+    m009_r_call_last_seen,
 )
 
 
@@ -470,10 +477,25 @@ class Store:
         self._run(_insert_call, row)
 
     def call_progress(
-        self, uuid: str, *, path: Sequence[Mapping[str, Any]], reason: str | None
+        self,
+        uuid: str,
+        *,
+        path: Sequence[Mapping[str, Any]],
+        reason: str | None,
+        at: datetime,
+        answered_at: datetime | None = None,
+        answered_by: str | None = None,
     ) -> None:
-        """Save the path so far: what a crash leaves behind for the interrupted record."""
-        self._run(_update_call, uuid, {"path": _encode_path(path), "reason": reason})
+        """Save what is known of a call in progress `at` that moment: what a crash leaves
+        behind for the interrupted record, and what a restarted daemon adopts."""
+        updates = {
+            "path": _encode_path(path),
+            "reason": reason,
+            "answered_at": _ts_or_none(answered_at),
+            "answered_by": answered_by,
+            "last_seen_at": _ts(at),
+        }
+        self._run(_update_call, uuid, updates)
 
     def call_finished(
         self,
@@ -487,8 +509,10 @@ class Store:
         hangup_cause: str | None,
         answered_by: str | None = None,
         message_file: str | None = None,
+        interrupted: bool = False,
     ) -> None:
-        """Complete the call's row when the call ends.
+        """Complete the call's row when the call ends (`interrupted`: the daemon lost control
+        of the call before its end, whatever the cause).
 
         `path` is a list of steps such as ``{"node": ..., "key": ..., "at": ...}``; any JSON
         value is kept as is, except datetimes, stored (and read back) as timestamp text.
@@ -503,16 +527,24 @@ class Store:
             "hangup_cause": hangup_cause,
             "answered_by": answered_by,
             "message_file": message_file,
+            "interrupted": int(interrupted),
+            "last_seen_at": _ts(ended_at),
         }
         self._run(_update_call, uuid, updates)
 
-    def mark_interrupted(self, now: datetime) -> int:
-        """Close every call left without an end by a daemon that died; return how many.
+    def unfinished_calls(self) -> list[dict[str, Any]]:
+        """The calls without an end (as `get_call`): in progress, or lost by a daemon."""
+        return self._run(_select_unfinished)
 
-        Only the daemon calls this, at start-up, before it takes calls: a CLI process opening
-        the same database while the daemon runs must not end the calls in progress.
+    def mark_interrupted(self, uuids: Collection[str] | None = None) -> int:
+        """End the records of calls the daemon lost (`uuids`; None: every unfinished call) at
+        the last moment it knew them up, keeping their path, reason and who answered; return
+        how many.
+
+        Only the daemon calls this, for calls it knows are gone or out of its hands: a CLI
+        process opening the same database while the daemon runs must not end calls.
         """
-        count = self._run(_mark_interrupted, _ts(now))
+        count = self._run(_mark_interrupted, None if uuids is None else list(uuids))
         if count:
             log.warning("store.calls_interrupted", count=count)
         return count
@@ -808,13 +840,22 @@ def _update_call(db: Database, uuid: str, updates: dict[str, Any]) -> None:
         raise UnknownCallError(uuid) from exc
 
 
-def _mark_interrupted(db: Database, now: str) -> int:
-    cursor = db.execute(
-        "UPDATE calls SET ended_at = ?, outcome = 'interrupted', interrupted = 1"
-        " WHERE ended_at IS NULL",
-        [now],
+def _mark_interrupted(db: Database, uuids: list[str] | None) -> int:
+    sql = (
+        "UPDATE calls SET ended_at = COALESCE(last_seen_at, started_at),"
+        " outcome = 'interrupted', interrupted = 1 WHERE ended_at IS NULL"
     )
-    return cursor.rowcount
+    if uuids is None:
+        return db.execute(sql).rowcount
+    count = 0
+    for uuid in uuids:
+        count += db.execute(sql + " AND uuid = ?", [uuid]).rowcount
+    return count
+
+
+def _select_unfinished(db: Database) -> list[dict[str, Any]]:
+    rows = _table(db, "calls").rows_where("ended_at IS NULL", order_by="started_at")
+    return [_decode_call(row) for row in rows]
 
 
 def _get_call(db: Database, uuid: str) -> dict[str, Any] | None:

@@ -23,6 +23,7 @@ subclasses would mean overriding every method while still inheriting its threadi
 The tests in tests/test_esl_greenswitch.py show each defect next to our behaviour.
 """
 
+from frontdesk.esl import commands
 from frontdesk.esl.control import ControlConnection
 from frontdesk.esl.errors import (
     AuthenticationFailed,
@@ -42,6 +43,7 @@ __all__ = [
     "CommandTimeout",
     "ConnectionLost",
     "ControlConnection",
+    "commands",
     "ESLError",
     "Event",
     "FrameError",

@@ -51,7 +51,7 @@ import gevent
 import structlog
 
 from frontdesk.config.model import QueueSettings
-from frontdesk.esl import CallSession, ESLError
+from frontdesk.esl import CallSession, ESLError, commands
 from frontdesk.queue.core import FrontdeskQueue, Waiting
 from frontdesk.speech import phone_number
 from frontdesk.store import CallbackRequest, MissedCall, Store
@@ -360,6 +360,7 @@ class CallbackDesk:
         except ESLError as error:
             reply = f"-ERR {error}"
         if reply.startswith("+OK"):
+            queue._api(commands.about_to_talk(patient_leg))  # ended by the queue after talking
             reply = queue._api(f"uuid_bridge {patient_leg} {staff_leg}")
             if not reply.startswith("+OK"):
                 queue._api(f"uuid_kill {patient_leg}")

@@ -6,8 +6,10 @@ the staff from the control connection:
 
 1. ``bgapi originate {origination_uuid=<leg>,ignore_early_media=true,originate_timeout=N,
    origination_caller_id_number=<patient digits>}user/EXT@domain &park()``;
-2. when it answers (BACKGROUND_JOB ``+OK``), ``uuid_bridge <caller> <leg>`` at once: whatever
-   the caller was hearing (music, an announcement) stops, no dead air;
+2. when it answers (BACKGROUND_JOB ``+OK``), ``uuid_setvar_multi`` (the caller's channel:
+   the conversation outlives the daemon's socket, and the dialplan ends the call after it, see
+   `frontdesk.esl.commands`) and ``uuid_bridge <caller> <leg>`` at once: whatever the caller
+   was hearing (music, an announcement) stops, no dead air;
 3. a phone that does not answer (``-ERR NO_ANSWER`` …) is skipped for ``skip_seconds`` and the
    caller, who never left their place, is offered to the next phone;
 4. a caller who leaves while phones ring gets them killed (``uuid_kill``) at once.
@@ -32,7 +34,7 @@ import gevent.queue
 import structlog
 
 from frontdesk.config.model import QueueSettings
-from frontdesk.esl import ControlConnection, ESLError, Event
+from frontdesk.esl import ControlConnection, ESLError, Event, commands
 from frontdesk.estimate import Estimates
 from frontdesk.queue.feed import QueueFeed, QueueState
 from frontdesk.queue.staff import StaffBoard, StaffPhone
@@ -189,7 +191,7 @@ class FrontdeskQueue:
             return
         try:
             registrations = control.api(f"sofia status profile {self.settings.sofia_profile} reg")
-            channels = control.api("show channels as json")
+            channels = control.api(commands.SHOW_CHANNELS)
         except ESLError as error:
             log.warning("queue.reconcile_failed", error=str(error))
             return
@@ -311,13 +313,12 @@ class FrontdeskQueue:
             self._unbridged(event)
 
     def _unbridged(self, event: Event) -> None:
-        """With park_after_bridge the caller is parked when the staff member hangs up: end the
-        call (the flow may be sending its next command). A caller bridged before a daemon
-        restart is no longer ours, but the variable `hold` set on their channel says it: they
-        would otherwise stay parked on a silent line."""
+        """The staff member hung up: end the caller's call. The shipped dialplan does it too
+        (`commands.TALKED`); the variable also marks a caller bridged before a daemon restart,
+        no longer ours, and a callback's patient, whose leg has no dialplan to go on with."""
         caller_uuid = event.uuid
         ours = caller_uuid in self._connected
-        if ours or event.get("variable_park_after_bridge") == "true":
+        if ours or event.get(f"variable_{commands.TALKED}") == "true":
             self._connected.discard(caller_uuid)
             gevent.spawn(self._api, f"uuid_kill {caller_uuid} NORMAL_CLEARING")
 
@@ -434,7 +435,10 @@ class FrontdeskQueue:
             self._api(f"uuid_kill {leg}")
             return False
         entry.state = "connecting"  # no overflow from now on: the caller is being bridged
+        self._api(commands.about_to_talk(entry.uuid))
         reply = self._api(f"uuid_bridge {entry.uuid} {leg}")
+        if not reply.startswith("+OK"):
+            self._api(commands.not_talking(entry.uuid))
         if not reply.startswith("+OK") or entry.state != "connecting":
             if entry.state == "connecting":
                 entry.state = "waiting"

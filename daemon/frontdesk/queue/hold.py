@@ -1,11 +1,12 @@
 """What a waiting caller hears, run by the flow on the caller's own outbound session.
 
-The caller stays on their session (``park_after_bridge=true``, so the flow keeps them if the
-bridge ends) and hears hold music (`QueueSettings.moh`) cut by an announcement on entry and
-every `announce_every` seconds. Music has no end of its own: the queue stops it with
-``uuid_break`` from the control connection when the next announcement or an overflow is due,
-and ``uuid_bridge`` stops whatever is playing when a staff phone answers, so the caller is
-connected at once. When the staff member hangs up, the queue ends the parked caller.
+The caller stays on their session and hears hold music (`QueueSettings.moh`) cut by an
+announcement on entry and every `announce_every` seconds. Music has no end of its own: the
+queue stops it with ``uuid_break`` from the control connection when the next announcement or
+an overflow is due, and ``uuid_bridge`` stops whatever is playing when a staff phone answers,
+so the caller is connected at once. When the staff member hangs up, the shipped dialplan hangs
+the caller up (``frontdesk_talked``, see `frontdesk.esl.commands`), whether or not the daemon
+is still running.
 
 With a callback key, it is the playback terminator: FreeSWITCH ends the music or announcement
 when it is pressed (``playback_terminator_used``) and the session's DTMF event tells the loop,
@@ -39,19 +40,20 @@ def hold(
     announce: bool = True,
     announcer: Announcer | None = None,
     offer_callback: Callable[[], bool] | None = None,
+    on_answered: Callable[[], None] | None = None,
 ) -> str:
     """Hold the caller until a staff member answers ("answered"), they asked to be called back
     (CALLBACK: `offer_callback()` returned True when they pressed the callback key or, with
     ``on_max_wait = "callback"``, at the maximum wait) or an overflow rule fires (its action:
     "voicemail", "callback" or a number's name). A caller who hangs up leaves the queue as
-    abandoned (CallGone propagates), unless they are waiting for their callback."""
+    abandoned (CallGone propagates), unless they are waiting for their callback.
+    `on_answered()` is called as soon as the caller is bridged to the staff."""
     limit = settings.max_wait if max_wait is None else max_wait
     action = settings.on_max_wait
     key = settings.callback_key if offer_callback is not None else None
     pressed = _watch_key(session, key)
     next_announce = queue.now()
     try:  # from the first command on: a caller already gone must still leave the queue
-        session.set("park_after_bridge", "true")
         session.set("playback_terminators", key or "none")
         while entry.state in ("waiting", "connecting"):
             if entry.state == "connecting":
@@ -79,7 +81,9 @@ def hold(
             until = min(next_announce if announce else float("inf"), entry.entered + limit)
             _music(session, queue, entry, settings.moh, until - now)
         if entry.state == "connected":
-            session.hungup.wait()  # the queue ends the caller when the staff member hangs up
+            if on_answered is not None:
+                on_answered()
+            session.hungup.wait()  # the dialplan ends the caller when the staff hangs up
             return ANSWERED
         return "left"
     finally:

@@ -12,6 +12,7 @@ from gevent import socket
 from gevent.server import StreamServer
 
 from frontdesk.esl import socket_token
+from frontdesk.esl.commands import AFTER_SOCKET
 
 from . import _templates
 from ._channel import Channel, EventFactory, SimEvent, now_us
@@ -66,6 +67,7 @@ class Simulator:
         fallback_extensions: Sequence[str] = (),
         fallback_prompt: str = "fallback.wav",
         fallback_messages: str = "",
+        socket_resume: bool = True,
     ) -> None:
         if isinstance(daemon_address, str):
             addr_host, _, addr_port = daemon_address.rpartition(":")
@@ -83,6 +85,8 @@ class Simulator:
         `frontdesk_ring_all`); empty: the captures' short fallback (tone, prompt, hangup)."""
         self.fallback_prompt = fallback_prompt
         self.fallback_messages = fallback_messages
+        self.socket_resume = socket_resume
+        """Callers arrive with ``socket_resume=true``, as the shipped dialplan sets it."""
         """Directory the fallback's voicemail is recorded into; "" writes no file."""
         self.events = EventFactory()
         self.phones: dict[str, Phone] = {}
@@ -455,6 +459,48 @@ class Simulator:
             return "+OK Message sent\n", None
         return "+OK Message sent\n", lambda: session.broadcast(path)
 
+    def _api_uuid_setvar(self, arg: str) -> tuple[str, Deferred]:
+        parts = arg.split(None, 2)
+        channel = self.channels.get(parts[0]) if parts else None
+        if channel is None:
+            return "-ERR No such channel!\n", None
+        if len(parts) < 2:
+            return "-ERR No variable specified\n", None
+        _set_variable(channel, parts[1], parts[2] if len(parts) > 2 else "")
+        return "+OK", None
+
+    def _api_uuid_setvar_multi(self, arg: str) -> tuple[str, Deferred]:
+        uuid, _, pairs = arg.partition(" ")
+        channel = self.channels.get(uuid)
+        if channel is None:
+            return "-ERR No such channel!\n", None
+        for pair in pairs.strip().split(";"):
+            name, _, value = pair.partition("=")
+            if name:
+                _set_variable(channel, name, value)
+        return "+OK", None
+
+    def _api_uuid_getvar(self, arg: str) -> tuple[str, Deferred]:
+        parts = arg.split()
+        channel = self.channels.get(parts[0]) if parts else None
+        if channel is None:
+            return "-ERR No such channel!\n", None
+        if len(parts) < 2:
+            return "-USAGE: <uuid> <var>\n", None
+        return channel.variables.get(parts[1]) or "_undef_", None
+
+    def _api_uuid_transfer(self, arg: str) -> tuple[str, Deferred]:
+        """``uuid_transfer <uuid> <extension> XML default``: only the practice line's callers
+        (outbound-socket sessions) are transferred, and only to the after-socket extension;
+        anything else finds no route and is hung up, as FreeSWITCH would."""
+        parts = arg.split()
+        session = self._sessions.get(parts[0]) if parts else None
+        if session is None or session.channel.hungup:
+            return "-ERR No such channel!\n", None
+        if parts[1:2] != [AFTER_SOCKET]:
+            return "+OK\n", lambda: session.hangup("NO_ROUTE_DESTINATION", by="dialplan")
+        return "+OK\n", session.transfer
+
     def _api_uuid_bridge(self, arg: str) -> tuple[str, Deferred]:
         parts = arg.split()
         if len(parts) != 2:
@@ -536,6 +582,14 @@ class Simulator:
         return f"sofia/fsref/sip:{ext}@127.0.0.1:5090", None
 
 
+def _set_variable(channel: Channel, name: str, value: str) -> None:
+    """Like the ``set`` application: an empty value unsets the variable."""
+    if value:
+        channel.variables[name] = value
+    else:
+        channel.variables.pop(name, None)
+
+
 def _registration(phone: Phone) -> str:
     expires = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(time.time() + 3660))
     return (
@@ -606,6 +660,10 @@ _API: dict[str, Callable[[Simulator, str], tuple[str, Deferred]]] = {
     "uuid_break": Simulator._api_uuid_break,
     "uuid_broadcast": Simulator._api_uuid_broadcast,
     "uuid_bridge": Simulator._api_uuid_bridge,
+    "uuid_setvar": Simulator._api_uuid_setvar,
+    "uuid_setvar_multi": Simulator._api_uuid_setvar_multi,
+    "uuid_getvar": Simulator._api_uuid_getvar,
+    "uuid_transfer": Simulator._api_uuid_transfer,
     "originate": Simulator._api_originate,
     "sofia": Simulator._api_sofia,
     "sofia_contact": Simulator._api_sofia_contact,

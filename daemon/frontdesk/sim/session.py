@@ -16,6 +16,7 @@ import gevent.queue
 import structlog
 from gevent import socket
 
+from frontdesk.esl.commands import AFTER_SOCKET, TALKED
 from frontdesk.esl.outbound import TOKEN_VARIABLE
 
 from . import _templates, _wav, _wire
@@ -31,9 +32,12 @@ log = structlog.get_logger(__name__)
 _HANGUP = "hangup"
 _DAEMON_GONE = "daemon-gone"
 _WAKE = "wake"
+_TRANSFER = "transfer"
 _DIALSTATUS = {"NO_ANSWER": "NOANSWER", "USER_BUSY": "BUSY", "ORIGINATOR_CANCEL": "CANCEL"}
 _DTMF_SECONDS = 0.2
 _VARIABLE = re.compile(r"\$\{(?:strftime\(([^)]*)\)|([A-Za-z_][A-Za-z0-9_]*))\}")
+PRACTICE_LINE = "5000"
+"""The destination of freeswitch-conf's `frontdesk` extension (any other runs `features`)."""
 FALLBACK_RING_SECONDS = 25.0
 """call_timeout of the static fallback in freeswitch-conf/dialplan/default.xml."""
 
@@ -162,6 +166,8 @@ class OutboundSession:
         self.barge_used = False
         self.hold_key_used = False
         self.daemon_gone = gevent.event.Event()
+        self.resumed = gevent.event.Event()
+        """The daemon's socket closed with ``socket_resume=true``: the dialplan takes the call."""
         self.connected_at = 0.0
         self.key_accepted = False
         self.decision_since: float | None = None
@@ -201,7 +207,9 @@ class OutboundSession:
             value = values.get(name, default)
             if value:
                 out[name] = value
-            if name == "continue_on_fail":  # the shipped dialplan's next `set`, before `socket`
+            if name == "continue_on_fail":  # the shipped dialplan's next `set`s, before `socket`
+                if self.sim.socket_resume:
+                    out["socket_resume"] = "true"
                 out[TOKEN_VARIABLE] = self.sim.socket_token
         return out
 
@@ -219,7 +227,7 @@ class OutboundSession:
         except OSError as exc:
             self.log.info("sim.daemon_unreachable", error=str(exc))
             self.call.daemon_unreachable = True
-            self._fallback()
+            self._after_socket()
             self._teardown()
             return
         self.sink = EventSink(self.sim, sock, "outbound")
@@ -250,7 +258,18 @@ class OutboundSession:
         if not self.channel.hungup:
             self.log.info("sim.daemon_closed_midcall")
             self.call.daemon_closed_midcall = True
+            if self.channel.variables.get("socket_resume") == "true":
+                self._resume()
             self.queue.put(_DAEMON_GONE)
+
+    def _resume(self) -> None:
+        """``socket_resume=true``: the call leaves the daemon at once. A bridge ends (the
+        staff leg is hung up), hold music stops; any other application plays to its end."""
+        self.resumed.set()
+        playing = self.channel.variables.get("current_application_data", "")
+        if self.running == "playback" and playing.startswith("local_stream://"):
+            self.interrupt_reason = "resumed"
+            self.interrupt.set()
 
     def _reply(self, text: str) -> None:
         assert self.sink is not None
@@ -349,6 +368,14 @@ class OutboundSession:
     def broadcast(self, path: str) -> None:
         self.queue.put(("playback", path, ""))
 
+    def transfer(self) -> None:
+        """``uuid_transfer`` to the after-socket extension: what runs stops, the caller leaves
+        any park and runs that extension."""
+        if self.running is not None:
+            self.interrupt_reason = "transfer"
+            self.interrupt.set()
+        self.queue.put(_TRANSFER)
+
     def uuid_bridge(self, other: Channel) -> None:
         self.bridge_to = other
         if self.running is not None:
@@ -366,10 +393,10 @@ class OutboundSession:
             item = self.queue.get()
             if item == _HANGUP:
                 break
-            if item == _DAEMON_GONE:
-                if not self.in_socket_app:  # parked after a uuid_bridge: nobody controls it
-                    continue  # any more, it stays parked until hung up
-                self._fallback()
+            if item == _DAEMON_GONE and not self.resumed.is_set():
+                continue  # nobody controls the call any more: it stays where it is, in silence
+            if item in (_DAEMON_GONE, _TRANSFER):
+                self._after_socket()
                 break
             if item == _WAKE:
                 continue
@@ -725,20 +752,14 @@ class OutboundSession:
         self.settled = True
         talk = self.script.talk_seconds
         timeout = None if talk is None else self.sim.scaled(talk)
-        if not gevent.wait([leg.ended, ch.ended], count=1, timeout=timeout):
+        if not gevent.wait([leg.ended, ch.ended, self.resumed], count=1, timeout=timeout):
             self.hangup("NORMAL_CLEARING", by="caller")
         caller_first = ch.hungup
-        if caller_first:
-            leg.mark_hangup(ch.hangup_cause)
-        ch.variables.pop("bridge_to", None)
-        ch.variables["bridge_hangup_cause"] = leg.hangup_cause
-        self.sim.end_leg(leg, leg.hangup_cause)
-        self.sim.fire_channel(
-            ch,
-            "CHANNEL_UNBRIDGE",
-            first=[("Bridge-A-Unique-ID", ch.uuid), ("Bridge-B-Unique-ID", leg.uuid)],
-        )
-        if caller_first:
+        resumed = not caller_first and not leg.hungup  # the socket closed, socket_resume=true
+        if caller_first or resumed:
+            leg.mark_hangup(ch.hangup_cause or "NORMAL_CLEARING")
+        self._link_ended(leg)
+        if caller_first or resumed:
             return None
         if ch.variables.get("hangup_after_bridge") == "true":
             cause = leg.hangup_cause or "NORMAL_CLEARING"
@@ -747,6 +768,17 @@ class OutboundSession:
                 return None
             return lambda: self.hangup(cause, by="bridge")
         return None
+
+    def _link_ended(self, leg: Channel) -> None:
+        ch = self.channel
+        ch.variables.pop("bridge_to", None)
+        ch.variables["bridge_hangup_cause"] = leg.hangup_cause
+        self.sim.end_leg(leg, leg.hangup_cause)
+        self.sim.fire_channel(
+            ch,
+            "CHANNEL_UNBRIDGE",
+            first=[("Bridge-A-Unique-ID", ch.uuid), ("Bridge-B-Unique-ID", leg.uuid)],
+        )
 
     def _uuid_bridged(self, leg: Channel) -> None:
         """The control connection bridged this caller: the socket application returns."""
@@ -776,14 +808,45 @@ class OutboundSession:
             after()
         if ch.hungup:
             return
-        if ch.variables.get("park_after_bridge") == "true":
+        if ch.variables.get("park_after_bridge") == "true" and not self.resumed.is_set():
             ch.state = "CS_PARK"
             self.sim.fire_channel(ch, "CHANNEL_STATE")
             self.parked = True
             self.in_socket_app = False
             self.sim.fire_channel(ch, "CHANNEL_PARK")
             return
+        self._after_socket()
+
+    def _after_socket(self) -> None:
+        """The rest of the practice line's extension: ``transfer`` to `AFTER_SOCKET`, which
+        hangs up a caller who talked with the desk and gives any other the static fallback
+        (freeswitch-conf/dialplan/default.xml). A feature code's extension ends instead with
+        an error tone and a hang-up."""
+        ch = self.channel
+        if ch.hungup:
+            return
+        self.in_socket_app = False
+        if ch.destination != PRACTICE_LINE:
+            self._feature_unavailable()
+            return
+        ch.destination = AFTER_SOCKET
+        if ch.variables.get(TALKED) == "true":
+            self.hangup("NORMAL_CLEARING", by="dialplan")
+            return
         self._fallback()
+
+    def _feature_unavailable(self) -> None:
+        """The rest of the shipped dialplan's `features` extension (the daemon did not take
+        the feature code): answer, an error tone, hang up."""
+        self.call.fallback_ran = True
+        for app, arg in (
+            ("answer", ""),
+            ("playback", "tone_stream://%(250,250,480,620);loops=4"),
+            ("hangup", "SERVICE_UNAVAILABLE"),
+        ):
+            if self.channel.hungup:
+                return
+            self._execute(app, arg, new_uuid())
 
     def _socket_complete(self) -> None:
         if not self.in_socket_app:

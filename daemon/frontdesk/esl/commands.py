@@ -1,0 +1,78 @@
+"""FreeSWITCH api command strings about calls that outlive the daemon's socket, and the
+replies they get.
+
+The shipped dialplan (freeswitch-conf/dialplan/default.xml) hands a patient's call to the
+daemon with ``socket_resume=true``: when the daemon's socket closes, the call leaves the daemon
+and runs the rest of the extension, ``transfer`` to `AFTER_SOCKET`. There a call that talked
+with the desk (``frontdesk_talked=true``) is hung up; any other call gets the static fallback.
+A caller bridged to the staff carries ``socket_resume=false``, so the conversation survives the
+daemon stopping, restarting or dying.
+"""
+
+from __future__ import annotations
+
+import json
+
+from frontdesk.esl._link import check_line
+
+AFTER_SOCKET = "frontdesk_after_socket"
+"""The extension a caller runs once the daemon's socket is gone (no digit can dial it)."""
+TALKED = "frontdesk_talked"
+"""Channel variable: the caller talked with the desk; set to true right before a bridge."""
+SHOW_CHANNELS = "show channels as json"
+UNDEFINED = "_undef_"
+"""What `uuid_getvar` answers for a variable the channel does not have."""
+
+TALKING = {"socket_resume": "false", TALKED: "true"}
+"""Set on a caller right before a bridge to someone (see the module docstring)."""
+NOT_TALKING = {"socket_resume": "true", TALKED: "false"}
+"""Set back when the bridge failed (the caller is the daemon's again, and the static
+fallback's if the daemon goes away), and on a caller nobody controls before sending them on."""
+
+
+def setvar_multi(uuid: str, variables: dict[str, str]) -> str:
+    """``uuid_setvar_multi <uuid> a=1;b=2``: several channel variables in one command."""
+    pairs = ";".join(f"{name}={value}" for name, value in variables.items())
+    check_line(uuid, pairs)
+    if " " in uuid or any(c in pairs for c in " \t"):
+        raise ValueError(f"space in a channel variable command: {uuid!r} {pairs!r}")
+    return f"uuid_setvar_multi {uuid} {pairs}"
+
+
+def about_to_talk(uuid: str) -> str:
+    """Before bridging a caller to the staff (see `TALKING`): the bridge survives the daemon's
+    socket closing, and the dialplan hangs the caller up once the conversation is over."""
+    return setvar_multi(uuid, TALKING)
+
+
+def not_talking(uuid: str) -> str:
+    """The caller is not in a conversation (see `NOT_TALKING`)."""
+    return setvar_multi(uuid, NOT_TALKING)
+
+
+def getvar(uuid: str, name: str) -> str:
+    check_line(uuid, name)
+    return f"uuid_getvar {uuid} {name}"
+
+
+def transfer_after_socket(uuid: str) -> str:
+    """Send a caller nobody controls to the rest of the practice line's extension."""
+    check_line(uuid)
+    return f"uuid_transfer {uuid} {AFTER_SOCKET} XML default"
+
+
+def variable_value(reply: str) -> str | None:
+    """The value in a `uuid_getvar` reply; None when unset or the channel is gone."""
+    value = reply.strip()
+    if not value or value == UNDEFINED or value.startswith("-ERR"):
+        return None
+    return value
+
+
+def live_channels(reply: str) -> dict[str, dict[str, str]]:
+    """`show channels as json` -> {uuid: row}; {} for no channel (or an unreadable reply)."""
+    try:
+        rows = json.loads(reply or "{}").get("rows") or []
+    except (ValueError, AttributeError):
+        return {}
+    return {row["uuid"]: row for row in rows if isinstance(row, dict) and row.get("uuid")}
