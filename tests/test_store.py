@@ -14,17 +14,17 @@ from pathlib import Path
 
 import gevent
 import pytest
+import structlog.testing
 from gevent.monkey import get_original
 from sqlite_utils import Database
 
 import frontdesk
 from frontdesk.store import (
     MIGRATIONS,
-    DuplicateCallError,
     MigrationError,
     Store,
     StoreClosed,
-    UnknownCallError,
+    StoreHealth,
 )
 
 T0 = datetime(2026, 11, 27, 9, 15, 2, 123000, tzinfo=UTC)
@@ -270,7 +270,9 @@ def test_a_call_row_exists_as_soon_as_the_call_starts_and_is_completed_at_the_en
 ) -> None:
     start(store, "call-1")
 
-    # Committed at once: another connection (another process) already sees the row.
+    # Committed once the queue is written (at once, on a healthy disk): another connection
+    # (another process) then sees the row.
+    assert store.flush()
     assert raw(db_path).execute("SELECT uuid FROM calls").fetchall() == [("call-1",)]
     started = store.get_call("call-1")
     assert started is not None
@@ -339,13 +341,20 @@ def test_progress_is_saved_before_the_end(store: Store) -> None:
 
 
 def test_a_call_cannot_start_twice_nor_finish_without_starting(store: Store) -> None:
+    """Refused for good, logged, and not kept for retry: the store stays healthy."""
     start(store, "call-3")
-    with pytest.raises(DuplicateCallError):
-        start(store, "call-3")
-    with pytest.raises(UnknownCallError):
+    with structlog.testing.capture_logs() as logs:
+        start(store, "call-3", number="0699999999")
         finish(store, "call-never-started")
-    with pytest.raises(UnknownCallError):
         store.call_progress("call-never-started", path=[], reason=None)
+        assert store.flush()
+
+    refused = [entry["error"] for entry in logs if entry["event"] == "store.write_refused"]
+    assert len(refused) == 3
+    assert "call-3 was already started" in refused[0]
+    assert store.get_call("call-3")["caller_number"] == "0612345678"  # type: ignore[index]
+    assert store.get_call("call-never-started") is None
+    assert store.health() == StoreHealth(problem=None, pending=0, dropped=0)
 
 
 def test_an_unknown_outcome_is_refused(store: Store) -> None:
@@ -411,7 +420,7 @@ KILLED_DAEMON = textwrap.dedent(
     while True:  # the call goes on, saving its path, until SIGKILL
         path.append({"node": "menu", "key": str(len(path) % 10), "at": len(path) * 0.5})
         store.call_progress("call-killed", path=path, reason="other")
-        if len(path) == 20:
+        if len(path) == 20 and store.flush():
             print("mid-call", flush=True)
     """
 )

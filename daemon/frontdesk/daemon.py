@@ -36,7 +36,7 @@ from frontdesk.queue import FrontdeskQueue
 from frontdesk.queue.announce import Announcer
 from frontdesk.queue.callbacks import CallbackDesk
 from frontdesk.schedule import Schedule
-from frontdesk.store import Store, StoreClosed
+from frontdesk.store import DaemonLock, Store, StoreClosed, StoreUnavailable
 from frontdesk.supervisor import Supervisor
 from frontdesk.web import ControlServer, socket_path
 
@@ -48,6 +48,12 @@ result, CHANNEL_HANGUP_COMPLETE); we close the socket ourselves as soon as the c
 HANGUP_CAUSE_WAIT = 2.0
 CONTROL_EVENTS = ("CHANNEL_CREATE", "CHANNEL_HANGUP_COMPLETE", *QUEUE_EVENTS)
 RESTART_ONLY_SECTIONS = ("freeswitch", "storage")
+OVERRIDE_WAIT = 0.5
+"""Seconds a call waits for the override's row before using the last one read: a caller is
+never kept ringing by a busy database."""
+RECORD_WAIT = 10.0
+"""Seconds a finished call (nobody on the line any more) waits for its record to be written
+before it is reported finished: a record the database cannot take now stays queued."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,7 @@ class Daemon:
         self.clock = clock
         self.schedule = Schedule(config.schedule, config.practice)
         self.store: Store | None = None
+        self._lock: DaemonLock | None = None
         self.server: OutboundServer | None = None
         self.control: ControlConnection | None = None
         self._calls: dict[str, gevent.Greenlet] = {}
@@ -112,8 +119,13 @@ class Daemon:
     # -- life cycle ---------------------------------------------------------------------
 
     def start(self) -> None:
+        """Raises AlreadyRunning (frontdesk.store) before touching anything when another
+        daemon runs on the same database. A database that cannot be opened (a full disk) does
+        not stop it: calls are served, kept in memory, and recorded once it can be opened."""
         fs = self.config.freeswitch
-        self.store = Store(self.config.storage.database)
+        self._lock = DaemonLock(self.config.storage.database)
+        self._lock.acquire()
+        self.store = Store(self.config.storage.database, keep_trying=True)
         interrupted = self.store.mark_interrupted(self.clock())
         if interrupted:
             log.warning("calls.interrupted_by_previous_stop", count=interrupted)
@@ -204,6 +216,8 @@ class Daemon:
         gevent.joinall(calls, timeout=grace)
         if self.store is not None:
             self.store.close()
+        if self._lock is not None:
+            self._lock.release()
         log.info("daemon.stopped", calls_cut=sum(1 for call in calls if not call.successful()))
 
     def serve_forever(self) -> None:
@@ -287,7 +301,8 @@ class Daemon:
             session.myevents()
             session.linger(LINGER_SECONDS)
             now = self.clock()
-            state = schedule.state_at(now, self._record("get_override", call_log, now=now))
+            override = self._record("get_override", call_log, now=now, timeout=OVERRIDE_WAIT)
+            state = schedule.state_at(now, override)
             self._record(
                 "call_started",
                 call_log,
@@ -377,6 +392,8 @@ class Daemon:
                 file=result.recording_file,
                 purpose=result.recording_purpose or "",
             )
+        assert self.store is not None
+        self.store.flush(timeout=RECORD_WAIT)
         if self.on_call_finished is not None:
             self.on_call_finished(session.uuid, result)
         call_log.info(
@@ -388,13 +405,17 @@ class Daemon:
         )
 
     def _record(self, method: str, call_log, *args, **kwargs):
-        """A store call on a call's path: a failing database (full SD card, locked file) is
-        logged and the patient is still served; the call's record is what is lost."""
+        """A store call on a call's path: writes are queued (the store keeps them while the
+        database cannot take them); a read the database cannot answer now gives None, and
+        the patient is still served."""
         assert self.store is not None
         try:
             return getattr(self.store, method)(*args, **kwargs)
         except StoreClosed:  # stopping: a call cut late; the next start marks it interrupted
             call_log.warning("store.closed_write_dropped", operation=method)
+            return None
+        except StoreUnavailable as error:  # logged by the store when it began
+            call_log.warning("store.unavailable", operation=method, problem=str(error))
             return None
         except Exception:
             call_log.exception("store.write_failed", operation=method)
@@ -423,7 +444,7 @@ class Daemon:
     def _may_call_back(self) -> bool:
         """Callbacks are placed only while the practice is open (override included)."""
         now = self.clock()
-        override = self._record("get_override", log, now=now)
+        override = self._record("get_override", log, now=now, timeout=OVERRIDE_WAIT)
         return self.schedule.state_at(now, override).state == "open"
 
     def _on_control_event(self, event: Event) -> None:
