@@ -40,13 +40,14 @@ def set_key(config: Path, key: str, value: str) -> None:
 class DaemonProcess:
     """`frontdesk run` in a child process, its JSON log lines collected as they come."""
 
-    def __init__(self, config: Path) -> None:
+    def __init__(self, config: Path, *, preexec_fn=None) -> None:
         self.config = config
         self.lines: list[dict] = []
         self.process = gevent.subprocess.Popen(
             [sys.executable, "-m", "frontdesk.cli", "run", "--config", str(config)],
             stderr=gevent.subprocess.PIPE,
             stdout=gevent.subprocess.DEVNULL,
+            preexec_fn=preexec_fn,
         )
         self._reader = gevent.spawn(self._read)
 

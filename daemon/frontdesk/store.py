@@ -486,6 +486,13 @@ class _Write:
     args: tuple[Any, ...]
 
 
+@dataclass(frozen=True)
+class _Raised:
+    """An error of the worker, raised again in the greenlet that waits for it."""
+
+    error: Exception
+
+
 _UNKNOWN: Any = object()
 
 
@@ -536,7 +543,9 @@ class Store:
         self._drop_reported = False
         self._last_override: dict[str, Any] | None = _UNKNOWN
         try:
-            applied = self._pool.spawn(self._open).get()
+            applied = self._pool.spawn(self._open_or_raised).get()
+            if isinstance(applied, _Raised):
+                raise applied.error
         except BaseException as error:
             if not (keep_trying and _retryable(error)):
                 self._pool.kill()
@@ -545,6 +554,12 @@ class Store:
             self._after_job(None)
             return
         log.info("store.opened", path=str(self.path), migrations_applied=applied)
+
+    def _open_or_raised(self) -> list[str] | _Raised:
+        try:
+            return self._open()
+        except Exception as error:
+            return _Raised(error)
 
     def _open(self) -> list[str]:
         conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
@@ -569,7 +584,10 @@ class Store:
         with gevent.Timeout(timeout, late), self._lock:
             if self._closed:
                 raise StoreClosed(f"store {self.path} is closed")
-            return self._spawn(fn, args).get()
+            outcome = self._spawn(fn, args).get()
+        if isinstance(outcome, _Raised):
+            raise outcome.error
+        return outcome
 
     def _write(self, fn: Callable[..., object], *args: Any) -> None:
         """Queue a write and return: the worker applies it in order, keeps it while the
@@ -608,7 +626,9 @@ class Store:
         if not self._closed:
             self._spawn(None, ())
 
-    def _job(self, fn: Callable[..., _T] | None, args: tuple[Any, ...]) -> _T | None:
+    def _job(self, fn: Callable[..., _T] | None, args: tuple[Any, ...]) -> _T | _Raised | None:
+        """In the worker. An error is handed back to the caller's greenlet, not raised here
+        (gevent would print it)."""
         with self._guard:
             self._queued_jobs -= 1
         self._apply_pending()
@@ -616,9 +636,12 @@ class Store:
             return None
         if self._db is None:
             if self._closed:
-                raise StoreClosed(f"store {self.path} is closed")
-            raise StoreUnavailable(self._problem or "the database is not open")
-        return fn(self._db, *args)
+                return _Raised(StoreClosed(f"store {self.path} is closed"))
+            return _Raised(StoreUnavailable(self._problem or "the database is not open"))
+        try:
+            return fn(self._db, *args)
+        except Exception as error:
+            return _Raised(error)
 
     def _apply_pending(self) -> None:
         """In the worker: open the database if needed, then write what is pending, in order,
