@@ -317,6 +317,7 @@ def test_timestamps_are_stored_as_utc_iso_text_with_milliseconds(
 ) -> None:
     paris = datetime(2026, 11, 27, 10, 15, 2, 123456, tzinfo=timezone(timedelta(hours=1)))
     start(store, "call-tz", at=paris)
+    assert store.flush()
     (stored,) = raw(db_path).execute("SELECT started_at FROM calls").fetchone()
     assert stored == "2026-11-27T09:15:02.123Z"
     assert store.get_call("call-tz")["started_at"] == T0  # type: ignore[index]
@@ -597,3 +598,12 @@ def test_staff_logins_and_logouts_are_kept_in_order_and_tell_who_is_logged_in(
     assert store.logged_in_staff() == {"1002"}
     with pytest.raises(ValueError):
         store.staff_event("1001", "lunch", at=T0)
+
+
+def test_a_read_cannot_write_so_every_write_goes_through_the_queue(store: Store) -> None:
+    """The store's reads run read-only: a method that wrote through the read path instead of
+    the write queue would fail in its first test, not lose records on a bad day."""
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        store._read(lambda db: db.execute("DELETE FROM calls"))
+    start(store, "call-after")
+    assert store.get_call("call-after") is not None

@@ -493,6 +493,29 @@ class _Raised:
     error: Exception
 
 
+def _read_only(db: Database, fn: Callable[..., _T], args: tuple[Any, ...]) -> _T:
+    db.execute("PRAGMA query_only=ON")
+    try:
+        return fn(db, *args)
+    finally:
+        db.execute("PRAGMA query_only=OFF")
+
+
+def _handed_back(fn: Callable[..., _T], *args: Any) -> _T | _Raised:
+    """Run in the worker: an error is handed back to the waiting greenlet, not raised there
+    (gevent would print it)."""
+    try:
+        return fn(*args)
+    except Exception as error:
+        return _Raised(error)
+
+
+def _raised_again(outcome: _T | _Raised) -> _T:
+    if isinstance(outcome, _Raised):
+        raise outcome.error
+    return outcome
+
+
 _UNKNOWN: Any = object()
 
 
@@ -543,9 +566,7 @@ class Store:
         self._drop_reported = False
         self._last_override: dict[str, Any] | None = _UNKNOWN
         try:
-            applied = self._pool.spawn(self._open_or_raised).get()
-            if isinstance(applied, _Raised):
-                raise applied.error
+            applied = _raised_again(self._pool.spawn(_handed_back, self._open).get())
         except BaseException as error:
             if not (keep_trying and _retryable(error)):
                 self._pool.kill()
@@ -554,12 +575,6 @@ class Store:
             self._after_job(None)
             return
         log.info("store.opened", path=str(self.path), migrations_applied=applied)
-
-    def _open_or_raised(self) -> list[str] | _Raised:
-        try:
-            return self._open()
-        except Exception as error:
-            return _Raised(error)
 
     def _open(self) -> list[str]:
         conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
@@ -584,10 +599,7 @@ class Store:
         with gevent.Timeout(timeout, late), self._lock:
             if self._closed:
                 raise StoreClosed(f"store {self.path} is closed")
-            outcome = self._spawn(fn, args).get()
-        if isinstance(outcome, _Raised):
-            raise outcome.error
-        return outcome
+            return _raised_again(self._spawn(fn, args).get())
 
     def _write(self, fn: Callable[..., object], *args: Any) -> None:
         """Queue a write and return: the worker applies it in order, keeps it while the
@@ -600,6 +612,11 @@ class Store:
             idle = self._queued_jobs == 0
         if idle and time.monotonic() >= self._retry_at:
             self._spawn(None, ())
+
+    def _read(self, fn: Callable[..., _T], *args: Any, timeout: float | None = None) -> _T:
+        """A read, with SQLite's ``query_only`` on: a method that writes through here instead
+        of `_write` or `_change` fails at once, so no write escapes the queue."""
+        return self._run(_read_only, fn, args, timeout=timeout)
 
     def _change(self, fn: Callable[..., _T], *args: Any) -> _T:
         """A write whose result the caller needs: done in order, now, or StoreUnavailable."""
@@ -627,8 +644,7 @@ class Store:
             self._spawn(None, ())
 
     def _job(self, fn: Callable[..., _T] | None, args: tuple[Any, ...]) -> _T | _Raised | None:
-        """In the worker. An error is handed back to the caller's greenlet, not raised here
-        (gevent would print it)."""
+        """In the worker: the pending writes, then `fn` (its error handed back)."""
         with self._guard:
             self._queued_jobs -= 1
         self._apply_pending()
@@ -638,10 +654,7 @@ class Store:
             if self._closed:
                 return _Raised(StoreClosed(f"store {self.path} is closed"))
             return _Raised(StoreUnavailable(self._problem or "the database is not open"))
-        try:
-            return fn(self._db, *args)
-        except Exception as error:
-            return _Raised(error)
+        return _handed_back(fn, self._db, *args)
 
     def _apply_pending(self) -> None:
         """In the worker: open the database if needed, then write what is pending, in order,
@@ -679,8 +692,8 @@ class Store:
             self._succeeded()
 
     def _apply_change(self, db: Database, fn: Callable[..., _T], args: tuple[Any, ...]) -> _T:
-        if self._pending:  # earlier writes are waiting: this one may not overtake them
-            raise StoreUnavailable(self._problem or "earlier writes are waiting")
+        if self._problem is not None:  # earlier writes are waiting: it may not overtake them
+            raise StoreUnavailable(self._problem)
         try:
             value = fn(db, *args)
         except Exception as error:
@@ -849,13 +862,13 @@ class Store:
 
     def get_call(self, uuid: str) -> dict[str, Any] | None:
         """The call's record (timestamps as datetimes, path decoded), or None."""
-        return self._run(_get_call, uuid)
+        return self._read(_get_call, uuid)
 
     def calls(
         self, since: datetime | None = None, limit: int | None = None
     ) -> list[dict[str, Any]]:
         """Call records started at or after `since`, newest first, at most `limit` of them."""
-        return self._run(_select_calls, _ts_or_none(since), limit)
+        return self._read(_select_calls, _ts_or_none(since), limit)
 
     # --- overrides ------------------------------------------------------------------------
 
@@ -892,7 +905,7 @@ class Store:
         `timeout` (a caller waiting): when the database does not answer within it, or cannot
         be read, the last override this store read is used (StoreUnavailable if none was)."""
         try:
-            row = self._run(_latest_override, timeout=timeout)
+            row = self._read(_latest_override, timeout=timeout)
         except StoreUnavailable as error:
             if self._last_override is _UNKNOWN:
                 raise
@@ -925,7 +938,7 @@ class Store:
 
     def latest_staff_states(self) -> dict[str, dict[str, Any]]:
         """The last recorded state of each extension: {ext: {at, state, registered, logged_in}}."""
-        return self._run(_latest_staff_states)
+        return self._read(_latest_staff_states)
 
     def queue_event(
         self,
@@ -944,7 +957,7 @@ class Store:
 
     def queue_events(self, call_uuid: str | None = None) -> list[dict[str, Any]]:
         """Queue events in the order they happened, of one call or of every call."""
-        return self._run(_select_queue_events, call_uuid)
+        return self._read(_select_queue_events, call_uuid)
 
     # --- recordings, backups, health ------------------------------------------------------
 
@@ -954,7 +967,7 @@ class Store:
 
     def recordings_before(self, before: datetime) -> list[tuple[str, str]]:
         """(uuid, file) of every call started before `before` that still has a recording."""
-        return self._run(_recordings_before, _ts(before))
+        return self._read(_recordings_before, _ts(before))
 
     def recording_purged(self, uuid: str, *, now: datetime) -> None:
         """The recording's file is gone: clear its name, keep when it was purged."""
@@ -963,16 +976,17 @@ class Store:
 
     def backup(self, target: Path) -> None:
         """Copy the live database to `target` with SQLite's online backup (calls go on)."""
-        self._run(_backup, Path(target))
+        self._read(_backup, Path(target))
 
     def check_writable(self, timeout: float) -> None:
         """Raise unless calls can be recorded: StoreUnavailable while writes are failing (a
         full disk lets a lock be taken: only a real write tells), otherwise whatever keeps
         the database from giving a write lock within `timeout` seconds (the daemon's health
         check)."""
-        if self._problem is not None:
+        if self._problem is None:
+            self._run(_check_writable, int(timeout * 1000))
+        if self._problem is not None:  # now, or as the writes before the check were tried
             raise StoreUnavailable(self._problem)
-        self._run(_check_writable, int(timeout * 1000))
 
 
     # --- staff at the desk ----------------------------------------------------------------
@@ -986,7 +1000,7 @@ class Store:
 
     def staff_events(self, since: datetime | None = None) -> list[StaffEvent]:
         """Logins and logouts at or after `since`, oldest first."""
-        rows = self._run(_select_staff_events, _ts_or_none(since))
+        rows = self._read(_select_staff_events, _ts_or_none(since))
         return [
             StaffEvent(row["extension"], row["event"], datetime.fromisoformat(row["at"]))
             for row in rows
@@ -994,7 +1008,7 @@ class Store:
 
     def logged_in_staff(self) -> set[str]:
         """Extensions whose latest staff event is a login."""
-        return set(self._run(_logged_in))
+        return set(self._read(_logged_in))
 
     # --- callbacks and missed patients ----------------------------------------------------
 
@@ -1035,10 +1049,10 @@ class Store:
 
     def callbacks(self, states: Sequence[str] = ("pending", "failed")) -> list[CallbackRequest]:
         """Callback requests in these states, in queue order (the time their call began)."""
-        return [_decode_callback(row) for row in self._run(_select_callbacks, list(states))]
+        return [_decode_callback(row) for row in self._read(_select_callbacks, list(states))]
 
     def get_callback(self, callback_id: int) -> CallbackRequest | None:
-        row = self._run(_get_callback, callback_id)
+        row = self._read(_get_callback, callback_id)
         return None if row is None else _decode_callback(row)
 
     def callback_done(self, callback_id: int, *, by: str, at: datetime) -> bool:
@@ -1048,14 +1062,14 @@ class Store:
     def served_again(self, call_uuid: str) -> bool:
         """Did the patient of this call (same caller number) call again later and get served,
         or ask for a callback then?"""
-        return self._run(_served_again, call_uuid)
+        return self._read(_served_again, call_uuid)
 
     def missed_calls(self, *, since: datetime, missed_after: float) -> list[MissedCall]:
         """Patients who hung up after waiting longer than `missed_after` seconds in a call
         started at or after `since`, unless they called again later and were served (or asked
         for a callback), or the staff marked the call done. One entry per number (its latest
         missed call); hidden numbers one entry per call."""
-        rows = self._run(_missed_calls, _ts(since), missed_after)
+        rows = self._read(_missed_calls, _ts(since), missed_after)
         latest: dict[str, MissedCall] = {}
         for row in rows:  # oldest first
             key = row["caller_number"] or row["uuid"]
