@@ -233,8 +233,8 @@ def test_the_daemon_starts_on_a_full_disk_serves_calls_and_records_them_once_spa
 
         free_space(daemon)
         daemon.wait_for_log("store.records_resumed", timeout=30)
-        row = stored_call(config_file, call.uuid)
-        assert row is not None and row["outcome"] == outcome
+        assert wait_for(lambda: stored_call(config_file, call.uuid) is not None, timeout=10)
+        assert stored_call(config_file, call.uuid)["outcome"] == outcome
         assert "NOT recorded" not in status_text(config_file)
     finally:
         daemon.kill()

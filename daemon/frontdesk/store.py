@@ -612,6 +612,8 @@ class Store:
             idle = self._queued_jobs == 0
         if idle and time.monotonic() >= self._retry_at:
             self._spawn(None, ())
+        else:
+            self._after_job(None)  # failing: make sure a retry is on its way
 
     def _read(self, fn: Callable[..., _T], *args: Any, timeout: float | None = None) -> _T:
         """A read, with SQLite's ``query_only`` on: a method that writes through here instead
@@ -670,7 +672,8 @@ class Store:
                 self._failed("opened", error)
                 return
             log.info("store.opened", path=str(self.path), migrations_applied=applied)
-            self._succeeded()
+            if not self._pending:  # else the first write that succeeds says it
+                self._succeeded()
         while True:
             with self._guard:
                 if not self._pending:
