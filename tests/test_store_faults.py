@@ -11,13 +11,16 @@ write(2) fails with ENOSPC on a full disk; SQLite reports both the same way
 
 from __future__ import annotations
 
+import os
 import resource
 import signal
 import sqlite3
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import gevent.subprocess
 import pytest
 import structlog.testing
 
@@ -28,6 +31,7 @@ from frontdesk.store import Store, StoreHealth, StoreUnavailable
 from helpers import wait_for
 from test_daemon_process import PASSWORD, DaemonProcess, stored_call, wire_to_simulator
 from test_status import frontdesk
+from test_systemd_unit import NotifyListener
 
 T0 = datetime(2026, 11, 27, 9, 15, tzinfo=UTC)
 INFORMATION = CallerScript(keys=("4",))
@@ -238,6 +242,32 @@ def test_the_daemon_starts_on_a_full_disk_serves_calls_and_records_them_once_spa
         assert "NOT recorded" not in status_text(config_file)
     finally:
         daemon.kill()
+
+
+def test_systemd_is_told_calls_are_not_recorded_and_the_watchdog_goes_on(
+    config_file: Path, tmp_path: Path
+) -> None:
+    listener = NotifyListener(str(tmp_path / "notify"))
+    env = dict(os.environ, NOTIFY_SOCKET=listener.env_value, WATCHDOG_USEC="1000000")
+    process = gevent.subprocess.Popen(
+        [sys.executable, "-m", "frontdesk.cli", "run", "--config", str(config_file)],
+        env=env, stdout=gevent.subprocess.DEVNULL, stderr=gevent.subprocess.DEVNULL,
+        preexec_fn=full_disk,
+    )
+    try:
+        listener.wait_for(lambda m: "calls NOT recorded: the database cannot be opened: disk "
+                          "I/O error" in m)
+        listener.messages.clear()
+        listener.wait_for(lambda m: m == "WATCHDOG=1", timeout=5)
+
+        resource.prlimit(process.pid, resource.RLIMIT_FSIZE,
+                         (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+        listener.wait_for(lambda m: m.startswith("STATUS=") and "NOT recorded" not in m,
+                          timeout=30)
+    finally:
+        process.kill()
+        process.wait()
+        listener.close()
 
 
 def test_a_disk_that_fills_while_running_loses_no_record_and_says_so(
