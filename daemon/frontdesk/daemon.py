@@ -96,7 +96,7 @@ class Daemon:
         self.clock = clock
         self.schedule = Schedule(config.schedule, config.practice)
         self.store: Store | None = None
-        self._lock: DaemonLock | None = None
+        self._database_lock: DaemonLock | None = None
         self.server: OutboundServer | None = None
         self.control: ControlConnection | None = None
         self._calls: dict[str, gevent.Greenlet] = {}
@@ -123,8 +123,8 @@ class Daemon:
         daemon runs on the same database. A database that cannot be opened (a full disk) does
         not stop it: calls are served, kept in memory, and recorded once it can be opened."""
         fs = self.config.freeswitch
-        self._lock = DaemonLock(self.config.storage.database)
-        self._lock.acquire()
+        self._database_lock = DaemonLock(self.config.storage.database)
+        self._database_lock.acquire()
         self.store = Store(self.config.storage.database, keep_trying=True)
         interrupted = self.store.mark_interrupted(self.clock())
         if interrupted:
@@ -216,8 +216,8 @@ class Daemon:
         gevent.joinall(calls, timeout=grace)
         if self.store is not None:
             self.store.close()
-        if self._lock is not None:
-            self._lock.release()
+        if self._database_lock is not None:
+            self._database_lock.release()
         log.info("daemon.stopped", calls_cut=sum(1 for call in calls if not call.successful()))
 
     def serve_forever(self) -> None:

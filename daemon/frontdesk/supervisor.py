@@ -82,9 +82,8 @@ class Supervisor:
             f"{daemon.active_calls} call(s) in progress; FreeSWITCH "
             f"{'connected' if connected else 'not connected'}; config {daemon.config.version}"
         )
-        problem = self._database_problem
-        if problem is None and daemon.store is not None:
-            problem = daemon.store.health().problem
+        problem = daemon.store.health().problem if daemon.store is not None else None
+        problem = problem or self._database_problem
         if problem is not None:
             status += f"; calls NOT recorded: {problem}"
         return status
