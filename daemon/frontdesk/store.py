@@ -51,8 +51,8 @@ log = structlog.get_logger(__name__)
 BUSY_TIMEOUT_MS = 5000
 """How long a statement waits for another process's write lock (the CLI, say) before failing."""
 MAX_PENDING_WRITES = 20_000
-"""Writes kept in memory while the database cannot take them (some megabytes; a busy day of
-calls); beyond, the oldest are dropped."""
+"""Writes kept in memory while the database cannot take them (a busy day of calls, at most a
+few tens of megabytes); beyond, the oldest are dropped."""
 RETRY_FIRST = 0.5
 RETRY_MAX = 10.0
 """Seconds between two tries of the writes that failed: doubling from the first to the max."""
