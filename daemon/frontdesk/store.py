@@ -695,18 +695,17 @@ class Store:
             self._succeeded()
 
     def _apply_change(self, db: Database, fn: Callable[..., _T], args: tuple[Any, ...]) -> _T:
-        if self._problem is not None:  # earlier writes are waiting: it may not overtake them
+        """In the worker. Its failure is its caller's to handle: it does not make the store
+        unhealthy (the records are fine), it only reports why."""
+        if self._problem is not None and self._pending:  # it may not overtake failing writes
             raise StoreUnavailable(self._problem)
         try:
-            value = fn(db, *args)
+            return fn(db, *args)
         except Exception as error:
             self._rollback()
             if _retryable(error):
-                self._failed("written", error)
-                raise StoreUnavailable(self._problem) from error
+                raise StoreUnavailable(f"the database cannot be written: {error}") from error
             raise
-        self._succeeded()
-        return value
 
     def _rollback(self) -> None:
         if self._db is not None and self._db.conn.in_transaction:
