@@ -604,6 +604,6 @@ def test_a_read_cannot_write_so_every_write_goes_through_the_queue(store: Store)
     """The store's reads run read-only: a method that wrote through the read path instead of
     the write queue would fail in its first test, not lose records on a bad day."""
     with pytest.raises(sqlite3.OperationalError, match="readonly"):
-        store._read(lambda db: db.execute("DELETE FROM calls"))
+        store._run(lambda db: db.execute("DELETE FROM calls"))
     start(store, "call-after")
     assert store.get_call("call-after") is not None

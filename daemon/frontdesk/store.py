@@ -592,7 +592,7 @@ class Store:
 
     # --- the worker and its queue ---------------------------------------------------------
 
-    def _run(self, fn: Callable[..., _T] | None, *args: Any, timeout: float | None = None) -> _T:
+    def _call(self, fn: Callable[..., _T] | None, *args: Any, timeout: float | None = None) -> _T:
         """Run ``fn(db, *args)`` in the worker after the writes queued before it (None: only
         those); block only the calling greenlet, at most `timeout` seconds."""
         late = StoreUnavailable(f"the database did not answer within {timeout} s")
@@ -615,14 +615,14 @@ class Store:
         else:
             self._after_job(None)  # failing: make sure a retry is on its way
 
-    def _read(self, fn: Callable[..., _T], *args: Any, timeout: float | None = None) -> _T:
+    def _run(self, fn: Callable[..., _T], *args: Any, timeout: float | None = None) -> _T:
         """A read, with SQLite's ``query_only`` on: a method that writes through here instead
         of `_write` or `_change` fails at once, so no write escapes the queue."""
-        return self._run(_read_only, fn, args, timeout=timeout)
+        return self._call(_read_only, fn, args, timeout=timeout)
 
     def _change(self, fn: Callable[..., _T], *args: Any) -> _T:
         """A write whose result the caller needs: done in order, now, or StoreUnavailable."""
-        return self._run(self._apply_change, fn, args)
+        return self._call(self._apply_change, fn, args)
 
     def _spawn(self, fn: Callable[..., Any] | None, args: tuple[Any, ...]) -> Any:
         with self._guard:
@@ -743,7 +743,7 @@ class Store:
         """Wait until the writes queued so far are written; False when some still wait (the
         database cannot take them now, or `timeout` passed)."""
         try:
-            self._run(None, timeout=timeout)
+            self._call(None, timeout=timeout)
         except StoreError:  # closed, or did not answer in time
             pass
         return not self._pending
@@ -864,13 +864,13 @@ class Store:
 
     def get_call(self, uuid: str) -> dict[str, Any] | None:
         """The call's record (timestamps as datetimes, path decoded), or None."""
-        return self._read(_get_call, uuid)
+        return self._run(_get_call, uuid)
 
     def calls(
         self, since: datetime | None = None, limit: int | None = None
     ) -> list[dict[str, Any]]:
         """Call records started at or after `since`, newest first, at most `limit` of them."""
-        return self._read(_select_calls, _ts_or_none(since), limit)
+        return self._run(_select_calls, _ts_or_none(since), limit)
 
     # --- overrides ------------------------------------------------------------------------
 
@@ -907,7 +907,7 @@ class Store:
         `timeout` (a caller waiting): when the database does not answer within it, or cannot
         be read, the last override this store read is used (StoreUnavailable if none was)."""
         try:
-            row = self._read(_latest_override, timeout=timeout)
+            row = self._run(_latest_override, timeout=timeout)
         except StoreUnavailable as error:
             if self._last_override is _UNKNOWN:
                 raise
@@ -940,7 +940,7 @@ class Store:
 
     def latest_staff_states(self) -> dict[str, dict[str, Any]]:
         """The last recorded state of each extension: {ext: {at, state, registered, logged_in}}."""
-        return self._read(_latest_staff_states)
+        return self._run(_latest_staff_states)
 
     def queue_event(
         self,
@@ -959,7 +959,7 @@ class Store:
 
     def queue_events(self, call_uuid: str | None = None) -> list[dict[str, Any]]:
         """Queue events in the order they happened, of one call or of every call."""
-        return self._read(_select_queue_events, call_uuid)
+        return self._run(_select_queue_events, call_uuid)
 
     # --- recordings, backups, health ------------------------------------------------------
 
@@ -969,7 +969,7 @@ class Store:
 
     def recordings_before(self, before: datetime) -> list[tuple[str, str]]:
         """(uuid, file) of every call started before `before` that still has a recording."""
-        return self._read(_recordings_before, _ts(before))
+        return self._run(_recordings_before, _ts(before))
 
     def recording_purged(self, uuid: str, *, now: datetime) -> None:
         """The recording's file is gone: clear its name, keep when it was purged."""
@@ -978,7 +978,7 @@ class Store:
 
     def backup(self, target: Path) -> None:
         """Copy the live database to `target` with SQLite's online backup (calls go on)."""
-        self._read(_backup, Path(target))
+        self._run(_backup, Path(target))
 
     def check_writable(self, timeout: float) -> None:
         """Raise unless calls can be recorded: StoreUnavailable while writes are failing (a
@@ -986,7 +986,7 @@ class Store:
         the database from giving a write lock within `timeout` seconds (the daemon's health
         check)."""
         if self._problem is None:
-            self._run(_check_writable, int(timeout * 1000))
+            self._call(_check_writable, int(timeout * 1000))
         if self._problem is not None:  # now, or as the writes before the check were tried
             raise StoreUnavailable(self._problem)
 
@@ -1002,7 +1002,7 @@ class Store:
 
     def staff_events(self, since: datetime | None = None) -> list[StaffEvent]:
         """Logins and logouts at or after `since`, oldest first."""
-        rows = self._read(_select_staff_events, _ts_or_none(since))
+        rows = self._run(_select_staff_events, _ts_or_none(since))
         return [
             StaffEvent(row["extension"], row["event"], datetime.fromisoformat(row["at"]))
             for row in rows
@@ -1010,7 +1010,7 @@ class Store:
 
     def logged_in_staff(self) -> set[str]:
         """Extensions whose latest staff event is a login."""
-        return set(self._read(_logged_in))
+        return set(self._run(_logged_in))
 
     # --- callbacks and missed patients ----------------------------------------------------
 
@@ -1051,10 +1051,10 @@ class Store:
 
     def callbacks(self, states: Sequence[str] = ("pending", "failed")) -> list[CallbackRequest]:
         """Callback requests in these states, in queue order (the time their call began)."""
-        return [_decode_callback(row) for row in self._read(_select_callbacks, list(states))]
+        return [_decode_callback(row) for row in self._run(_select_callbacks, list(states))]
 
     def get_callback(self, callback_id: int) -> CallbackRequest | None:
-        row = self._read(_get_callback, callback_id)
+        row = self._run(_get_callback, callback_id)
         return None if row is None else _decode_callback(row)
 
     def callback_done(self, callback_id: int, *, by: str, at: datetime) -> bool:
@@ -1064,14 +1064,14 @@ class Store:
     def served_again(self, call_uuid: str) -> bool:
         """Did the patient of this call (same caller number) call again later and get served,
         or ask for a callback then?"""
-        return self._read(_served_again, call_uuid)
+        return self._run(_served_again, call_uuid)
 
     def missed_calls(self, *, since: datetime, missed_after: float) -> list[MissedCall]:
         """Patients who hung up after waiting longer than `missed_after` seconds in a call
         started at or after `since`, unless they called again later and were served (or asked
         for a callback), or the staff marked the call done. One entry per number (its latest
         missed call); hidden numbers one entry per call."""
-        rows = self._read(_missed_calls, _ts(since), missed_after)
+        rows = self._run(_missed_calls, _ts(since), missed_after)
         latest: dict[str, MissedCall] = {}
         for row in rows:  # oldest first
             key = row["caller_number"] or row["uuid"]
