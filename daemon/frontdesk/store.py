@@ -484,6 +484,8 @@ class StoreHealth:
 class _Write:
     fn: Callable[..., object]
     args: tuple[Any, ...]
+    number: int
+    """Its place in the order of the writes."""
 
 
 @dataclass(frozen=True)
@@ -554,10 +556,12 @@ class Store:
         self._lock = gevent.lock.Semaphore()
         self._pool = ThreadPool(1)
         self._guard = threading.Lock()
-        """Shared with the worker thread: guards `_pending` and `_queued_jobs`."""
+        """Shared with the worker thread: guards `_pending`, `_writes` and `_draining`."""
         self._pending: deque[_Write] = deque()
-        self._queued_jobs = 0
-        """Jobs given to the worker and not started yet (each applies the pending writes)."""
+        self._writes = 0
+        """Writes queued so far (each write's number)."""
+        self._draining = False
+        """A drain job is queued or running: it writes whatever is queued until none is left."""
         self._problem: str | None = None
         self._retry_delay = 0.0
         self._retry_at = 0.0
@@ -607,13 +611,10 @@ class Store:
         if self._closed:
             raise StoreClosed(f"store {self.path} is closed")
         with self._guard:
-            self._pending.append(_Write(fn, args))
+            self._writes += 1
+            self._pending.append(_Write(fn, args, self._writes))
             self._trim()
-            idle = self._queued_jobs == 0
-        if idle and time.monotonic() >= self._retry_at:
-            self._spawn(None, ())
-        else:
-            self._after_job(None)  # failing: make sure a retry is on its way
+        self._start_draining()
 
     def _run(self, fn: Callable[..., _T], *args: Any, timeout: float | None = None) -> _T:
         """A read, with SQLite's ``query_only`` on: a method that writes through here instead
@@ -624,12 +625,17 @@ class Store:
         """A write whose result the caller needs: done in order, now, or StoreUnavailable."""
         return self._call(self._apply_change, fn, args)
 
-    def _spawn(self, fn: Callable[..., Any] | None, args: tuple[Any, ...]) -> Any:
+    def _start_draining(self) -> None:
+        """Give the worker a drain job unless one is on its way or writes are failing (a
+        retry is then on its way). At most one drain and one waited job are ever given to
+        the worker, so this never waits for a slot in its pool."""
         with self._guard:
-            self._queued_jobs += 1
-        result = self._pool.spawn(self._job, fn, args)
-        result.rawlink(self._after_job)
-        return result
+            start = not self._draining and time.monotonic() >= self._retry_at
+            self._draining = self._draining or start
+        if start:
+            self._pool.spawn(self._drain).rawlink(self._after_job)
+        else:
+            self._after_job(None)
 
     def _after_job(self, _result: object) -> None:
         """In the gevent thread, after each job: while writes are failing, try them again
@@ -643,24 +649,45 @@ class Store:
     def _retry(self) -> None:
         self._retry_timer = None
         if not self._closed:
-            self._spawn(None, ())
+            self._start_draining()
 
-    def _job(self, fn: Callable[..., _T] | None, args: tuple[Any, ...]) -> _T | _Raised | None:
-        """In the worker: the pending writes, then `fn` (its error handed back)."""
+    def _drain(self) -> None:
+        """In the worker: the queued writes, including those queued meanwhile, until none is
+        left or they fail (`_after_job` then has them retried)."""
+        while True:
+            self._apply_pending()
+            with self._guard:
+                if not self._pending or time.monotonic() < self._retry_at:
+                    self._draining = False
+                    return
+
+    def _spawn(self, fn: Callable[..., Any] | None, args: tuple[Any, ...]) -> Any:
         with self._guard:
-            self._queued_jobs -= 1
-        self._apply_pending()
+            before = self._writes
+        result = self._pool.spawn(self._job, fn, args, before)
+        result.rawlink(self._after_job)
+        return result
+
+    def _job(
+        self, fn: Callable[..., _T] | None, args: tuple[Any, ...], before: int
+    ) -> _T | _Raised | bool:
+        """In the worker: `fn` (its error handed back), or None: the writes queued `before`
+        it, and whether none of them is left (a flush). A read comes after the drain job of
+        the writes queued before it."""
         if fn is None:
-            return None
+            self._apply_pending(before)
+            with self._guard:
+                return not self._pending or self._pending[0].number > before
         if self._db is None:
             if self._closed:
                 return _Raised(StoreClosed(f"store {self.path} is closed"))
             return _Raised(StoreUnavailable(self._problem or "the database is not open"))
         return _handed_back(fn, self._db, *args)
 
-    def _apply_pending(self) -> None:
-        """In the worker: open the database if needed, then write what is pending, in order,
-        until one fails for a reason that may pass (kept, retried after the backoff)."""
+    def _apply_pending(self, upto: int | None = None) -> None:
+        """In the worker: open the database if needed, then write what is pending, in order
+        (up to the write numbered `upto`), until one fails for a reason that may pass (kept,
+        retried after the backoff)."""
         if time.monotonic() < self._retry_at:
             return
         if self._db is None:
@@ -676,7 +703,7 @@ class Store:
                 self._succeeded()
         while True:
             with self._guard:
-                if not self._pending:
+                if not self._pending or upto is not None and self._pending[0].number > upto:
                     break
                 write = self._pending.popleft()
             try:
@@ -743,10 +770,9 @@ class Store:
         """Wait until the writes queued so far are written; False when some still wait (the
         database cannot take them now, or `timeout` passed)."""
         try:
-            self._call(None, timeout=timeout)
+            return self._call(None, timeout=timeout)
         except StoreError:  # closed, or did not answer in time
-            pass
-        return not self._pending
+            return False
 
     def close(self) -> None:
         """Write what is pending (one last try), close the database and stop the worker
