@@ -626,23 +626,28 @@ class Store:
         return self._call(self._apply_change, fn, args)
 
     def _start_draining(self) -> None:
-        """Give the worker a drain job unless one is on its way or writes are failing (a
-        retry is then on its way). At most one drain and one waited job are ever given to
-        the worker, so this never waits for a slot in its pool."""
+        """Give the worker a drain job for the writes queued so far, unless one is on its way
+        (the job after it takes the rest) or writes are failing (a retry is then on its way).
+        At most one drain and one waited job are ever given to the worker, so this does not
+        wait for a slot in its pool."""
         with self._guard:
             start = not self._draining and time.monotonic() >= self._retry_at
             self._draining = self._draining or start
+            upto = self._writes
         if start:
-            self._pool.spawn(self._drain).rawlink(self._after_job)
+            self._pool.spawn(self._drain, upto).rawlink(self._after_job)
         else:
             self._after_job(None)
 
     def _after_job(self, _result: object) -> None:
-        """In the gevent thread, after each job: while writes are failing, try them again
-        when the backoff allows."""
-        if self._closed or self._retry_timer is not None or self._problem is None:
+        """In the gevent thread, after each job: the writes queued since the last drain get
+        theirs (after the reads that came meanwhile); failing writes are tried again when
+        the backoff allows."""
+        if self._closed or not (self._pending or self._db is None) or self._draining:
             return
-        if self._pending or self._db is None:
+        if self._problem is None:
+            gevent.spawn(self._start_draining)
+        elif self._retry_timer is None:
             delay = max(self._retry_at - time.monotonic(), 0.0)
             self._retry_timer = gevent.spawn_later(delay, self._retry)
 
@@ -651,15 +656,13 @@ class Store:
         if not self._closed:
             self._start_draining()
 
-    def _drain(self) -> None:
-        """In the worker: the queued writes, including those queued meanwhile, until none is
-        left or they fail (`_after_job` then has them retried)."""
-        while True:
-            self._apply_pending()
+    def _drain(self, upto: int) -> None:
+        """In the worker: the writes up to number `upto`, until one fails."""
+        try:
+            self._apply_pending(upto)
+        finally:
             with self._guard:
-                if not self._pending or time.monotonic() < self._retry_at:
-                    self._draining = False
-                    return
+                self._draining = False
 
     def _spawn(self, fn: Callable[..., Any] | None, args: tuple[Any, ...]) -> Any:
         with self._guard:
@@ -671,11 +674,10 @@ class Store:
     def _job(
         self, fn: Callable[..., _T] | None, args: tuple[Any, ...], before: int
     ) -> _T | _Raised | bool:
-        """In the worker: `fn` (its error handed back), or None: the writes queued `before`
-        it, and whether none of them is left (a flush). A read comes after the drain job of
-        the writes queued before it."""
+        """In the worker: the writes queued `before` it (not the later ones), then `fn` (its
+        error handed back), or, for None (a flush), whether none of those writes is left."""
+        self._apply_pending(before)
         if fn is None:
-            self._apply_pending(before)
             with self._guard:
                 return not self._pending or self._pending[0].number > before
         if self._db is None:
