@@ -630,6 +630,8 @@ class Store:
         (the job after it takes the rest) or writes are failing (a retry is then on its way).
         At most one drain and one waited job are ever given to the worker, so this does not
         wait for a slot in its pool."""
+        if self._closed:  # close() wrote what it could
+            return
         with self._guard:
             start = not self._draining and time.monotonic() >= self._retry_at
             self._draining = self._draining or start
