@@ -146,12 +146,18 @@ def test_longest_idle_dispatch_gives_each_phone_its_turn_the_longest_idle_first(
 
 
 def test_a_phone_that_does_not_answer_is_skipped_and_the_caller_keeps_their_place(rigs):
-    rig = rigs(queue={"wrapup_seconds": 0, "skip_seconds": 600})
+    # The longest ring and skip, and a long call on 1002: the second caller reaches the queue
+    # while 1001 still rings for the first, and the first still waits when the third calls,
+    # however slow the machine (simulated time is scaled real time until issue #10).
+    rig = rigs(
+        queue={"wrapup_seconds": 0, "skip_seconds": 3600, "max_wait": 1800},
+        desk_ring_timeout=120,
+    )
     only_registered(rig, "1001", "1002")
     rig.sim.phones["1001"].answer_after = None  # rings out
     first = rig.place(CallerScript(keys=TO_THE_DESK, talk_seconds=5), at=TUESDAY_MORNING)
     assert wait_for(lambda: staff(rig, "1001") == "ringing")
-    busy = rig.place(CallerScript(keys=TO_THE_DESK, talk_seconds=60), at=TUESDAY_MORNING)
+    busy = rig.place(CallerScript(keys=TO_THE_DESK, talk_seconds=300), at=TUESDAY_MORNING)
     assert wait_for(lambda: staff(rig, "1002") == "on_call")
     assert wait_for(lambda: staff(rig, "1001") == "skipped")  # rang out for the first caller
     later = rig.place(CallerScript(keys=TO_THE_DESK, talk_seconds=5), at=TUESDAY_MORNING)

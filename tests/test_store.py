@@ -14,17 +14,17 @@ from pathlib import Path
 
 import gevent
 import pytest
+import structlog.testing
 from gevent.monkey import get_original
 from sqlite_utils import Database
 
 import frontdesk
 from frontdesk.store import (
     MIGRATIONS,
-    DuplicateCallError,
     MigrationError,
     Store,
     StoreClosed,
-    UnknownCallError,
+    StoreHealth,
 )
 
 T0 = datetime(2026, 11, 27, 9, 15, 2, 123000, tzinfo=UTC)
@@ -271,7 +271,9 @@ def test_a_call_row_exists_as_soon_as_the_call_starts_and_is_completed_at_the_en
 ) -> None:
     start(store, "call-1")
 
-    # Committed at once: another connection (another process) already sees the row.
+    # Committed once the queue is written (at once, on a healthy disk): another connection
+    # (another process) then sees the row.
+    assert store.flush()
     assert raw(db_path).execute("SELECT uuid FROM calls").fetchall() == [("call-1",)]
     started = store.get_call("call-1")
     assert started is not None
@@ -317,6 +319,7 @@ def test_timestamps_are_stored_as_utc_iso_text_with_milliseconds(
 ) -> None:
     paris = datetime(2026, 11, 27, 10, 15, 2, 123456, tzinfo=timezone(timedelta(hours=1)))
     start(store, "call-tz", at=paris)
+    assert store.flush()
     (stored,) = raw(db_path).execute("SELECT started_at FROM calls").fetchone()
     assert stored == "2026-11-27T09:15:02.123Z"
     assert store.get_call("call-tz")["started_at"] == T0  # type: ignore[index]
@@ -346,13 +349,20 @@ def test_progress_is_saved_before_the_end(store: Store) -> None:
 
 
 def test_a_call_cannot_start_twice_nor_finish_without_starting(store: Store) -> None:
+    """Refused for good, logged, and not kept for retry: the store stays healthy."""
     start(store, "call-3")
-    with pytest.raises(DuplicateCallError):
-        start(store, "call-3")
-    with pytest.raises(UnknownCallError):
+    with structlog.testing.capture_logs() as logs:
+        start(store, "call-3", number="0699999999")
         finish(store, "call-never-started")
-    with pytest.raises(UnknownCallError):
         store.call_progress("call-never-started", path=[], reason=None, at=T0)
+        assert store.flush()
+
+    refused = [entry["error"] for entry in logs if entry["event"] == "store.write_refused"]
+    assert len(refused) == 3
+    assert "call-3 was already started" in refused[0]
+    assert store.get_call("call-3")["caller_number"] == "0612345678"  # type: ignore[index]
+    assert store.get_call("call-never-started") is None
+    assert store.health() == StoreHealth(problem=None, pending=0, dropped=0)
 
 
 def test_an_unknown_outcome_is_refused(store: Store) -> None:
@@ -427,7 +437,7 @@ KILLED_DAEMON = textwrap.dedent(
     while True:  # the call goes on, saving its path, until SIGKILL
         path.append({"node": "menu", "key": str(len(path) % 10), "at": len(path) * 0.5})
         store.call_progress("call-killed", path=path, reason="other", at=datetime.now(UTC))
-        if len(path) == 20:
+        if len(path) == 20 and store.flush():
             print("mid-call", flush=True)
     """
 )
@@ -604,3 +614,12 @@ def test_staff_logins_and_logouts_are_kept_in_order_and_tell_who_is_logged_in(
     assert store.logged_in_staff() == {"1002"}
     with pytest.raises(ValueError):
         store.staff_event("1001", "lunch", at=T0)
+
+
+def test_a_read_cannot_write_so_every_write_goes_through_the_queue(store: Store) -> None:
+    """The store's reads run read-only: a method that wrote through the read path instead of
+    the write queue would fail in its first test, not lose records on a bad day."""
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        store._run(lambda db: db.execute("DELETE FROM calls"))
+    start(store, "call-after")
+    assert store.get_call("call-after") is not None

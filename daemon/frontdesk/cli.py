@@ -244,6 +244,7 @@ def _load_or_report(path: Path, *, check_files: bool = True):
 def cmd_run(args: argparse.Namespace) -> int:
     from frontdesk.daemon import Daemon
     from frontdesk.logs import configure_logging
+    from frontdesk.store import AlreadyRunning
 
     configure_logging(args.log_level, json_lines=True if args.json_logs else None)
     config = _load_or_report(args.config)
@@ -266,7 +267,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     daemon = Daemon(config, config_path=args.config)
     try:
         daemon.start()
-    except OSError as error:
+    except (OSError, AlreadyRunning) as error:
         if desk_panel is not None:
             desk_panel.stop()
         print(f"frontdesk: cannot start: {error}", file=sys.stderr)
@@ -554,6 +555,7 @@ def format_status(status: dict) -> str:
     freeswitch = "connected" if status["freeswitch_connected"] else "NOT CONNECTED"
     lines = [
         f"Practice {state}   FreeSWITCH {freeswitch}   config {status['config_version']}",
+        *_recording_lines(status.get("recording")),
         "",
     ]
     waiting = status["waiting"]
@@ -588,6 +590,22 @@ def format_status(status: dict) -> str:
             [(row["caller"], _clock(row["started_at"]), row["node"] or "-") for row in calls],
         )
     return "\n".join(lines)
+
+
+def _recording_lines(recording: dict | None) -> list[str]:
+    """Nothing while every call is recorded; otherwise why not, and what waits in memory."""
+    if recording is None:
+        return []
+    lines = []
+    if recording["problem"] is not None:
+        lines.append(f"calls NOT recorded: {recording['problem']}")
+    if recording["pending"]:
+        lines.append(f"  {recording['pending']} record(s) kept in memory, written once the "
+                     "database takes them (lost if the daemon stops before)")
+    if recording["dropped"]:
+        lines.append(f"  {recording['dropped']} record(s) lost: more were waiting than memory "
+                     "keeps")
+    return lines
 
 
 def _clock(iso: str) -> str:

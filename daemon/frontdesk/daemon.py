@@ -46,7 +46,7 @@ from frontdesk.queue import FrontdeskQueue
 from frontdesk.queue.announce import Announcer
 from frontdesk.queue.callbacks import CallbackDesk
 from frontdesk.schedule import Schedule
-from frontdesk.store import Store, StoreClosed
+from frontdesk.store import DaemonLock, Store, StoreClosed, StoreUnavailable
 from frontdesk.supervisor import Supervisor
 from frontdesk.web import ControlServer, socket_path
 
@@ -56,13 +56,17 @@ LINGER_SECONDS = 10
 """FreeSWITCH keeps sending a call's last events this long after hangup (a record's partial
 result, CHANNEL_HANGUP_COMPLETE); we close the socket ourselves as soon as the call is settled."""
 HANGUP_CAUSE_WAIT = 2.0
-PROGRESS_WAIT = 2.0
-"""How long the end of a call waits for its last progress write (a slow database)."""
 CONTROL_EVENTS = ("CHANNEL_CREATE", "CHANNEL_HANGUP_COMPLETE", *QUEUE_EVENTS)
 RESTART_ONLY_SECTIONS = ("freeswitch", "storage")
 SERVED_REMEMBERED = 4096
 """Channels served, remembered until their CHANNEL_HANGUP_COMPLETE (a bound, for hang-ups
 missed while the control connection was down)."""
+OVERRIDE_WAIT = 0.5
+"""Seconds a call waits for a read (the override's row, whether its Unique-ID is known)
+before going on without it: a caller is never kept ringing by a busy database."""
+RECORD_WAIT = 10.0
+"""Seconds a finished call (nobody on the line any more) waits for its record to be written
+before it is reported finished: a record the database cannot take now stays queued."""
 
 
 @dataclass(frozen=True)
@@ -77,31 +81,6 @@ class LiveCall:
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-class ProgressWriter:
-    """Saves a call's record as the call goes, from its own greenlet: a slow database never
-    holds the call up, and when steps come faster than writes only the latest is written."""
-
-    def __init__(self, write: Callable[[dict], None]) -> None:
-        self._write = write
-        self._latest: dict | None = None
-        self._writer: gevent.Greenlet | None = None
-
-    def update(self, snapshot: dict) -> None:
-        self._latest = snapshot
-        if self._writer is None or self._writer.dead:
-            self._writer = gevent.spawn(self._flush)
-
-    def settle(self, timeout: float) -> None:
-        """Wait for the write in flight (before the call's last write)."""
-        if self._writer is not None:
-            self._writer.join(timeout)
-
-    def _flush(self) -> None:
-        while self._latest is not None:
-            snapshot, self._latest = self._latest, None
-            self._write(snapshot)
 
 
 def staff_extensions(config: Config) -> tuple[str, ...]:
@@ -130,6 +109,7 @@ class Daemon:
         self.clock = clock
         self.schedule = Schedule(config.schedule, config.practice)
         self.store: Store | None = None
+        self._database_lock: DaemonLock | None = None
         self.server: OutboundServer | None = None
         self.control: ControlConnection | None = None
         self._calls: dict[str, gevent.Greenlet] = {}
@@ -160,8 +140,13 @@ class Daemon:
     # -- life cycle ---------------------------------------------------------------------
 
     def start(self) -> None:
+        """Raises AlreadyRunning (frontdesk.store) before touching anything when another
+        daemon runs on the same database. A database that cannot be opened (a full disk) does
+        not stop it: calls are served, kept in memory, and recorded once it can be opened."""
         fs = self.config.freeswitch
-        self.store = Store(self.config.storage.database)
+        self._database_lock = DaemonLock(self.config.storage.database)
+        self._database_lock.acquire()
+        self.store = Store(self.config.storage.database, keep_trying=True)
         if not self.config.storage.messages.is_dir():
             # FreeSWITCH writes the callers' messages there and creates no directory: without
             # it every message is lost. The install creates it, shared with FreeSWITCH's group.
@@ -265,6 +250,8 @@ class Daemon:
         gevent.joinall(list(calls.values()), timeout=grace)
         if self.store is not None:
             self.store.close()
+        if self._database_lock is not None:
+            self._database_lock.release()
         log.info("daemon.stopped", calls_cut=len(cut), conversations_kept=len(kept))
 
     def serve_forever(self) -> None:
@@ -339,7 +326,7 @@ class Daemon:
         session.connect()
         uuid = session.uuid
         call_log = log.bind(call=uuid)
-        if self._record("call_known", call_log, uuid):
+        if self._record("call_known", call_log, uuid, timeout=OVERRIDE_WAIT):
             # FreeSWITCH never reuses a Unique-ID: another row must not be overwritten.
             call_log.warning("call.refused", reason="the Unique-ID of a recorded call")
             session.close()
@@ -350,14 +337,12 @@ class Daemon:
             self._feature_call(session, config, schedule, call_log)
             return
         result = CallResult(outcome="failed")
-        progress = ProgressWriter(
-            lambda snapshot: self._record("call_progress", call_log, uuid, **snapshot)
-        )
         try:
             session.myevents()
             session.linger(LINGER_SECONDS)
             now = self.clock()
-            state = schedule.state_at(now, self._record("get_override", call_log, now=now))
+            override = self._record("get_override", call_log, now=now, timeout=OVERRIDE_WAIT)
+            state = schedule.state_at(now, override)
             self._record(
                 "call_started",
                 call_log,
@@ -377,7 +362,9 @@ class Daemon:
             flow = CallFlow(
                 session, config, state, clock=self.clock, queue=self.queue,
                 announcer=self.announcer,
-                on_progress=lambda so_far: progress.update(self._snapshot(so_far)),
+                on_progress=lambda so_far: self._record(
+                    "call_progress", call_log, uuid, **self._snapshot(so_far)
+                ),
             )
             result = flow.result  # filled as the call goes, so a cut call keeps its path
             self.live_calls[uuid] = LiveCall(uuid, session.caller_number, now, flow)
@@ -394,7 +381,6 @@ class Daemon:
             result.outcome = "failed"
             call_log.exception("call.flow_failed")
         finally:
-            progress.settle(PROGRESS_WAIT)
             if uuid in self._kept:
                 self._keep(session, result, call_log)
             else:
@@ -467,6 +453,8 @@ class Daemon:
         self._calls.pop(session.uuid, None)  # after the record: a resync never sees it open
         self.live_calls.pop(session.uuid, None)
         self._record_recording(session.uuid, result, call_log)
+        assert self.store is not None
+        self.store.flush(timeout=RECORD_WAIT)
         if self.on_call_finished is not None:
             self.on_call_finished(session.uuid, result)
         call_log.info(
@@ -488,13 +476,17 @@ class Daemon:
             )
 
     def _record(self, method: str, call_log, *args, **kwargs):
-        """A store call on a call's path: a failing database (full SD card, locked file) is
-        logged and the patient is still served; the call's record is what is lost."""
+        """A store call on a call's path: writes are queued (the store keeps them while the
+        database cannot take them); a read the database cannot answer now gives None, and
+        the patient is still served."""
         assert self.store is not None
         try:
             return getattr(self.store, method)(*args, **kwargs)
         except StoreClosed:  # stopping: a call cut late; the next start marks it interrupted
             call_log.warning("store.closed_write_dropped", operation=method)
+            return None
+        except StoreUnavailable as error:  # logged by the store when it began
+            call_log.warning("store.unavailable", operation=method, problem=str(error))
             return None
         except Exception:
             call_log.exception("store.write_failed", operation=method)
@@ -606,7 +598,7 @@ class Daemon:
     def _may_call_back(self) -> bool:
         """Callbacks are placed only while the practice is open (override included)."""
         now = self.clock()
-        override = self._record("get_override", log, now=now)
+        override = self._record("get_override", log, now=now, timeout=OVERRIDE_WAIT)
         return self.schedule.state_at(now, override).state == "open"
 
     def _on_control_event(self, event: Event) -> None:

@@ -35,6 +35,7 @@ import structlog
 from frontdesk.features import feature_of
 from frontdesk.flow import MIN_MESSAGE_MS
 from frontdesk.logs import mask_number
+from frontdesk.store import StoreUnavailable
 
 if TYPE_CHECKING:
     from frontdesk.daemon import Daemon
@@ -182,7 +183,9 @@ class MessageLinker:
         while True:
             try:
                 self.scan()
-            except Exception:  # a failing store or disk: the next scan tries again
+            except StoreUnavailable as error:  # said by the store: the next scan tries again
+                log.warning("messages.scan_postponed", error=str(error))
+            except Exception:  # a failing disk: the next scan tries again
                 log.exception("messages.scan_failed")
             gevent.sleep(SCAN_EVERY)
 
@@ -277,7 +280,10 @@ class MessageLinker:
                 hangup_cause=untrusted_text(event.get("Hangup-Cause")) or None,
                 message_file=None if message is None else str(message),
             )
-        except Exception:  # the file, if any, is linked by the next scans
+        except StoreUnavailable as error:  # the file, if any, is linked by the next scans
+            log.warning("messages.fallback_call_not_recorded", call=uuid, error=str(error))
+            return
+        except Exception:
             log.exception("messages.fallback_call_not_recorded", call=uuid)
             return
         if message is not None:

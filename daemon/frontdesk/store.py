@@ -4,10 +4,13 @@ This is the only module that speaks SQL (a test keeps it that way).
 
 Durability: the database runs in WAL mode with ``synchronous=FULL``, so a call record that was
 committed survives a power cut on the SD card. Every statement runs in ONE dedicated worker OS
-thread owned by the `Store` (a one-thread `gevent.threadpool.ThreadPool`): a greenlet that calls
-a method blocks only itself while the worker waits for fsync, and the gevent hub keeps serving
-the other calls. The same object works from a plain CLI process (gevent then simply waits for
-the worker). Methods must be called from the OS thread that created the Store.
+thread owned by the `Store` (a one-thread `gevent.threadpool.ThreadPool`), in the order the
+methods were called: a write that records something is queued and the caller goes on (no
+caller waits for the disk, a lock or a full card); a greenlet that reads blocks only itself,
+and the gevent hub keeps serving the other calls. Writes the database cannot take now are kept
+in memory, bounded, and written in order when it can (see `Store`). The same object works from
+a plain CLI process (gevent then simply waits for the worker). Methods must be called from the
+OS thread that created the Store.
 
 Timestamps are stored as ISO-8601 UTC text with milliseconds and a ``Z`` suffix
 (``2026-11-27T09:15:02.123Z``): fixed width, so text order is time order, readable in the
@@ -21,8 +24,13 @@ new ones at the end; never edit or reorder one that has shipped.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import sqlite3
+import threading
+import time
+from collections import deque
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,6 +50,12 @@ log = structlog.get_logger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
 """How long a statement waits for another process's write lock (the CLI, say) before failing."""
+MAX_PENDING_WRITES = 20_000
+"""Writes kept in memory while the database cannot take them (a busy day of calls, at most a
+few tens of megabytes); beyond, the oldest are dropped."""
+RETRY_FIRST = 0.5
+RETRY_MAX = 10.0
+"""Seconds between two tries of the writes that failed: doubling from the first to the max."""
 
 Migration = Callable[[Database], None]
 _T = TypeVar("_T")
@@ -53,6 +67,20 @@ class StoreError(Exception):
 
 class StoreClosed(StoreError):
     """The store was used after `Store.close`."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot do this now (it cannot be opened, or writes are failing); the
+    message says why."""
+
+
+class AlreadyRunning(StoreError):
+    """Another frontdesk daemon holds the database's lock."""
+
+    def __init__(self, pid: int | None) -> None:
+        holder = f" (pid {pid})" if pid else ""
+        super().__init__(f"another frontdesk is running with this database{holder}")
+        self.pid = pid
 
 
 class MigrationError(StoreError):
@@ -375,58 +403,397 @@ def _applied(db: Database, name: str) -> bool:
     return bool(list(db.query("SELECT 1 FROM _migrations WHERE name = ?", [name])))
 
 
+# --- one daemon per database --------------------------------------------------------------
+
+
+class DaemonLock:
+    """The lock a running daemon holds on its database: ``<database>.lock`` next to it, locked
+    with flock(2) and holding the owner's pid (for the message). Taken before the database is
+    touched, so a second daemon on the same config ends no call of the first; the kernel
+    releases it when the process ends, however it ends, so it is never stale. The CLI commands
+    and `frontdesk rehearse` (its own database) do not take it."""
+
+    def __init__(self, database: Path) -> None:
+        self.path = Path(database).with_name(Path(database).name + ".lock")
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        """Raise AlreadyRunning when another process holds it. A lock file that cannot be
+        made at all (a read-only or broken file system) is logged and the daemon starts
+        without it: serving the calls comes first."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o640)
+        except OSError as error:
+            log.error("store.lock_unavailable", path=str(self.path), error=str(error))
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pid = _read_pid(fd)
+            os.close(fd)
+            raise AlreadyRunning(pid) from None
+        self._fd = fd
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        except OSError:
+            pass  # a full disk: the lock holds all the same, only the pid is missing
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the last descriptor releases the flock
+            self._fd = None
+
+
+def _read_pid(fd: int) -> int | None:
+    text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+    return int(text) if text.isdigit() else None
+
+
 # --- the store ----------------------------------------------------------------------------
+
+RETRYABLE_ERRORS = frozenset({
+    sqlite3.SQLITE_BUSY,
+    sqlite3.SQLITE_LOCKED,
+    sqlite3.SQLITE_NOMEM,
+    sqlite3.SQLITE_READONLY,
+    sqlite3.SQLITE_IOERR,
+    sqlite3.SQLITE_FULL,
+    sqlite3.SQLITE_CANTOPEN,
+    sqlite3.SQLITE_PROTOCOL,
+})
+"""SQLite's primary result codes of a database that cannot be written now but may be later
+(another process's lock, a full or failing disk, a read-only mount): such a write is kept and
+tried again. Any other error (a constraint, a bug) refuses that one write for good."""
+
+
+def _retryable(error: BaseException) -> bool:
+    if isinstance(error, MigrationError):
+        return error.__cause__ is not None and _retryable(error.__cause__)
+    code = getattr(error, "sqlite_errorcode", None)
+    return isinstance(error, sqlite3.Error) and code is not None and code & 0xFF in RETRYABLE_ERRORS
+
+
+@dataclass(frozen=True)
+class StoreHealth:
+    """Whether calls are being recorded now (`Store.health`)."""
+
+    problem: str | None
+    """Why records are not being written (None: they are)."""
+    pending: int
+    """Writes kept in memory, written when the database takes them."""
+    dropped: int
+    """Writes dropped (oldest first) because more than `max_pending` were waiting."""
+
+
+@dataclass(frozen=True)
+class _Write:
+    fn: Callable[..., object]
+    args: tuple[Any, ...]
+    number: int
+    """Its place in the order of the writes."""
+
+
+@dataclass(frozen=True)
+class _Raised:
+    """An error of the worker, raised again in the greenlet that waits for it."""
+
+    error: Exception
+
+
+def _read_only(db: Database, fn: Callable[..., _T], args: tuple[Any, ...]) -> _T:
+    db.execute("PRAGMA query_only=ON")
+    try:
+        return fn(db, *args)
+    finally:
+        db.execute("PRAGMA query_only=OFF")
+
+
+def _handed_back(fn: Callable[..., _T], *args: Any) -> _T | _Raised:
+    """Run in the worker: an error is handed back to the waiting greenlet, not raised there
+    (gevent would print it)."""
+    try:
+        return fn(*args)
+    except Exception as error:
+        return _Raised(error)
+
+
+def _raised_again(outcome: _T | _Raised) -> _T:
+    if isinstance(outcome, _Raised):
+        raise outcome.error
+    return outcome
+
+
+_UNKNOWN: Any = object()
 
 
 class Store:
-    """The frontdesk database. Open one per process; `close` it at the end."""
+    """The frontdesk database. Open one per process; `close` it at the end.
 
-    def __init__(self, path: Path, *, migrations: Sequence[Migration] = MIGRATIONS) -> None:
+    Every statement runs in the one worker thread, in the order the methods were called.
+    A method that records something (returns None) queues its write and returns at once: no
+    caller waits for the disk. A write the database cannot take now (`RETRYABLE_ERRORS`) is
+    kept in memory, at most `max_pending` of them (beyond, the oldest is dropped and logged),
+    and tried again with backoff, in order; `health()` says why nothing is recorded meanwhile
+    and the first write that succeeds clears it. A write refused for good (the same call
+    started twice, a call never started) is logged and dropped. A method that returns what it
+    wrote (`set_override`, `callback_requested`...) waits for it and raises `StoreUnavailable`
+    when the database cannot take it now. Reads wait for the writes queued before them
+    (unless those are failing: the read is then served without them).
+
+    `keep_trying` (the daemon): a database that cannot be opened (a full disk) raises
+    nothing; the writes are kept and the store opens it, with the same backoff, when it can.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        migrations: Sequence[Migration] = MIGRATIONS,
+        keep_trying: bool = False,
+        max_pending: int = MAX_PENDING_WRITES,
+    ) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._migrations = migrations
+        self._max_pending = max_pending
         self._db: Database | None = None
         self._closed = False
         self._lock = gevent.lock.Semaphore()
         self._pool = ThreadPool(1)
+        self._guard = threading.Lock()
+        """Shared with the worker thread: guards `_pending`, `_writes` and `_draining`."""
+        self._pending: deque[_Write] = deque()
+        self._writes = 0
+        """Writes queued so far (each write's number)."""
+        self._draining = False
+        """A drain job is queued or running: it writes whatever is queued until none is left."""
+        self._problem: str | None = None
+        self._retry_delay = 0.0
+        self._retry_at = 0.0
+        self._retry_timer: gevent.Greenlet | None = None
+        self._dropped = 0
+        self._drop_reported = False
+        self._last_override: dict[str, Any] | None = _UNKNOWN
         try:
-            applied = self._pool.spawn(self._open, migrations).get()
-        except BaseException:
-            self._pool.kill()
-            raise
+            applied = _raised_again(self._pool.spawn(_handed_back, self._open).get())
+        except BaseException as error:
+            if not (keep_trying and _retryable(error)):
+                self._pool.kill()
+                raise
+            self._failed("opened", error)
+            self._after_job(None)
+            return
         log.info("store.opened", path=str(self.path), migrations_applied=applied)
 
-    def _open(self, migrations: Sequence[Migration]) -> list[str]:
+    def _open(self) -> list[str]:
         conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
         try:
             conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             db = Database(conn, execute_plugins=False)
             db.enable_wal()
             db.execute("PRAGMA synchronous=FULL")
-            applied = _migrate(db, migrations)
+            applied = _migrate(db, self._migrations)
         except BaseException:
             conn.close()
             raise
         self._db = db
         return applied
 
-    def _run(self, fn: Callable[..., _T], *args: Any) -> _T:
-        """Run ``fn(db, *args)`` in the worker thread; block only the calling greenlet."""
-        with self._lock:
+    # --- the worker and its queue ---------------------------------------------------------
+
+    def _call(self, fn: Callable[..., _T] | None, *args: Any, timeout: float | None = None) -> _T:
+        """Run ``fn(db, *args)`` in the worker after the writes queued before it (None: only
+        those); block only the calling greenlet, at most `timeout` seconds."""
+        late = StoreUnavailable(f"the database did not answer within {timeout} s")
+        with gevent.Timeout(timeout, late), self._lock:
             if self._closed:
                 raise StoreClosed(f"store {self.path} is closed")
-            return self._pool.spawn(self._in_worker, fn, args).get()
+            return _raised_again(self._spawn(fn, args).get())
 
-    def _in_worker(self, fn: Callable[..., _T], args: tuple[Any, ...]) -> _T:
-        if self._db is None:
+    def _write(self, fn: Callable[..., object], *args: Any) -> None:
+        """Queue a write and return: the worker applies it in order, keeps it while the
+        database cannot take it, and logs it if refused for good."""
+        if self._closed:
             raise StoreClosed(f"store {self.path} is closed")
-        return fn(self._db, *args)
+        with self._guard:
+            self._writes += 1
+            self._pending.append(_Write(fn, args, self._writes))
+            self._trim()
+        self._start_draining()
+
+    def _run(self, fn: Callable[..., _T], *args: Any, timeout: float | None = None) -> _T:
+        """A read, with SQLite's ``query_only`` on: a method that writes through here instead
+        of `_write` or `_change` fails at once, so no write escapes the queue."""
+        return self._call(_read_only, fn, args, timeout=timeout)
+
+    def _change(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """A write whose result the caller needs: done in order, now, or StoreUnavailable."""
+        return self._call(self._apply_change, fn, args)
+
+    def _start_draining(self) -> None:
+        """Give the worker a drain job for the writes queued so far, unless one is on its way
+        (the job after it takes the rest) or writes are failing (a retry is then on its way).
+        At most one drain and one waited job are ever given to the worker, so this does not
+        wait for a slot in its pool."""
+        if self._closed:  # close() wrote what it could
+            return
+        with self._guard:
+            start = not self._draining and time.monotonic() >= self._retry_at
+            self._draining = self._draining or start
+            upto = self._writes
+        if start:
+            self._pool.spawn(self._drain, upto).rawlink(self._after_job)
+        else:
+            self._after_job(None)
+
+    def _after_job(self, _result: object) -> None:
+        """In the gevent thread, after each job: the writes queued since the last drain get
+        theirs (after the reads that came meanwhile); failing writes are tried again when
+        the backoff allows."""
+        if self._closed or not (self._pending or self._db is None) or self._draining:
+            return
+        if self._problem is None:
+            gevent.spawn(self._start_draining)
+        elif self._retry_timer is None:
+            delay = max(self._retry_at - time.monotonic(), 0.0)
+            self._retry_timer = gevent.spawn_later(delay, self._retry)
+
+    def _retry(self) -> None:
+        self._retry_timer = None
+        if not self._closed:
+            self._start_draining()
+
+    def _drain(self, upto: int) -> None:
+        """In the worker: the writes up to number `upto`, until one fails."""
+        try:
+            self._apply_pending(upto)
+        finally:
+            with self._guard:
+                self._draining = False
+
+    def _spawn(self, fn: Callable[..., Any] | None, args: tuple[Any, ...]) -> Any:
+        with self._guard:
+            before = self._writes
+        result = self._pool.spawn(self._job, fn, args, before)
+        result.rawlink(self._after_job)
+        return result
+
+    def _job(
+        self, fn: Callable[..., _T] | None, args: tuple[Any, ...], before: int
+    ) -> _T | _Raised | bool:
+        """In the worker: the writes queued `before` it (not the later ones), then `fn` (its
+        error handed back), or, for None (a flush), whether none of those writes is left."""
+        self._apply_pending(before)
+        if fn is None:
+            with self._guard:
+                return not self._pending or self._pending[0].number > before
+        if self._db is None:
+            if self._closed:
+                return _Raised(StoreClosed(f"store {self.path} is closed"))
+            return _Raised(StoreUnavailable(self._problem or "the database is not open"))
+        return _handed_back(fn, self._db, *args)
+
+    def _apply_pending(self, upto: int | None = None) -> None:
+        """In the worker: open the database if needed, then write what is pending, in order
+        (up to the write numbered `upto`), until one fails for a reason that may pass (kept,
+        retried after the backoff)."""
+        if time.monotonic() < self._retry_at:
+            return
+        if self._db is None:
+            if self._closed:
+                return
+            try:
+                applied = self._open()
+            except Exception as error:
+                self._failed("opened", error)
+                return
+            log.info("store.opened", path=str(self.path), migrations_applied=applied)
+            if not self._pending:  # else the first write that succeeds says it
+                self._succeeded()
+        while True:
+            with self._guard:
+                if not self._pending or upto is not None and self._pending[0].number > upto:
+                    break
+                write = self._pending.popleft()
+            try:
+                write.fn(self._db, *write.args)
+            except Exception as error:
+                self._rollback()
+                if not _retryable(error):
+                    log.error("store.write_refused", operation=write.fn.__name__,
+                              error=str(error))
+                    continue
+                with self._guard:
+                    self._pending.appendleft(write)
+                    self._trim()
+                self._failed("written", error)
+                return
+            self._succeeded()
+
+    def _apply_change(self, db: Database, fn: Callable[..., _T], args: tuple[Any, ...]) -> _T:
+        """In the worker. Its failure is its caller's to handle: it does not make the store
+        unhealthy (the records are fine), it only reports why."""
+        if self._problem is not None and self._pending:  # it may not overtake failing writes
+            raise StoreUnavailable(self._problem)
+        try:
+            return fn(db, *args)
+        except Exception as error:
+            self._rollback()
+            if _retryable(error):
+                raise StoreUnavailable(f"the database cannot be written: {error}") from error
+            raise
+
+    def _rollback(self) -> None:
+        if self._db is not None and self._db.conn.in_transaction:
+            self._db.conn.rollback()
+
+    def _trim(self) -> None:
+        """Under `_guard`: drop the oldest writes beyond `max_pending`."""
+        while len(self._pending) > self._max_pending:
+            self._pending.popleft()
+            self._dropped += 1
+            if not self._drop_reported:
+                self._drop_reported = True
+                log.error("store.records_dropped", kept=self._max_pending, problem=self._problem)
+
+    def _failed(self, action: str, error: BaseException) -> None:
+        problem = f"the database cannot be {action}: {error}"
+        if problem != self._problem:
+            log.error("store.records_failing", problem=problem, pending=len(self._pending))
+        self._problem = problem
+        self._retry_delay = min(max(self._retry_delay * 2, RETRY_FIRST), RETRY_MAX)
+        self._retry_at = time.monotonic() + self._retry_delay
+
+    def _succeeded(self) -> None:
+        if self._problem is not None:
+            log.info("store.records_resumed", pending=len(self._pending), dropped=self._dropped)
+            self._problem = None
+            self._drop_reported = False
+        self._retry_delay = self._retry_at = 0.0
+
+    def health(self) -> StoreHealth:
+        """Whether calls are being recorded now, and what waits in memory."""
+        return StoreHealth(self._problem, len(self._pending), self._dropped)
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until the writes queued so far are written; False when some still wait (the
+        database cannot take them now, or `timeout` passed)."""
+        try:
+            return self._call(None, timeout=timeout)
+        except StoreError:  # closed, or did not answer in time
+            return False
 
     def close(self) -> None:
-        """Close the database and stop the worker thread. Calling it again does nothing."""
+        """Write what is pending (one last try), close the database and stop the worker
+        thread. Calling it again does nothing."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
+            if self._retry_timer is not None:
+                self._retry_timer.kill()
             try:
                 self._pool.spawn(self._close_db).get()
             finally:
@@ -434,6 +801,10 @@ class Store:
         log.info("store.closed", path=str(self.path))
 
     def _close_db(self) -> None:
+        self._retry_at = 0.0
+        self._apply_pending()
+        if self._pending:
+            log.error("store.records_lost", count=len(self._pending), problem=self._problem)
         if self._db is not None:
             self._db.close()
             self._db = None
@@ -463,7 +834,8 @@ class Store:
         schedule_detail: str,
         config_version: str,
     ) -> None:
-        """Create the call's row as the call arrives (raises DuplicateCallError if it exists)."""
+        """Create the call's row as the call arrives (a second start of the same uuid is
+        refused and logged: DuplicateCallError)."""
         row = {
             "uuid": uuid,
             "caller_number": caller_number,
@@ -474,7 +846,7 @@ class Store:
             "schedule_detail": schedule_detail,
             "config_version": config_version,
         }
-        self._run(_insert_call, row)
+        self._write(_insert_call, row)
 
     def call_progress(
         self,
@@ -495,7 +867,7 @@ class Store:
             "answered_by": answered_by,
             "last_seen_at": _ts(at),
         }
-        self._run(_update_call, uuid, updates)
+        self._write(_update_call, uuid, updates)
 
     def call_finished(
         self,
@@ -530,7 +902,7 @@ class Store:
             "interrupted": int(interrupted),
             "last_seen_at": _ts(ended_at),
         }
-        self._run(_update_call, uuid, updates)
+        self._write(_update_call, uuid, updates)
 
     def unfinished_calls(self) -> list[dict[str, Any]]:
         """The calls without an end (as `get_call`): in progress, or lost by a daemon."""
@@ -542,20 +914,29 @@ class Store:
         how many.
 
         Only the daemon calls this, for calls it knows are gone or out of its hands: a CLI
-        process opening the same database while the daemon runs must not end calls.
+        process opening the same database while the daemon runs must not end calls. When the
+        database cannot be written now it returns 0 and is done (and logged) in order, once
+        the database takes writes.
         """
-        count = self._run(_mark_interrupted, None if uuids is None else list(uuids))
-        if count:
-            log.warning("store.calls_interrupted", count=count)
-        return count
+        lost = None if uuids is None else list(uuids)
+        try:
+            return self._change(_mark_interrupted, lost)
+        except StoreUnavailable:
+            self._write(_mark_interrupted, lost)
+            return 0
 
     def get_call(self, uuid: str) -> dict[str, Any] | None:
         """The call's record (timestamps as datetimes, path decoded), or None."""
         return self._run(_get_call, uuid)
 
-    def call_known(self, uuid: str) -> bool:
-        """Whether a call with this uuid has a row."""
-        return self._run(_call_known, uuid)
+    def call_known(self, uuid: str, *, timeout: float | None = None) -> bool | None:
+        """Whether a call with this uuid has a row; None when the database could not tell
+        within `timeout` (a caller waiting: busy or failing database)."""
+        try:
+            return self._run(_call_known, uuid, timeout=timeout)
+        except StoreUnavailable as error:
+            log.warning("store.call_lookup_skipped", reason=str(error))
+            return None
 
     def calls(
         self, since: datetime | None = None, limit: int | None = None
@@ -601,14 +982,14 @@ class Store:
             "hangup_cause": hangup_cause,
             "message_file": message_file,
         }
-        if self._run(_insert_if_new, row):
+        if self._change(_insert_if_new, row):
             return True
         return message_file is not None and self.link_message(uuid, message_file)
 
     def link_message(self, uuid: str, message_file: str) -> bool:
         """Give the call's row its message file, unless it has one (or is no call of ours,
         or the file is the row's conversation recording). True if the row took it."""
-        return self._run(_link_message, uuid, message_file)
+        return self._change(_link_message, uuid, message_file)
 
     def message_files(self) -> set[str]:
         """Every message file a call's row holds."""
@@ -641,13 +1022,26 @@ class Store:
             raise ValueError(f"unknown mode {mode!r}, must be one of {', '.join(OVERRIDE_MODES)}")
         if until is not None and until <= set_at:
             raise ValueError(f"'until' ({until.isoformat()}) is not in the future")
-        self._run(_insert_override, row)
+        self._change(_insert_override, row)
         log.info("store.override_set", mode=mode, until=row["until"], set_by=set_by)
         return self.get_override(now=set_at)
 
-    def get_override(self, now: datetime | None = None) -> Override | None:
-        """The override in force at `now` (default: the current time), or None."""
-        row = self._run(_latest_override)
+    def get_override(
+        self, now: datetime | None = None, *, timeout: float | None = None
+    ) -> Override | None:
+        """The override in force at `now` (default: the current time), or None.
+
+        `timeout` (a caller waiting): when the database does not answer within it, or cannot
+        be read, the last override this store read is used (StoreUnavailable if none was)."""
+        try:
+            row = self._run(_latest_override, timeout=timeout)
+        except StoreUnavailable as error:
+            if self._last_override is _UNKNOWN:
+                raise
+            log.warning("store.override_from_memory", reason=str(error))
+            row = self._last_override
+        else:
+            self._last_override = row
         if row is None or row["mode"] is None:
             return None
         until = _dt(row["until"])
@@ -669,7 +1063,7 @@ class Store:
         """Record a staff phone's new state (see frontdesk.queue.staff)."""
         row = {"at": _ts(at), "extension": extension, "state": state,
                "registered": int(registered), "logged_in": int(logged_in)}
-        self._run(_insert_row, "staff_states", row)
+        self._write(_insert_row, "staff_states", row)
 
     def latest_staff_states(self) -> dict[str, dict[str, Any]]:
         """The last recorded state of each extension: {ext: {at, state, registered, logged_in}}."""
@@ -688,7 +1082,7 @@ class Store:
         """Record one queue event of a call (entered, offered, answered, abandoned...)."""
         row = {"call_uuid": call_uuid, "at": _ts(at), "event": event, "extension": extension,
                "wait": None if wait is None else round(wait, 3), "detail": detail}
-        self._run(_insert_row, "queue_events", row)
+        self._write(_insert_row, "queue_events", row)
 
     def queue_events(self, call_uuid: str | None = None) -> list[dict[str, Any]]:
         """Queue events in the order they happened, of one call or of every call."""
@@ -698,7 +1092,7 @@ class Store:
 
     def set_recording(self, uuid: str, *, file: str, purpose: str) -> None:
         """Attach a recording to the call's record, with the purpose it was made for."""
-        self._run(_update_call, uuid, {"recording_file": file, "recording_purpose": purpose})
+        self._write(_update_call, uuid, {"recording_file": file, "recording_purpose": purpose})
 
     def recordings_before(self, before: datetime) -> list[tuple[str, str]]:
         """(uuid, file) of every call started before `before` that still has a recording."""
@@ -707,16 +1101,21 @@ class Store:
     def recording_purged(self, uuid: str, *, now: datetime) -> None:
         """The recording's file is gone: clear its name, keep when it was purged."""
         updates = {"recording_file": None, "recording_purged_at": _ts(now)}
-        self._run(_update_call, uuid, updates)
+        self._write(_update_call, uuid, updates)
 
     def backup(self, target: Path) -> None:
         """Copy the live database to `target` with SQLite's online backup (calls go on)."""
         self._run(_backup, Path(target))
 
     def check_writable(self, timeout: float) -> None:
-        """Raise unless the database takes a write lock within `timeout` seconds (the daemon's
-        health check: a locked or broken database cannot record calls)."""
-        self._run(_check_writable, int(timeout * 1000))
+        """Raise unless calls can be recorded: StoreUnavailable while writes are failing (a
+        full disk lets a lock be taken: only a real write tells), otherwise whatever keeps
+        the database from giving a write lock within `timeout` seconds (the daemon's health
+        check)."""
+        if self._problem is None:
+            self._call(_check_writable, int(timeout * 1000))
+        if self._problem is not None:  # now, or as the writes before the check were tried
+            raise StoreUnavailable(self._problem)
 
 
     # --- staff at the desk ----------------------------------------------------------------
@@ -725,7 +1124,7 @@ class Store:
         """Record that the staff member at `extension` logged in or out (`event`)."""
         if event not in STAFF_EVENTS:
             raise ValueError(f"unknown staff event {event!r}, must be login or logout")
-        self._run(_insert_staff_event, {"at": _ts(at), "extension": extension, "event": event})
+        self._write(_insert_staff_event, {"at": _ts(at), "extension": extension, "event": event})
         log.info("store.staff_event", extension=extension, staff_event=event)
 
     def staff_events(self, since: datetime | None = None) -> list[StaffEvent]:
@@ -758,7 +1157,7 @@ class Store:
         row = {"call_uuid": call_uuid, "number": number, "call_started_at": _ts(call_started_at),
                "requested_at": _ts(requested_at), "extensions": ",".join(extensions),
                "state": "pending", "attempts": 0, "reason": reason}
-        return self._run(_insert_returning_id, "callbacks", row)
+        return self._change(_insert_returning_id, "callbacks", row)
 
     def callback_attempted(
         self,
@@ -775,7 +1174,7 @@ class Store:
         updates = {"last_result": result, "state": state,
                    "next_attempt_at": _ts_or_none(next_attempt_at),
                    "completed_at": _ts(at) if state == "completed" else None}
-        self._run(_callback_attempted, callback_id, updates)
+        self._write(_callback_attempted, callback_id, updates)
 
     def callbacks(self, states: Sequence[str] = ("pending", "failed")) -> list[CallbackRequest]:
         """Callback requests in these states, in queue order (the time their call began)."""
@@ -787,7 +1186,7 @@ class Store:
 
     def callback_done(self, callback_id: int, *, by: str, at: datetime) -> bool:
         """The staff dealt with a pending or failed callback; False if there is none."""
-        return self._run(_callback_done, callback_id, by, _ts(at))
+        return self._change(_callback_done, callback_id, by, _ts(at))
 
     def served_again(self, call_uuid: str) -> bool:
         """Did the patient of this call (same caller number) call again later and get served,
@@ -820,7 +1219,7 @@ class Store:
         several do)."""
         if len(call_uuid) < 4:
             return None
-        return self._run(_missed_done, call_uuid, by, _ts(at))
+        return self._change(_missed_done, call_uuid, by, _ts(at))
 
 
 # --- statements (each runs in the worker thread) ------------------------------------------
@@ -846,10 +1245,11 @@ def _mark_interrupted(db: Database, uuids: list[str] | None) -> int:
         " outcome = 'interrupted', interrupted = 1 WHERE ended_at IS NULL"
     )
     if uuids is None:
-        return db.execute(sql).rowcount
-    count = 0
-    for uuid in uuids:
-        count += db.execute(sql + " AND uuid = ?", [uuid]).rowcount
+        count = db.execute(sql).rowcount
+    else:
+        count = sum(db.execute(sql + " AND uuid = ?", [uuid]).rowcount for uuid in uuids)
+    if count:
+        log.warning("store.calls_interrupted", count=count)
     return count
 
 

@@ -15,10 +15,11 @@ When the check fails the reason is logged and the pings stop: systemd restarts t
 ``WatchdogSec`` (FreeSWITCH's dialplan fallback takes the callers meanwhile), so a short hiccup
 shorter than the period costs nothing.
 
-A database that answers but cannot take a write lock (a technician's ``sqlite3`` shell left in
-a write transaction, a full or failing SD card) is logged as an error and shown in STATUS, but
-the pings go on: calls are served without the database, and a restart would cut every call in
-progress without unlocking or repairing anything.
+A database that cannot record calls (its last write failed: a full or failing SD card; or
+it cannot take a write lock: a technician's ``sqlite3`` shell left in a write transaction; or
+it could not be opened) is logged as an error and shown in STATUS ("calls NOT recorded: why"),
+but the pings go on: calls are served, their records kept in memory by the store until it can
+write them, and a restart would cut every call in progress without repairing anything.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import gevent
 import structlog
 
 from frontdesk.sdnotify import notify, notify_address, watchdog_seconds
+from frontdesk.store import StoreUnavailable
 
 if TYPE_CHECKING:
     from frontdesk.daemon import Daemon
@@ -82,8 +84,10 @@ class Supervisor:
             f"{daemon.active_calls} call(s) in progress; FreeSWITCH "
             f"{'connected' if connected else 'not connected'}; config {daemon.config.version}"
         )
-        if self._database_problem is not None:
-            status += "; calls NOT recorded: the database cannot be written"
+        problem = daemon.store.health().problem if daemon.store is not None else None
+        problem = problem or self._database_problem
+        if problem is not None:
+            status += f"; calls NOT recorded: {problem}"
         return status
 
     def health_problems(self, lag: float = 0.0) -> list[str]:
@@ -110,6 +114,8 @@ class Supervisor:
         period = self._watchdog or STATUS_TICK
         try:
             store.check_writable(timeout=min(MAX_DB_CHECK, period / 2))
+        except StoreUnavailable as error:  # the store says why
+            return str(error)
         except Exception as error:  # any failure of the database: calls go unrecorded
             return f"the database cannot be written: {error}"
         return None

@@ -241,6 +241,7 @@ def status(daemon: Daemon) -> dict[str, Any]:
         "at": now.isoformat(),
         "config_version": daemon.config.version,
         "freeswitch_connected": bool(control is not None and control.connected),
+        "recording": asdict(daemon.store.health()) if daemon.store is not None else None,
         "practice": {
             "state": state.state,
             "detail": state.detail,
