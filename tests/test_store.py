@@ -422,15 +422,16 @@ def test_mark_interrupted_ends_only_the_unfinished_calls_at_the_last_moment_know
 KILLED_DAEMON = textwrap.dedent(
     """
     import sys
-    from datetime import UTC, datetime
+    from datetime import UTC, datetime, timedelta
     from pathlib import Path
 
     from frontdesk.store import Store
 
     store = Store(Path(sys.argv[1]))
-    store.call_started(
+    store.call_started(  # a second ago: its progress comes later, whatever the clock's grain
         "call-killed", caller_number="0612345678", caller_name="", destination="5000",
-        started_at=datetime.now(UTC), schedule_state="open", schedule_detail="",
+        started_at=datetime.now(UTC) - timedelta(seconds=1), schedule_state="open",
+        schedule_detail="",
         config_version="c0ffee",
     )
     path = []
