@@ -173,6 +173,23 @@ def test_a_hidden_number_is_typed_digits_only(rig: Rig) -> None:
     hang_up(rig, busy)
 
 
+def test_silence_when_asked_to_confirm_the_number_is_not_called_an_invalid_choice(
+    rig: Rig,
+) -> None:
+    busy = busy_desk(rig)
+    silent = CallerScript(keys=("0", "", ""), hold_key="5", hold_key_after=20, patience=200)
+    asker = rig.place(silent, at=TUESDAY_MORNING, caller_number=PATIENT)
+    assert asker.wait_done(10)
+
+    heard = [uri.rsplit("/", 1)[-1] for uri in asker.prompts_heard
+             if not uri.startswith("silence_stream:")]
+    asked = heard.index("callback.wav")
+    assert heard[asked:asked + 2] == ["callback.wav", "callback.wav"]  # asked twice
+    assert "invalid.wav" not in heard
+    assert "callback_requested" not in events(rig, asker)
+    hang_up(rig, busy)
+
+
 def test_a_failed_callback_is_retried_then_lands_in_the_staff_list(rig: Rig) -> None:
     rig.sim.add_outside(PATIENT, answer_after=None)  # never answers
     busy = busy_desk(rig)

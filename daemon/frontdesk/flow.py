@@ -7,8 +7,10 @@ enough to replay what it decided.
 
 FreeSWITCH details the flow relies on (see ../shared/esl-captures/README.md):
 - `play_and_get_digits` reports the key in the variable it was given, not in `read_result`
-  (a wrong key gives `read_result: success` too); each menu round uses a new variable name so a
-  key from an earlier round can never be read again.
+  (a wrong key gives `read_result: success` too), and plays its invalid file after a timeout
+  as well: `CallSession.read_digits` runs one try, the flow then says "invalid choice" only
+  after a wrong key. Each menu round uses a new variable name so a key from an earlier round
+  can never be read again.
 - The greeting is played with `playback_terminators=any` so any key interrupts it; the key is in
   `variable_playback_terminator_used`.
 - `record` stops on the digits of `playback_terminators` (set to `#` before recording) and on
@@ -46,7 +48,6 @@ from frontdesk.schedule import ScheduleState
 log = structlog.get_logger(__name__)
 
 KEY_VARIABLE_PREFIX = "fd_key_"
-SILENCE = "silence_stream://250"
 RECORD_SILENCE_THRESHOLD = 200
 RECORD_SILENCE_SECONDS = 3
 MIN_MESSAGE_MS = 1500
@@ -203,6 +204,7 @@ class CallFlow:
             if key is None:
                 failures += 1
                 self._step(node.name, outcome)
+                self._explain_failure(node, outcome)
                 continue
             self._step(node.name, "key", key)
             if key == flow.repeat_key:
@@ -223,19 +225,25 @@ class CallFlow:
         if pending is not None and pending in accepted:
             return pending, "key"
         self._round += 1
-        variable = f"{KEY_VARIABLE_PREFIX}{self._round}"
         timeout_ms = int(node.timeout * 1000)
-        invalid = self._prompt_uri(node.invalid_prompt or self.config.flow.invalid)
         keys_class = "".join(re.escape(k) for k in sorted(accepted))
-        done = self.session.execute(
-            "play_and_get_digits",
-            f"1 1 1 {timeout_ms} # {self._prompt_uri(node.prompt)} {invalid} "
-            f"{variable} ^[{keys_class}]$ {timeout_ms}",
+        return self.session.read_digits(
+            self._prompt_uri(node.prompt),
+            variable=f"{KEY_VARIABLE_PREFIX}{self._round}",
+            regex=f"^[{keys_class}]$",
+            timeout_ms=timeout_ms,
         )
-        key = done.variable(variable)
-        if key:
-            return key, "key"
-        return None, "invalid" if done.variable(f"{variable}_invalid") else "timeout"
+
+    def _explain_failure(self, node: MenuNode, outcome: str) -> None:
+        """A key the menu does not offer: the invalid-choice prompt. No key at all: the
+        no-choice prompt when one is configured, else nothing (the menu is repeated)."""
+        flow = self.config.flow
+        if outcome == "invalid":
+            prompt: str | None = node.invalid_prompt or flow.invalid
+        else:
+            prompt = node.no_choice_prompt or flow.no_choice
+        if prompt is not None:
+            self._play(prompt)
 
     # -- outcomes -----------------------------------------------------------------------
 

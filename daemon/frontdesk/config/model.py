@@ -284,6 +284,8 @@ class MenuNode:
     timeout: float = 5.0
     tries: int = 3
     invalid_prompt: str | None = None
+    no_choice_prompt: str | None = None
+    """Played when the caller pressed nothing (default: flow.no_choice)."""
     reason: str | None = None
 
 
@@ -342,11 +344,14 @@ class FlowSettings:
     greeting: str
     goodbye: str
     invalid: str
+    """After a key the menu does not offer."""
     nodes: dict[str, Node]
     branches: dict[str, Branch]
     """One per schedule state (see SCHEDULE_STATES)."""
     operator_key: str = "0"
     repeat_key: str = "*"
+    no_choice: str | None = None
+    """After a menu timeout with no key pressed; None: the menu is repeated at once."""
 
 
 @dataclass(frozen=True)

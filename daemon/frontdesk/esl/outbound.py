@@ -18,6 +18,8 @@ from frontdesk.esl.frame import JSON, PLAIN, Event
 log = structlog.get_logger(__name__)
 
 HANGUP_EVENTS = frozenset({"CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE"})
+NO_INVALID_FILE = "silence_stream://250"
+"""What `read_digits` gives play_and_get_digits as its invalid file."""
 
 
 class CallSession:
@@ -128,6 +130,32 @@ class CallSession:
                 raise CommandTimeout(f"{app} did not complete within {timeout} s") from None
         finally:
             self._executing.pop(event_uuid, None)
+
+    def read_digits(
+        self,
+        prompt: str,
+        *,
+        variable: str,
+        regex: str,
+        timeout_ms: int,
+        min_digits: int = 1,
+        max_digits: int = 1,
+        inter_digit_ms: int | None = None,
+    ) -> tuple[str | None, str]:
+        """One try of `play_and_get_digits`: (digits, "key"), or (None, "invalid" | "timeout").
+
+        FreeSWITCH plays the invalid file after a timeout too (esl-captures), so it gets only
+        a short silence here: the caller decides what to say after each outcome. The digits
+        come from `variable` (use a fresh name each time), never from ``read_result``."""
+        done = self.execute(
+            "play_and_get_digits",
+            f"{min_digits} {max_digits} 1 {timeout_ms} # {prompt} {NO_INVALID_FILE} "
+            f"{variable} {regex} {inter_digit_ms or timeout_ms}",
+        )
+        digits = done.variable(variable)
+        if digits:
+            return digits, "key"
+        return None, "invalid" if done.variable(f"{variable}_invalid") else "timeout"
 
     def set(self, var: str, value: str) -> None:
         """Set a channel variable (waits for the command reply only)."""

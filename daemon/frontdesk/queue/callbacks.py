@@ -171,16 +171,23 @@ def _ask(
     invalid: str,
     regex: str,
 ) -> str | None:
-    """One play_and_get_digits (two tries); the digits from its own variable (never
-    read_result, see the captures), or None."""
-    variable = f"fd_callback_{next(_variables)}"
-    done = session.execute(
-        "play_and_get_digits",
-        f"{min_digits} {max_digits} 2 {timeout_ms} # {prompt} {invalid} {variable} {regex} "
-        f"{INTER_DIGIT_MS}",
-    )
-    digits = done.variable(variable) or ""
-    return digits if digits.isdigit() else None
+    """Up to two tries; the invalid prompt after a wrong entry only (not after silence). The
+    digits, or None."""
+    for _ in range(2):
+        digits, outcome = session.read_digits(
+            prompt,
+            variable=f"fd_callback_{next(_variables)}",
+            regex=regex,
+            timeout_ms=timeout_ms,
+            min_digits=min_digits,
+            max_digits=max_digits,
+            inter_digit_ms=INTER_DIGIT_MS,
+        )
+        if digits is not None and digits.isdigit():
+            return digits
+        if outcome == "invalid":
+            session.execute("playback", invalid)
+    return None
 
 
 # --- in the queue: placing callbacks ----------------------------------------------------
