@@ -84,6 +84,15 @@ def test_an_emergency_while_closed_gives_the_numbers_then_reaches_the_on_call_do
     assert call.bridged_to.endswith("/0639980001")
 
 
+def test_a_transfer_outside_shows_the_practices_number_not_the_patients(rig):
+    doctor = rig.sim.outside[rig.config.numbers[rig.config.emergency.on_call]]
+
+    _, result = rig.call(CallerScript(barge="1"), at=TUESDAY_EVENING, caller_number="0639981234")
+
+    assert result.outcome == "emergency_transferred"
+    assert doctor.shown == [("0199000001", "Cabinet médical des Tilleuls")]
+
+
 def test_a_caller_who_presses_nothing_reaches_a_human(rig):
     call, result = rig.call(CallerScript(keys=("",) * 10), at=TUESDAY_MORNING)
 

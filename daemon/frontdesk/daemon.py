@@ -25,6 +25,7 @@ from frontdesk.esl import (
     Event,
     OutboundServer,
 )
+from frontdesk.esl.dial import caller_id
 from frontdesk.features import feature_of, run_feature
 from frontdesk.flow import CallFlow, CallResult
 from frontdesk.hardening import freeswitch_peers
@@ -155,6 +156,7 @@ class Daemon:
             dialable=lambda digits: may_dial(self.config, digits),
             record=lambda method, *args, **kwargs: self._record(method, log, *args, **kwargs),
             clock=self.clock,
+            presented=caller_id(self.config.presented_number, self.config.practice.name),
         ).start()
         self.control.start()
         self._start_panel()
@@ -419,6 +421,8 @@ class Daemon:
         log.info("freeswitch.connected", calls_in_progress=self.active_calls)
         if self.queue is not None:
             self.queue.reconcile()
+            if self.queue.callbacks is not None:
+                self.queue.callbacks.check_gateway()
 
     def _may_call_back(self) -> bool:
         """Callbacks are placed only while the practice is open (override included)."""

@@ -29,6 +29,7 @@ def start_simulator(config: Config) -> Simulator:
         host=fs.esl_host,
         esl_port=fs.esl_port,
         time_scale=DEMO_TIME_SCALE,
+        gateways=(fs.gateway,),
     )
     sim.start()
     staff = set(config.frontdesk.extensions) | set(config.emergency.extensions)

@@ -38,6 +38,7 @@ from frontdesk.config.model import (
     TransferNode,
 )
 from frontdesk.esl import CallGone, CallSession, Event
+from frontdesk.esl.dial import caller_id, dial_string, gateway_target
 from frontdesk.queue import FrontdeskQueue, Waiting
 from frontdesk.queue.announce import Announcer
 from frontdesk.queue.callbacks import confirm_number
@@ -462,17 +463,12 @@ class CallFlow:
         return str(path) if path is not None else None
 
     def _outside_dial_string(self, number: str, ring_timeout: float) -> str:
-        gateway = self.config.freeswitch.gateway
-        return self._dial_options(ring_timeout) + f"sofia/gateway/{gateway}/{number}"
-
-    def _dial_options(self, ring_timeout: float) -> str:
-        """Originate options; the patient's number is shown on the phone, digits only (it is
-        caller-supplied data going into a dial string)."""
-        caller = re.sub(r"[^0-9+]", "", self.session.caller_number or "")
-        options = [f"originate_timeout={int(ring_timeout)}", "ignore_early_media=true"]
-        if caller:
-            options.append(f"origination_caller_id_number={caller}")
-        return "{" + ",".join(options) + "}"
+        """Through the trunk, showing the practice's number (never the patient's: the operator
+        may refuse a number that is not the line's)."""
+        config = self.config
+        variables = {"originate_timeout": int(ring_timeout), "ignore_early_media": "true"}
+        variables |= caller_id(config.presented_number, config.practice.name)
+        return dial_string(gateway_target(config.freeswitch.gateway, number), variables)
 
     def _bridge(self, node_name: str, dial_string: str) -> bool:
         """Bridge the caller; True when someone answered (the call is then over for us)."""

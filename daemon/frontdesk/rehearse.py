@@ -242,6 +242,7 @@ class Rig:
             daemon_address=None,
             time_scale=time_scale,
             heartbeat_interval=heartbeat_interval,
+            gateways=(config.freeswitch.gateway,),
         )
         self.sim.start()
         for extension in set(config.frontdesk.extensions) | set(config.emergency.extensions):

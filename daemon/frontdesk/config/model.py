@@ -442,3 +442,9 @@ class Config:
     """[prompts] directory; its ``custom/`` subdirectory holds the technician's recordings."""
     prompt_voice: str | None = None
     """espeak-ng voice of the rendered prompts; None: the practice language's default."""
+
+    @property
+    def presented_number(self) -> str | None:
+        """The practice's number, shown on every call frontdesk places outside ([trunk]
+        caller_id); None without [trunk]."""
+        return self.trunk.caller_id if self.trunk is not None else None

@@ -24,6 +24,7 @@ from ._legs import (
     leg_for,
     parse_dialstring,
     ring,
+    split_outside_quotes,
 )
 from ._wire import Headers
 from .session import CallerScript, OutboundSession, SimCall
@@ -64,6 +65,7 @@ class Simulator:
         fallback_extensions: Sequence[str] = (),
         fallback_prompt: str = "fallback.wav",
         fallback_messages: str = "",
+        gateways: Sequence[str] = ("trunk",),
     ) -> None:
         if isinstance(daemon_address, str):
             addr_host, _, addr_port = daemon_address.rpartition(":")
@@ -79,6 +81,8 @@ class Simulator:
         self.fallback_prompt = fallback_prompt
         self.fallback_messages = fallback_messages
         """Directory the fallback's voicemail is recorded into; "" writes no file."""
+        self.gateways = set(gateways)
+        """The sofia gateways FreeSWITCH has (``sofia status gateway``, ``sofia/gateway/…``)."""
         self.events = EventFactory()
         self.phones: dict[str, Phone] = {}
         self.outside: dict[str, Outside] = {}
@@ -279,7 +283,9 @@ class Simulator:
                 return "USER_BUSY"
             return phone
         if target.startswith("sofia/gateway/"):
-            number = target.split("/", 3)[-1]
+            _, _, gateway, number = target.split("/", 3)
+            if gateway not in self.gateways:
+                return "INVALID_GATEWAY"
             outside = self.outside.get(number)
             if outside is None:
                 return "UNALLOCATED_NUMBER"
@@ -309,6 +315,8 @@ class Simulator:
             if ringing:  # only the first leg may take the chosen origination_uuid
                 merged.pop("origination_uuid", None)
             leg = leg_for(target, endpoint, merged, caller)
+            if isinstance(endpoint, Outside):
+                endpoint.shown.append((leg.caller_number, leg.caller_name))
             endpoint.state = "ringing"
             self._leg_endpoints[leg.uuid] = endpoint
             ringing.append(Ringing(target, endpoint, leg))
@@ -485,7 +493,7 @@ class Simulator:
         self.end_leg(first, first.hangup_cause)
 
     def _api_originate(self, arg: str) -> tuple[str, Deferred]:
-        dialstring, _, _app = arg.partition(" ")
+        dialstring = (split_outside_quotes(arg.strip(), " ") or [""])[0]
         result = self.dial(dialstring, channel_vars={}, caller=None)
         after: Deferred = (lambda: self.release(result)) if result.losers else None
         if result.winner is None:
@@ -514,6 +522,8 @@ class Simulator:
             ]
             body = "\nRegistrations:\n" + _RULE + "\n" + "".join(entries)
             return body + f"Total items returned: {len(entries)}\n" + _RULE + "\n", None
+        if words[:2] == ["status", "gateway"]:
+            return self._gateway_status(words[2] if len(words) > 2 else None), None
         if words == ["status"]:
             return (
                 f"{'Name':>25}\t{'Type':>7}\t{'Data':>42}\tState\n{_RULE}\n"
@@ -522,6 +532,25 @@ class Simulator:
                 None,
             )
         return "-ERR Usage: sofia status|xmlstatus ...\n", None
+
+    def _gateway_status(self, name: str | None) -> str:
+        """mod_sofia's ``sofia status gateway <name>`` (cmd_status in sofia.c)."""
+        if name is None:
+            return "Invalid Syntax!\n"
+        if name not in self.gateways:
+            return "Invalid Gateway!\n"
+        rows = [
+            ("Name    ", name), ("Profile ", "trunk"), ("Scheme  ", "Digest"),
+            ("Realm   ", "sip.operateur.example"), ("Username", "0199000001"),
+            ("Password", "yes"), ("From    ", "<sip:0199000001@sip.operateur.example>"),
+            ("Contact ", f"<sip:gw+{name}@127.0.0.1:5080;transport=udp;gw={name}>"),
+            ("Exten   ", "0199000001"), ("To      ", "sip:0199000001@sip.operateur.example"),
+            ("Proxy   ", "sip:sip.operateur.example"), ("Context ", "public"),
+            ("Expires ", "3600"), ("Freq    ", "3600"), ("Ping    ", "0"), ("PingFreq", "0"),
+            ("PingState", "0/0/0"), ("State   ", "REGED"), ("Status  ", "UP"),
+            ("CallsIN ", "0"), ("CallsOUT", "0"),
+        ]
+        return _RULE + "\n" + "".join(f"{k}\t{v}\n" for k, v in rows) + _RULE + "\n"
 
     def _api_sofia_contact(self, arg: str) -> tuple[str, Deferred]:
         ext = arg.rsplit("/", 1)[-1].split("@", 1)[0]
