@@ -227,3 +227,12 @@ def test_restart_esl_drops_control_connections_but_not_calls(
     session.execute("hangup")
     assert call.wait_done(2)
     assert call.hangup_cause == "NORMAL_CLEARING"
+
+
+def test_sofia_status_gateway_answers_as_mod_sofia(sim: Simulator) -> None:
+    esl = login(sim)
+    known = esl.command("api sofia status gateway trunk").body
+    assert known.startswith("=" * 97 + "\nName    \ttrunk\n")
+    assert "State   \tREGED\n" in known
+    assert esl.command("api sofia status gateway nosuch").body == "Invalid Gateway!\n"
+    assert esl.command("api sofia status gateway").body == "Invalid Syntax!\n"

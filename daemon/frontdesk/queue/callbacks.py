@@ -122,6 +122,11 @@ class Ticket:
     """A missed patient called back (reason ``missed``): after every caller on the line."""
 
 
+def ringback_tone(country: str) -> str:
+    """The practice country's ringing tone, endless (stopped by uuid_break or uuid_bridge)."""
+    return f"tone_stream://{RINGBACK.get(country, ETSI_RINGBACK)};loops=-1"
+
+
 # --- on hold: confirming the number -----------------------------------------------------
 
 
@@ -232,7 +237,7 @@ class CallbackDesk:
         self.gateway_known: bool | None = None
         """What FreeSWITCH said of the gateway at the last (re)connection; None: not asked
         yet. Callbacks are placed only when True."""
-        self.ringback = f"tone_stream://{RINGBACK.get(country, ETSI_RINGBACK)};loops=-1"
+        self.ringback = ringback_tone(country)
         self.label = CALLBACK_LABEL[language]
         """Shown as the caller's name on the staff phone rung for a callback."""
         self._may_call = may_call

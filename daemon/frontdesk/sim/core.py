@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import gevent
 import structlog
@@ -66,6 +67,7 @@ class Simulator:
         fallback_prompt: str = "fallback.wav",
         fallback_messages: str = "",
         gateways: Sequence[str] = ("trunk",),
+        local_streams: Mapping[str, str | os.PathLike[str]] | None = None,
     ) -> None:
         if isinstance(daemon_address, str):
             addr_host, _, addr_port = daemon_address.rpartition(":")
@@ -83,6 +85,9 @@ class Simulator:
         """Directory the fallback's voicemail is recorded into; "" writes no file."""
         self.gateways = set(gateways)
         """The sofia gateways FreeSWITCH has (``sofia status gateway``, ``sofia/gateway/…``)."""
+        self.local_streams = None if local_streams is None else dict(local_streams)
+        """``local_stream://<name>`` sources by name -> directory, as local_stream.conf.xml
+        declares them (`has_stream`); None: every stream plays."""
         self.events = EventFactory()
         self.phones: dict[str, Phone] = {}
         self.outside: dict[str, Outside] = {}
@@ -160,6 +165,22 @@ class Simulator:
     def record_frame(self, kind: str, frame: bytes) -> None:
         if self.frame_hook is not None:
             self.frame_hook(kind, frame)
+
+    def has_stream(self, uri: str) -> bool:
+        """Whether ``local_stream://<name>`` plays, as in mod_local_stream: a source exists
+        only for a declared directory that exists and holds a file; an unknown name falls
+        back to the ``default`` source."""
+        if self.local_streams is None:
+            return True
+        name = uri.removeprefix("local_stream://").split("/", 1)[0] or "default"
+        for source in (name, "default"):
+            directory = self.local_streams.get(source)
+            if directory is not None and os.path.isdir(directory) and any(
+                entry.is_file() and not entry.name.startswith(".")
+                for entry in os.scandir(directory)
+            ):
+                return True
+        return False
 
     def scaled(self, seconds: float) -> float:
         return max(seconds, 0.0) * self.time_scale
