@@ -205,6 +205,20 @@ def test_without_the_gateway_no_staff_phone_rings_for_a_callback_and_it_stays_li
     hang_up(rig, behind)
 
 
+def test_a_practice_without_trunk_caller_id_is_warned_at_start(
+    practice_dir: Path, tmp_path: Path
+) -> None:
+    path = practice_dir / "frontdesk.toml"
+    text = path.read_text()
+    start = text.index("\n[trunk]\n")
+    path.write_text(text[:start] + text[text.index("\n[", start + 1):])
+    with structlog.testing.capture_logs() as logs:
+        with Rig(load_config(path), tmp_path, time_scale=SCALE):
+            pass
+
+    assert "trunk.caller_id_missing" in [entry["event"] for entry in logs]
+
+
 def test_a_hidden_number_is_typed_digits_only(rig: Rig) -> None:
     busy = busy_desk(rig)
     typed = CallerScript(keys=("0", "0639984444#"), hold_key="5", hold_key_after=20)

@@ -118,6 +118,12 @@ class Daemon:
         interrupted = self.store.mark_interrupted(self.clock())
         if interrupted:
             log.warning("calls.interrupted_by_previous_stop", count=interrupted)
+        queue = self.config.queue
+        dials_out = self.config.numbers or queue.call_back_missed or queue.callback_key
+        if dials_out and self.config.presented_number is None:
+            log.warning("trunk.caller_id_missing",
+                        effect="calls placed outside (callbacks, transfers) show no number: "
+                        "set [trunk] caller_id")
         if not self.config.storage.messages.is_dir():
             # FreeSWITCH writes the callers' messages there and creates no directory: without
             # it every message is lost. The install creates it, shared with FreeSWITCH's group.

@@ -375,6 +375,8 @@ class CallbackDesk:
     def may_place(self, entry: Waiting) -> bool:
         """Called by the dispatcher when it is this callback's turn and a phone is free."""
         ticket = entry.callback
+        if self.gateway_known is None:  # not asked yet, or the last check failed
+            self.check_gateway()
         if ticket is None or not self.gateway_known or not self._may_call():
             return False
         request = self._record("get_callback", ticket.id)
