@@ -8,7 +8,7 @@ CONFIG ?= examples/frontdesk.toml
 
 .PHONY: run test lint bench check-config rehearse clean install uninstall
 
-run: $(STAMP) examples/secrets/esl-password
+run: $(STAMP) examples/secrets/esl-password examples/prompts/moh/frontdesk-hold.wav
 	$(BIN)/frontdesk check-config $(CONFIG)
 	@mkdir -p var/messages  # the example's messages directory (FreeSWITCH creates none)
 	$(BIN)/frontdesk run --config $(CONFIG) --simulator auto --demo-callers 6 --panel-simulator
@@ -27,6 +27,10 @@ check-config: $(STAMP) examples/secrets/esl-password
 
 rehearse: $(STAMP) examples/secrets/esl-password
 	$(BIN)/frontdesk rehearse $(CONFIG)
+
+# The example's hold music (local_stream://moh plays prompts/moh): synthesised, not in git.
+examples/prompts/moh/frontdesk-hold.wav: | $(STAMP)
+	$(BIN)/python -m frontdesk.holdmusic $(@D)
 
 # A random ESL password for the example config (never committed; the install makes its own).
 examples/secrets/esl-password:

@@ -12,6 +12,7 @@ import pytest
 from _sim_raw import SCALE, FakeDaemon
 from frontdesk.config import load_config
 from frontdesk.config.model import Config
+from frontdesk.holdmusic import FILE_NAME, write_hold_music
 from frontdesk.rehearse import Rig
 from frontdesk.sim import Simulator
 
@@ -19,13 +20,24 @@ REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "frontdesk.toml"
 
 
+@pytest.fixture(scope="session")
+def hold_music(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The synthesised hold music, written once for the session."""
+    directory = tmp_path_factory.mktemp("moh")
+    write_hold_music(directory)
+    return directory / FILE_NAME
+
+
 @pytest.fixture
-def practice_dir(tmp_path: Path) -> Path:
-    """A copy of examples/ (config, prompts, a generated ESL password) that a test may edit."""
+def practice_dir(tmp_path: Path, hold_music: Path) -> Path:
+    """A copy of examples/ (config, prompts with the hold music as the install writes it, a
+    generated ESL password) that a test may edit."""
     directory = tmp_path / "practice"
     directory.mkdir()
     shutil.copy(EXAMPLE, directory / "frontdesk.toml")
-    shutil.copytree(EXAMPLE.parent / "prompts", directory / "prompts")
+    shutil.copytree(EXAMPLE.parent / "prompts", directory / "prompts", dirs_exist_ok=True)
+    (directory / "prompts" / "moh").mkdir(exist_ok=True)
+    shutil.copy(hold_music, directory / "prompts" / "moh" / FILE_NAME)
     (directory / "secrets").mkdir()
     (directory / "secrets" / "esl-password").write_text("test-only-password\n")
     (directory / "secrets" / "esl-password").chmod(0o600)  # a secret: 0600 or refused

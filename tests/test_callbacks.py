@@ -13,6 +13,7 @@ from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 import pytest
+import structlog
 
 from frontdesk.config import load_config
 from frontdesk.queue.callbacks import mark_done, missed_patients, pending_callbacks
@@ -161,6 +162,63 @@ def test_the_callback_keeps_the_place_and_rings_the_staff_then_the_patient(rig: 
     hang_up(rig, behind)
 
 
+def test_the_patient_sees_the_practices_number_and_name(rig: Rig) -> None:
+    patient = rig.sim.add_outside(PATIENT, answer_after=2.0, talk_seconds=20.0)
+    busy = busy_desk(rig)
+    asker = rig.place(ASKS_CALLBACK, at=TUESDAY_MORNING, caller_number=PATIENT)
+    assert wait_for(requested(rig, asker))
+
+    hang_up(rig, busy)
+
+    assert wait_for(lambda: "callback_completed" in events(rig, asker), timeout=10)
+    trunk = rig.config.trunk
+    assert trunk is not None and trunk.caller_id == "0199000001"
+    assert patient.shown == [("0199000001", "Cabinet médical des Tilleuls")]
+
+
+def test_without_the_gateway_no_staff_phone_rings_for_a_callback_and_it_stays_listed(
+    rig: Rig,
+) -> None:
+    busy = busy_desk(rig)
+    asker = rig.place(ASKS_CALLBACK, at=TUESDAY_MORNING, caller_number=PATIENT)
+    assert wait_for(requested(rig, asker))
+    behind = rig.place(CallerScript(keys=("0",)), at=TUESDAY_MORNING, caller_number=BEHIND)
+    assert wait_for(lambda: BEHIND in [e.caller_number for e in rig.daemon.queue.waiting.values()])
+    with structlog.testing.capture_logs() as logs:
+
+        def reconnected(times: int) -> bool:
+            return [e["event"] for e in logs].count("queue.reconciled") == times
+
+        rig.sim.gateways.clear()  # FreeSWITCH restarted without it
+        rig.sim.restart_esl()
+        assert wait_for(lambda: reconnected(1), timeout=10)
+        rig.sim.restart_esl()  # a second reconnection: no second error
+        assert wait_for(lambda: reconnected(2), timeout=10)
+
+        hang_up(rig, busy)
+
+        assert wait_for(lambda: behind.bridged_to is not None, timeout=10)  # the next caller
+    assert "offered" not in events(rig, asker)
+    assert [r.number for r in pending_callbacks(rig.daemon.store)] == [PATIENT]
+    missing = [entry for entry in logs if entry["event"] == "queue.gateway_missing"]
+    assert [(e["log_level"], e["gateway"]) for e in missing] == [("error", "trunk")]
+    hang_up(rig, behind)
+
+
+def test_a_practice_without_trunk_caller_id_is_warned_at_start(
+    practice_dir: Path, tmp_path: Path
+) -> None:
+    path = practice_dir / "frontdesk.toml"
+    text = path.read_text()
+    start = text.index("\n[trunk]\n")
+    path.write_text(text[:start] + text[text.index("\n[", start + 1):])
+    with structlog.testing.capture_logs() as logs:
+        with Rig(load_config(path), tmp_path, time_scale=SCALE):
+            pass
+
+    assert "trunk.caller_id_missing" in [entry["event"] for entry in logs]
+
+
 def test_a_hidden_number_is_typed_digits_only(rig: Rig) -> None:
     busy = busy_desk(rig)
     typed = CallerScript(keys=("0", "0639984444#"), hold_key="5", hold_key_after=20)
@@ -170,6 +228,23 @@ def test_a_hidden_number_is_typed_digits_only(rig: Rig) -> None:
     [request] = pending_callbacks(rig.daemon.store)
     assert request.number == "0639984444"
     assert request.call_uuid == asker.uuid
+    hang_up(rig, busy)
+
+
+def test_silence_when_asked_to_confirm_the_number_is_not_called_an_invalid_choice(
+    rig: Rig,
+) -> None:
+    busy = busy_desk(rig)
+    silent = CallerScript(keys=("0", "", ""), hold_key="5", hold_key_after=20, patience=200)
+    asker = rig.place(silent, at=TUESDAY_MORNING, caller_number=PATIENT)
+    assert asker.wait_done(10)
+
+    heard = [uri.rsplit("/", 1)[-1] for uri in asker.prompts_heard
+             if not uri.startswith("silence_stream:")]
+    asked = heard.index("callback.wav")
+    assert heard[asked:asked + 2] == ["callback.wav", "callback.wav"]  # asked twice
+    assert "invalid.wav" not in heard
+    assert "callback_requested" not in events(rig, asker)
     hang_up(rig, busy)
 
 

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import structlog
 
+from frontdesk.config import load_config
 from frontdesk.rehearse import Rig
 from frontdesk.sim import CallerScript
 from helpers import wait_for
@@ -26,6 +27,11 @@ AUGUST_CLOSURE = datetime(2026, 8, 12, 10, 0, tzinfo=PARIS)
 def prompt_names(rig: Rig, heard: list[str]) -> list[str]:
     by_uri = {prompt.uri: name for name, prompt in rig.config.prompts.items()}
     return [by_uri.get(uri, uri) for uri in heard]
+
+
+def spoken(rig: Rig, heard: list[str]) -> list[str]:
+    """The prompts heard, without the silences."""
+    return [name for name in prompt_names(rig, heard) if not name.startswith("silence_stream:")]
 
 
 @pytest.mark.parametrize(
@@ -79,6 +85,15 @@ def test_an_emergency_while_closed_gives_the_numbers_then_reaches_the_on_call_do
     assert call.bridged_to.endswith("/0639980001")
 
 
+def test_a_transfer_outside_shows_the_practices_number_not_the_patients(rig):
+    doctor = rig.sim.outside[rig.config.numbers[rig.config.emergency.on_call]]
+
+    _, result = rig.call(CallerScript(barge="1"), at=TUESDAY_EVENING, caller_number="0639981234")
+
+    assert result.outcome == "emergency_transferred"
+    assert doctor.shown == [("0199000001", "Cabinet médical des Tilleuls")]
+
+
 def test_a_caller_who_presses_nothing_reaches_a_human(rig):
     call, result = rig.call(CallerScript(keys=("",) * 10), at=TUESDAY_MORNING)
 
@@ -87,6 +102,31 @@ def test_a_caller_who_presses_nothing_reaches_a_human(rig):
     assert [s["event"] for s in rig.daemon.store.get_call(call.uuid)["path"]].count(
         "timeout"
     ) == 3
+
+
+def test_a_menu_timeout_says_no_choice_was_received_never_invalid_choice(rig):
+    call, result = rig.call(CallerScript(keys=("", "4")), at=TUESDAY_MORNING)
+
+    heard = spoken(rig, call.prompts_heard)
+    assert heard[heard.index("main_menu"):heard.index("practical_info")] == [
+        "main_menu", "no_choice", "main_menu"
+    ]
+    assert "invalid" not in heard
+    assert result.end_node == "practical_info"
+
+
+def test_without_a_no_choice_prompt_a_menu_timeout_repeats_the_menu_in_silence(
+    practice_dir, tmp_path
+):
+    path = practice_dir / "frontdesk.toml"
+    path.write_text(path.read_text().replace('no_choice = "no_choice"\n', "", 1))
+    with Rig(load_config(path), tmp_path) as rig:
+        call, result = rig.call(CallerScript(keys=("", "4")), at=TUESDAY_MORNING)
+
+    heard = spoken(rig, call.prompts_heard)
+    assert heard[heard.index("main_menu"):heard.index("practical_info")] == [
+        "main_menu", "main_menu"
+    ]
 
 
 def test_a_caller_who_keeps_pressing_wrong_keys_reaches_a_human(rig):

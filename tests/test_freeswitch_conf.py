@@ -452,6 +452,16 @@ def test_the_desk_phone_profile_authenticates_every_call_and_registration(conf: 
     assert resolve(conf, settings["sip-ip"]) == "192.168.1.10"
 
 
+def test_the_trunk_accepts_rfc2833_and_sip_info_digits_like_the_desk_profile(
+    conf: Path,
+) -> None:
+    dtmf = ("dtmf-type", "rfc2833-pt", "liberal-dtmf")
+    desk, trunk = params(profile(conf, "desk")), params(profile(conf, "trunk"))
+    assert [trunk.get(key) for key in dtmf] == [desk.get(key) for key in dtmf]
+    # without liberal-dtmf an rfc2833 channel logs "IGNORE INFO DTMF" for every INFO digit
+    assert trunk["liberal-dtmf"] == "true"
+
+
 def test_only_g711_is_offered(conf: Path) -> None:
     for name in ("desk", "trunk"):
         settings = params(profile(conf, name))

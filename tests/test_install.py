@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
+import wave
 from pathlib import Path
 
 import pytest
@@ -66,6 +67,16 @@ def test_the_prompts_are_installed_as_rendered_with_their_manifest(root: Path):
     assert shipped and all((prompts / name).is_file() for name in shipped)
     assert (prompts / ".manifest.json").is_file()
     assert (prompts / "custom").is_dir()
+
+
+def test_hold_music_is_written_where_local_stream_moh_plays_it(root: Path):
+    conf = (root / "etc/frontdesk/freeswitch/autoload_configs/local_stream.conf.xml").read_text()
+    assert 'path="$${frontdesk_prompts_dir}/moh"' in conf
+    music = root / "etc/frontdesk/prompts/moh/frontdesk-hold.wav"
+    assert mode(music) == 0o644 and mode(music.parent) == 0o755
+    with wave.open(str(music)) as wav:  # what the stream's rate and channels say
+        assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (8000, 1, 2)
+        assert wav.getnframes() / wav.getframerate() >= 60
 
 
 def test_secrets_are_generated_readable_by_their_owner_only(root: Path):

@@ -4,6 +4,7 @@ orders and states, never tight timings, and wait on conditions, never on sleeps.
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from datetime import datetime
@@ -11,6 +12,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import structlog
 
 from frontdesk.config import load_config
 from frontdesk.rehearse import Rig
@@ -382,6 +384,41 @@ def test_a_daemon_restart_during_a_busy_queue_reconciles_registrations_logins_an
 
 
 # -- overflow ---------------------------------------------------------------------------
+
+
+def test_without_hold_music_the_caller_hears_the_ringing_tone_not_a_loop_of_playbacks(
+    rigs, practice_dir, no_speech
+):
+    shutil.rmtree(practice_dir / "prompts" / "moh")  # as on the box before this fix
+    rig = rigs(queue={"max_wait": 3600, "skip_seconds": 3600})
+    for phone in rig.sim.phones.values():
+        phone.answer_after = None
+
+    with structlog.testing.capture_logs() as logs:
+        call, result = rig.call(CallerScript(keys=TO_THE_DESK, patience=300),
+                                at=TUESDAY_MORNING)
+
+    assert result.outcome == "abandoned"
+    holds = [path for app, path in call.apps if app == "playback" and "_stream://" in path]
+    ringing = "tone_stream://%(1500,3500,440);loops=-1"  # France's ringback
+    assert ringing in holds
+    minutes = 5
+    assert holds.count("local_stream://moh") <= minutes + 1  # tried again once a minute
+    assert len(holds) <= 6 * minutes  # a few per announcement period, never a tight loop
+    warnings = [e for e in logs if e["event"] == "hold.music_unavailable"]
+    assert [(e["log_level"], e["source"]) for e in warnings] == [("warning", "local_stream://moh")]
+
+
+def test_hold_music_shipped_by_the_install_plays_until_the_caller_is_connected(rigs):
+    rig = rigs(desk_ring_timeout=120)
+    only_registered(rig, "1001")
+    rig.sim.phones["1001"].answer_after = 90.0  # after the announcement, during the music
+
+    call, result = rig.call(CallerScript(keys=TO_THE_DESK, talk_seconds=5), at=TUESDAY_MORNING)
+
+    assert result.outcome == "answered"
+    holds = [path for app, path in call.apps if app == "playback" and "_stream://" in path]
+    assert holds and set(holds) == {"local_stream://moh"}
 
 
 @pytest.mark.parametrize(

@@ -307,3 +307,12 @@ def test_hold_music_stops_when_the_socket_closes_only_with_socket_resume(
                        ).body == "+OK\n"
     assert stuck.wait_done(5) and stuck.fallback_ran
     assert esl.command(f"api uuid_getvar {stuck.uuid} x").body == "-ERR No such channel!\n"
+
+
+def test_sofia_status_gateway_answers_as_mod_sofia(sim: Simulator) -> None:
+    esl = login(sim)
+    known = esl.command("api sofia status gateway trunk").body
+    assert known.startswith("=" * 97 + "\nName    \ttrunk\n")
+    assert "State   \tREGED\n" in known
+    assert esl.command("api sofia status gateway nosuch").body == "Invalid Gateway!\n"
+    assert esl.command("api sofia status gateway").body == "Invalid Syntax!\n"

@@ -449,3 +449,21 @@ def test_a_caller_out_of_patience_hangs_up_while_the_desk_phones_ring(
         sim.stop()
     assert [app for app, _ in call.apps][-1] == "bridge"
     assert call.bridged_to is None and call.recorded == []
+
+
+def test_hold_music_without_files_ends_at_once_as_in_mod_local_stream(
+    sim: Simulator, daemon: FakeDaemon, tmp_path: Path
+) -> None:
+    sim.local_streams = {"moh": tmp_path / "moh"}  # declared, directory never created
+    call = sim.place_call(CallerScript(patience=200.0))
+    esl, _ = daemon.accept()
+    esl.execute("answer")
+    frames = esl.execute("playback", "local_stream://moh")
+    assert names(frames)[-2:] == ["CHANNEL_EXECUTE", "CHANNEL_EXECUTE_COMPLETE"]
+    assert frames[-1].ev("Application-Response") == "FILE NOT FOUND"
+    (tmp_path / "moh").mkdir()
+    assert names(esl.execute("playback", "local_stream://moh"))[-1] == "CHANNEL_EXECUTE_COMPLETE"
+    wav(tmp_path / "moh" / "tune.wav", 1.0)  # a file: it plays until the caller hangs up
+    frames = esl.execute("playback", "local_stream://moh")
+    assert names(frames)[-2:] == ["CHANNEL_HANGUP", "CHANNEL_EXECUTE_COMPLETE"]
+    assert call.wait_done(2)

@@ -84,8 +84,18 @@ install_config() {
   # below renders whatever the config's texts changed.
   local file
   for file in "$SRC"/examples/prompts/* "$SRC"/examples/prompts/.manifest.json; do
+    [ -f "$file" ] || continue
     [ -e "$etc/prompts/$(basename "$file")" ] || install -m 0644 "$file" "$etc/prompts/"
   done
+}
+
+install_hold_music() {
+  # FreeSWITCH's local_stream://moh plays the files of prompts/moh (local_stream.conf.xml):
+  # without one it knows no such source and the callers on hold hear silence. A synthesised
+  # tune is written there once; files the technician puts there are kept (all are played).
+  install -d -m 0755 "$DESTDIR$ETC/prompts/moh"
+  "$DESTDIR$VENV/bin/python" -m frontdesk.holdmusic "$DESTDIR$ETC/prompts/moh" >/dev/null
+  say "hold music in $ETC/prompts/moh"
 }
 
 new_secret() {  # new_secret FILE: a random secret, mode 0600, owned by the daemon's user
@@ -187,6 +197,7 @@ case ${1:-} in
     install_software
     create_user
     install_config
+    install_hold_music
     install_secrets
     install_state
     install_freeswitch_conf

@@ -34,6 +34,7 @@ from frontdesk.esl import (
     commands,
     socket_token,
 )
+from frontdesk.esl.dial import caller_id
 from frontdesk.features import feature_of, run_feature
 from frontdesk.flow import CallFlow, CallResult
 from frontdesk.hardening import freeswitch_peers
@@ -147,6 +148,12 @@ class Daemon:
         self._database_lock = DaemonLock(self.config.storage.database)
         self._database_lock.acquire()
         self.store = Store(self.config.storage.database, keep_trying=True)
+        queue = self.config.queue
+        dials_out = self.config.numbers or queue.call_back_missed or queue.callback_key
+        if dials_out and self.config.presented_number is None:
+            log.warning("trunk.caller_id_missing",
+                        effect="calls placed outside (callbacks, transfers) show no number: "
+                        "set [trunk] caller_id")
         if not self.config.storage.messages.is_dir():
             # FreeSWITCH writes the callers' messages there and creates no directory: without
             # it every message is lost. The install creates it, shared with FreeSWITCH's group.
@@ -192,6 +199,7 @@ class Daemon:
             dialable=lambda digits: may_dial(self.config, digits),
             record=lambda method, *args, **kwargs: self._record(method, log, *args, **kwargs),
             clock=self.clock,
+            presented=caller_id(self.config.presented_number, self.config.practice.name),
         ).start()
         self.control.start()
         self._start_panel()
@@ -511,6 +519,8 @@ class Daemon:
         log.info("freeswitch.connected", calls_in_progress=self.active_calls)
         if self.queue is not None:
             self.queue.reconcile()
+            if self.queue.callbacks is not None:
+                self.queue.callbacks.check_gateway()
         self._resync_calls()
 
     def _resync_calls(self) -> None:

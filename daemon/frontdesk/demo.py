@@ -10,6 +10,7 @@ import gevent
 import structlog
 
 from frontdesk.config.model import Config, MenuNode
+from frontdesk.fsconf import local_streams
 from frontdesk.logs import mask_number, mask_numbers_in
 from frontdesk.schedule import Schedule
 from frontdesk.sim import CallerScript, SimCall, Simulator
@@ -29,6 +30,8 @@ def start_simulator(config: Config) -> Simulator:
         host=fs.esl_host,
         esl_port=fs.esl_port,
         time_scale=DEMO_TIME_SCALE,
+        gateways=(fs.gateway,),
+        local_streams=local_streams(config),
     )
     sim.start()
     staff = set(config.frontdesk.extensions) | set(config.emergency.extensions)

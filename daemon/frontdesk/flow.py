@@ -7,8 +7,10 @@ enough to replay what it decided.
 
 FreeSWITCH details the flow relies on (see ../shared/esl-captures/README.md):
 - `play_and_get_digits` reports the key in the variable it was given, not in `read_result`
-  (a wrong key gives `read_result: success` too); each menu round uses a new variable name so a
-  key from an earlier round can never be read again.
+  (a wrong key gives `read_result: success` too), and plays its invalid file after a timeout
+  as well: `CallSession.read_digits` runs one try, the flow then says "invalid choice" only
+  after a wrong key. Each menu round uses a new variable name so a key from an earlier round
+  can never be read again.
 - The greeting is played with `playback_terminators=any` so any key interrupts it; the key is in
   `variable_playback_terminator_used`.
 - `record` stops on the digits of `playback_terminators` (set to `#` before recording) and on
@@ -36,6 +38,7 @@ from frontdesk.config.model import (
     TransferNode,
 )
 from frontdesk.esl import CallGone, CallSession, Event, commands
+from frontdesk.esl.dial import caller_id, dial_string, gateway_target
 from frontdesk.queue import FrontdeskQueue, Waiting
 from frontdesk.queue.announce import Announcer
 from frontdesk.queue.callbacks import confirm_number
@@ -46,7 +49,6 @@ from frontdesk.schedule import ScheduleState
 log = structlog.get_logger(__name__)
 
 KEY_VARIABLE_PREFIX = "fd_key_"
-SILENCE = "silence_stream://250"
 RECORD_SILENCE_THRESHOLD = 200
 RECORD_SILENCE_SECONDS = 3
 MIN_MESSAGE_MS = 1500
@@ -211,6 +213,7 @@ class CallFlow:
             if key is None:
                 failures += 1
                 self._step(node.name, outcome)
+                self._explain_failure(node, outcome)
                 continue
             self._step(node.name, "key", key)
             if key == flow.repeat_key:
@@ -231,19 +234,25 @@ class CallFlow:
         if pending is not None and pending in accepted:
             return pending, "key"
         self._round += 1
-        variable = f"{KEY_VARIABLE_PREFIX}{self._round}"
         timeout_ms = int(node.timeout * 1000)
-        invalid = self._prompt_uri(node.invalid_prompt or self.config.flow.invalid)
         keys_class = "".join(re.escape(k) for k in sorted(accepted))
-        done = self.session.execute(
-            "play_and_get_digits",
-            f"1 1 1 {timeout_ms} # {self._prompt_uri(node.prompt)} {invalid} "
-            f"{variable} ^[{keys_class}]$ {timeout_ms}",
+        return self.session.read_digits(
+            self._prompt_uri(node.prompt),
+            variable=f"{KEY_VARIABLE_PREFIX}{self._round}",
+            regex=f"^[{keys_class}]$",
+            timeout_ms=timeout_ms,
         )
-        key = done.variable(variable)
-        if key:
-            return key, "key"
-        return None, "invalid" if done.variable(f"{variable}_invalid") else "timeout"
+
+    def _explain_failure(self, node: MenuNode, outcome: str) -> None:
+        """A key the menu does not offer: the invalid-choice prompt. No key at all: the
+        no-choice prompt when one is configured, else nothing (the menu is repeated)."""
+        flow = self.config.flow
+        if outcome == "invalid":
+            prompt: str | None = node.invalid_prompt or flow.invalid
+        else:
+            prompt = node.no_choice_prompt or flow.no_choice
+        if prompt is not None:
+            self._play(prompt)
 
     # -- outcomes -----------------------------------------------------------------------
 
@@ -456,17 +465,12 @@ class CallFlow:
         return str(path) if path is not None else None
 
     def _outside_dial_string(self, number: str, ring_timeout: float) -> str:
-        gateway = self.config.freeswitch.gateway
-        return self._dial_options(ring_timeout) + f"sofia/gateway/{gateway}/{number}"
-
-    def _dial_options(self, ring_timeout: float) -> str:
-        """Originate options; the patient's number is shown on the phone, digits only (it is
-        caller-supplied data going into a dial string)."""
-        caller = re.sub(r"[^0-9+]", "", self.session.caller_number or "")
-        options = [f"originate_timeout={int(ring_timeout)}", "ignore_early_media=true"]
-        if caller:
-            options.append(f"origination_caller_id_number={caller}")
-        return "{" + ",".join(options) + "}"
+        """Through the trunk, showing the practice's number (never the patient's: the operator
+        may refuse a number that is not the line's)."""
+        config = self.config
+        variables = {"originate_timeout": int(ring_timeout), "ignore_early_media": "true"}
+        variables |= caller_id(config.presented_number, config.practice.name)
+        return dial_string(gateway_target(config.freeswitch.gateway, number), variables)
 
     def _bridge(self, node_name: str, dial_string: str, answered_by: str) -> bool:
         """Bridge the caller to `answered_by` (a number's name); True when someone answered

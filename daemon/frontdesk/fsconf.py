@@ -31,6 +31,8 @@ from frontdesk.config._permissions import secret_file_problem
 from frontdesk.config.model import Config, FrontdeskNode
 from frontdesk.esl import socket_token
 
+HOLD_MUSIC_DIR = "moh"
+"""Subdirectory of the prompts that local_stream.conf.xml plays as ``local_stream://moh``."""
 VARS_FILE = "frontdesk-vars.xml"
 ACL_FILE = "frontdesk-acl.xml"
 PHONES_FILE = "frontdesk-phones.xml"
@@ -365,3 +367,10 @@ def _gateway_xml(config: Config, password: str | None) -> str:
     ]
     note = "The operator's SIP trunk, password from [trunk] password_file: mode 0640."
     return _document(config, body, note)
+
+
+def local_streams(config: Config) -> dict[str, Path]:
+    """The hold-music sources of the shipped local_stream.conf.xml: name -> directory."""
+    if config.prompt_directory is None:
+        return {}
+    return {"moh": config.prompt_directory / HOLD_MUSIC_DIR}

@@ -30,6 +30,7 @@ from frontdesk.config.model import (
 )
 from frontdesk.daemon import Daemon
 from frontdesk.flow import CallResult
+from frontdesk.fsconf import local_streams
 from frontdesk.schedule import Schedule
 from frontdesk.sim import CallerScript, SimCall, Simulator
 
@@ -242,6 +243,8 @@ class Rig:
             daemon_address=None,
             time_scale=time_scale,
             heartbeat_interval=heartbeat_interval,
+            gateways=(config.freeswitch.gateway,),
+            local_streams=local_streams(config),
         )
         self.sim.start()
         for extension in set(config.frontdesk.extensions) | set(config.emergency.extensions):

@@ -534,7 +534,7 @@ class _Builder:
 
     def flow(self, prompts: dict[str, Prompt], numbers: dict[str, str]) -> FlowSettings | None:
         values = dict(self.section("flow"))
-        for key in ("greeting", "goodbye", "invalid"):
+        for key in ("greeting", "goodbye", "invalid", "no_choice"):
             self.check_prompt(values.get(key), ("flow", key))
         operator = values.get("operator_key", _default(FlowSettings, "operator_key"))
         repeat = values.get("repeat_key", _default(FlowSettings, "repeat_key"))
@@ -552,7 +552,7 @@ class _Builder:
                 nodes[name] = node
         for name, (_kind, values) in raw_nodes.items():
             here = ("flow", "nodes", name)
-            for key in ("prompt", "invalid_prompt", "thanks_prompt"):
+            for key in ("prompt", "invalid_prompt", "no_choice_prompt", "thanks_prompt"):
                 self.check_prompt(values.get(key), here + (key,))
             if "then" in values:
                 self.check_node(values["then"], here + ("then",))

@@ -289,6 +289,8 @@ class MenuNode:
     timeout: float = 5.0
     tries: int = 3
     invalid_prompt: str | None = None
+    no_choice_prompt: str | None = None
+    """Played when the caller pressed nothing (default: flow.no_choice)."""
     reason: str | None = None
 
 
@@ -347,11 +349,14 @@ class FlowSettings:
     greeting: str
     goodbye: str
     invalid: str
+    """After a key the menu does not offer."""
     nodes: dict[str, Node]
     branches: dict[str, Branch]
     """One per schedule state (see SCHEDULE_STATES)."""
     operator_key: str = "0"
     repeat_key: str = "*"
+    no_choice: str | None = None
+    """After a menu timeout with no key pressed; None: the menu is repeated at once."""
 
 
 @dataclass(frozen=True)
@@ -442,3 +447,9 @@ class Config:
     """[prompts] directory; its ``custom/`` subdirectory holds the technician's recordings."""
     prompt_voice: str | None = None
     """espeak-ng voice of the rendered prompts; None: the practice language's default."""
+
+    @property
+    def presented_number(self) -> str | None:
+        """The practice's number, shown on every call frontdesk places outside ([trunk]
+        caller_id); None without [trunk]."""
+        return self.trunk.caller_id if self.trunk is not None else None

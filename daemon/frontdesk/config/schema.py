@@ -208,6 +208,7 @@ NODE = Tagged(
                 "timeout": Float(minimum=1, maximum=60),
                 "tries": Int(minimum=1, maximum=9),
                 "invalid_prompt": Str(),
+                "no_choice_prompt": Str(),
                 "reason": _reason,
             }
         ),
@@ -246,6 +247,7 @@ FLOW = Table(
         "greeting": Str(required=True),
         "goodbye": Str(required=True),
         "invalid": Str(required=True),
+        "no_choice": Str(doc="prompt after a menu timeout with no key; none: repeat at once"),
         "operator_key": Key(),
         "repeat_key": Key(),
         "branches": BRANCHES,

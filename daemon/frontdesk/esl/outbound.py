@@ -36,6 +36,8 @@ CONNECT_TIMEOUT = 10.0
 """Seconds a connection has to give its connect reply."""
 DEFAULT_MAX_CALLS = 300
 REFUSAL_LOG_INTERVAL = 60.0
+NO_INVALID_FILE = "silence_stream://250"
+"""What `read_digits` gives play_and_get_digits as its invalid file."""
 
 
 def socket_token(esl_password: str) -> str:
@@ -171,6 +173,32 @@ class CallSession:
                 raise CommandTimeout(f"{app} did not complete within {timeout} s") from None
         finally:
             self._executing.pop(event_uuid, None)
+
+    def read_digits(
+        self,
+        prompt: str,
+        *,
+        variable: str,
+        regex: str,
+        timeout_ms: int,
+        min_digits: int = 1,
+        max_digits: int = 1,
+        inter_digit_ms: int | None = None,
+    ) -> tuple[str | None, str]:
+        """One try of `play_and_get_digits`: (digits, "key"), or (None, "invalid" | "timeout").
+
+        FreeSWITCH plays the invalid file after a timeout too (esl-captures), so it gets only
+        a short silence here: the caller decides what to say after each outcome. The digits
+        come from `variable` (use a fresh name each time), never from ``read_result``."""
+        done = self.execute(
+            "play_and_get_digits",
+            f"{min_digits} {max_digits} 1 {timeout_ms} # {prompt} {NO_INVALID_FILE} "
+            f"{variable} {regex} {inter_digit_ms or timeout_ms}",
+        )
+        digits = done.variable(variable)
+        if digits:
+            return digits, "key"
+        return None, "invalid" if done.variable(f"{variable}_invalid") else "timeout"
 
     def set(self, var: str, value: str) -> None:
         """Set a channel variable (waits for the command reply only)."""

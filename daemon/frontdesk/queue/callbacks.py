@@ -11,6 +11,12 @@ and is hung up. They KEEP THEIR PLACE: their `Waiting` entry stays in the queue,
    ``bgapi originate {origination_uuid=<leg>,…}sofia/gateway/<gateway>/<digits> &park()``;
 3. when the patient answers, ``uuid_bridge <patient leg> <staff leg>`` (which ends the tone).
 
+The patient's leg shows the practice's number and name (``origination_caller_id_*`` from
+[trunk] caller_id: FreeSWITCH does not apply the gateway's caller id to an api originate).
+At start and after every control reconnection `check_gateway` asks FreeSWITCH whether the
+gateway exists; while it does not, no callback is placed (no staff phone is rung for a call
+that cannot be made): they stay pending, in the staff's list, and an error is logged once.
+
 With ``call_back_missed`` (on by default), a patient who hung up after waiting at least
 ``missed_after`` seconds (in the queue, or at the voicemail it sent them to, without leaving a
 message) is called back the same way (`CallbackDesk.missed`, reason ``missed``), but only when
@@ -42,7 +48,7 @@ from __future__ import annotations
 import itertools
 import re
 import uuid as uuidlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -52,6 +58,13 @@ import structlog
 
 from frontdesk.config.model import QueueSettings
 from frontdesk.esl import CallSession, ESLError, commands
+from frontdesk.esl.dial import (
+    dial_string,
+    gateway_known,
+    gateway_status,
+    gateway_target,
+    originate,
+)
 from frontdesk.queue.core import FrontdeskQueue, Waiting
 from frontdesk.speech import phone_number
 from frontdesk.store import CallbackRequest, MissedCall, Store
@@ -107,6 +120,11 @@ class Ticket:
     """False while the caller is still on the line (thanks prompt): not placed yet."""
     missed: bool = False
     """A missed patient called back (reason ``missed``): after every caller on the line."""
+
+
+def ringback_tone(country: str) -> str:
+    """The practice country's ringing tone, endless (stopped by uuid_break or uuid_bridge)."""
+    return f"tone_stream://{RINGBACK.get(country, ETSI_RINGBACK)};loops=-1"
 
 
 # --- on hold: confirming the number -----------------------------------------------------
@@ -171,16 +189,23 @@ def _ask(
     invalid: str,
     regex: str,
 ) -> str | None:
-    """One play_and_get_digits (two tries); the digits from its own variable (never
-    read_result, see the captures), or None."""
-    variable = f"fd_callback_{next(_variables)}"
-    done = session.execute(
-        "play_and_get_digits",
-        f"{min_digits} {max_digits} 2 {timeout_ms} # {prompt} {invalid} {variable} {regex} "
-        f"{INTER_DIGIT_MS}",
-    )
-    digits = done.variable(variable) or ""
-    return digits if digits.isdigit() else None
+    """Up to two tries; the invalid prompt after a wrong entry only (not after silence). The
+    digits, or None."""
+    for _ in range(2):
+        digits, outcome = session.read_digits(
+            prompt,
+            variable=f"fd_callback_{next(_variables)}",
+            regex=regex,
+            timeout_ms=timeout_ms,
+            min_digits=min_digits,
+            max_digits=max_digits,
+            inter_digit_ms=INTER_DIGIT_MS,
+        )
+        if digits is not None and digits.isdigit():
+            return digits
+        if outcome == "invalid":
+            session.execute("playback", invalid)
+    return None
 
 
 # --- in the queue: placing callbacks ----------------------------------------------------
@@ -202,10 +227,17 @@ class CallbackDesk:
         dialable: Callable[[str], bool],
         record: Callable[..., Any],
         clock: Callable[[], datetime],
+        presented: Mapping[str, str] | None = None,
     ) -> None:
         self.queue = queue
         self.gateway = gateway
-        self.ringback = f"tone_stream://{RINGBACK.get(country, ETSI_RINGBACK)};loops=-1"
+        self.presented = dict(presented or {})
+        """Originate variables showing the practice's number on the patient's phone
+        (`frontdesk.esl.dial.caller_id`)."""
+        self.gateway_known: bool | None = None
+        """What FreeSWITCH said of the gateway at the last (re)connection; None: not asked
+        yet. Callbacks are placed only when True."""
+        self.ringback = ringback_tone(country)
         self.label = CALLBACK_LABEL[language]
         """Shown as the caller's name on the staff phone rung for a callback."""
         self._may_call = may_call
@@ -320,10 +352,32 @@ class CallbackDesk:
 
     # -- placing -----------------------------------------------------------------------
 
+    def check_gateway(self) -> None:
+        """At start and after every control reconnection: does FreeSWITCH have the gateway?
+        Without it no callback can be placed, so no staff phone is rung for one: they stay
+        pending (and listed for the staff). Logged once when it goes missing."""
+        control = self.queue._control()
+        if control is None:
+            return
+        try:
+            known = gateway_known(control.api(gateway_status(self.gateway)))
+        except ESLError as error:
+            log.warning("queue.gateway_check_failed", gateway=self.gateway, error=str(error))
+            return
+        if not known and self.gateway_known is not False:
+            log.error("queue.gateway_missing", gateway=self.gateway,
+                      effect="callbacks are not placed; they stay in the staff's list")
+        elif known and self.gateway_known is False:
+            log.info("queue.gateway_found", gateway=self.gateway)
+        self.gateway_known = known
+        self.queue._changed()
+
     def may_place(self, entry: Waiting) -> bool:
         """Called by the dispatcher when it is this callback's turn and a phone is free."""
         ticket = entry.callback
-        if ticket is None or not self._may_call():
+        if self.gateway_known is None:  # not asked yet, or the last check failed
+            self.check_gateway()
+        if ticket is None or not self.gateway_known or not self._may_call():
             return False
         request = self._record("get_callback", ticket.id)
         if request is not None and request.state != "pending":  # done by the staff
@@ -387,11 +441,15 @@ class CallbackDesk:
         if control is None:
             raise ESLError("no control connection")
         digits = callback_digits(number)  # stored data going into a dial string: digits only
-        options = f"origination_uuid={leg},ignore_early_media=true," \
-                  f"originate_timeout={PATIENT_RING_SECONDS}"
-        dial = "{" + options + "}" + f"sofia/gateway/{self.gateway}/{digits}"
+        variables = {
+            "origination_uuid": leg,
+            "ignore_early_media": "true",
+            "originate_timeout": PATIENT_RING_SECONDS,
+            **self.presented,
+        }
+        dial = dial_string(gateway_target(self.gateway, digits), variables)
         timeout = PATIENT_RING_SECONDS * self.queue.time_scale + 30.0
-        return control.bgapi(f"originate {dial} &park()", timeout=timeout)
+        return control.bgapi(originate(dial), timeout=timeout)
 
     def _failed(self, entry: Waiting, cause: str) -> None:
         """No answer, busy...: try again later, or give up into the staff's list."""

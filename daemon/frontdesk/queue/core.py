@@ -137,6 +137,9 @@ class FrontdeskQueue:
         self._writer: gevent.Greenlet | None = None
         self.callbacks: CallbackDesk | None = None
         """Set by the CallbackDesk of this queue."""
+        self.music_unavailable: dict[str, float] = {}
+        """Hold music FreeSWITCH could not play -> when to try it again (queue clock); kept
+        by `frontdesk.queue.hold` so it warns once for all callers."""
 
     def now(self) -> float:
         return self.board.now()

@@ -8,6 +8,9 @@ so the caller is connected at once. When the staff member hangs up, the shipped 
 the caller up (``frontdesk_talked``, see `frontdesk.esl.commands`), whether or not the daemon
 is still running.
 
+Hold music FreeSWITCH cannot play (it ends at once) is replaced by the practice's ringing tone
+for every caller, with one warning, and tried again now and then (`_music`).
+
 With a callback key, it is the playback terminator: FreeSWITCH ends the music or announcement
 when it is pressed (``playback_terminator_used``) and the session's DTMF event tells the loop,
 which runs `offer_callback` (frontdesk.queue.callbacks: confirm the number, thanks, hang up).
@@ -19,14 +22,24 @@ from collections.abc import Callable
 
 import gevent
 import gevent.event
+import structlog
 
 from frontdesk.config.model import QueueSettings
 from frontdesk.esl import CallSession, Event
 from frontdesk.queue.announce import Announcer
+from frontdesk.queue.callbacks import ringback_tone
 from frontdesk.queue.core import FrontdeskQueue, Waiting
 
 ANSWERED = "answered"
 CALLBACK = "callback_requested"
+MUSIC_MIN_SECONDS = 1.0
+"""A hold playback ending by itself sooner than this (queue seconds) is music that fails."""
+MUSIC_RETRY_SECONDS = 60.0
+"""Music that failed is tried again this often (queue seconds); the ringing tone meanwhile."""
+FALLBACK_PAUSE_SECONDS = 5.0
+"""When the ringing tone fails too: the wait before the next try (queue seconds)."""
+
+log = structlog.get_logger(__name__)
 
 
 def hold(
@@ -139,11 +152,58 @@ def _announce(
 def _music(
     session: CallSession, queue: FrontdeskQueue, entry: Waiting, moh: str, seconds: float
 ) -> None:
-    """Play hold music for `seconds` (queue clock) or until the caller is connected."""
-    timer = gevent.spawn_later(
-        max(seconds, 0.0) * queue.time_scale, queue.break_media, entry.uuid
-    )
+    """Play hold music for `seconds` (queue clock) or until the caller is connected.
+
+    Music has no end of its own: a playback that ends by itself within MUSIC_MIN_SECONDS, or
+    with an error, is a source FreeSWITCH cannot play (no ``moh`` directory: "Unknown source
+    moh"). Then every caller hears the practice's ringing tone instead and the music is tried
+    again every MUSIC_RETRY_SECONDS, with one warning; if the tone fails too, the loop waits
+    FALLBACK_PAUSE_SECONDS between tries: never a tight loop of playbacks."""
+    started = queue.now()
+    retry_at = queue.music_unavailable.get(moh)
+    source = moh if retry_at is None or started >= retry_at else _fallback(queue)
+    stopped = gevent.event.Event()
+
+    def stop() -> None:
+        stopped.set()
+        queue.break_media(entry.uuid)
+
+    timer = gevent.spawn_later(max(seconds, 0.0) * queue.time_scale, stop)
     try:
-        session.execute("playback", moh)
+        done = session.execute("playback", source)
     finally:
         timer.kill(block=False)
+    played = queue.now() - started
+    response = done.get("Application-Response") or ""
+    if (
+        stopped.is_set()
+        or entry.state != "waiting"
+        or session.hungup.is_set()
+        or done.variable("playback_terminator_used")
+        or (played >= MUSIC_MIN_SECONDS and response in ("", "FILE PLAYED"))
+    ):
+        if source == moh and played >= MUSIC_MIN_SECONDS:
+            _music_played(queue, moh)
+        return
+    if source == moh:
+        _music_failed(queue, moh, response)
+    else:
+        session.hungup.wait(min(max(seconds, 0.0), FALLBACK_PAUSE_SECONDS) * queue.time_scale)
+
+
+def _fallback(queue: FrontdeskQueue) -> str:
+    """What callers hear on hold while the music cannot be played: the ringing tone of the
+    practice's country (the callback desk knows it)."""
+    return queue.callbacks.ringback if queue.callbacks is not None else ringback_tone("")
+
+
+def _music_failed(queue: FrontdeskQueue, moh: str, response: str) -> None:
+    if moh not in queue.music_unavailable:
+        log.warning("hold.music_unavailable", source=moh, response=response,
+                    fallback=_fallback(queue), retry_every=MUSIC_RETRY_SECONDS)
+    queue.music_unavailable[moh] = queue.now() + MUSIC_RETRY_SECONDS
+
+
+def _music_played(queue: FrontdeskQueue, moh: str) -> None:
+    if queue.music_unavailable.pop(moh, None) is not None:
+        log.info("hold.music_available", source=moh)

@@ -34,22 +34,32 @@ class Outside:
     talk_seconds: float = 20.0
     state: str = "idle"
     calls_answered: int = 0
+    shown: list[tuple[str, str]] = field(default_factory=list)
+    """(caller id number, name) this phone showed for each call that rang it."""
 
 
 Endpoint = Phone | Outside
+
+
+def split_outside_quotes(text: str, delimiter: str) -> list[str]:
+    """Split like FreeSWITCH's switch_separate_string: not inside single quotes (kept here;
+    FreeSWITCH takes them off the values of a dial string's variables)."""
+    parts = re.findall(rf"(?:'[^']*'|[^{re.escape(delimiter)}'])+|(?<={re.escape(delimiter)})"
+                       rf"(?={re.escape(delimiter)}|$)", text)
+    return parts
 
 
 def parse_dialstring(dialstring: str) -> tuple[dict[str, str], list[str]]:
     """Split ``{k=v,...}a,b`` into its variables and its simultaneous targets."""
     variables: dict[str, str] = {}
     rest = dialstring.strip()
-    match = re.match(r"^\{([^}]*)\}", rest)
+    match = re.match(r"^\{((?:'[^']*'|[^}'])*)\}", rest)
     if match:
         rest = rest[match.end() :]
-        for item in match.group(1).split(","):
+        for item in split_outside_quotes(match.group(1), ","):
             name, _, value = item.partition("=")
             if name.strip():
-                variables[name.strip()] = value.strip()
+                variables[name.strip()] = value.strip().replace("'", "")
     targets = [t.strip() for t in re.split(r"[,|]", rest) if t.strip()]
     return variables, targets
 

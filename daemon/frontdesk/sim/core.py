@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import gevent
 import structlog
@@ -27,6 +28,7 @@ from ._legs import (
     leg_for,
     parse_dialstring,
     ring,
+    split_outside_quotes,
 )
 from ._wire import Headers
 from .session import CallerScript, OutboundSession, SimCall
@@ -68,6 +70,8 @@ class Simulator:
         fallback_prompt: str = "fallback.wav",
         fallback_messages: str = "",
         socket_resume: bool = True,
+        gateways: Sequence[str] = ("trunk",),
+        local_streams: Mapping[str, str | os.PathLike[str]] | None = None,
     ) -> None:
         if isinstance(daemon_address, str):
             addr_host, _, addr_port = daemon_address.rpartition(":")
@@ -88,6 +92,11 @@ class Simulator:
         self.socket_resume = socket_resume
         """Callers arrive with ``socket_resume=true``, as the shipped dialplan sets it."""
         """Directory the fallback's voicemail is recorded into; "" writes no file."""
+        self.gateways = set(gateways)
+        """The sofia gateways FreeSWITCH has (``sofia status gateway``, ``sofia/gateway/…``)."""
+        self.local_streams = None if local_streams is None else dict(local_streams)
+        """``local_stream://<name>`` sources by name -> directory, as local_stream.conf.xml
+        declares them (`has_stream`); None: every stream plays."""
         self.events = EventFactory()
         self.phones: dict[str, Phone] = {}
         self.outside: dict[str, Outside] = {}
@@ -165,6 +174,22 @@ class Simulator:
     def record_frame(self, kind: str, frame: bytes) -> None:
         if self.frame_hook is not None:
             self.frame_hook(kind, frame)
+
+    def has_stream(self, uri: str) -> bool:
+        """Whether ``local_stream://<name>`` plays, as in mod_local_stream: a source exists
+        only for a declared directory that exists and holds a file; an unknown name falls
+        back to the ``default`` source."""
+        if self.local_streams is None:
+            return True
+        name = uri.removeprefix("local_stream://").split("/", 1)[0] or "default"
+        for source in (name, "default"):
+            directory = self.local_streams.get(source)
+            if directory is not None and os.path.isdir(directory) and any(
+                entry.is_file() and not entry.name.startswith(".")
+                for entry in os.scandir(directory)
+            ):
+                return True
+        return False
 
     def scaled(self, seconds: float) -> float:
         return max(seconds, 0.0) * self.time_scale
@@ -288,7 +313,9 @@ class Simulator:
                 return "USER_BUSY"
             return phone
         if target.startswith("sofia/gateway/"):
-            number = target.split("/", 3)[-1]
+            _, _, gateway, number = target.split("/", 3)
+            if gateway not in self.gateways:
+                return "INVALID_GATEWAY"
             outside = self.outside.get(number)
             if outside is None:
                 return "UNALLOCATED_NUMBER"
@@ -318,6 +345,8 @@ class Simulator:
             if ringing:  # only the first leg may take the chosen origination_uuid
                 merged.pop("origination_uuid", None)
             leg = leg_for(target, endpoint, merged, caller)
+            if isinstance(endpoint, Outside):
+                endpoint.shown.append((leg.caller_number, leg.caller_name))
             endpoint.state = "ringing"
             self._leg_endpoints[leg.uuid] = endpoint
             ringing.append(Ringing(target, endpoint, leg))
@@ -536,7 +565,7 @@ class Simulator:
         self.end_leg(first, first.hangup_cause)
 
     def _api_originate(self, arg: str) -> tuple[str, Deferred]:
-        dialstring, _, _app = arg.partition(" ")
+        dialstring = (split_outside_quotes(arg.strip(), " ") or [""])[0]
         result = self.dial(dialstring, channel_vars={}, caller=None)
         after: Deferred = (lambda: self.release(result)) if result.losers else None
         if result.winner is None:
@@ -565,6 +594,8 @@ class Simulator:
             ]
             body = "\nRegistrations:\n" + _RULE + "\n" + "".join(entries)
             return body + f"Total items returned: {len(entries)}\n" + _RULE + "\n", None
+        if words[:2] == ["status", "gateway"]:
+            return self._gateway_status(words[2] if len(words) > 2 else None), None
         if words == ["status"]:
             return (
                 f"{'Name':>25}\t{'Type':>7}\t{'Data':>42}\tState\n{_RULE}\n"
@@ -573,6 +604,25 @@ class Simulator:
                 None,
             )
         return "-ERR Usage: sofia status|xmlstatus ...\n", None
+
+    def _gateway_status(self, name: str | None) -> str:
+        """mod_sofia's ``sofia status gateway <name>`` (cmd_status in sofia.c)."""
+        if name is None:
+            return "Invalid Syntax!\n"
+        if name not in self.gateways:
+            return "Invalid Gateway!\n"
+        rows = [
+            ("Name    ", name), ("Profile ", "trunk"), ("Scheme  ", "Digest"),
+            ("Realm   ", "sip.operateur.example"), ("Username", "0199000001"),
+            ("Password", "yes"), ("From    ", "<sip:0199000001@sip.operateur.example>"),
+            ("Contact ", f"<sip:gw+{name}@127.0.0.1:5080;transport=udp;gw={name}>"),
+            ("Exten   ", "0199000001"), ("To      ", "sip:0199000001@sip.operateur.example"),
+            ("Proxy   ", "sip:sip.operateur.example"), ("Context ", "public"),
+            ("Expires ", "3600"), ("Freq    ", "3600"), ("Ping    ", "0"), ("PingFreq", "0"),
+            ("PingState", "0/0/0"), ("State   ", "REGED"), ("Status  ", "UP"),
+            ("CallsIN ", "0"), ("CallsOUT", "0"),
+        ]
+        return _RULE + "\n" + "".join(f"{k}\t{v}\n" for k, v in rows) + _RULE + "\n"
 
     def _api_sofia_contact(self, arg: str) -> tuple[str, Deferred]:
         ext = arg.rsplit("/", 1)[-1].split("@", 1)[0]

@@ -105,7 +105,7 @@ def media_seconds(path: str) -> float:
         except ValueError:
             return 1.0
     if path.startswith("tone_stream://"):
-        return 1.0
+        return float("inf") if "loops=-1" in path else 1.0
     if path.startswith("local_stream://"):
         return float("inf")
     if os.path.isfile(path):
@@ -561,6 +561,10 @@ class OutboundSession:
         )
 
     def _app_playback(self, arg: str) -> tuple[str, Callback]:
+        if arg.startswith("local_stream://") and not self.sim.has_stream(arg):
+            # "Unknown source moh, trying 'default'" / "Unknown source default": at once.
+            self.call.prompts_heard.append(arg)
+            return "FILE NOT FOUND", None
         try:
             self._play(arg, barge_ok=True)
         except _Interrupted as stop:
