@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
+import subprocess
+import sys
 import tomllib
 import wave
 from pathlib import Path
@@ -638,3 +641,64 @@ def test_a_missing_prompt_directory_is_one_error(tmp_path: Path) -> None:
         tmp_path, text, 'directory = "sounds"', "prompts.directory", "directory not found"
     )
     assert len(errors) == 1
+
+
+# -- files that are not a plain UTF-8 TOML text ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "nested", ["[" * 100_000 + "]" * 100_000, "{ a = " * 100_000 + "1" + " }" * 100_000]
+)
+def test_a_value_nested_too_deeply_is_an_error_at_its_line(tmp_path: Path, nested: str) -> None:
+    text = edit(("[frontdesk]\n", f"[frontdesk]\n# a [ in a comment\ndeep = {nested}\n"))
+
+    errors = errors_of(tmp_path, text)
+
+    line = line_of(text, "deep = ")
+    assert errors == [f"{tmp_path / 'frontdesk.toml'}:{line}: syntax: arrays or inline tables "
+                      "nested too deeply"]
+
+
+def check_config(path: Path) -> subprocess.CompletedProcess:
+    """`frontdesk check-config` as a process: a hang fails the test instead of blocking it."""
+    return subprocess.run(
+        [sys.executable, "-m", "frontdesk.cli", "check-config", str(path)],
+        capture_output=True, text=True, timeout=60,
+    )
+
+
+@pytest.mark.parametrize("kind", ["fifo", "directory", "device"])
+def test_check_config_refuses_what_is_not_a_regular_file_without_reading_it(
+    tmp_path: Path, kind: str
+) -> None:
+    path = {"fifo": tmp_path / "fifo.toml", "directory": tmp_path, "device": Path("/dev/zero")}[
+        kind
+    ]
+    if kind == "fifo":
+        os.mkfifo(path)
+
+    done = check_config(path)
+
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"{path}:1: file: is ")
+    assert "not a regular file" in done.stderr
+
+
+def test_a_utf8_byte_order_mark_is_accepted(tmp_path: Path) -> None:
+    path = write(tmp_path, BASE)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+
+    assert load_config(path).practice.name == "Cabinet de test"
+
+
+def test_invalid_utf8_names_its_line_and_column(tmp_path: Path) -> None:
+    path = write(tmp_path, BASE)
+    path.write_bytes(path.read_bytes().replace(b"Cabinet", b"Cabin\xe9t"))
+
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+
+    line = line_of(BASE, "Cabinet")
+    assert caught.value.errors == [
+        f"{path}:{line}: syntax: not valid UTF-8 (byte 0xE9 at column 14): save the file as UTF-8"
+    ]

@@ -171,6 +171,22 @@ def test_sighup_with_a_broken_file_keeps_the_running_config(daemon, sim, config_
     config_file.write_text(good, encoding="utf-8")
 
 
+def test_sighup_with_a_file_nested_too_deeply_keeps_the_running_config(daemon, sim, config_file):
+    good = config_file.read_text(encoding="utf-8")
+    set_key(config_file, "ring_timeout", "[" * 100_000 + "]" * 100_000)
+
+    daemon.signal(signal.SIGHUP)
+
+    daemon.wait_for_log("config.reload_refused")
+    refused = next(line for line in daemon.lines if line.get("event") == "config.reload_refused")
+    assert refused["error"].startswith(f"{config_file}:")
+    assert "nested too deeply" in refused["error"]
+    call = sim.place_call(CallerScript(keys=("4",)))
+    assert call.wait_done(10)
+    daemon.wait_for_log("call.finished", outcome="information")
+    config_file.write_text(good, encoding="utf-8")
+
+
 def test_sighup_with_a_valid_file_applies_to_new_calls_only(daemon, sim, config_file):
     slow = sim.place_call(CallerScript(keys=("4",)))
     assert wait_for(lambda: slow.prompts_heard)

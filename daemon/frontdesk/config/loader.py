@@ -11,6 +11,7 @@ import hashlib
 import ipaddress
 import os
 import re
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 import holidays
 
 from . import schema
-from ._locate import Locator, format_path
+from ._locate import Locator, deepest_line, format_path
 from ._permissions import config_file_problem, inline_secret_problem, secret_file_problem
 from ._types import INVALID, Issues, did_you_mean, one_of
 from .model import (
@@ -101,22 +102,12 @@ def load_config(path: str | os.PathLike[str], *, check_files: bool = True) -> Co
     """
     source = Path(path)
     name = str(path)
-    try:
-        data = source.read_bytes()
-    except OSError as exc:
-        raise ConfigError([f"{name}:1: file: cannot read: {exc.strerror or exc}"]) from None
+    data = _read_regular_file(source, name)
     problem = config_file_problem(source)
     if problem is not None:
         raise ConfigError([f"{name}:1: file: {problem}"])
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ConfigError([f"{name}:{line}: syntax: not valid UTF-8"]) from None
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([_syntax_error(name, text, exc)]) from None
+    text = _decode(name, data)
+    raw = _parse(name, text)
 
     issues = Issues()
     values = schema.ROOT.convert(raw, (), issues)
@@ -135,6 +126,65 @@ def load_config(path: str | os.PathLike[str], *, check_files: bool = True) -> Co
         lines.sort(key=lambda item: item[0])
         raise ConfigError([text for _, text in lines] or [f"{name}:1: file: invalid config"])
     return config
+
+
+def _read_regular_file(source: Path, name: str) -> bytes:
+    """The file's bytes; anything but a regular file (a FIFO, a device, a directory) is
+    refused before it is opened for reading: reading a FIFO or a terminal would never end."""
+    try:
+        _require_regular(source.stat().st_mode, name)
+        descriptor = os.open(source, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+        with os.fdopen(descriptor, "rb") as file:
+            _require_regular(os.fstat(file.fileno()).st_mode, name)  # replaced meanwhile?
+            return file.read()
+    except OSError as exc:
+        raise ConfigError([f"{name}:1: file: cannot read: {exc.strerror or exc}"]) from None
+
+
+_FILE_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _require_regular(mode: int, name: str) -> None:
+    if stat.S_ISREG(mode):
+        return
+    kind = next((what for test, what in _FILE_KINDS if test(mode)), "not a regular file")
+    raise ConfigError(
+        [f"{name}:1: file: is {kind}, not a regular file: give the path of the TOML file"]
+    )
+
+
+def _decode(name: str, data: bytes) -> str:
+    """UTF-8 text; a leading byte-order mark (Windows editors write one) is dropped."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError(
+            [
+                f"{name}:{line}: syntax: not valid UTF-8 (byte 0x{data[exc.start]:02X} at "
+                f"column {column}): save the file as UTF-8"
+            ]
+        ) from None
+    return text.removeprefix("\ufeff")
+
+
+def _parse(name: str, text: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([_syntax_error(name, text, exc)]) from None
+    except RecursionError:
+        line = deepest_line(text)
+        raise ConfigError(
+            [f"{name}:{line}: syntax: arrays or inline tables nested too deeply"]
+        ) from None
 
 
 def _syntax_error(name: str, text: str, exc: tomllib.TOMLDecodeError) -> str:
