@@ -236,7 +236,15 @@ def test_a_daemon_killed_mid_call_leaves_the_call_recorded_as_interrupted(
     assert restarted.saw("calls.interrupted_by_previous_stop", count=1)
 
 
-def test_a_missing_messages_directory_is_reported_at_start(daemon, config_file):
+def test_the_daemon_refuses_to_start_without_its_messages_directory(config_file):
     """FreeSWITCH creates no directory: without it every caller's message would be lost."""
-    assert not (config_file.parent.parent / "var" / "messages").exists()
-    daemon.wait_for_log("messages.directory_missing")
+    (config_file.parent.parent / "var" / "messages").rmdir()
+
+    process = DaemonProcess(config_file)
+
+    assert process.wait() == 1
+    assert any(
+        line.get("event", "").startswith(f"{config_file}:")
+        and "storage.messages: directory not found" in line["event"]
+        for line in process.lines
+    )

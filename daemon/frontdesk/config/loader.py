@@ -82,6 +82,8 @@ _NODE_CLASSES: dict[str, type] = {
 _HUMAN_OR_MESSAGE = (FrontdeskNode, TransferNode, MessageNode)
 _RECORDED = re.compile(r"enregistr|record", re.IGNORECASE)
 """What a consent prompt says, in French or English: the call is recorded."""
+_UNSAFE_ARGUMENT = re.compile(r"[\s'\"\\$\x00-\x1f\x7f]")
+"""Characters that break a file name in a FreeSWITCH application's arguments."""
 _NUMBER_RUN = re.compile(r"\d+(?:[ .\u00a0\u202f-]\d+)*")
 
 
@@ -426,8 +428,31 @@ class _Builder:
             )
 
     def storage(self) -> StorageSettings | None:
-        values = self.section("storage")
-        return _make(StorageSettings, {k: self.resolve(v) for k, v in values.items()})
+        values = {k: self.resolve(v) for k, v in self.section("storage").items()}
+        if "database" in values:  # spoken sentences are rendered next to it
+            self.check_argument(str(values["database"].parent), ("storage", "database"))
+        messages = values.get("messages")
+        if messages is not None:
+            self.check_argument(str(messages), ("storage", "messages"))
+            if self.check_files and not messages.is_dir():
+                self.add(
+                    ("storage", "messages"),
+                    f"directory not found: {messages} (FreeSWITCH records the callers' "
+                    "messages there and creates no directory: create it, writable by FreeSWITCH)",
+                )
+        return _make(StorageSettings, values)
+
+    def check_argument(self, text: str, path: tuple[Any, ...]) -> None:
+        """`text` goes into a FreeSWITCH application's arguments (a file to play or record)."""
+        bad = sorted(set(_UNSAFE_ARGUMENT.findall(text)))
+        if bad:
+            shown = ", ".join(repr(char) for char in bad)
+            self.add(
+                path,
+                f"{text!r} contains {shown}: FreeSWITCH splits an application's arguments on "
+                "spaces (play_and_get_digits, record) and reads quotes, backslashes and $ "
+                "itself; rename it with letters, digits, '-', '_' and '.' only",
+            )
 
     def recording(
         self, prompts: dict[str, Prompt], storage: StorageSettings | None
@@ -451,7 +476,12 @@ class _Builder:
                     f"the text of prompt {consent.name!r} must tell callers that the call is "
                     "recorded (say 'enregistré' or 'recorded')",
                 )
-        return self.data_directory(values, "directory", "recordings", storage, RecordingSettings)
+        recording = self.data_directory(
+            values, "directory", "recordings", storage, RecordingSettings
+        )
+        if "directory" in given and recording is not None:
+            self.check_argument(str(recording.directory), here + ("directory",))
+        return recording
 
     def maintenance(self, storage: StorageSettings | None) -> MaintenanceSettings | None:
         values = dict(self.section("maintenance"))
@@ -539,11 +569,13 @@ class _Builder:
         if check_files and not directory.is_dir():
             self.add(("prompts", "directory"), f"directory not found: {directory}")
             check_files = False  # one error rather than one per prompt
+        self.check_argument(str(directory), ("prompts", "directory"))
         prompts = {}
         for name, entry in values.items():
             if name in schema.PROMPT_SETTINGS or "file" not in entry or "text" not in entry:
                 continue
             file = entry["file"]
+            self.check_argument(file, ("prompts", name, "file"))
             path = None
             if "://" not in file:
                 path = Path(os.path.normpath(directory / file))
@@ -619,7 +651,33 @@ class _Builder:
                         f"must be a message node (when nobody answers the caller can leave a "
                         f"message), not {_kind_of(target)} node {node.then!r}",
                     )
+        self.check_circles(nodes)
         return nodes
+
+    def check_circles(self, nodes: dict[str, Node]) -> None:
+        """A caller who presses nothing follows one way out of each node (`_unattended_next`):
+        a circle of those ways is a caller kept going round for ever, never reaching a human
+        or the end of the call (info nodes leading to each other, transfers failing over to
+        each other, a menu whose failure leads back to it)."""
+        reported: set[str] = set()
+        for start in nodes:
+            circle: list[str] = []
+            name: str | None = start
+            while name is not None and name not in circle and name not in reported:
+                circle.append(name)
+                name = _unattended_next(nodes.get(name))
+            reported.update(circle)
+            if name is None or name not in circle:
+                continue
+            circle = circle[circle.index(name):]
+            first = nodes[circle[0]]
+            route = " -> ".join(f"{n} ({_unattended_key(nodes[n])})" for n in circle)
+            self.add(
+                ("flow", "nodes", first.name, _unattended_key(first)),
+                f"goes round in a circle: {route} -> {first.name}: a caller who presses nothing "
+                "never reaches a human or the end of the call; end the circle with a "
+                "frontdesk or message node (or an info node without then)",
+            )
 
     def check_menu(self, node: MenuNode, operator: str, repeat: str, nodes: dict[str, Node]):
         here = ("flow", "nodes", node.name)
@@ -862,6 +920,21 @@ def _local_datetime(text: str) -> bool:
     except ValueError:
         return False
     return value.tzinfo is None and "T" in text
+
+
+def _unattended_next(node: Node | None) -> str | None:
+    """Where a caller who presses nothing goes after `node`; None: the call ends there (or it
+    reaches a human, or a message node)."""
+    key = _unattended_key(node) if node is not None else None
+    return getattr(node, key) if key is not None else None
+
+
+def _unattended_key(node: Node) -> str | None:
+    if isinstance(node, MenuNode):
+        return "on_failure"
+    if isinstance(node, InfoNode | TransferNode):
+        return "then"
+    return None  # a message ends the call; a frontdesk node reaches a human or a message
 
 
 def _kind_of(node: Node) -> str:

@@ -79,6 +79,8 @@ class SimCall:
     daemon_unreachable: bool = False
     daemon_closed_midcall: bool = False
     fallback_ran: bool = False
+    reached_hangup_after: bool = False
+    """The call was still going at the script's `hangup_after`: the caller hung up then."""
     answered_after: float | None = None
     """Real seconds from the TCP connection to the daemon's `answer` (call set-up time)."""
     decision_latencies: list[float] = field(default_factory=list)
@@ -456,12 +458,15 @@ class OutboundSession:
         ch.call_state = "ACTIVE"
         ch.variables["endpoint_disposition"] = "ANSWER"
         if self.script.hangup_after is not None:
-            gevent.spawn_later(
-                self.sim.scaled(self.script.hangup_after), self.hangup, "NORMAL_CLEARING", "caller"
-            )
+            gevent.spawn_later(self.sim.scaled(self.script.hangup_after), self._hangup_after)
         if self.script.patience is not None:
             gevent.spawn_later(self.sim.scaled(self.script.patience), self._patience_over)
         return "_none_", None
+
+    def _hangup_after(self) -> None:
+        if not self.channel.hungup:
+            self.call.reached_hangup_after = True
+            self.hangup("NORMAL_CLEARING", by="caller")
 
     def _patience_over(self) -> None:
         if not self.settled:
