@@ -531,6 +531,10 @@ def _minutes(seconds: float) -> str:
 
 
 def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+    """Aligned columns; every cell is shown terminal-safe (callers choose their name)."""
+    from frontdesk.terminal import safe
+
+    rows = [tuple(safe(cell) for cell in row) for row in rows]
     widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=False)]
     return [
         "  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))

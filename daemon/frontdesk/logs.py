@@ -12,6 +12,8 @@ import sys
 
 import structlog
 
+from frontdesk.terminal import safe
+
 
 def mask_number(number: str | None) -> str:
     """Keep the first two and last two digits of a phone number: enough to tell calls apart."""
@@ -44,15 +46,29 @@ class _CurrentStderr:
         sys.stderr.flush()
 
 
+_MULTILINE_FIELDS = ("exception", "stack")
+"""Tracebacks: printed as lines, each line made safe."""
+
+
+def _terminal_safe(_logger: object, _name: str, event: dict) -> dict:
+    """Every text of a log line made safe for the console (a caller's name may carry escape
+    sequences)."""
+    for key, value in event.items():
+        if isinstance(value, str):
+            lines = value.split("\n") if key in _MULTILINE_FIELDS else [value]
+            event[key] = "\n".join(safe(line) for line in lines)
+    return event
+
+
 def configure_logging(level: str = "info", *, json_lines: bool | None = None) -> None:
     """Console rendering on a TTY, JSON lines otherwise (or as forced by `json_lines`)."""
     if json_lines is None:
         json_lines = not sys.stderr.isatty()
     numeric_level = logging.getLevelName(level.upper())
-    renderer = (
-        structlog.processors.JSONRenderer()
+    renderers = (
+        [structlog.processors.JSONRenderer()]  # JSON escapes every control character
         if json_lines
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        else [_terminal_safe, structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())]
     )
     structlog.configure(
         processors=[
@@ -60,7 +76,7 @@ def configure_logging(level: str = "info", *, json_lines: bool | None = None) ->
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
-            renderer,
+            *renderers,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
         logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),

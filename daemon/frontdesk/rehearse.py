@@ -32,6 +32,7 @@ from frontdesk.daemon import Daemon
 from frontdesk.flow import CallResult
 from frontdesk.schedule import Schedule
 from frontdesk.sim import CallerScript, SimCall, Simulator
+from frontdesk.terminal import safe
 
 EMERGENCY_OUTCOMES = frozenset(
     {"emergency_answered", "emergency_transferred", "emergency_information"}
@@ -373,6 +374,7 @@ def format_table(results: list[RehearsalResult], config: Config) -> str:
                 rehearsal.expect_label or ", ".join(sorted(rehearsal.expect)),
             )
         )
+    rows = [tuple(safe(cell) for cell in row) for row in rows]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = [
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
