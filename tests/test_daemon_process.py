@@ -40,11 +40,11 @@ def set_key(config: Path, key: str, value: str) -> None:
 class DaemonProcess:
     """`frontdesk run` in a child process, its JSON log lines collected as they come."""
 
-    def __init__(self, config: Path) -> None:
+    def __init__(self, config: Path, python: tuple[str, ...] = ("-m", "frontdesk.cli")) -> None:
         self.config = config
         self.lines: list[dict] = []
         self.process = gevent.subprocess.Popen(
-            [sys.executable, "-m", "frontdesk.cli", "run", "--config", str(config)],
+            [sys.executable, *python, "run", "--config", str(config)],
             stderr=gevent.subprocess.PIPE,
             stdout=gevent.subprocess.DEVNULL,
         )
@@ -248,3 +248,25 @@ def test_the_daemon_refuses_to_start_without_its_messages_directory(config_file)
         and "storage.messages: directory not found" in line["event"]
         for line in process.lines
     )
+
+
+def test_an_error_in_a_greenlet_is_one_json_log_line_with_its_traceback(config_file):
+    """gevent's hub prints such errors itself; they must not break the JSON log."""
+    failing_greenlet = (
+        "-c",
+        "import sys, gevent, frontdesk.cli; "
+        "gevent.spawn_later(0.5, lambda: {}['missing']); "
+        "sys.exit(frontdesk.cli.main(sys.argv[1:]))",
+    )
+    process = DaemonProcess(config_file, python=failing_greenlet)
+    try:
+        process.wait_for_log("greenlet.failed")
+        process.wait_for_log("daemon.started")
+    finally:
+        process.kill()
+
+    failure = next(line for line in process.lines if line.get("event") == "greenlet.failed")
+    assert failure["level"] == "error"
+    assert failure["exception"].startswith("Traceback (most recent call last):")
+    assert "KeyError: 'missing'" in failure["exception"]
+    assert all("level" in line for line in process.lines), "every line is JSON"

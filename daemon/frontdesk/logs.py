@@ -10,6 +10,7 @@ import logging
 import re
 import sys
 
+import gevent
 import structlog
 
 from frontdesk.terminal import safe
@@ -84,3 +85,16 @@ def configure_logging(level: str = "info", *, json_lines: bool | None = None) ->
     )
     # Libraries that use the standard logging module (greenswitch, gevent) go to the same place.
     logging.basicConfig(level=numeric_level, stream=sys.stderr, format="%(name)s: %(message)s")
+    gevent.get_hub().print_exception = _log_greenlet_failure
+
+
+def _log_greenlet_failure(context: object, kind: type, value: BaseException | None, tb) -> None:
+    """What gevent's hub prints for an error nobody caught in a greenlet (or a callback), as
+    one log line with the traceback in its ``exception`` field. Only the function's name is
+    given: the greenlet's repr shows its arguments, which may be a caller's data."""
+    function = getattr(context, "_run", context)
+    structlog.get_logger("gevent").error(
+        "greenlet.failed",
+        greenlet=getattr(function, "__qualname__", type(context).__name__),
+        exc_info=(kind, value if value is not None else kind(), tb),
+    )
