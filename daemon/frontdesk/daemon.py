@@ -18,6 +18,7 @@ from frontdesk.config import ConfigError, load_config
 from frontdesk.config.loader import may_dial
 from frontdesk.config.model import Config, FrontdeskNode
 from frontdesk.esl import (
+    ApplicationTimeout,
     CallGone,
     CallSession,
     ControlConnection,
@@ -122,7 +123,8 @@ class Daemon:
             # it every message is lost. The install creates it, shared with FreeSWITCH's group.
             log.error("messages.directory_missing", directory=str(self.config.storage.messages))
         self.server = OutboundServer(
-            fs.listen_host, fs.listen_port, self._handle_call, allowed_peers=freeswitch_peers(fs)
+            fs.listen_host, fs.listen_port, self._handle_call, allowed_peers=freeswitch_peers(fs),
+            application_timeout=fs.application_timeout,
         )
         self.server.start()
         self.control = ControlConnection(
@@ -311,6 +313,12 @@ class Daemon:
             result = flow.result  # filled as the call goes, so a cut call keeps its path
             self.live_calls[uuid] = LiveCall(uuid, session.caller_number, now, flow)
             flow.run()
+        except ApplicationTimeout as error:
+            # FreeSWITCH never finished an application: stop its media and close the socket,
+            # so that the dialplan fallback takes the caller.
+            result.outcome = "failed"
+            call_log.warning("call.application_timeout", error=str(error))
+            self.queue.break_media(uuid)
         except (CallGone, ESLError) as error:
             call_log.warning("call.lost", error=str(error))
         except gevent.GreenletExit:

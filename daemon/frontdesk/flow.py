@@ -231,6 +231,7 @@ class CallFlow:
             "play_and_get_digits",
             f"1 1 1 {timeout_ms} # {self._prompt_uri(node.prompt)} {invalid} "
             f"{variable} ^[{keys_class}]$ {timeout_ms}",
+            timeout=self.session.limit(node.timeout),
         )
         key = done.variable(variable)
         if key:
@@ -344,7 +345,7 @@ class CallFlow:
         done = self.session.execute(
             "record",
             f"{target} {node.max_seconds} {RECORD_SILENCE_THRESHOLD} {RECORD_SILENCE_SECONDS}",
-            timeout=node.max_seconds + 30,
+            timeout=self.session.limit(node.max_seconds),
         )
         recorded_ms = int(done.variable("record_ms") or 0)
         self._step(node.name, "recorded", str(recorded_ms))

@@ -89,6 +89,9 @@ class FreeswitchSettings:
     heartbeat_timeout: float = 40.0
     reconnect_max_delay: float = 30.0
     command_timeout: float = 5.0
+    application_timeout: float = 300.0
+    """Seconds an application (a playback...) may take beyond its own known duration (a
+    record's maximum, a menu's timeout); past it the call is handed to the dialplan fallback."""
 
 
 @dataclass(frozen=True)

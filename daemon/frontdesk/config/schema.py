@@ -65,6 +65,7 @@ FREESWITCH = Table(
         "heartbeat_timeout": Float(minimum=5, maximum=600),
         "reconnect_max_delay": Float(minimum=1, maximum=600),
         "command_timeout": Float(minimum=0.5, maximum=120),
+        "application_timeout": Float(minimum=5, maximum=3600),
     },
     required=True,
 )

@@ -24,6 +24,7 @@ The tests in tests/test_esl_greenswitch.py show each defect next to our behaviou
 
 from frontdesk.esl.control import ControlConnection
 from frontdesk.esl.errors import (
+    ApplicationTimeout,
     AuthenticationFailed,
     CallGone,
     CommandTimeout,
@@ -35,6 +36,7 @@ from frontdesk.esl.frame import Event, FrameReader
 from frontdesk.esl.outbound import CallSession, OutboundServer
 
 __all__ = [
+    "ApplicationTimeout",
     "AuthenticationFailed",
     "CallGone",
     "CallSession",

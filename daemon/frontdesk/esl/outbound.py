@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import uuid as uuidlib
 from collections.abc import Callable
 
@@ -12,12 +13,16 @@ import gevent.socket
 import structlog
 
 from frontdesk.esl._link import Link, check_line
-from frontdesk.esl.errors import CallGone, CommandTimeout, ESLError
+from frontdesk.esl.errors import ApplicationTimeout, CallGone, ESLError
 from frontdesk.esl.frame import JSON, PLAIN, Event
 
 log = structlog.get_logger(__name__)
 
 HANGUP_EVENTS = frozenset({"CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE"})
+
+
+class Default(enum.Enum):
+    LIMIT = "the session's application time limit"
 
 
 class CallSession:
@@ -34,9 +39,13 @@ class CallSession:
         *,
         reply_timeout: float = 5.0,
         hangup_grace: float = 2.0,
+        application_timeout: float | None = None,
     ) -> None:
         self._reply_timeout = reply_timeout
         self._hangup_grace = hangup_grace
+        self.application_timeout = application_timeout
+        """Real seconds any application may take to complete beyond its own known duration
+        (None: no limit); see `limit`."""
         self._log = log
         self._data: Event | None = None
         self._executing: dict[str, gevent.event.AsyncResult] = {}
@@ -110,13 +119,25 @@ class CallSession:
             lines.append(f"Event-UUID: {event_uuid}")
         self._command("\n".join(lines))
 
-    def execute(self, app: str, arg: str = "", *, timeout: float | None = None) -> Event:
+    def limit(self, known_seconds: float = 0.0) -> float | None:
+        """The time limit of an application known to last `known_seconds` (a record's
+        maximum, a menu's timeout): that plus `application_timeout`."""
+        margin = self.application_timeout
+        return None if margin is None else known_seconds + margin
+
+    def execute(
+        self, app: str, arg: str = "", *, timeout: float | None | Default = Default.LIMIT
+    ) -> Event:
         """Run a dialplan application; returns its CHANNEL_EXECUTE_COMPLETE.
 
-        The command reply is bounded by reply_timeout; the completion by `timeout` if given,
-        and always by the call: CallGone when the socket ends, or `hangup_grace` seconds after
-        the hangup (long enough for a `record` to report its partial result).
+        The command reply is bounded by reply_timeout; the completion by `timeout` (by default
+        `limit()`; None: no limit, for a bridge: the conversation lasts what it lasts) with
+        `ApplicationTimeout`, and always by the call: CallGone when the socket ends, or
+        `hangup_grace` seconds after the hangup (long enough for a `record` to report its
+        partial result).
         """
+        if timeout is Default.LIMIT:
+            timeout = self.limit()
         event_uuid = str(uuidlib.uuid4())
         done = gevent.event.AsyncResult()
         self._executing[event_uuid] = done
@@ -125,7 +146,7 @@ class CallSession:
             try:
                 return done.get(timeout=timeout)
             except gevent.Timeout:
-                raise CommandTimeout(f"{app} did not complete within {timeout} s") from None
+                raise ApplicationTimeout(f"{app} did not complete within {timeout} s") from None
         finally:
             self._executing.pop(event_uuid, None)
 
@@ -208,6 +229,7 @@ class OutboundServer:
         max_calls: int = 1000,
         reply_timeout: float = 5.0,
         allowed_peers: frozenset[str] | None = None,
+        application_timeout: float | None = None,
     ) -> None:
         """`allowed_peers`: the only IP addresses a connection is accepted from (None: any).
         An outbound socket cannot authenticate FreeSWITCH, so a listener that is not on
@@ -217,6 +239,7 @@ class OutboundServer:
         self._handler = handler
         self._max_calls = max_calls
         self._reply_timeout = reply_timeout
+        self._application_timeout = application_timeout
         self._sessions: set[CallSession] = set()
         self._server: gevent.server.StreamServer | None = None
 
@@ -253,7 +276,9 @@ class OutboundServer:
             log.warning("esl.call_refused", reason="max_calls", max_calls=self._max_calls)
             sock.close()
             return
-        session = CallSession(sock, reply_timeout=self._reply_timeout)
+        session = CallSession(
+            sock, reply_timeout=self._reply_timeout, application_timeout=self._application_timeout
+        )
         self._sessions.add(session)
         try:
             self._handler(session)

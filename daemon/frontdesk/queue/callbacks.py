@@ -178,6 +178,7 @@ def _ask(
         "play_and_get_digits",
         f"{min_digits} {max_digits} 2 {timeout_ms} # {prompt} {invalid} {variable} {regex} "
         f"{INTER_DIGIT_MS}",
+        timeout=session.limit(2 * timeout_ms / 1000),
     )
     digits = done.variable(variable) or ""
     return digits if digits.isdigit() else None

@@ -140,6 +140,6 @@ def _music(
         max(seconds, 0.0) * queue.time_scale, queue.break_media, entry.uuid
     )
     try:
-        session.execute("playback", moh)
+        session.execute("playback", moh, timeout=session.limit(seconds))  # the timer ends it
     finally:
         timer.kill(block=False)

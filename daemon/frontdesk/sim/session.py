@@ -50,7 +50,9 @@ class CallerScript:
     hold_key: key pressed once while on hold (a ``local_stream://`` playback: the music), at the
     earliest `hold_key_after` simulated seconds after answer; like FreeSWITCH it ends the
     playback (``playback_terminator_used``) when it is one of ``playback_terminators``, and is
-    only a DTMF event otherwise.
+    only a DTMF event otherwise;
+    stuck_app: the first run of this application never completes (FreeSWITCH stuck on a
+    stream or a file server), until ``uuid_break`` (for a media application) or hangup.
     """
 
     keys: Sequence[str] = ()
@@ -61,6 +63,7 @@ class CallerScript:
     talk_seconds: float | None = None
     hold_key: str | None = None
     hold_key_after: float = 0.0
+    stuck_app: str | None = None
 
 
 @dataclass
@@ -160,6 +163,7 @@ class OutboundSession:
         self.last_response = "_none_"
         self.barge_used = False
         self.hold_key_used = False
+        self.stuck_used = False
         self.daemon_gone = gevent.event.Event()
         self.connected_at = 0.0
         self.key_accepted = False
@@ -411,6 +415,8 @@ class OutboundSession:
             "CHANNEL_EXECUTE",
             last=[("Application", app), *data, ("Application-UUID", event_uuid)],
         )
+        if app == self.script.stuck_app and not self.stuck_used:
+            self.stuck_used, handler = True, OutboundSession._app_stuck
         self.running = app
         self.interrupt.clear()
         try:
@@ -445,6 +451,14 @@ class OutboundSession:
             "DTMF",
             last=[("DTMF-Digit", digit), ("DTMF-Duration", "2000"), ("DTMF-Source", "RTP")],
         )
+
+    def _app_stuck(self, _arg: str) -> tuple[str, Callback]:
+        """See CallerScript.stuck_app."""
+        try:
+            self._pause(float("inf"))
+        except _Interrupted:
+            pass
+        return "_none_", None
 
     def _app_answer(self, _arg: str) -> tuple[str, Callback]:
         ch = self.channel
