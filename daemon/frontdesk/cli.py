@@ -196,11 +196,11 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_or_report(path: Path, *, check_files: bool = True):
+def _load_or_report(path: Path, *, check_files: bool = True, data_directories: bool = True):
     from frontdesk.config import ConfigError, load_config
 
     try:
-        return load_config(path, check_files=check_files)
+        return load_config(path, check_files=check_files, data_directories=data_directories)
     except ConfigError as error:
         for message in error.errors:
             print(message, file=sys.stderr)
@@ -317,7 +317,7 @@ def cmd_prompts(args: argparse.Namespace) -> int:
 def cmd_freeswitch_config(args: argparse.Namespace) -> int:
     from frontdesk.fsconf import FreeswitchConfigError, create_phone_passwords, render, write
 
-    config = _load_or_report(args.config)
+    config = _load_or_report(args.config, data_directories=False)
     if config is None:
         return 1
     if args.new_phone_passwords and (created := create_phone_passwords(config)):

@@ -95,12 +95,16 @@ class ConfigError(Exception):
         super().__init__("\n".join(self.errors))
 
 
-def load_config(path: str | os.PathLike[str], *, check_files: bool = True) -> Config:
+def load_config(
+    path: str | os.PathLike[str], *, check_files: bool = True, data_directories: bool = True
+) -> Config:
     """Load and validate the config file at `path`; raise `ConfigError` listing every problem.
 
     `check_files=False` is for tools that create the files the config names (`frontdesk prompts`):
     missing prompt files are not errors, and the ESL password file is not read (the password
-    is then empty). The daemon always checks them.
+    is then empty). The daemon always checks them. `data_directories=False` does not require
+    the messages directory, for `frontdesk freeswitch-config`, which a staged install
+    (DESTDIR) runs before the box's data directories are in their place.
     """
     source = Path(path)
     name = str(path)
@@ -114,7 +118,7 @@ def load_config(path: str | os.PathLike[str], *, check_files: bool = True) -> Co
     issues = Issues()
     values = schema.ROOT.convert(raw, (), issues)
     absolute = Path(os.path.abspath(source))
-    config = _Builder(raw, values, issues, absolute, check_files).build(
+    config = _Builder(raw, values, issues, absolute, check_files, data_directories).build(
         absolute, hashlib.sha256(data).hexdigest()[:12]
     )
     if issues or config is None:
@@ -266,8 +270,10 @@ class _Builder:
         issues: Issues,
         source: Path,
         check_files: bool = True,
+        data_directories: bool = True,
     ) -> None:
         self.check_files = check_files
+        self.data_directories = data_directories
         self.raw = raw
         self.v = values
         self.issues = issues
@@ -434,7 +440,7 @@ class _Builder:
         messages = values.get("messages")
         if messages is not None:
             self.check_argument(str(messages), ("storage", "messages"))
-            if self.check_files and not messages.is_dir():
+            if self.check_files and self.data_directories and not messages.is_dir():
                 self.add(
                     ("storage", "messages"),
                     f"directory not found: {messages} (FreeSWITCH records the callers' "
