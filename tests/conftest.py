@@ -41,6 +41,7 @@ def practice_dir(tmp_path: Path, hold_music: Path) -> Path:
     (directory / "secrets").mkdir()
     (directory / "secrets" / "esl-password").write_text("test-only-password\n")
     (directory / "secrets" / "esl-password").chmod(0o600)  # a secret: 0600 or refused
+    (tmp_path / "var" / "messages").mkdir(parents=True)  # as the install creates it
     return directory
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 from frontdesk.cli import main
@@ -63,3 +66,40 @@ def test_marking_something_unknown_done_says_so(practice_dir, capsys):
     assert main(["callbacks", "done", "999", "--config", config]) == 1
     assert "nothing matches '999'" in capsys.readouterr().err
     assert main(["callbacks", "done", "--config", config]) == 2
+
+
+def test_a_caller_name_with_escape_sequences_cannot_write_on_the_desk_terminal(practice_dir):
+    """The name a caller chose (caller ID) is printed escaped: no screen clearing, no fake
+    line."""
+    config = practice_dir / "frontdesk.toml"
+    seed(config)
+    hostile = "Dupont\x1b[2J\x1b[H\r\nFAKE  all callbacks done\u202e\x9b31m\x07"
+    with Store(load_config(config).storage.database) as store:
+        store.call_started(
+            "b0b0b0b0-0000-4000-8000-000000000003", caller_number="0639983333",
+            caller_name=hostile, destination="5000",
+            started_at=datetime.now(UTC) - timedelta(minutes=30), schedule_state="open",
+            schedule_detail="", config_version="test",
+        )
+        store.queue_event("b0b0b0b0-0000-4000-8000-000000000003", "entered",
+                          at=datetime.now(UTC) - timedelta(minutes=30), wait=0.0)
+        store.call_finished(
+            "b0b0b0b0-0000-4000-8000-000000000003",
+            ended_at=datetime.now(UTC) - timedelta(minutes=20), answered_at=None, path=[],
+            reason="speak_to_someone", outcome="abandoned", hangup_cause="NORMAL_CLEARING",
+        )
+        store.queue_event("b0b0b0b0-0000-4000-8000-000000000003", "abandoned",
+                          at=datetime.now(UTC) - timedelta(minutes=20), wait=600.0)
+
+    done = subprocess.run(
+        [sys.executable, "-m", "frontdesk.cli", "callbacks", "--config", str(config)],
+        capture_output=True, timeout=60,
+    )
+
+    assert done.returncode == 0, done.stderr
+    listing = done.stdout.decode("utf-8")
+    assert "0639983333" in listing
+    assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", listing)
+    line = next(line for line in listing.splitlines() if "0639983333" in line)
+    assert "Dupont\\x1b[2J\\x1b[H\\x0d\\x0aFAKE  all callbacks done\\u202e\\x9b31m\\x07" in line
+    assert not any(line.startswith("FAKE") for line in listing.splitlines())

@@ -4,6 +4,7 @@ the simulator, with the example practice's config."""
 from __future__ import annotations
 
 import socket
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -275,3 +276,18 @@ def test_a_failing_database_does_not_stop_the_daemon_serving_callers(rig):
 
     assert result.end_node == "practical_info"
     assert prompt_names(rig, call.prompts_heard)[-2:] == ["practical_info", "goodbye"]
+
+
+@pytest.mark.parametrize("app", ["playback", "play_and_get_digits"])
+def test_an_application_that_never_completes_hands_the_caller_to_the_fallback(
+    practice, tmp_path, app
+):
+    """FreeSWITCH stuck in an application must not hold the caller for ever: past
+    [freeswitch] application_timeout the call is failed and the dialplan fallback takes it."""
+    config = replace(practice, freeswitch=replace(practice.freeswitch, application_timeout=5))
+    with Rig(config, tmp_path, time_scale=0.01) as rig:
+        call, result = rig.call(CallerScript(keys=("4",), stuck_app=app))
+
+    assert result is not None and result.outcome == "failed"
+    assert call.fallback_ran
+    assert call.hangup_cause is not None

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import math
+import os
 import re
 import shutil
+import subprocess
+import sys
 import tomllib
 import wave
 from pathlib import Path
@@ -13,8 +17,9 @@ import pytest
 
 from frontdesk.config import ConfigError, load_config
 from frontdesk.config._locate import format_path
+from frontdesk.config._types import INVALID, Int, Issues, List, Map, Table, Tagged, Value
 from frontdesk.config.model import MenuNode
-from frontdesk.config.schema import documented_keys
+from frontdesk.config.schema import ROOT, documented_keys
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "frontdesk.toml"
@@ -95,6 +100,7 @@ prompt = "menu"
 def write(tmp_path: Path, text: str) -> Path:
     (tmp_path / "prompts").mkdir(exist_ok=True)
     (tmp_path / "prompts" / "hello.wav").write_bytes(b"RIFF")
+    (tmp_path / "var" / "messages").mkdir(parents=True, exist_ok=True)
     path = tmp_path / "frontdesk.toml"
     path.write_text(text, encoding="utf-8")
     path.chmod(0o640)  # it holds the ESL password
@@ -141,6 +147,7 @@ def example(tmp_path: Path) -> Path:
     (tmp_path / "secrets").mkdir()
     (tmp_path / "secrets" / "esl-password").write_text("generated-password\n")
     (tmp_path / "secrets" / "esl-password").chmod(0o600)
+    (tmp_path.parent / "var" / "messages").mkdir(parents=True, exist_ok=True)
     return tmp_path / "frontdesk.toml"
 
 
@@ -299,7 +306,8 @@ def test_max_calls_defaults_to_300(tmp_path: Path) -> None:
 def test_a_value_of_the_wrong_type_is_refused(tmp_path: Path) -> None:
     text = edit(('extensions = ["1001", "1002"]\n', 'extensions = ["1001"]\nring_timeout = "25"\n'))
     expect_error(
-        tmp_path, text, "ring_timeout", "frontdesk.ring_timeout", "must be a number, not '25'"
+        tmp_path, text, "ring_timeout", "frontdesk.ring_timeout",
+        "must be a finite number, not '25'",
     )
 
 
@@ -650,3 +658,201 @@ def test_a_missing_prompt_directory_is_one_error(tmp_path: Path) -> None:
         tmp_path, text, 'directory = "sounds"', "prompts.directory", "directory not found"
     )
     assert len(errors) == 1
+
+
+# -- files that are not a plain UTF-8 TOML text ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "nested", ["[" * 100_000 + "]" * 100_000, "{ a = " * 100_000 + "1" + " }" * 100_000]
+)
+def test_a_value_nested_too_deeply_is_an_error_at_its_line(tmp_path: Path, nested: str) -> None:
+    text = edit(("[frontdesk]\n", f"[frontdesk]\n# a [ in a comment\ndeep = {nested}\n"))
+
+    errors = errors_of(tmp_path, text)
+
+    line = line_of(text, "deep = ")
+    assert errors == [f"{tmp_path / 'frontdesk.toml'}:{line}: syntax: arrays or inline tables "
+                      "nested too deeply"]
+
+
+def check_config(path: Path) -> subprocess.CompletedProcess:
+    """`frontdesk check-config` as a process: a hang fails the test instead of blocking it."""
+    return subprocess.run(
+        [sys.executable, "-m", "frontdesk.cli", "check-config", str(path)],
+        capture_output=True, text=True, timeout=60,
+    )
+
+
+@pytest.mark.parametrize("kind", ["fifo", "directory", "device"])
+def test_check_config_refuses_what_is_not_a_regular_file_without_reading_it(
+    tmp_path: Path, kind: str
+) -> None:
+    path = {"fifo": tmp_path / "fifo.toml", "directory": tmp_path, "device": Path("/dev/zero")}[
+        kind
+    ]
+    if kind == "fifo":
+        os.mkfifo(path)
+
+    done = check_config(path)
+
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"{path}:1: file: is ")
+    assert "not a regular file" in done.stderr
+
+
+def test_a_utf8_byte_order_mark_is_accepted(tmp_path: Path) -> None:
+    path = write(tmp_path, BASE)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+
+    assert load_config(path).practice.name == "Cabinet de test"
+
+
+def test_invalid_utf8_names_its_line_and_column(tmp_path: Path) -> None:
+    path = write(tmp_path, BASE)
+    path.write_bytes(path.read_bytes().replace(b"Cabinet", b"Cabin\xe9t"))
+
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+
+    line = line_of(BASE, "Cabinet")
+    assert caught.value.errors == [
+        f"{path}:{line}: syntax: not valid UTF-8 (byte 0xE9 at column 14): save the file as UTF-8"
+    ]
+
+
+# -- values that pass the types but break calls ---------------------------------------------
+
+
+def numeric_keys(value: Value = ROOT, path: tuple[str, ...] = ()) -> list[tuple[str, Int]]:
+    """Every Int and Float of the schema, with where it is."""
+    if isinstance(value, Int):
+        return [(".".join(path), value)]
+    children: list[tuple[str, Value]] = []
+    if isinstance(value, Table):
+        children = [*value.fields.items(), *([("*", value.extra)] if value.extra else [])]
+    elif isinstance(value, Map | List):
+        children = [("*", value.value if isinstance(value, Map) else value.item)]
+    elif isinstance(value, Tagged):
+        children = list(value.variants.items())
+    return [found for key, child in children for found in numeric_keys(child, (*path, key))]
+
+
+@pytest.mark.parametrize("raw", [math.nan, math.inf, -math.inf, -1, -0.5, 10**9, 1e300])
+def test_no_numeric_key_accepts_nan_infinity_a_negative_or_an_absurd_value(raw: float) -> None:
+    keys = numeric_keys()
+    assert len(keys) >= 30, "the walk found the schema's numbers"
+    for name, kind in keys:
+        issues = Issues()
+        assert kind.convert(raw, ("x",), issues) is INVALID, name
+        assert issues.items, name
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "+nan"])
+def test_a_menu_timeout_of_nan_or_inf_is_an_error(tmp_path: Path, value: str) -> None:
+    text = edit(('on_failure = "desk"\n', f'on_failure = "desk"\ntimeout = {value}\n'))
+    expect_error(
+        tmp_path, text, f"timeout = {value}", "flow.nodes.main.timeout",
+        "must be a finite number, not float",
+    )
+
+
+@pytest.mark.parametrize(
+    "file", ["menu principal.wav", "menu\tprincipal.wav", "it's.wav", "a\\b.wav", "${x}.wav"]
+)
+def test_a_prompt_file_name_freeswitch_would_split_is_an_error(tmp_path: Path, file: str) -> None:
+    written = file.replace("\\", "\\\\").replace("\t", "\\t")
+    text = edit(('file = "hello.wav"', f'file = "{written}"'))
+    (tmp_path / "prompts").mkdir(exist_ok=True)
+    (tmp_path / "prompts" / file).write_bytes(b"RIFF")
+
+    expect_error(
+        tmp_path, text, f'file = "{written}"', "prompts.hello.file",
+        "FreeSWITCH splits an application's arguments on spaces",
+    )
+
+
+def test_a_prompt_directory_with_a_space_is_an_error(tmp_path: Path) -> None:
+    text = edit(("[prompts.hello]", '[prompts]\ndirectory = "my prompts"\n\n[prompts.hello]'))
+    (tmp_path / "my prompts").mkdir()
+    (tmp_path / "my prompts" / "hello.wav").write_bytes(b"RIFF")
+
+    expect_error(tmp_path, text, 'directory = "my', "prompts.directory", "contains ' '")
+
+
+def test_a_missing_messages_directory_is_an_error(tmp_path: Path) -> None:
+    text = edit(('messages = "var/messages"', 'messages = "var/voicemail"'))
+    expect_error(
+        tmp_path, text, 'messages = "var/voicemail"', "storage.messages",
+        f"directory not found: {tmp_path / 'var' / 'voicemail'}",
+    )
+
+
+NODES_ADDED = """
+[flow.nodes.hours]
+type = "info"
+prompt = "menu"
+then = "{hours_then}"
+
+[flow.nodes.address]
+type = "info"
+prompt = "menu"
+then = "{address_then}"
+
+[flow.nodes.doctor]
+type = "transfer"
+number = "on_call"
+then = "{doctor_then}"
+
+[flow.nodes.colleague]
+type = "transfer"
+number = "on_call"
+then = "{colleague_then}"
+"""
+
+
+def nodes(**then: str) -> str:
+    targets = {"hours_then": "main", "address_then": "main", "doctor_then": "message",
+               "colleague_then": "message", **then}
+    return edit(('options = { "2" = "message" }', 'options = { "2" = "hours", "3" = "doctor" }')
+                ) + NODES_ADDED.format(**targets)
+
+
+@pytest.mark.parametrize(
+    ("then", "at", "key", "circle"),
+    [
+        (
+            {"hours_then": "hours"},
+            'then = "hours"', "flow.nodes.hours.then", "hours (then) -> hours",
+        ),
+        (
+            {"hours_then": "address", "address_then": "hours"},
+            'then = "address"', "flow.nodes.hours.then",
+            "hours (then) -> address (then) -> hours",
+        ),
+        (
+            {"doctor_then": "colleague", "colleague_then": "doctor"},
+            'then = "colleague"', "flow.nodes.doctor.then",
+            "doctor (then) -> colleague (then) -> doctor",
+        ),
+    ],
+    ids=["info to itself", "info circle", "transfer circle"],
+)
+def test_a_circle_a_caller_cannot_leave_without_pressing_a_key_is_an_error(
+    tmp_path: Path, then: dict[str, str], at: str, key: str, circle: str
+) -> None:
+    errors = expect_error(tmp_path, nodes(**then), at, key, f"goes round in a circle: {circle}")
+    assert len(errors) == 1, "one error per circle"
+
+
+def test_a_menu_whose_failure_leads_back_to_it_is_an_error(tmp_path: Path) -> None:
+    text = nodes(doctor_then="main").replace('on_failure = "desk"', 'on_failure = "doctor"')
+    expect_error(
+        tmp_path, text, 'on_failure = "doctor"', "flow.nodes.main.on_failure",
+        "main (on_failure) -> doctor (then) -> main",
+    )
+
+
+def test_menus_leading_back_to_each_other_are_fine(tmp_path: Path) -> None:
+    """A caller chooses to go round; pressing nothing leads to the desk."""
+    assert load_config(write(tmp_path, nodes()))

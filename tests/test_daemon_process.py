@@ -40,11 +40,13 @@ def set_key(config: Path, key: str, value: str) -> None:
 class DaemonProcess:
     """`frontdesk run` in a child process, its JSON log lines collected as they come."""
 
-    def __init__(self, config: Path, *, preexec_fn=None) -> None:
+    def __init__(
+        self, config: Path, python: tuple[str, ...] = ("-m", "frontdesk.cli"), *, preexec_fn=None
+    ) -> None:
         self.config = config
         self.lines: list[dict] = []
         self.process = gevent.subprocess.Popen(
-            [sys.executable, "-m", "frontdesk.cli", "run", "--config", str(config)],
+            [sys.executable, *python, "run", "--config", str(config)],
             stderr=gevent.subprocess.PIPE,
             stdout=gevent.subprocess.DEVNULL,
             preexec_fn=preexec_fn,
@@ -172,6 +174,22 @@ def test_sighup_with_a_broken_file_keeps_the_running_config(daemon, sim, config_
     config_file.write_text(good, encoding="utf-8")
 
 
+def test_sighup_with_a_file_nested_too_deeply_keeps_the_running_config(daemon, sim, config_file):
+    good = config_file.read_text(encoding="utf-8")
+    set_key(config_file, "ring_timeout", "[" * 100_000 + "]" * 100_000)
+
+    daemon.signal(signal.SIGHUP)
+
+    daemon.wait_for_log("config.reload_refused")
+    refused = next(line for line in daemon.lines if line.get("event") == "config.reload_refused")
+    assert refused["error"].startswith(f"{config_file}:")
+    assert "nested too deeply" in refused["error"]
+    call = sim.place_call(CallerScript(keys=("4",)))
+    assert call.wait_done(10)
+    daemon.wait_for_log("call.finished", outcome="information")
+    config_file.write_text(good, encoding="utf-8")
+
+
 def test_sighup_with_a_valid_file_applies_to_new_calls_only(daemon, sim, config_file):
     slow = sim.place_call(CallerScript(keys=("4",)))
     assert wait_for(lambda: slow.prompts_heard)
@@ -226,7 +244,7 @@ def test_a_message_recorded_while_the_daemon_was_killed_is_on_its_row_at_the_nex
     sim, config_file
 ):
     messages = config_file.parent.parent / "var" / "messages"
-    messages.mkdir(parents=True)
+    messages.mkdir(parents=True, exist_ok=True)  # check-config requires it
     daemon = DaemonProcess(config_file)
     try:
         daemon.wait_for_log("daemon.started")
@@ -251,10 +269,18 @@ def test_a_message_recorded_while_the_daemon_was_killed_is_on_its_row_at_the_nex
     assert row["outcome"] == "interrupted"
 
 
-def test_a_missing_messages_directory_is_reported_at_start(daemon, config_file):
+def test_the_daemon_refuses_to_start_without_its_messages_directory(config_file):
     """FreeSWITCH creates no directory: without it every caller's message would be lost."""
-    assert not (config_file.parent.parent / "var" / "messages").exists()
-    daemon.wait_for_log("messages.directory_missing")
+    (config_file.parent.parent / "var" / "messages").rmdir()
+
+    process = DaemonProcess(config_file)
+
+    assert process.wait() == 1
+    assert any(
+        line.get("event", "").startswith(f"{config_file}:")
+        and "storage.messages: directory not found" in line["event"]
+        for line in process.lines
+    )
 
 
 DB_POLL = {"timeout": 10.0, "step": 0.05}
@@ -368,3 +394,25 @@ def test_a_killed_emergency_call_keeps_its_reason_and_path(daemon, sim, config_f
         ("emergency", "enter"), ("emergency", "queued")
     ]
     assert row["ended_at"] == killed_at, "the last moment the daemon knew, not the restart"
+
+
+def test_an_error_in_a_greenlet_is_one_json_log_line_with_its_traceback(config_file):
+    """gevent's hub prints such errors itself; they must not break the JSON log."""
+    failing_greenlet = (
+        "-c",
+        "import sys, gevent, frontdesk.cli; "
+        "gevent.spawn_later(0.5, lambda: {}['missing']); "
+        "sys.exit(frontdesk.cli.main(sys.argv[1:]))",
+    )
+    process = DaemonProcess(config_file, python=failing_greenlet)
+    try:
+        process.wait_for_log("greenlet.failed")
+        process.wait_for_log("daemon.started")
+    finally:
+        process.kill()
+
+    failure = next(line for line in process.lines if line.get("event") == "greenlet.failed")
+    assert failure["level"] == "error"
+    assert failure["exception"].startswith("Traceback (most recent call last):")
+    assert "KeyError: 'missing'" in failure["exception"]
+    assert all("level" in line for line in process.lines), "every line is JSON"

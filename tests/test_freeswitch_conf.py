@@ -55,6 +55,7 @@ def make_practice(directory: Path, *, listen_port: int = LISTEN_PORT) -> Path:
     shutil.copytree(EXAMPLE.parent / "prompts", directory / "prompts")
     secrets = directory / "secrets"
     secrets.mkdir()
+    (directory.parent / "var" / "messages").mkdir(parents=True, exist_ok=True)
     config = load_config(directory / "frontdesk.toml", check_files=False)
     lines = [f"{ext}={phone_password(ext)}" for ext in desk_phones(config)]
     for name, content in (

@@ -107,6 +107,11 @@ def test_every_desk_phone_gets_its_own_random_password(root: Path):
 
 
 def test_the_installed_frontdesk_accepts_the_installed_config(root: Path):
+    config = root / "etc/frontdesk/frontdesk.toml"
+    staged = config.read_text(encoding="utf-8").replace(  # on the box: /var/lib/frontdesk/...
+        '"/var/lib/frontdesk/messages"', f'"{root}/var/lib/frontdesk/messages"'
+    )
+    config.write_text(staged, encoding="utf-8")
     done = subprocess.run(
         [str(root / "opt/frontdesk/venv/bin/frontdesk"), "check-config",
          str(root / "etc/frontdesk/frontdesk.toml")],

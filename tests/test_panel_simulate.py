@@ -290,7 +290,6 @@ def demo_config(practice_dir: Path) -> Path:
     for key in ("esl_port", "listen_port"):
         text = re.sub(rf"(?m)^{key} = \d+$", f"{key} = {free_port()}", text, count=1)
     path.write_text(text)
-    (practice_dir.parent / "var" / "messages").mkdir(parents=True)
     return path
 
 

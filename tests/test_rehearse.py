@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
+
+import frontdesk.rehearse
 
 
 def rehearse(config: Path) -> subprocess.CompletedProcess:
@@ -48,3 +51,19 @@ def test_a_scenario_that_does_not_end_where_expected_fails_the_rehearsal(practic
     assert "practical_info (information)" in row
     assert done.stdout.splitlines()[-1].endswith(" passed, 1 failed")
 
+
+
+def test_a_caller_going_round_in_a_circle_fails_its_scenario_instead_of_hanging(practice):
+    """check-config refuses such a circle; rehearse must still end if one slips through."""
+    info = practice.flow.nodes["practical_info"]
+    nodes = {**practice.flow.nodes, "practical_info": replace(info, then="practical_info")}
+    looping = replace(practice, flow=replace(practice.flow, nodes=nodes))
+
+    results = frontdesk.rehearse.rehearse(looping)
+
+    failed = [result for result in results if not result.passed]
+    assert [result.rehearsal.name for result in failed] == [
+        "pressing 4 gives the hours and address", "option 4 leads somewhere (open)"
+    ]
+    assert all(r.problem.startswith("still going after 2 hours (simulated)") for r in failed)
+    assert "FAIL" in frontdesk.rehearse.format_table(results, looping)

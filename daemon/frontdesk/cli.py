@@ -230,11 +230,11 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_or_report(path: Path, *, check_files: bool = True):
+def _load_or_report(path: Path, *, check_files: bool = True, data_directories: bool = True):
     from frontdesk.config import ConfigError, load_config
 
     try:
-        return load_config(path, check_files=check_files)
+        return load_config(path, check_files=check_files, data_directories=data_directories)
     except ConfigError as error:
         for message in error.errors:
             print(message, file=sys.stderr)
@@ -352,7 +352,7 @@ def cmd_prompts(args: argparse.Namespace) -> int:
 def cmd_freeswitch_config(args: argparse.Namespace) -> int:
     from frontdesk.fsconf import FreeswitchConfigError, create_phone_passwords, render, write
 
-    config = _load_or_report(args.config)
+    config = _load_or_report(args.config, data_directories=False)
     if config is None:
         return 1
     if args.new_phone_passwords and (created := create_phone_passwords(config)):
@@ -526,16 +526,11 @@ def cmd_messages(args: argparse.Namespace) -> int:
         "Messages",
         ("called at", "number", "reason", "file"),
         [(f"{call['started_at'].astimezone(zone):%a %d/%m %H:%M}",
-          _shown(call["caller_number"]) or "hidden", call["reason"] or "-",
+          call["caller_number"] or "hidden", call["reason"] or "-",
           call["message_file"])
          for call in calls],
     ))
     return 0
-
-
-def _shown(text: str) -> str:
-    """Caller-controlled text for a terminal: control characters escaped, never sent."""
-    return "".join(char if char.isprintable() else ascii(char)[1:-1] for char in text)
 
 
 def _titled_table(title: str, header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
@@ -620,6 +615,10 @@ def _minutes(seconds: float) -> str:
 
 
 def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+    """Aligned columns; every cell is shown terminal-safe (callers choose their name)."""
+    from frontdesk.terminal import safe
+
+    rows = [tuple(safe(cell) for cell in row) for row in rows]
     widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=False)]
     return [
         "  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))

@@ -25,6 +25,7 @@ from frontdesk.config import ConfigError, load_config
 from frontdesk.config.loader import may_dial
 from frontdesk.config.model import Config, FrontdeskNode
 from frontdesk.esl import (
+    ApplicationTimeout,
     CallGone,
     CallSession,
     ControlConnection,
@@ -167,6 +168,7 @@ class Daemon:
             max_calls=fs.max_calls,
             allowed_peers=freeswitch_peers(fs),
             token=socket_token(fs.esl_password),
+            application_timeout=fs.application_timeout,
         )
         self.server.start()
         self.control = ControlConnection(
@@ -377,6 +379,12 @@ class Daemon:
             result = flow.result  # filled as the call goes, so a cut call keeps its path
             self.live_calls[uuid] = LiveCall(uuid, session.caller_number, now, flow)
             flow.run()
+        except ApplicationTimeout as error:
+            # FreeSWITCH never finished an application: stop its media and close the socket,
+            # so that the dialplan fallback takes the caller.
+            result.outcome = "failed"
+            call_log.warning("call.application_timeout", error=str(error))
+            self.queue.break_media(uuid)
         except (CallGone, ESLError) as error:
             call_log.warning("call.lost", error=str(error))
         except gevent.GreenletExit:

@@ -360,7 +360,7 @@ class CallFlow:
         done = self.session.execute(
             "record",
             f"{target} {node.max_seconds} {RECORD_SILENCE_THRESHOLD} {RECORD_SILENCE_SECONDS}",
-            timeout=node.max_seconds + 30,
+            timeout=self.session.limit(node.max_seconds),
         )
         recorded_ms = int(done.variable("record_ms") or 0)
         self._step(node.name, "recorded", str(recorded_ms))

@@ -11,7 +11,10 @@ import re
 import sys
 import time
 
+import gevent
 import structlog
+
+from frontdesk.terminal import safe
 
 
 def mask_number(number: str | None) -> str:
@@ -66,15 +69,29 @@ class _CurrentStderr:
         sys.stderr.flush()
 
 
+_MULTILINE_FIELDS = ("exception", "stack")
+"""Tracebacks: printed as lines, each line made safe."""
+
+
+def _terminal_safe(_logger: object, _name: str, event: dict) -> dict:
+    """Every text of a log line made safe for the console (a caller's name may carry escape
+    sequences)."""
+    for key, value in event.items():
+        if isinstance(value, str):
+            lines = value.split("\n") if key in _MULTILINE_FIELDS else [value]
+            event[key] = "\n".join(safe(line) for line in lines)
+    return event
+
+
 def configure_logging(level: str = "info", *, json_lines: bool | None = None) -> None:
     """Console rendering on a TTY, JSON lines otherwise (or as forced by `json_lines`)."""
     if json_lines is None:
         json_lines = not sys.stderr.isatty()
     numeric_level = logging.getLevelName(level.upper())
-    renderer = (
-        structlog.processors.JSONRenderer()
+    renderers = (
+        [structlog.processors.JSONRenderer()]  # JSON escapes every control character
         if json_lines
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        else [_terminal_safe, structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())]
     )
     structlog.configure(
         processors=[
@@ -82,7 +99,7 @@ def configure_logging(level: str = "info", *, json_lines: bool | None = None) ->
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
-            renderer,
+            *renderers,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
         logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),
@@ -90,3 +107,16 @@ def configure_logging(level: str = "info", *, json_lines: bool | None = None) ->
     )
     # Libraries that use the standard logging module (greenswitch, gevent) go to the same place.
     logging.basicConfig(level=numeric_level, stream=sys.stderr, format="%(name)s: %(message)s")
+    gevent.get_hub().print_exception = _log_greenlet_failure
+
+
+def _log_greenlet_failure(context: object, kind: type, value: BaseException | None, tb) -> None:
+    """What gevent's hub prints for an error nobody caught in a greenlet (or a callback), as
+    one log line with the traceback in its ``exception`` field. Only the function's name is
+    given: the greenlet's repr shows its arguments, which may be a caller's data."""
+    function = getattr(context, "_run", context)
+    structlog.get_logger("gevent").error(
+        "greenlet.failed",
+        greenlet=getattr(function, "__qualname__", type(context).__name__),
+        exc_info=(kind, value if value is not None else kind(), tb),
+    )

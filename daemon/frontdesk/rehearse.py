@@ -33,6 +33,7 @@ from frontdesk.flow import CallResult
 from frontdesk.fsconf import local_streams
 from frontdesk.schedule import Schedule
 from frontdesk.sim import CallerScript, SimCall, Simulator
+from frontdesk.terminal import safe
 
 EMERGENCY_OUTCOMES = frozenset(
     {"emergency_answered", "emergency_transferred", "emergency_information"}
@@ -50,6 +51,9 @@ PRACTICE_LINE = "5000"
 """What the dialplan hands to the daemon for a patient's call (freeswitch-conf)."""
 CALL_TIMEOUT = 30.0
 """Real seconds one rehearsal call may take (simulated time runs a thousand times faster)."""
+SCENARIO_LIMIT = 7200.0
+"""Simulated seconds a rehearsal call may last: the rehearsal's caller hangs up then and the
+scenario fails (a caller going round in a circle would never get out)."""
 SEARCH_STEP = timedelta(minutes=15)
 SEARCH_DAYS = 400
 
@@ -157,7 +161,9 @@ def _option_paths(config: Config, entry: str) -> list[tuple[tuple[str, ...], str
 
     def walk(name: str, keys: tuple[str, ...], seen: frozenset[str]) -> None:
         node = config.flow.nodes[name]
-        while isinstance(node, InfoNode) and node.then is not None:
+        passed: set[str] = set()  # info nodes in a circle end the path (the call never ends)
+        while isinstance(node, InfoNode) and node.then is not None and node.name not in passed:
+            passed.add(node.name)
             node = config.flow.nodes[node.then]
         if not isinstance(node, MenuNode):
             if keys:
@@ -204,9 +210,17 @@ def _play(rig: Rig, rehearsal: Rehearsal, uri_names: dict[str, str]) -> Rehearsa
     if moment is None:
         outcome.problem = f"the schedule is never {rehearsal.when!r} in the coming year"
         return outcome
-    call, result = rig.call(CallerScript(keys=rehearsal.keys, barge=rehearsal.barge), at=moment)
+    script = CallerScript(
+        keys=rehearsal.keys, barge=rehearsal.barge, hangup_after=SCENARIO_LIMIT
+    )
+    call, result = rig.call(script, at=moment)
     outcome.prompts = [uri_names.get(uri, uri) for uri in call.prompts_heard]
-    if result is None:
+    if call.reached_hangup_after:
+        outcome.problem = (
+            f"still going after {SCENARIO_LIMIT / 3600:g} hours (simulated): the caller "
+            "never reaches a human or the end of the call"
+        )
+    elif result is None:
         outcome.problem = "the daemon recorded no end for the call"
         return outcome
     outcome.end_node = result.end_node
@@ -363,6 +377,7 @@ def format_table(results: list[RehearsalResult], config: Config) -> str:
                 rehearsal.expect_label or ", ".join(sorted(rehearsal.expect)),
             )
         )
+    rows = [tuple(safe(cell) for cell in row) for row in rows]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = [
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))

@@ -240,3 +240,26 @@ class _Scanner:
             self.skip_blank(newlines=True)
             if self.peek() == ",":
                 self.advance()
+
+
+_STRING_OR_COMMENT = re.compile(
+    r'"""(?:\\.|[^\\])*?"""|\'\'\'.*?\'\'\'|"(?:\\.|[^"\\\n])*"|\'[^\'\n]*\'|#[^\n]*', re.S
+)
+
+
+def deepest_line(text: str) -> int:
+    """The line where arrays and inline tables are nested deepest (strings and comments
+    skipped): where to point when a file is nested too deeply for `tomllib` to parse it."""
+    bare = _STRING_OR_COMMENT.sub(lambda match: "\n" * match.group().count("\n"), text)
+    depth = deepest = 0
+    line = found = 1
+    for char in bare:
+        if char == "\n":
+            line += 1
+        elif char in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest, found = depth, line
+        elif char in "]}":
+            depth -= 1
+    return found

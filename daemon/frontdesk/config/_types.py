@@ -11,6 +11,7 @@ import abc
 import datetime as dt
 import difflib
 import ipaddress
+import math
 import re
 import zoneinfo
 from collections.abc import Iterable
@@ -231,10 +232,13 @@ class Timezone(Str):
 
 
 class Int(Value):
-    def __init__(self, *, minimum: int | None = None, maximum: int | None = None, **kw: Any):
+    """A count. Both bounds are required (for `Float` too), so that no numeric key accepts a
+    negative or absurd value."""
+
+    def __init__(self, *, minimum: float, maximum: float, **kw: Any) -> None:
         super().__init__(**kw)
-        self.minimum = minimum
-        self.maximum = maximum
+        self.minimum: float = minimum
+        self.maximum: float = maximum
 
     def _accepts(self, raw: Any) -> bool:
         return isinstance(raw, int) and not isinstance(raw, bool)
@@ -245,36 +249,31 @@ class Int(Value):
     def convert(self, raw: Any, path: Path, issues: Issues) -> Any:
         if not self._accepts(raw):
             return self._wrong_type(self._expected(), raw, path, issues)
-        low, high = self.minimum, self.maximum
-        if (low is not None and raw < low) or (high is not None and raw > high):
-            if low is not None and high is not None:
-                bounds = f"between {low} and {high}"
-            elif low is not None:
-                bounds = f"at least {low}"
-            else:
-                bounds = f"at most {high}"
-            issues.add(path, f"must be {bounds}, not {raw}")
+        if not self.minimum <= raw <= self.maximum:
+            low, high = _plain(self.minimum), _plain(self.maximum)
+            issues.add(path, f"must be between {low} and {high}, not {raw}")
             return INVALID
         return raw
 
 
 class Float(Int):
-    """A number of seconds and the like: integer or float, returned as float."""
-
-    def __init__(self, *, minimum: float | None = None, maximum: float | None = None, **kw: Any):
-        super().__init__(**kw)
-        self.minimum = minimum  # type: ignore[assignment]
-        self.maximum = maximum  # type: ignore[assignment]
+    """A number of seconds and the like: integer or float, returned as float; never nan or
+    inf (TOML allows both, and every comparison with nan is false)."""
 
     def _accepts(self, raw: Any) -> bool:
-        return isinstance(raw, int | float) and not isinstance(raw, bool)
+        return isinstance(raw, int | float) and not isinstance(raw, bool) and math.isfinite(raw)
 
     def _expected(self) -> str:
-        return "a number"
+        return "a finite number"
 
     def convert(self, raw: Any, path: Path, issues: Issues) -> Any:
         value = super().convert(raw, path, issues)
         return value if value is INVALID else float(value)
+
+
+def _plain(number: float) -> str:
+    """`5.0` -> "5", `0.5` -> "0.5"."""
+    return str(int(number)) if float(number).is_integer() else str(number)
 
 
 class Bool(Value):

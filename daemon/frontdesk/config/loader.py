@@ -11,6 +11,7 @@ import hashlib
 import ipaddress
 import os
 import re
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 import holidays
 
 from . import schema
-from ._locate import Locator, format_path
+from ._locate import Locator, deepest_line, format_path
 from ._permissions import config_file_problem, inline_secret_problem, secret_file_problem
 from ._types import INVALID, Issues, did_you_mean, one_of
 from .model import (
@@ -81,6 +82,8 @@ _NODE_CLASSES: dict[str, type] = {
 _HUMAN_OR_MESSAGE = (FrontdeskNode, TransferNode, MessageNode)
 _RECORDED = re.compile(r"enregistr|record", re.IGNORECASE)
 """What a consent prompt says, in French or English: the call is recorded."""
+_UNSAFE_ARGUMENT = re.compile(r"[\s'\"\\$\x00-\x1f\x7f]")
+"""Characters that break a file name in a FreeSWITCH application's arguments."""
 _NUMBER_RUN = re.compile(r"\d+(?:[ .\u00a0\u202f-]\d+)*")
 
 
@@ -92,36 +95,30 @@ class ConfigError(Exception):
         super().__init__("\n".join(self.errors))
 
 
-def load_config(path: str | os.PathLike[str], *, check_files: bool = True) -> Config:
+def load_config(
+    path: str | os.PathLike[str], *, check_files: bool = True, data_directories: bool = True
+) -> Config:
     """Load and validate the config file at `path`; raise `ConfigError` listing every problem.
 
     `check_files=False` is for tools that create the files the config names (`frontdesk prompts`):
     missing prompt files are not errors, and the ESL password file is not read (the password
-    is then empty). The daemon always checks them.
+    is then empty). The daemon always checks them. `data_directories=False` does not require
+    the messages directory, for `frontdesk freeswitch-config`, which a staged install
+    (DESTDIR) runs before the box's data directories are in their place.
     """
     source = Path(path)
     name = str(path)
-    try:
-        data = source.read_bytes()
-    except OSError as exc:
-        raise ConfigError([f"{name}:1: file: cannot read: {exc.strerror or exc}"]) from None
+    data = _read_regular_file(source, name)
     problem = config_file_problem(source)
     if problem is not None:
         raise ConfigError([f"{name}:1: file: {problem}"])
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ConfigError([f"{name}:{line}: syntax: not valid UTF-8"]) from None
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([_syntax_error(name, text, exc)]) from None
+    text = _decode(name, data)
+    raw = _parse(name, text)
 
     issues = Issues()
     values = schema.ROOT.convert(raw, (), issues)
     absolute = Path(os.path.abspath(source))
-    config = _Builder(raw, values, issues, absolute, check_files).build(
+    config = _Builder(raw, values, issues, absolute, check_files, data_directories).build(
         absolute, hashlib.sha256(data).hexdigest()[:12]
     )
     if issues or config is None:
@@ -135,6 +132,65 @@ def load_config(path: str | os.PathLike[str], *, check_files: bool = True) -> Co
         lines.sort(key=lambda item: item[0])
         raise ConfigError([text for _, text in lines] or [f"{name}:1: file: invalid config"])
     return config
+
+
+def _read_regular_file(source: Path, name: str) -> bytes:
+    """The file's bytes; anything but a regular file (a FIFO, a device, a directory) is
+    refused before it is opened for reading: reading a FIFO or a terminal would never end."""
+    try:
+        _require_regular(source.stat().st_mode, name)
+        descriptor = os.open(source, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+        with os.fdopen(descriptor, "rb") as file:
+            _require_regular(os.fstat(file.fileno()).st_mode, name)  # replaced meanwhile?
+            return file.read()
+    except OSError as exc:
+        raise ConfigError([f"{name}:1: file: cannot read: {exc.strerror or exc}"]) from None
+
+
+_FILE_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _require_regular(mode: int, name: str) -> None:
+    if stat.S_ISREG(mode):
+        return
+    kind = next((what for test, what in _FILE_KINDS if test(mode)), "not a regular file")
+    raise ConfigError(
+        [f"{name}:1: file: is {kind}, not a regular file: give the path of the TOML file"]
+    )
+
+
+def _decode(name: str, data: bytes) -> str:
+    """UTF-8 text; a leading byte-order mark (Windows editors write one) is dropped."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError(
+            [
+                f"{name}:{line}: syntax: not valid UTF-8 (byte 0x{data[exc.start]:02X} at "
+                f"column {column}): save the file as UTF-8"
+            ]
+        ) from None
+    return text.removeprefix("\ufeff")
+
+
+def _parse(name: str, text: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([_syntax_error(name, text, exc)]) from None
+    except RecursionError:
+        line = deepest_line(text)
+        raise ConfigError(
+            [f"{name}:{line}: syntax: arrays or inline tables nested too deeply"]
+        ) from None
 
 
 def _syntax_error(name: str, text: str, exc: tomllib.TOMLDecodeError) -> str:
@@ -214,8 +270,10 @@ class _Builder:
         issues: Issues,
         source: Path,
         check_files: bool = True,
+        data_directories: bool = True,
     ) -> None:
         self.check_files = check_files
+        self.data_directories = data_directories
         self.raw = raw
         self.v = values
         self.issues = issues
@@ -376,8 +434,31 @@ class _Builder:
             )
 
     def storage(self) -> StorageSettings | None:
-        values = self.section("storage")
-        return _make(StorageSettings, {k: self.resolve(v) for k, v in values.items()})
+        values = {k: self.resolve(v) for k, v in self.section("storage").items()}
+        if "database" in values:  # spoken sentences are rendered next to it
+            self.check_argument(str(values["database"].parent), ("storage", "database"))
+        messages = values.get("messages")
+        if messages is not None:
+            self.check_argument(str(messages), ("storage", "messages"))
+            if self.check_files and self.data_directories and not messages.is_dir():
+                self.add(
+                    ("storage", "messages"),
+                    f"directory not found: {messages} (FreeSWITCH records the callers' "
+                    "messages there and creates no directory: create it, writable by FreeSWITCH)",
+                )
+        return _make(StorageSettings, values)
+
+    def check_argument(self, text: str, path: tuple[Any, ...]) -> None:
+        """`text` goes into a FreeSWITCH application's arguments (a file to play or record)."""
+        bad = sorted(set(_UNSAFE_ARGUMENT.findall(text)))
+        if bad:
+            shown = ", ".join(repr(char) for char in bad)
+            self.add(
+                path,
+                f"{text!r} contains {shown}: FreeSWITCH splits an application's arguments on "
+                "spaces (play_and_get_digits, record) and reads quotes, backslashes and $ "
+                "itself; rename it with letters, digits, '-', '_' and '.' only",
+            )
 
     def recording(
         self, prompts: dict[str, Prompt], storage: StorageSettings | None
@@ -401,7 +482,12 @@ class _Builder:
                     f"the text of prompt {consent.name!r} must tell callers that the call is "
                     "recorded (say 'enregistré' or 'recorded')",
                 )
-        return self.data_directory(values, "directory", "recordings", storage, RecordingSettings)
+        recording = self.data_directory(
+            values, "directory", "recordings", storage, RecordingSettings
+        )
+        if "directory" in given and recording is not None:
+            self.check_argument(str(recording.directory), here + ("directory",))
+        return recording
 
     def maintenance(self, storage: StorageSettings | None) -> MaintenanceSettings | None:
         values = dict(self.section("maintenance"))
@@ -489,11 +575,13 @@ class _Builder:
         if check_files and not directory.is_dir():
             self.add(("prompts", "directory"), f"directory not found: {directory}")
             check_files = False  # one error rather than one per prompt
+        self.check_argument(str(directory), ("prompts", "directory"))
         prompts = {}
         for name, entry in values.items():
             if name in schema.PROMPT_SETTINGS or "file" not in entry or "text" not in entry:
                 continue
             file = entry["file"]
+            self.check_argument(file, ("prompts", name, "file"))
             path = None
             if "://" not in file:
                 path = Path(os.path.normpath(directory / file))
@@ -569,7 +657,33 @@ class _Builder:
                         f"must be a message node (when nobody answers the caller can leave a "
                         f"message), not {_kind_of(target)} node {node.then!r}",
                     )
+        self.check_circles(nodes)
         return nodes
+
+    def check_circles(self, nodes: dict[str, Node]) -> None:
+        """A caller who presses nothing follows one way out of each node (`_unattended_next`):
+        a circle of those ways is a caller kept going round for ever, never reaching a human
+        or the end of the call (info nodes leading to each other, transfers failing over to
+        each other, a menu whose failure leads back to it)."""
+        reported: set[str] = set()
+        for start in nodes:
+            circle: list[str] = []
+            name: str | None = start
+            while name is not None and name not in circle and name not in reported:
+                circle.append(name)
+                name = _unattended_next(nodes.get(name))
+            reported.update(circle)
+            if name is None or name not in circle:
+                continue
+            circle = circle[circle.index(name):]
+            first = nodes[circle[0]]
+            route = " -> ".join(f"{n} ({_unattended_key(nodes[n])})" for n in circle)
+            self.add(
+                ("flow", "nodes", first.name, _unattended_key(first)),
+                f"goes round in a circle: {route} -> {first.name}: a caller who presses nothing "
+                "never reaches a human or the end of the call; end the circle with a "
+                "frontdesk or message node (or an info node without then)",
+            )
 
     def check_menu(self, node: MenuNode, operator: str, repeat: str, nodes: dict[str, Node]):
         here = ("flow", "nodes", node.name)
@@ -812,6 +926,21 @@ def _local_datetime(text: str) -> bool:
     except ValueError:
         return False
     return value.tzinfo is None and "T" in text
+
+
+def _unattended_next(node: Node | None) -> str | None:
+    """Where a caller who presses nothing goes after `node`; None: the call ends there (or it
+    reaches a human, or a message node)."""
+    key = _unattended_key(node) if node is not None else None
+    return getattr(node, key) if key is not None else None
+
+
+def _unattended_key(node: Node) -> str | None:
+    if isinstance(node, MenuNode):
+        return "on_failure"
+    if isinstance(node, InfoNode | TransferNode):
+        return "then"
+    return None  # a message ends the call; a frontdesk node reaches a human or a message
 
 
 def _kind_of(node: Node) -> str:

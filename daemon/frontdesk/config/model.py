@@ -94,6 +94,9 @@ class FreeswitchSettings:
     max_calls: int = 300
     """Calls taken at once; one more is handed back to FreeSWITCH's dialplan fallback. Each
     call holds one file descriptor: keep it well under the daemon's LimitNOFILE."""
+    application_timeout: float = 300.0
+    """Seconds an application (a playback...) may take beyond its own known duration (a
+    record's maximum, a menu's timeout); past it the call is handed to the dialplan fallback."""
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,7 @@ FREESWITCH = Table(
         "max_calls": Int(
             minimum=1, maximum=1000, doc="calls at once (the unit's LimitNOFILE is 4096)"
         ),
+        "application_timeout": Float(minimum=5, maximum=3600),
     },
     required=True,
 )

@@ -26,6 +26,7 @@ The tests in tests/test_esl_greenswitch.py show each defect next to our behaviou
 from frontdesk.esl import commands
 from frontdesk.esl.control import ControlConnection
 from frontdesk.esl.errors import (
+    ApplicationTimeout,
     AuthenticationFailed,
     CallGone,
     CommandTimeout,
@@ -37,6 +38,7 @@ from frontdesk.esl.frame import Event, FrameReader
 from frontdesk.esl.outbound import CallSession, OutboundServer, socket_token
 
 __all__ = [
+    "ApplicationTimeout",
     "AuthenticationFailed",
     "CallGone",
     "CallSession",

@@ -19,6 +19,10 @@ class CommandTimeout(ESLError):
     """No answer arrived within the allowed time."""
 
 
+class ApplicationTimeout(CommandTimeout):
+    """An application FreeSWITCH runs on a call did not complete within its time limit."""
+
+
 class CallGone(ESLError):
     """The channel hung up or its outbound socket closed."""
 

@@ -8,6 +8,7 @@ Anything on the box can connect to the listening port, so a connection is a call
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import hmac
 import uuid as uuidlib
@@ -20,7 +21,7 @@ import gevent.socket
 import structlog
 
 from frontdesk.esl._link import Link, check_line
-from frontdesk.esl.errors import CallGone, CommandTimeout, ESLError
+from frontdesk.esl.errors import ApplicationTimeout, CallGone, ESLError
 from frontdesk.esl.frame import JSON, PLAIN, Event
 from frontdesk.logs import Throttle
 
@@ -47,6 +48,10 @@ def socket_token(esl_password: str) -> str:
     return hmac.new(esl_password.encode(), _TOKEN_LABEL, hashlib.sha256).hexdigest()
 
 
+class Default(enum.Enum):
+    LIMIT = "the session's application time limit"
+
+
 class CallSession:
     """One outbound-socket connection, that is one call.
 
@@ -62,10 +67,14 @@ class CallSession:
         reply_timeout: float = 5.0,
         hangup_grace: float = 2.0,
         untrusted_limit: int | None = None,
+        application_timeout: float | None = None,
     ) -> None:
         """`untrusted_limit`: see `_link.Link`; `trust()` once the connect reply is accepted."""
         self._reply_timeout = reply_timeout
         self._hangup_grace = hangup_grace
+        self.application_timeout = application_timeout
+        """Real seconds any application may take to complete beyond its own known duration
+        (None: no limit); see `limit`."""
         self._log = log
         self._data: Event | None = None
         self._executing: dict[str, gevent.event.AsyncResult] = {}
@@ -155,13 +164,25 @@ class CallSession:
             lines.append(f"Event-UUID: {event_uuid}")
         self._command("\n".join(lines))
 
-    def execute(self, app: str, arg: str = "", *, timeout: float | None = None) -> Event:
+    def limit(self, known_seconds: float = 0.0) -> float | None:
+        """The time limit of an application known to last `known_seconds` (a record's
+        maximum, a menu's timeout): that plus `application_timeout`."""
+        margin = self.application_timeout
+        return None if margin is None else known_seconds + margin
+
+    def execute(
+        self, app: str, arg: str = "", *, timeout: float | None | Default = Default.LIMIT
+    ) -> Event:
         """Run a dialplan application; returns its CHANNEL_EXECUTE_COMPLETE.
 
-        The command reply is bounded by reply_timeout; the completion by `timeout` if given,
-        and always by the call: CallGone when the socket ends, or `hangup_grace` seconds after
-        the hangup (long enough for a `record` to report its partial result).
+        The command reply is bounded by reply_timeout; the completion by `timeout` (by default
+        `limit()`; None: no limit, for a bridge: the conversation lasts what it lasts) with
+        `ApplicationTimeout`, and always by the call: CallGone when the socket ends, or
+        `hangup_grace` seconds after the hangup (long enough for a `record` to report its
+        partial result).
         """
+        if timeout is Default.LIMIT:
+            timeout = self.limit()
         event_uuid = str(uuidlib.uuid4())
         done = gevent.event.AsyncResult()
         self._executing[event_uuid] = done
@@ -170,7 +191,7 @@ class CallSession:
             try:
                 return done.get(timeout=timeout)
             except gevent.Timeout:
-                raise CommandTimeout(f"{app} did not complete within {timeout} s") from None
+                raise ApplicationTimeout(f"{app} did not complete within {timeout} s") from None
         finally:
             self._executing.pop(event_uuid, None)
 
@@ -194,6 +215,7 @@ class CallSession:
             "play_and_get_digits",
             f"{min_digits} {max_digits} 1 {timeout_ms} # {prompt} {NO_INVALID_FILE} "
             f"{variable} {regex} {inter_digit_ms or timeout_ms}",
+            timeout=self.limit((timeout_ms + max_digits * (inter_digit_ms or timeout_ms)) / 1000),
         )
         digits = done.variable(variable)
         if digits:
@@ -288,6 +310,7 @@ class OutboundServer:
         allowed_peers: frozenset[str] | None = None,
         token: str | None = None,
         connect_timeout: float = CONNECT_TIMEOUT,
+        application_timeout: float | None = None,
     ) -> None:
         """`allowed_peers`: the only IP addresses a connection is accepted from (None: any).
         An outbound socket cannot authenticate FreeSWITCH by itself, so a listener that is not
@@ -300,6 +323,7 @@ class OutboundServer:
         self._reply_timeout = reply_timeout
         self._token = token
         self._connect_timeout = connect_timeout
+        self._application_timeout = application_timeout
         self._sessions: set[CallSession] = set()
         self._server: gevent.server.StreamServer | None = None
         self._refusals = Throttle(REFUSAL_LOG_INTERVAL)
@@ -338,7 +362,10 @@ class OutboundServer:
             sock.close()
             return
         session = CallSession(
-            sock, reply_timeout=self._reply_timeout, untrusted_limit=UNAUTHENTICATED_LIMIT
+            sock,
+            reply_timeout=self._reply_timeout,
+            untrusted_limit=UNAUTHENTICATED_LIMIT,
+            application_timeout=self._application_timeout,
         )
         self._sessions.add(session)
         try:

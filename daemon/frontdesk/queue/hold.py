@@ -170,7 +170,7 @@ def _music(
 
     timer = gevent.spawn_later(max(seconds, 0.0) * queue.time_scale, stop)
     try:
-        done = session.execute("playback", source)
+        done = session.execute("playback", source, timeout=session.limit(seconds))  # timer ends it
     finally:
         timer.kill(block=False)
     played = queue.now() - started

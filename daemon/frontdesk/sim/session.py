@@ -57,7 +57,9 @@ class CallerScript:
     hold_key: key pressed once while on hold (a ``local_stream://`` playback: the music), at the
     earliest `hold_key_after` simulated seconds after answer; like FreeSWITCH it ends the
     playback (``playback_terminator_used``) when it is one of ``playback_terminators``, and is
-    only a DTMF event otherwise.
+    only a DTMF event otherwise;
+    stuck_app: the first run of this application never completes (FreeSWITCH stuck on a
+    stream or a file server), until ``uuid_break`` (for a media application) or hangup.
     """
 
     keys: Sequence[str] = ()
@@ -68,6 +70,7 @@ class CallerScript:
     talk_seconds: float | None = None
     hold_key: str | None = None
     hold_key_after: float = 0.0
+    stuck_app: str | None = None
 
 
 @dataclass
@@ -86,6 +89,8 @@ class SimCall:
     daemon_unreachable: bool = False
     daemon_closed_midcall: bool = False
     fallback_ran: bool = False
+    reached_hangup_after: bool = False
+    """The call was still going at the script's `hangup_after`: the caller hung up then."""
     answered_after: float | None = None
     """Real seconds from the TCP connection to the daemon's `answer` (call set-up time)."""
     decision_latencies: list[float] = field(default_factory=list)
@@ -165,6 +170,7 @@ class OutboundSession:
         self.last_response = "_none_"
         self.barge_used = False
         self.hold_key_used = False
+        self.stuck_used = False
         self.daemon_gone = gevent.event.Event()
         self.resumed = gevent.event.Event()
         """The daemon's socket closed with ``socket_resume=true``: the dialplan takes the call."""
@@ -441,6 +447,8 @@ class OutboundSession:
             "CHANNEL_EXECUTE",
             last=[("Application", app), *data, ("Application-UUID", event_uuid)],
         )
+        if app == self.script.stuck_app and not self.stuck_used:
+            self.stuck_used, handler = True, OutboundSession._app_stuck
         self.running = app
         self.interrupt.clear()
         try:
@@ -476,6 +484,14 @@ class OutboundSession:
             last=[("DTMF-Digit", digit), ("DTMF-Duration", "2000"), ("DTMF-Source", "RTP")],
         )
 
+    def _app_stuck(self, _arg: str) -> tuple[str, Callback]:
+        """See CallerScript.stuck_app."""
+        try:
+            self._pause(float("inf"))
+        except _Interrupted:
+            pass
+        return "_none_", None
+
     def _app_answer(self, _arg: str) -> tuple[str, Callback]:
         ch = self.channel
         if ch.answered_us:
@@ -488,12 +504,15 @@ class OutboundSession:
         ch.call_state = "ACTIVE"
         ch.variables["endpoint_disposition"] = "ANSWER"
         if self.script.hangup_after is not None:
-            gevent.spawn_later(
-                self.sim.scaled(self.script.hangup_after), self.hangup, "NORMAL_CLEARING", "caller"
-            )
+            gevent.spawn_later(self.sim.scaled(self.script.hangup_after), self._hangup_after)
         if self.script.patience is not None:
             gevent.spawn_later(self.sim.scaled(self.script.patience), self._patience_over)
         return "_none_", None
+
+    def _hangup_after(self) -> None:
+        if not self.channel.hungup:
+            self.call.reached_hangup_after = True
+            self.hangup("NORMAL_CLEARING", by="caller")
 
     def _patience_over(self) -> None:
         if not self.settled:
