@@ -229,12 +229,7 @@ def test_a_daemon_killed_mid_call_leaves_the_call_recorded_as_interrupted(
 
     daemon.kill()
     assert stored_call(config_file, call.uuid)["ended_at"] is None
-    restarted = DaemonProcess(config_file)
-    try:
-        restarted.wait_for_log("calls.interrupted_by_previous_stop", count=1)
-        row = stored_call(config_file, call.uuid)
-    finally:
-        restarted.kill()
+    row = row_after_restart(config_file, call.uuid)
 
     assert row["outcome"] == "interrupted"
     assert row["ended_at"] is not None
@@ -281,6 +276,16 @@ def test_the_daemon_refuses_to_start_without_its_messages_directory(config_file)
         and "storage.messages: directory not found" in line["event"]
         for line in process.lines
     )
+
+
+def row_after_restart(config_file: Path, uuid: str) -> dict:
+    """The call's row once a daemon started again has ended the calls the last one lost."""
+    restarted = DaemonProcess(config_file)
+    try:
+        restarted.wait_for_log("calls.interrupted_by_previous_stop", count=1)
+        return stored_call(config_file, uuid)
+    finally:
+        restarted.kill()
 
 
 DB_POLL = {"timeout": 10.0, "step": 0.05}
@@ -356,12 +361,7 @@ def test_a_conversation_that_ends_while_no_daemon_runs_keeps_who_answered(
     hang_up(sim, leg)
     assert call.wait_done(5) and not call.fallback_ran  # hung up, no silence
 
-    restarted = DaemonProcess(config_file)
-    try:
-        restarted.wait_for_log("calls.interrupted_by_previous_stop", count=1)
-        row = stored_call(config_file, call.uuid)
-    finally:
-        restarted.kill()
+    row = row_after_restart(config_file, call.uuid)
 
     assert (row["outcome"], row["interrupted"]) == ("interrupted", True)
     assert (row["answered_by"], row["reason"]) == ("1001", "speak_to_someone")
@@ -382,12 +382,7 @@ def test_a_killed_emergency_call_keeps_its_reason_and_path(daemon, sim, config_f
 
     daemon.kill()
     killed_at = stored_call(config_file, call.uuid)["last_seen_at"]
-    restarted = DaemonProcess(config_file)
-    try:
-        restarted.wait_for_log("calls.interrupted_by_previous_stop", count=1)
-        row = stored_call(config_file, call.uuid)
-    finally:
-        restarted.kill()
+    row = row_after_restart(config_file, call.uuid)
 
     assert (row["outcome"], row["interrupted"], row["reason"]) == ("interrupted", True, "emergency")
     assert [(s["node"], s["event"]) for s in row["path"]][-2:] == [

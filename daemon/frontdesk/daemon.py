@@ -35,7 +35,7 @@ from frontdesk.esl import (
     commands,
     socket_token,
 )
-from frontdesk.esl.dial import caller_id
+from frontdesk.esl.commands import caller_id
 from frontdesk.features import feature_of, run_feature
 from frontdesk.flow import CallFlow, CallResult
 from frontdesk.hardening import freeswitch_peers

@@ -38,7 +38,7 @@ from frontdesk.config.model import (
     TransferNode,
 )
 from frontdesk.esl import CallGone, CallSession, Event, commands
-from frontdesk.esl.dial import caller_id, dial_string, gateway_target
+from frontdesk.esl.commands import caller_id, dial_string, gateway_target
 from frontdesk.queue import FrontdeskQueue, Waiting
 from frontdesk.queue.announce import Announcer
 from frontdesk.queue.callbacks import confirm_number

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import gevent
 import structlog
 
+from frontdesk._background import BackgroundLoop
 from frontdesk.config.model import MaintenanceSettings
 from frontdesk.recording import purge_recordings
 
@@ -38,20 +39,12 @@ def backup_path(settings: MaintenanceSettings, local: datetime) -> Path:
     return settings.backup_directory / f"{BACKUP_PREFIX}{local:%Y-%m-%d}.db"
 
 
-class DailyJobs:
+class DailyJobs(BackgroundLoop):
     """Runs the daily jobs of a running daemon (its store, config and clock)."""
 
     def __init__(self, daemon: Daemon) -> None:
+        super().__init__()
         self.daemon = daemon
-        self._greenlet: gevent.Greenlet | None = None
-
-    def start(self) -> None:
-        self._greenlet = gevent.spawn(self._loop)
-
-    def stop(self) -> None:
-        if self._greenlet is not None:
-            self._greenlet.kill()
-            self._greenlet = None
 
     def due(self, now: datetime) -> bool:
         config = self.daemon.config

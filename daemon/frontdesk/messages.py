@@ -32,6 +32,7 @@ from typing import IO, TYPE_CHECKING
 import gevent
 import structlog
 
+from frontdesk._background import BackgroundLoop
 from frontdesk.features import feature_of
 from frontdesk.flow import MIN_MESSAGE_MS
 from frontdesk.logs import mask_number
@@ -162,22 +163,14 @@ def is_message(path: Path) -> bool:
     return read_wav_info(path).seconds * 1000 >= MIN_MESSAGE_MS
 
 
-class MessageLinker:
+class MessageLinker(BackgroundLoop):
     """Links the message files of a running daemon to their calls' rows (module docstring)."""
 
     def __init__(self, daemon: Daemon) -> None:
+        super().__init__()
         self.daemon = daemon
         self._settled: set[str] = set()
         """Names of the files dealt with since the start (linked, or no call of ours)."""
-        self._greenlet: gevent.Greenlet | None = None
-
-    def start(self) -> None:
-        self._greenlet = gevent.spawn(self._loop)
-
-    def stop(self) -> None:
-        if self._greenlet is not None:
-            self._greenlet.kill()
-            self._greenlet = None
 
     def _loop(self) -> None:
         while True:

@@ -58,7 +58,7 @@ import structlog
 
 from frontdesk.config.model import QueueSettings
 from frontdesk.esl import CallSession, ESLError, commands
-from frontdesk.esl.dial import (
+from frontdesk.esl.commands import (
     dial_string,
     gateway_known,
     gateway_status,
@@ -233,7 +233,7 @@ class CallbackDesk:
         self.gateway = gateway
         self.presented = dict(presented or {})
         """Originate variables showing the practice's number on the patient's phone
-        (`frontdesk.esl.dial.caller_id`)."""
+        (`frontdesk.esl.commands.caller_id`)."""
         self.gateway_known: bool | None = None
         """What FreeSWITCH said of the gateway at the last (re)connection; None: not asked
         yet. Callbacks are placed only when True."""

@@ -1,9 +1,9 @@
-"""Dial strings built by frontdesk.esl.dial: what FreeSWITCH splits them on cannot come from
+"""Dial strings built by frontdesk.esl.commands: what FreeSWITCH splits them on cannot come from
 the text put into them."""
 
 from __future__ import annotations
 
-from frontdesk.esl.dial import caller_id, dial_string, gateway_known, originate
+from frontdesk.esl.commands import caller_id, dial_string, gateway_known, originate
 from frontdesk.sim._legs import parse_dialstring, split_outside_quotes
 
 
