@@ -287,7 +287,7 @@ def test_server_keeps_serving_after_random_byte_streams():
         finally:
             finished.put(session)
 
-    server = OutboundServer("127.0.0.1", 0, handler, reply_timeout=1, connect_timeout=1)
+    server = OutboundServer("127.0.0.1", 0, handler, reply_timeout=1, connect_timeout=0.25)
     server.start()
 
     @settings(max_examples=40, deadline=None)

@@ -61,9 +61,10 @@ def test_a_caller_going_round_in_a_circle_fails_its_scenario_instead_of_hanging(
 
     results = frontdesk.rehearse.rehearse(looping)
 
-    failed = [result for result in results if not result.passed]
-    assert [result.rehearsal.name for result in failed] == [
-        "pressing 4 gives the hours and address", "option 4 leads somewhere (open)"
-    ]
-    assert all(r.problem.startswith("still going after 2 hours (simulated)") for r in failed)
+    # Only the circling scenarios are judged here: under CPU load another scenario's ringing
+    # can still time out differently (scaled real time, issue #10).
+    failed = {result.rehearsal.name: result.problem for result in results if not result.passed}
+    circling = ("pressing 4 gives the hours and address", "option 4 leads somewhere (open)")
+    limit = "still going after 2 hours (simulated)"
+    assert all(failed[name].startswith(limit) for name in circling)
     assert "FAIL" in frontdesk.rehearse.format_table(results, looping)
