@@ -8,9 +8,8 @@ CONFIG ?= examples/frontdesk.toml
 
 .PHONY: run test lint bench check-config rehearse clean install uninstall
 
-run: $(STAMP) examples/secrets/esl-password examples/prompts/moh/frontdesk-hold.wav
+run: $(STAMP) examples/secrets/esl-password examples/prompts/moh/frontdesk-hold.wav var/messages
 	$(BIN)/frontdesk check-config $(CONFIG)
-	@mkdir -p var/messages  # the example's messages directory (FreeSWITCH creates none)
 	$(BIN)/frontdesk run --config $(CONFIG) --simulator auto --demo-callers 6 --panel-simulator
 
 test: $(STAMP)
@@ -22,15 +21,19 @@ lint: $(STAMP)
 bench: $(STAMP)
 	for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
 
-check-config: $(STAMP) examples/secrets/esl-password
+check-config: $(STAMP) examples/secrets/esl-password var/messages
 	$(BIN)/frontdesk check-config $(CONFIG)
 
-rehearse: $(STAMP) examples/secrets/esl-password
+rehearse: $(STAMP) examples/secrets/esl-password var/messages
 	$(BIN)/frontdesk rehearse $(CONFIG)
 
 # The example's hold music (local_stream://moh plays prompts/moh): synthesised, not in git.
 examples/prompts/moh/frontdesk-hold.wav: | $(STAMP)
 	$(BIN)/python -m frontdesk.holdmusic $(@D)
+
+# The example's messages directory: FreeSWITCH creates none, and check-config requires it.
+var/messages:
+	@mkdir -p $@
 
 # A random ESL password for the example config (never committed; the install makes its own).
 examples/secrets/esl-password:
