@@ -42,7 +42,7 @@ import gevent.lock
 import structlog
 from gevent.threadpool import ThreadPool
 from sqlite_utils import Database
-from sqlite_utils.db import NotFoundError, Table
+from sqlite_utils.db import Table
 
 from frontdesk.config.model import OUTCOMES, OVERRIDE_MODES
 
@@ -603,14 +603,21 @@ class Store:
 
     # --- the worker and its queue ---------------------------------------------------------
 
-    def _call(self, fn: Callable[..., _T] | None, *args: Any, timeout: float | None = None) -> _T:
+    def _call(
+        self,
+        fn: Callable[..., _T] | None,
+        *args: Any,
+        timeout: float | None = None,
+        after_writes: bool = True,
+    ) -> _T:
         """Run ``fn(db, *args)`` in the worker after the writes queued before it (None: only
-        those); block only the calling greenlet, at most `timeout` seconds."""
+        those; `after_writes` False: none of them); block only the calling greenlet, at most
+        `timeout` seconds."""
         late = StoreUnavailable(f"the database did not answer within {timeout} s")
         with gevent.Timeout(timeout, late), self._lock:
             if self._closed:
                 raise StoreClosed(f"store {self.path} is closed")
-            return _raised_again(self._spawn(fn, args).get())
+            return _raised_again(self._spawn(fn, args, after_writes).get())
 
     def _write(self, fn: Callable[..., object], *args: Any) -> None:
         """Queue a write and return: the worker applies it in order, keeps it while the
@@ -623,10 +630,18 @@ class Store:
             self._trim()
         self._start_draining()
 
-    def _run(self, fn: Callable[..., _T], *args: Any, timeout: float | None = None) -> _T:
+    def _run(
+        self,
+        fn: Callable[..., _T],
+        *args: Any,
+        timeout: float | None = None,
+        after_writes: bool = True,
+    ) -> _T:
         """A read, with SQLite's ``query_only`` on: a method that writes through here instead
-        of `_write` or `_change` fails at once, so no write escapes the queue."""
-        return self._call(_read_only, fn, args, timeout=timeout)
+        of `_write` or `_change` fails at once, so no write escapes the queue. `after_writes`
+        False: the read does not wait for the writes queued before it (a caller waiting, for
+        rows those writes cannot change)."""
+        return self._call(_read_only, fn, args, timeout=timeout, after_writes=after_writes)
 
     def _change(self, fn: Callable[..., _T], *args: Any) -> _T:
         """A write whose result the caller needs: done in order, now, or StoreUnavailable."""
@@ -673,9 +688,11 @@ class Store:
             with self._guard:
                 self._draining = False
 
-    def _spawn(self, fn: Callable[..., Any] | None, args: tuple[Any, ...]) -> Any:
+    def _spawn(
+        self, fn: Callable[..., Any] | None, args: tuple[Any, ...], after_writes: bool = True
+    ) -> Any:
         with self._guard:
-            before = self._writes
+            before = self._writes if after_writes else 0
         result = self._pool.spawn(self._job, fn, args, before)
         result.rawlink(self._after_job)
         return result
@@ -933,7 +950,8 @@ class Store:
         """Whether a call with this uuid has a row; None when the database could not tell
         within `timeout` (a caller waiting: busy or failing database)."""
         try:
-            return self._run(_call_known, uuid, timeout=timeout)
+            # A row still queued is a call of this run, which the daemon knows in memory.
+            return self._run(_call_known, uuid, timeout=timeout, after_writes=False)
         except StoreUnavailable as error:
             log.warning("store.call_lookup_skipped", reason=str(error))
             return None
@@ -1034,7 +1052,8 @@ class Store:
         `timeout` (a caller waiting): when the database does not answer within it, or cannot
         be read, the last override this store read is used (StoreUnavailable if none was)."""
         try:
-            row = self._run(_latest_override, timeout=timeout)
+            # an override is written at once (`set_override` waits for its write)
+            row = self._run(_latest_override, timeout=timeout, after_writes=False)
         except StoreUnavailable as error:
             if self._last_override is _UNKNOWN:
                 raise
@@ -1233,10 +1252,12 @@ def _insert_call(db: Database, row: dict[str, Any]) -> None:
 
 
 def _update_call(db: Database, uuid: str, updates: dict[str, Any]) -> None:
-    try:
-        _table(db, "calls").update(uuid, updates)
-    except NotFoundError as exc:
-        raise UnknownCallError(uuid) from exc
+    """One UPDATE statement: sqlite-utils' `update` reads the row and the table's schema
+    first, which made every step of every call cost several statements."""
+    columns = ", ".join(f"[{name}] = ?" for name in updates)
+    cursor = db.execute(f"UPDATE calls SET {columns} WHERE uuid = ?", [*updates.values(), uuid])
+    if cursor.rowcount == 0:
+        raise UnknownCallError(uuid)
 
 
 def _mark_interrupted(db: Database, uuids: list[str] | None) -> int:
