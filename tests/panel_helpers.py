@@ -46,7 +46,7 @@ def enable_panel(
 def started_rig(config: Path, tmp_path: Path) -> Iterator[Rig]:
     """The real daemon on `config` against the simulator (a simulated second in 10 ms), once
     it is connected to the simulator's ESL."""
-    with Rig(load_config(config), tmp_path, time_scale=0.01) as rig:
+    with Rig(load_config(config), tmp_path) as rig:
         assert rig.daemon.control.wait_connected(5)
         yield rig
 

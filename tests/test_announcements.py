@@ -11,7 +11,6 @@ import pytest
 from frontdesk.config.model import Config
 from frontdesk.rehearse import Rig, moment_for
 from frontdesk.sim import CallerScript, SimCall
-from helpers import wait_for
 
 TO_THE_DESK = CallerScript(keys=("2", "1"))
 
@@ -19,7 +18,7 @@ TO_THE_DESK = CallerScript(keys=("2", "1"))
 @pytest.fixture
 def waiting_rig(practice: Config, tmp_path: Path):
     """Desk phones that never answer: callers stay in the queue."""
-    with Rig(practice, tmp_path, time_scale=0.01, answer_after=None) as running:
+    with Rig(practice, tmp_path, answer_after=None) as running:
         yield running
 
 
@@ -34,9 +33,9 @@ def place(rig: Rig) -> SimCall:
 
 def test_a_waiting_caller_hears_their_position_and_an_estimated_wait(waiting_rig):
     first = place(waiting_rig)
-    assert wait_for(lambda: spoken(waiting_rig, first), timeout=10)
+    assert waiting_rig.wait_for(lambda: spoken(waiting_rig, first), timeout=1000)
     second = place(waiting_rig)
-    assert wait_for(lambda: spoken(waiting_rig, second), timeout=10)
+    assert waiting_rig.wait_for(lambda: spoken(waiting_rig, second), timeout=1000)
 
     assert spoken(waiting_rig, first)[0].startswith(
         "Vous êtes le premier patient en attente. Votre attente est estimée à"
@@ -53,11 +52,11 @@ def test_a_waiting_caller_hears_their_position_and_an_estimated_wait(waiting_rig
 
 def test_with_nobody_logged_in_the_caller_hears_so_instead_of_an_estimate(waiting_rig):
     call = place(waiting_rig)
-    assert wait_for(lambda: spoken(waiting_rig, call), timeout=10)
+    assert waiting_rig.wait_for(lambda: spoken(waiting_rig, call), timeout=1000)
     for ext in ("1001", "1002", "1003"):
         waiting_rig.daemon.set_staff_login(ext, False, by="cli")
 
-    assert wait_for(lambda: len(spoken(waiting_rig, call)) >= 2, timeout=10)
+    assert waiting_rig.wait_for(lambda: len(spoken(waiting_rig, call)) >= 2, timeout=1000)
 
     nobody = spoken(waiting_rig, call)[-1]
     assert nobody.startswith("Personne n'est disponible à l'accueil pour le moment.")
@@ -69,9 +68,9 @@ def test_with_nobody_logged_in_the_caller_hears_so_instead_of_an_estimate(waitin
 def test_without_espeak_the_static_announcement_is_played(practice, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
     config = replace(practice, queue=replace(practice.queue, announce_prompt="thanks"))
-    with Rig(config, tmp_path, time_scale=0.01, answer_after=None) as rig:
+    with Rig(config, tmp_path, answer_after=None) as rig:
         call = place(rig)
         thanks = config.prompts["thanks"].uri
 
-        assert wait_for(lambda: thanks in call.prompts_heard, timeout=10)
+        assert rig.wait_for(lambda: thanks in call.prompts_heard, timeout=1000)
         assert spoken(rig, call) == []

@@ -19,7 +19,7 @@ from frontdesk.config import load_config
 from frontdesk.queue.callbacks import mark_done, missed_patients, pending_callbacks
 from frontdesk.rehearse import Rig
 from frontdesk.sim import CallerScript, Outside, SimCall
-from helpers import set_in_section, wait_for
+from helpers import set_in_section
 
 TUESDAY_MORNING = datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo("Europe/Paris"))
 SCALE = 0.01
@@ -59,24 +59,28 @@ def one_desk_phone(practice_dir: Path, tmp_path: Path, queue: dict) -> Iterator[
     text = path.read_text()
     text = set_in_section(text, "queue", queue)
     path.write_text(text)
-    with Rig(load_config(path), tmp_path, time_scale=SCALE) as running:
+    with Rig(load_config(path), tmp_path) as running:
         assert running.daemon.control.wait_connected(5)
         for ext, phone in running.sim.phones.items():
             phone.talk_seconds = 600
             if ext != "1001":
                 running.sim.set_registered(ext, False)
         board = running.daemon.queue.board
-        assert wait_for(lambda: [p.ext for p in board.phones.values() if p.registered]
+        assert running.wait_for(lambda: [p.ext for p in board.phones.values() if p.registered]
                         == ["1001"])
         running.moment = TUESDAY_MORNING
         yield running
+
+
+def callers_waiting(rig: Rig) -> list[str]:
+    return [entry.caller_number for entry in rig.daemon.queue.waiting.values()]
 
 
 def busy_desk(rig: Rig) -> SimCall:
     """A caller on the line with 1001 until `hang_up(call)`."""
     call = rig.place(CallerScript(keys=("0",)), at=TUESDAY_MORNING,
                      caller_number=BUSY)
-    assert wait_for(lambda: call.bridged_to is not None)
+    assert rig.wait_for(lambda: call.bridged_to is not None)
     return call
 
 
@@ -119,17 +123,17 @@ def test_the_callback_keeps_the_place_and_rings_the_staff_then_the_patient(rig: 
     patient = rig.sim.add_outside(PATIENT, answer_after=2.0, talk_seconds=20.0)
     busy = busy_desk(rig)
     asker = rig.place(ASKS_CALLBACK, at=TUESDAY_MORNING, caller_number=PATIENT)
-    assert wait_for(requested(rig, asker))
+    assert rig.wait_for(requested(rig, asker))
     behind = rig.place(CallerScript(keys=("0",)), at=TUESDAY_MORNING,
                        caller_number=BEHIND)
-    assert wait_for(lambda: BEHIND in [e.caller_number for e in rig.daemon.queue.waiting.values()])
+    assert rig.wait_for(lambda: BEHIND in callers_waiting(rig))
     assert rig.daemon.queue.feed.last.callbacks == 1
     assert rig.daemon.queue.feed.last.waiting == 1  # on the line; the callback, in front
     seen = control_log(rig)
 
     hang_up(rig, busy)
 
-    assert wait_for(lambda: "callback_completed" in events(rig, asker), timeout=10)
+    assert rig.wait_for(lambda: "callback_completed" in events(rig, asker), timeout=1000)
     legs = [(name, channel) for name, channel, _, _ in seen]
     staff_leg = "sofia/fsref/1001@127.0.0.1:5090"
     patient_leg = f"sofia/gateway/trunk/{PATIENT}"
@@ -158,7 +162,7 @@ def test_the_callback_keeps_the_place_and_rings_the_staff_then_the_patient(rig: 
     assert [r.state for r in rig.daemon.store.callbacks(("completed",))] == ["completed"]
     assert pending_callbacks(rig.daemon.store) == []
     # the behind caller is served once the callback's conversation is over
-    assert wait_for(lambda: behind.bridged_to is not None, timeout=10)
+    assert rig.wait_for(lambda: behind.bridged_to is not None, timeout=1000)
     hang_up(rig, behind)
 
 
@@ -166,11 +170,11 @@ def test_the_patient_sees_the_practices_number_and_name(rig: Rig) -> None:
     patient = rig.sim.add_outside(PATIENT, answer_after=2.0, talk_seconds=20.0)
     busy = busy_desk(rig)
     asker = rig.place(ASKS_CALLBACK, at=TUESDAY_MORNING, caller_number=PATIENT)
-    assert wait_for(requested(rig, asker))
+    assert rig.wait_for(requested(rig, asker))
 
     hang_up(rig, busy)
 
-    assert wait_for(lambda: patient.shown, timeout=30)  # the patient's phone rings
+    assert rig.wait_for(lambda: patient.shown, timeout=3000)  # the patient's phone rings
     trunk = rig.config.trunk
     assert trunk is not None and trunk.caller_id == "0199000001"
     assert patient.shown == [("0199000001", "Cabinet médical des Tilleuls")]
@@ -181,9 +185,9 @@ def test_without_the_gateway_no_staff_phone_rings_for_a_callback_and_it_stays_li
 ) -> None:
     busy = busy_desk(rig)
     asker = rig.place(ASKS_CALLBACK, at=TUESDAY_MORNING, caller_number=PATIENT)
-    assert wait_for(requested(rig, asker))
+    assert rig.wait_for(requested(rig, asker))
     behind = rig.place(CallerScript(keys=("0",)), at=TUESDAY_MORNING, caller_number=BEHIND)
-    assert wait_for(lambda: BEHIND in [e.caller_number for e in rig.daemon.queue.waiting.values()])
+    assert rig.wait_for(lambda: BEHIND in callers_waiting(rig))
     with structlog.testing.capture_logs() as logs:
 
         def reconnected(times: int) -> bool:
@@ -191,13 +195,13 @@ def test_without_the_gateway_no_staff_phone_rings_for_a_callback_and_it_stays_li
 
         rig.sim.gateways.clear()  # FreeSWITCH restarted without it
         rig.sim.restart_esl()
-        assert wait_for(lambda: reconnected(1), timeout=10)
+        assert rig.wait_for(lambda: reconnected(1), timeout=1000)
         rig.sim.restart_esl()  # a second reconnection: no second error
-        assert wait_for(lambda: reconnected(2), timeout=10)
+        assert rig.wait_for(lambda: reconnected(2), timeout=1000)
 
         hang_up(rig, busy)
 
-        assert wait_for(lambda: behind.bridged_to is not None, timeout=10)  # the next caller
+        assert rig.wait_for(lambda: behind.bridged_to is not None, timeout=1000)  # the next caller
     assert "offered" not in events(rig, asker)
     assert [r.number for r in pending_callbacks(rig.daemon.store)] == [PATIENT]
     missing = [entry for entry in logs if entry["event"] == "queue.gateway_missing"]
@@ -213,7 +217,7 @@ def test_a_practice_without_trunk_caller_id_is_warned_at_start(
     start = text.index("\n[trunk]\n")
     path.write_text(text[:start] + text[text.index("\n[", start + 1):])
     with structlog.testing.capture_logs() as logs:
-        with Rig(load_config(path), tmp_path, time_scale=SCALE):
+        with Rig(load_config(path), tmp_path):
             pass
 
     assert "trunk.caller_id_missing" in [entry["event"] for entry in logs]
@@ -223,7 +227,7 @@ def test_a_hidden_number_is_typed_digits_only(rig: Rig) -> None:
     busy = busy_desk(rig)
     typed = CallerScript(keys=("0", "0639984444#"), hold_key="5", hold_key_after=20)
     asker = rig.place(typed, at=TUESDAY_MORNING, caller_number="anonymous")
-    assert wait_for(requested(rig, asker))
+    assert rig.wait_for(requested(rig, asker))
 
     [request] = pending_callbacks(rig.daemon.store)
     assert request.number == "0639984444"
@@ -252,12 +256,12 @@ def test_a_failed_callback_is_retried_then_lands_in_the_staff_list(rig: Rig) -> 
     rig.sim.add_outside(PATIENT, answer_after=None)  # never answers
     busy = busy_desk(rig)
     asker = rig.place(ASKS_CALLBACK, at=TUESDAY_MORNING, caller_number=PATIENT)
-    assert wait_for(requested(rig, asker))
+    assert rig.wait_for(requested(rig, asker))
     hang_up(rig, busy)
 
     store = rig.daemon.store
-    assert wait_for(lambda: [r.state for r in pending_callbacks(store)] == ["failed"],
-                    timeout=15)
+    assert rig.wait_for(lambda: [r.state for r in pending_callbacks(store)] == ["failed"],
+                    timeout=1500)
     [request] = pending_callbacks(store)
     assert (request.attempts, request.last_result) == (2, "NO_ANSWER")  # 1 + 1 retry
     assert events(rig, asker).count("callback_failed") == 2
@@ -273,38 +277,38 @@ def test_no_callback_is_placed_outside_opening_hours(rig: Rig) -> None:
     rig.sim.add_outside(PATIENT, answer_after=2.0, talk_seconds=5.0)
     busy = busy_desk(rig)
     asker = rig.place(ASKS_CALLBACK, at=TUESDAY_MORNING, caller_number=PATIENT)
-    assert wait_for(requested(rig, asker))
+    assert rig.wait_for(requested(rig, asker))
     store = rig.daemon.store
     store.set_override("lunch", until=None, set_by="test", now=TUESDAY_MORNING)
     hang_up(rig, busy)
 
     board = rig.daemon.queue.board
-    assert wait_for(lambda: board.phones["1001"].state == "idle")
+    assert rig.wait_for(lambda: board.phones["1001"].state == "idle")
     # a free phone, a pending callback: two announcement periods go by, no call is placed
-    assert not wait_for(lambda: "offered" in events(rig, asker), timeout=1.0)
+    assert not rig.wait_for(lambda: "offered" in events(rig, asker), timeout=100)
     assert rig.daemon.queue.feed.last.callbacks == 1
 
     store.set_override(None, until=None, set_by="test", now=TUESDAY_MORNING)
-    assert wait_for(lambda: "callback_completed" in events(rig, asker), timeout=10)
+    assert rig.wait_for(lambda: "callback_completed" in events(rig, asker), timeout=1000)
 
 
 def test_pending_callbacks_survive_a_daemon_restart(rig: Rig) -> None:
     rig.sim.add_outside(PATIENT, answer_after=2.0, talk_seconds=5.0)
     busy = busy_desk(rig)
     asker = rig.place(ASKS_CALLBACK, at=TUESDAY_MORNING, caller_number=PATIENT)
-    assert wait_for(requested(rig, asker))
+    assert rig.wait_for(requested(rig, asker))
     rig.daemon.store.set_override("closed", until=None, set_by="test", now=TUESDAY_MORNING)
     hang_up(rig, busy)
 
     daemon = rig.restart_daemon()
 
     assert daemon.control.wait_connected(5)
-    assert wait_for(lambda: daemon.queue.feed.last is not None
+    assert rig.wait_for(lambda: daemon.queue.feed.last is not None
                     and daemon.queue.feed.last.callbacks == 1)
     [entry] = daemon.queue.waiting.values()
     assert (entry.uuid, entry.callback.number) == (asker.uuid, PATIENT)
     daemon.store.set_override(None, until=None, set_by="test", now=TUESDAY_MORNING)
-    assert wait_for(lambda: "callback_completed" in events(rig, asker), timeout=10)
+    assert rig.wait_for(lambda: "callback_completed" in events(rig, asker), timeout=1000)
     assert pending_callbacks(daemon.store) == []
 
 
@@ -316,7 +320,7 @@ def test_a_missed_patient_is_listed_until_they_call_again_and_are_served(rig: Ri
     missed = rig.place(CallerScript(keys=("0",), patience=70), at=TUESDAY_MORNING,
                        caller_number=PATIENT)
     assert missed.wait_done(10) and short.wait_done(10)
-    assert wait_for(lambda: "abandoned" in events(rig, missed))
+    assert rig.wait_for(lambda: "abandoned" in events(rig, missed))
 
     [listed] = missed_patients(store, TUESDAY_MORNING, missed_after=30)
     assert (listed.caller_number, listed.call_uuid, listed.calls) == (PATIENT, missed.uuid, 1)
@@ -336,7 +340,7 @@ def test_staff_mark_a_missed_patient_done_by_the_start_of_the_call_id(rig: Rig) 
                        caller_number=PATIENT)
     assert missed.wait_done(10)
     store = rig.daemon.store
-    assert wait_for(lambda: missed_patients(store, TUESDAY_MORNING, missed_after=30) != [])
+    assert rig.wait_for(lambda: missed_patients(store, TUESDAY_MORNING, missed_after=30) != [])
 
     assert not mark_done(store, "zz", by="1001")  # too short to be sure of the call
     assert mark_done(store, missed.uuid[:8], by="1001")
@@ -354,7 +358,9 @@ def gave_up_while_the_desk_was_busy(rig: Rig) -> tuple[Outside, SimCall, SimCall
     busy = busy_desk(rig)
     missed = rig.place(CallerScript(keys=("0",), patience=70), at=TUESDAY_MORNING,
                        caller_number=PATIENT)
-    assert wait_for(lambda: "callback_requested" in events(rig, missed) and missed.done.is_set())
+    assert rig.wait_for(
+        lambda: "callback_requested" in events(rig, missed) and missed.done.is_set()
+    )
     return patient, busy, missed
 
 
@@ -365,7 +371,7 @@ def test_a_missed_patient_is_called_back_once_the_callers_on_the_line_are_served
     patient, busy, missed = gave_up_while_the_desk_was_busy(rig)
     behind = rig.place(CallerScript(keys=("0",), talk_seconds=600), at=TUESDAY_MORNING,
                        caller_number=BEHIND)
-    assert wait_for(lambda: BEHIND in [e.caller_number for e in rig.daemon.queue.waiting.values()])
+    assert rig.wait_for(lambda: BEHIND in callers_waiting(rig))
     [request] = pending_callbacks(rig.daemon.store)
     assert (request.reason, request.number, request.call_uuid) == ("missed", PATIENT, missed.uuid)
     assert missed_patients(rig.daemon.store, TUESDAY_MORNING, missed_after=30) == []
@@ -373,10 +379,10 @@ def test_a_missed_patient_is_called_back_once_the_callers_on_the_line_are_served
     hang_up(rig, busy)
 
     # the caller on the line goes first, although the missed patient called earlier
-    assert wait_for(lambda: behind.bridged_to is not None, timeout=10)
+    assert rig.wait_for(lambda: behind.bridged_to is not None, timeout=1000)
     assert patient.calls_answered == 0
     hang_up(rig, behind)
-    assert wait_for(lambda: "callback_completed" in events(rig, missed), timeout=10)
+    assert rig.wait_for(lambda: "callback_completed" in events(rig, missed), timeout=1000)
     assert patient.calls_answered == 1
     assert events(rig, missed) == [
         "entered", "abandoned", "callback_requested", "offered", "callback_placed",
@@ -392,13 +398,13 @@ def test_a_missed_patient_who_called_again_and_was_served_is_not_called_back(
     patient, busy, missed = gave_up_while_the_desk_was_busy(rig)
     again = rig.place(CallerScript(keys=("0",), talk_seconds=5), at=TUESDAY_MORNING,
                       caller_number=PATIENT)
-    assert wait_for(lambda: len(rig.daemon.queue.waiting) == 2)
+    assert rig.wait_for(lambda: len(rig.daemon.queue.waiting) == 2)
 
     hang_up(rig, busy)
 
-    assert wait_for(lambda: again.bridged_to is not None, timeout=10)
+    assert rig.wait_for(lambda: again.bridged_to is not None, timeout=1000)
     store = rig.daemon.store
-    assert wait_for(lambda: pending_callbacks(store) == [], timeout=10)
+    assert rig.wait_for(lambda: pending_callbacks(store) == [], timeout=1000)
     [request] = store.callbacks(("done",))
     assert (request.call_uuid, request.done_by) == (missed.uuid, "served again")
     assert patient.calls_answered == 0
@@ -420,7 +426,9 @@ def test_a_caller_sent_to_voicemail_who_leaves_no_message_is_called_back(
         assert rig.result(talker).outcome == "voicemail"
         assert rig.result(silent).outcome == "abandoned"
         store = rig.daemon.store
-        assert wait_for(lambda: [r.call_uuid for r in pending_callbacks(store)] == [silent.uuid])
+        assert rig.wait_for(
+            lambda: [r.call_uuid for r in pending_callbacks(store)] == [silent.uuid]
+        )
         hang_up(rig, busy)
 
 
@@ -445,7 +453,7 @@ def test_a_hidden_number_is_listed_as_missed_not_called_back(calling_back: Rig) 
                        caller_number="anonymous")
     assert missed.wait_done(10)
     store = rig.daemon.store
-    assert wait_for(lambda: len(missed_patients(store, TUESDAY_MORNING, missed_after=30)) == 1)
+    assert rig.wait_for(lambda: len(missed_patients(store, TUESDAY_MORNING, missed_after=30)) == 1)
     assert pending_callbacks(store) == []
     hang_up(rig, busy)
 
@@ -466,10 +474,10 @@ def test_a_caller_who_cannot_wait_is_offered_a_callback_that_keeps_their_place(
             busy = busy_desk(rig)
             first = rig.place(CallerScript(keys=("0",)), at=TUESDAY_MORNING,
                               caller_number=BEHIND)
-            assert wait_for(lambda: rig.daemon.queue.on_hold() == 1)
+            assert rig.wait_for(lambda: rig.daemon.queue.on_hold() == 1)
         asker = rig.place(CallerScript(keys=("0", "1")), at=TUESDAY_MORNING,
                           caller_number=PATIENT)
-        assert wait_for(requested(rig, asker))
+        assert rig.wait_for(requested(rig, asker))
         assert rig.result(asker).outcome == "callback"
         assert events(rig, asker)[:3] == ["overflowed", "entered", "callback_requested"]
 
@@ -477,9 +485,9 @@ def test_a_caller_who_cannot_wait_is_offered_a_callback_that_keeps_their_place(
             rig.daemon.set_staff_login("1001", True, by="test")
         else:
             hang_up(rig, busy)
-            assert wait_for(lambda: first.bridged_to is not None, timeout=10)
+            assert rig.wait_for(lambda: first.bridged_to is not None, timeout=1000)
             hang_up(rig, first)
-        assert wait_for(lambda: "callback_completed" in events(rig, asker), timeout=10)
+        assert rig.wait_for(lambda: "callback_completed" in events(rig, asker), timeout=1000)
 
 
 def test_a_caller_who_declines_the_callback_offered_instead_of_the_queue_can_leave_a_message(

@@ -14,7 +14,6 @@ import structlog
 from frontdesk.config import load_config
 from frontdesk.rehearse import Rig
 from frontdesk.sim import CallerScript
-from helpers import wait_for
 
 PARIS = ZoneInfo("Europe/Paris")
 TUESDAY_MORNING = datetime(2026, 12, 1, 10, 0, tzinfo=PARIS)
@@ -232,11 +231,11 @@ def test_every_finished_call_has_a_complete_row(rig):
 def test_the_control_connection_comes_back_after_freeswitch_restarts_without_cutting_calls(
     practice, tmp_path
 ):
-    with Rig(practice, tmp_path, time_scale=0.01) as rig:
+    with Rig(practice, tmp_path) as rig:
         control = rig.daemon.control
         assert control.wait_connected(5)
         call = rig.place(CallerScript(keys=("0",)), at=TUESDAY_MORNING)
-        assert wait_for(lambda: call.prompts_heard)  # the call is in progress
+        assert rig.wait_for(lambda: call.prompts_heard)  # the call is in progress
 
         rig.sim.restart_esl()
 
@@ -285,7 +284,7 @@ def test_an_application_that_never_completes_hands_the_caller_to_the_fallback(
     """FreeSWITCH stuck in an application must not hold the caller for ever: past
     [freeswitch] application_timeout the call is failed and the dialplan fallback takes it."""
     config = replace(practice, freeswitch=replace(practice.freeswitch, application_timeout=5))
-    with Rig(config, tmp_path, time_scale=0.01) as rig:
+    with Rig(config, tmp_path) as rig:
         call, result = rig.call(CallerScript(keys=("4",), stuck_app=app))
 
     assert result is not None and result.outcome == "failed"

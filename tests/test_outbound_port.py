@@ -19,7 +19,7 @@ import structlog
 
 from esl_fakes import Peer, blocks
 from frontdesk.esl import socket_token
-from frontdesk.rehearse import Rig
+from frontdesk.rehearse import RealTimeAt, Rig
 from frontdesk.sim import CallerScript
 from helpers import wait_for
 
@@ -131,7 +131,7 @@ def test_a_connection_repeating_a_recorded_unique_id_leaves_that_record_alone(ri
 def test_a_connection_repeating_the_unique_id_of_a_call_in_progress_is_refused(
     practice, tmp_path
 ):
-    with Rig(practice, tmp_path, time_scale=1.0, answer_after=None) as rig:  # real time
+    with Rig(practice, tmp_path, answer_after=None, clock=RealTimeAt()) as rig:
         call = rig.place(CallerScript(), at=TUESDAY_MORNING)
         assert wait_for(lambda: call.uuid in rig.daemon.live_calls, timeout=10)
         live = rig.daemon.live_calls[call.uuid]
@@ -188,7 +188,7 @@ def test_oversized_connect_replies_leave_the_memory_bounded_and_calls_are_served
 def test_a_call_over_max_calls_goes_to_freeswitchs_fallback(practice, tmp_path):
     fs = dataclasses.replace(practice.freeswitch, max_calls=1)
     config = dataclasses.replace(practice, freeswitch=fs)
-    with Rig(config, tmp_path, time_scale=1.0, answer_after=None) as rig:  # real time
+    with Rig(config, tmp_path, answer_after=None, clock=RealTimeAt()) as rig:
         first = rig.place(CallerScript(), at=TUESDAY_MORNING)
         assert wait_for(lambda: first.uuid in rig.daemon.live_calls, timeout=10)
 

@@ -18,7 +18,6 @@ from frontdesk.panel.frame import Frame, FrameError, LineSplitter, decode, encod
 from frontdesk.queue.feed import QueueState
 from frontdesk.rehearse import Rig
 from frontdesk.sim import CallerScript
-from helpers import wait_for
 from panel_helpers import TUESDAY_MORNING, PtyPanel, enable_panel, started_rig
 
 DOC = Path(__file__).parent.parent / "docs" / "panel-protocol.md"
@@ -42,7 +41,7 @@ def panel(tmp_path: Path) -> Iterator[PtyPanel]:
 @pytest.fixture
 def rig(practice_dir: Path, tmp_path: Path, panel: PtyPanel) -> Iterator[Rig]:
     with started_rig(panel_config(practice_dir, str(panel.link)), tmp_path) as running:
-        assert wait_for(lambda: running.daemon.panel.connected)
+        assert running.wait_for(lambda: running.daemon.panel.connected)
         yield running
 
 
@@ -90,27 +89,27 @@ def test_noise_before_the_dollar_is_ignored_and_a_cut_or_overlong_line_is_droppe
 def test_callers_entering_and_leaving_the_queue_show_on_the_panel_within_a_second(rig, panel):
     for phone in rig.sim.phones.values():
         phone.answer_after = None
-    assert wait_for(lambda: panel.shows("0", "AUTO"), timeout=1)
+    assert rig.wait_for(lambda: panel.shows("0", "AUTO"), timeout=100)
 
     call = rig.place(CallerScript(keys=("0",), patience=150), at=TUESDAY_MORNING)
 
-    assert wait_for(lambda: panel.shows("1"), timeout=3)  # menu, then the queue
+    assert rig.wait_for(lambda: panel.shows("1"), timeout=300)  # menu, then the queue
     waiting, _, _, level, mode = panel.states()[-1]
     assert (level, mode) == ("A", "AUTO")
     call.wait_done(10)
-    assert wait_for(lambda: panel.shows("0"), timeout=1)
+    assert rig.wait_for(lambda: panel.shows("0"), timeout=100)
     assert panel.states()[-1][3] == "G"
 
 
 def test_a_burst_of_queue_changes_is_coalesced_into_a_few_frames(rig, panel):
     feed = rig.daemon.queue.feed
-    assert wait_for(lambda: panel.shows("0"), timeout=1)
+    assert rig.wait_for(lambda: panel.shows("0"), timeout=100)
     before = len(panel.states())
 
     for waiting in range(1, 41):
         feed.publish(QueueState(waiting, 0, 5.0, 0, 3, 3))
 
-    assert wait_for(lambda: panel.shows("40"), timeout=1)
+    assert rig.wait_for(lambda: panel.shows("40"), timeout=100)
     assert panel.states()[-1][3] == "R"
     assert len(panel.states()) - before <= 3
 
@@ -118,16 +117,16 @@ def test_a_burst_of_queue_changes_is_coalesced_into_a_few_frames(rig, panel):
 def test_the_lunch_button_changes_the_branch_the_next_caller_hears(rig, panel):
     seq = panel.press("LUNCH")
 
-    assert wait_for(lambda: panel.acked(seq) == "OK", timeout=1)
-    assert wait_for(lambda: panel.shows("0", "LUNCH"), timeout=1)
+    assert rig.wait_for(lambda: panel.acked(seq) == "OK", timeout=100)
+    assert rig.wait_for(lambda: panel.shows("0", "LUNCH"), timeout=100)
     assert rig.daemon.store.get_override(now=TUESDAY_MORNING).set_by == "panel"
     call, _ = rig.call(CallerScript(keys=("2",)), at=TUESDAY_MORNING)
     assert prompt_names(rig, call.prompts_heard)[:2] == ["greeting", "lunch"]
 
     seq = panel.press("LUNCH")  # pressed again: back to the schedule
 
-    assert wait_for(lambda: panel.acked(seq) == "OK", timeout=1)
-    assert wait_for(lambda: panel.shows("0", "AUTO"), timeout=1)
+    assert rig.wait_for(lambda: panel.acked(seq) == "OK", timeout=100)
+    assert rig.wait_for(lambda: panel.shows("0", "AUTO"), timeout=100)
     call, _ = rig.call(CallerScript(keys=("4",)), at=TUESDAY_MORNING)
     assert prompt_names(rig, call.prompts_heard)[:2] == ["greeting", "main_menu"]
 
@@ -135,11 +134,11 @@ def test_the_lunch_button_changes_the_branch_the_next_caller_hears(rig, panel):
 def test_a_repeated_button_frame_is_acknowledged_again_but_acted_on_once(rig, panel):
     frame = encode(Frame("B", 500, ("CLOSED",)))
     panel.write(frame)
-    assert wait_for(lambda: panel.acked(500) == "OK", timeout=1)
+    assert rig.wait_for(lambda: panel.acked(500) == "OK", timeout=100)
 
     panel.write(frame)
 
-    assert wait_for(lambda: len([f for f in panel.frames() if f.kind == "A"]) == 2, timeout=1)
+    assert rig.wait_for(lambda: len([f for f in panel.frames() if f.kind == "A"]) == 2, timeout=100)
     assert rig.daemon.store.get_override(now=TUESDAY_MORNING).mode == "closed"
 
 
@@ -147,11 +146,11 @@ def test_the_away_button_logs_the_desk_phone_out_and_in_again(rig, panel):
     phones = rig.daemon.queue.board.phones
 
     seq = panel.press("AWAY")
-    assert wait_for(lambda: panel.acked(seq) == "OK", timeout=1)
+    assert rig.wait_for(lambda: panel.acked(seq) == "OK", timeout=100)
     assert not phones["1001"].logged_in
 
     seq = panel.press("AWAY")
-    assert wait_for(lambda: panel.acked(seq) == "OK", timeout=1)
+    assert rig.wait_for(lambda: panel.acked(seq) == "OK", timeout=100)
     assert phones["1001"].logged_in
 
 
@@ -160,7 +159,7 @@ def test_garbage_and_partial_frames_are_ignored_with_one_warning(rig, panel):
         panel.write(b"\x00\xffnoise\n$B,1,LUNCH*00\n$B,2,CLO")  # noise, bad checksum, cut
         panel.write(b"\n" + b"z" * 300 + b"\n")
         seq = panel.press("CLOSED")
-        assert wait_for(lambda: panel.acked(seq) == "OK", timeout=1)
+        assert rig.wait_for(lambda: panel.acked(seq) == "OK", timeout=100)
 
     assert [f.fields[0] for f in panel.frames() if f.kind == "A"] == [str(seq)]
     assert len([e for e in logs if e["event"] == "panel.garbage"]) == 1
@@ -172,16 +171,16 @@ def test_an_unplugged_panel_is_warned_about_once_and_shows_the_current_state_whe
 ):
     with structlog.testing.capture_logs() as logs:
         panel.unplug()
-        assert wait_for(lambda: not rig.daemon.panel.connected, timeout=2)
+        assert rig.wait_for(lambda: not rig.daemon.panel.connected, timeout=200)
         rig.daemon.store.set_override("lunch", until=None, set_by="test")
         rig.daemon.queue.feed.publish(QueueState(2, 0, 30.0, 1, 3, 2))
         call, _ = rig.call(CallerScript(keys=("2",)), at=TUESDAY_MORNING)  # calls go on
         assert prompt_names(rig, call.prompts_heard)[:2] == ["greeting", "lunch"]
         panel.received.clear()
         panel.plug()
-        assert wait_for(lambda: rig.daemon.panel.connected, timeout=10)
+        assert rig.wait_for(lambda: rig.daemon.panel.connected, timeout=1000)
 
-    assert wait_for(lambda: panel.shows("2", "LUNCH"), timeout=1)
+    assert rig.wait_for(lambda: panel.shows("2", "LUNCH"), timeout=100)
     assert panel.frames()[0].kind == "V"
     warnings = [e for e in logs if e["log_level"] == "warning" and e["event"].startswith("panel")]
     assert [e["event"] for e in warnings] == ["panel.lost"]
@@ -211,12 +210,12 @@ def test_a_panel_that_stops_reading_never_holds_up_calls_and_is_warned_about_onc
 
         call, result = rig.call(CallerScript(keys=("4",)), at=TUESDAY_MORNING)  # calls go on
         assert result.end_node == "practical_info"
-        assert wait_for(lambda: [e for e in logs if e["event"] == "panel.lost"], timeout=5)
+        assert rig.wait_for(lambda: [e for e in logs if e["event"] == "panel.lost"], timeout=500)
 
         while panel.read():  # the board reads again
             pass
         panel.received.clear()
-        assert wait_for(lambda: panel.states(), timeout=10)
+        assert rig.wait_for(lambda: panel.states(), timeout=1000)
 
     lost = [e["log_level"] for e in logs if e["event"] == "panel.lost"]
     assert lost[0] == "warning" and set(lost[1:]) <= {"info"}

@@ -24,8 +24,8 @@ import pytest
 from frontdesk.config import load_config
 from frontdesk.panel.frame import Frame, decode, encode
 from frontdesk.panel.simulate import ANSWER_WITHIN, SEND_TRIES, LineOutput, PanelModel
-from frontdesk.rehearse import Rig
-from frontdesk.sim import CallerScript
+from frontdesk.rehearse import RealTimeAt, Rig
+from frontdesk.sim import CallerScript, ScaledClock
 from helpers import wait_for
 from panel_helpers import TUESDAY_MORNING, enable_panel
 
@@ -141,7 +141,7 @@ def piped_panel(tmp_path: Path) -> Iterator[PipedProcess]:
 
 
 def rig_on(config: Path, tmp_path: Path) -> Rig:
-    rig = Rig(load_config(config), tmp_path, time_scale=0.02)
+    rig = Rig(load_config(config), tmp_path, clock=RealTimeAt(), sim_clock=ScaledClock(0.02))
     assert rig.daemon.control.wait_connected(5)
     for phone in rig.sim.phones.values():  # nobody answers: callers stay in the queue
         phone.answer_after = None

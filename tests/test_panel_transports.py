@@ -104,7 +104,7 @@ def test_a_panel_behind_a_network_adapter_gets_the_state_and_its_button_works(ne
 
     assert wait_for(lambda: panel.acked(seq) == "OK", timeout=2)
     assert wait_for(lambda: panel.shows("0", "CLOSED"), timeout=2)
-    assert networked.daemon.store.get_override(now=networked.clock()).set_by == "panel"
+    assert networked.daemon.store.get_override(now=networked.clock.wall()).set_by == "panel"
 
 
 def test_a_network_adapter_switched_off_and_on_again_shows_the_current_state(networked, adapter):
@@ -212,7 +212,7 @@ def test_a_panel_behind_an_rfc2217_terminal_server_gets_the_state_and_its_button
 
             assert wait_for(lambda: panel.acked(seq) == "OK", timeout=2)
             assert wait_for(lambda: panel.shows("0", "LUNCH"), timeout=2)
-            assert rig.daemon.store.get_override(now=rig.clock()).mode == "lunch"
+            assert rig.daemon.store.get_override(now=rig.clock.wall()).mode == "lunch"
             assert server.clients == 1
     finally:
         server.close()

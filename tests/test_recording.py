@@ -23,7 +23,6 @@ from frontdesk.recording import purge_recordings
 from frontdesk.rehearse import Rig
 from frontdesk.sim import CallerScript, Simulator
 from frontdesk.store import Store
-from helpers import wait_for
 
 PARIS = ZoneInfo("Europe/Paris")
 TUESDAY_MORNING = datetime(2026, 12, 1, 10, 0, tzinfo=PARIS)
@@ -132,8 +131,10 @@ def test_a_recorded_conversation_left_up_by_a_daemon_stop_keeps_its_recording_na
     for phone in recording_rig.sim.phones.values():
         phone.talk_seconds = 6000
     call = recording_rig.place(CallerScript(keys=("0",)), at=TUESDAY_MORNING)
-    assert wait_for(lambda: (live := recording_rig.daemon.live_calls.get(call.uuid)) is not None
-                    and live.flow.talking)
+    assert recording_rig.wait_for(
+        lambda: (live := recording_rig.daemon.live_calls.get(call.uuid)) is not None
+        and live.flow.talking
+    )
 
     daemon = recording_rig.restart_daemon(grace=0.1)
 

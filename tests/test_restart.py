@@ -17,7 +17,6 @@ import pytest
 from frontdesk.config.model import Config
 from frontdesk.rehearse import Rig
 from frontdesk.sim import CallerScript, SimCall
-from helpers import wait_for
 
 TUESDAY_MORNING = datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo("Europe/Paris"))
 TO_THE_DESK = ("0",)
@@ -25,7 +24,7 @@ TO_THE_DESK = ("0",)
 
 @pytest.fixture
 def rig(practice: Config, tmp_path: Path) -> Iterator[Rig]:
-    with Rig(practice, tmp_path, time_scale=0.01) as running:
+    with Rig(practice, tmp_path) as running:
         for phone in running.sim.phones.values():
             phone.talk_seconds = 6000  # the tests end the conversations themselves
         assert running.daemon.control.wait_connected(5)
@@ -63,12 +62,12 @@ def test_a_conversation_survives_a_stop_and_the_next_daemon_records_its_end(
     rig: Rig, first: str
 ) -> None:
     call = rig.place(CallerScript(keys=TO_THE_DESK), at=TUESDAY_MORNING)
-    assert wait_for(lambda: talking(rig, call))
+    assert rig.wait_for(lambda: talking(rig, call))
     leg = staff_leg(rig, call)
 
     restart(rig)
 
-    assert wait_for(lambda: call.uuid in rig.daemon._adopted)
+    assert rig.wait_for(lambda: call.uuid in rig.daemon._adopted)
     assert not call.done.is_set(), "the conversation goes on"
     assert rig.daemon.store.get_call(call.uuid)["ended_at"] is None
     hang_up(rig, leg if first == "staff" else call.uuid)
@@ -76,13 +75,13 @@ def test_a_conversation_survives_a_stop_and_the_next_daemon_records_its_end(
     assert call.wait_done(5)
     assert call.hangup_cause == "NORMAL_CLEARING"
     assert not call.fallback_ran, "hung up after the conversation: no silence, no fallback"
-    assert wait_for(lambda: rig.daemon.store.get_call(call.uuid)["ended_at"] is not None)
+    assert rig.wait_for(lambda: rig.daemon.store.get_call(call.uuid)["ended_at"] is not None)
     row = rig.daemon.store.get_call(call.uuid)
     assert (row["outcome"], row["answered_by"], row["interrupted"]) == ("answered", "1001", False)
     assert row["hangup_cause"] == "NORMAL_CLEARING"
     assert row["answered_at"] is not None
     assert [(s["node"], s["event"]) for s in row["path"]][-1] == ("desk", "answered")
-    assert wait_for(lambda: rig.daemon.queue.board.phones["1001"].state in ("idle", "wrapup"))
+    assert rig.wait_for(lambda: rig.daemon.queue.board.phones["1001"].state in ("idle", "wrapup"))
 
 
 def test_callers_in_a_menu_or_on_hold_at_a_stop_go_to_the_fallback_and_only_they_are_cut(
@@ -92,8 +91,8 @@ def test_callers_in_a_menu_or_on_hold_at_a_stop_go_to_the_fallback_and_only_they
         phone.answer_after = None  # the desk rings, nobody answers
     in_menu = rig.place(CallerScript(keys=("",) * 10), at=TUESDAY_MORNING)
     on_hold = rig.place(CallerScript(keys=TO_THE_DESK), at=TUESDAY_MORNING)
-    assert wait_for(lambda: on_hold.uuid in rig.daemon.queue.waiting)
-    assert wait_for(lambda: in_menu.prompts_heard)
+    assert rig.wait_for(lambda: on_hold.uuid in rig.daemon.queue.waiting)
+    assert rig.wait_for(lambda: in_menu.prompts_heard)
 
     restart(rig)
 
@@ -110,7 +109,7 @@ def test_a_caller_left_without_a_controller_is_sent_on_by_the_next_daemon(rig: R
     """A caller left in silence (socket_resume=false, the socket gone; frontdesk_talked set
     for a transfer that was still ringing) is found at start and gets the static fallback."""
     call = rig.place(CallerScript(keys=("",) * 10), at=TUESDAY_MORNING)
-    assert wait_for(lambda: call.prompts_heard)
+    assert rig.wait_for(lambda: call.prompts_heard)
     reply, _ = rig.sim.api(
         f"uuid_setvar_multi {call.uuid} socket_resume=false;frontdesk_talked=true"
     )

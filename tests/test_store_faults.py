@@ -156,7 +156,7 @@ def slow_lock(monkeypatch) -> None:
 def test_callers_are_answered_while_another_process_holds_the_write_lock(
     practice: Config, tmp_path: Path, slow_lock
 ) -> None:
-    with Rig(practice, tmp_path, time_scale=0.01) as rig:
+    with Rig(practice, tmp_path) as rig:
         database = tmp_path / "rehearse.db"
         shell = Shell(database)
         try:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import gevent
@@ -21,6 +21,7 @@ import gevent.event
 import gevent.util
 import structlog
 
+from frontdesk.clock import Clock, RealClock
 from frontdesk.config import ConfigError, load_config
 from frontdesk.config.loader import may_dial
 from frontdesk.config.model import Config, FrontdeskNode
@@ -81,10 +82,6 @@ class LiveCall:
     flow: CallFlow
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 def staff_extensions(config: Config) -> tuple[str, ...]:
     """Every phone the queue may ring: the front desk's, the emergency list, the nodes'."""
     nodes = [n.extensions for n in config.flow.nodes.values() if isinstance(n, FrontdeskNode)]
@@ -101,14 +98,13 @@ class Daemon:
         config: Config,
         *,
         config_path: Path | None = None,
-        clock: Callable[[], datetime] = utc_now,
+        clock: Clock | None = None,
         on_call_finished: Callable[[str, CallResult], None] | None = None,
-        time_scale: float = 1.0,
     ) -> None:
         self.config = config
         self.on_call_finished = on_call_finished
         self.config_path = config_path
-        self.clock = clock
+        self.clock: Clock = clock or RealClock()
         self.schedule = Schedule(config.schedule, config.practice)
         self.store: Store | None = None
         self._database_lock: DaemonLock | None = None
@@ -120,9 +116,6 @@ class Daemon:
         self._adopted: dict[str, dict] = {}
         """Records of conversations a previous run left up, by call uuid, until they end."""
         self._stopping = gevent.event.Event()
-        self.time_scale = time_scale
-        """Seconds of the queue's timers per configured second (the rehearsal rig runs
-        simulated time faster)."""
         self.queue: FrontdeskQueue | None = None
         self.announcer = Announcer(config)
         self.live_calls: dict[str, LiveCall] = {}
@@ -148,7 +141,7 @@ class Daemon:
         fs = self.config.freeswitch
         self._database_lock = DaemonLock(self.config.storage.database)
         self._database_lock.acquire()
-        self.store = Store(self.config.storage.database, keep_trying=True)
+        self.store = Store(self.config.storage.database, keep_trying=True, clock=self.clock)
         queue = self.config.queue
         dials_out = self.config.numbers or queue.call_back_missed or queue.callback_key
         if dials_out and self.config.presented_number is None:
@@ -181,6 +174,7 @@ class Daemon:
             reply_timeout=fs.command_timeout,
             max_backoff=fs.reconnect_max_delay,
             on_connect=self._on_control_connect,
+            clock=self.clock,
         )
         self.queue = FrontdeskQueue(
             self.config.queue,
@@ -189,7 +183,6 @@ class Daemon:
             control=lambda: self.control,
             record=lambda method, *args, **kwargs: self._record(method, log, *args, **kwargs),
             clock=self.clock,
-            time_scale=self.time_scale,
         )
         self.queue.start()
         CallbackDesk(
@@ -217,6 +210,11 @@ class Daemon:
             freeswitch=f"{fs.esl_host}:{fs.esl_port}",
             config_version=self.config.version,
         )
+
+    def _join(self, greenlets: list[gevent.Greenlet], seconds: float) -> None:
+        """Wait until `greenlets` ended or `seconds` passed on the daemon's clock."""
+        with self.clock.timeout(seconds, False):
+            gevent.joinall(greenlets)
 
     @property
     def port(self) -> int:
@@ -252,12 +250,12 @@ class Daemon:
         kept = [calls[uuid] for uuid in self._kept if uuid in calls]
         gevent.killall(kept, block=False)
         others = [call for uuid, call in calls.items() if uuid not in self._kept]
-        gevent.joinall(others, timeout=grace)
+        self._join(others, grace)
         cut = [call for call in others if not call.dead]
         # killall(timeout=) would raise Timeout out of stop() (store left open) when a killed
         # call takes longer than `grace` to record itself as interrupted
         gevent.killall(cut, block=False)
-        gevent.joinall(list(calls.values()), timeout=grace)
+        self._join(list(calls.values()), grace)
         if self.store is not None:
             self.store.close()
         if self._database_lock is not None:
@@ -350,7 +348,7 @@ class Daemon:
         try:
             session.myevents()
             session.linger(LINGER_SECONDS)
-            now = self.clock()
+            now = self.clock.wall()
             override = self._record("get_override", call_log, now=now, timeout=OVERRIDE_WAIT)
             state = schedule.state_at(now, override)
             self._record(
@@ -409,7 +407,7 @@ class Daemon:
             "reason": result.reason,
             "answered_at": result.answered_at,
             "answered_by": result.answered_by,
-            "at": self.clock(),
+            "at": self.clock.wall(),
         }
 
     def _keep(self, session: CallSession, result: CallResult, call_log) -> None:
@@ -431,7 +429,7 @@ class Daemon:
             session.linger(LINGER_SECONDS)
             assert self.store is not None
             outcome = run_feature(
-                session, config, self.store, schedule, self.clock(),
+                session, config, self.store, schedule, self.clock.wall(),
                 lambda ext, login: self.set_staff_login(ext, login, by="phone"),
             )
             call_log.info(
@@ -456,7 +454,7 @@ class Daemon:
             "call_finished",
             call_log,
             session.uuid,
-            ended_at=self.clock(),
+            ended_at=self.clock.wall(),
             answered_at=result.answered_at,
             path=[step.as_dict() for step in result.path],
             reason=result.reason,
@@ -515,7 +513,7 @@ class Daemon:
         `frontdesk staff login|logout` ("cli"). Stored with its time; the queue rings (or no
         longer rings) the phone from now on."""
         event = "login" if login else "logout"
-        self._record("staff_event", log, extension, event, at=self.clock())
+        self._record("staff_event", log, extension, event, at=self.clock.wall())
         if self.queue is not None:
             self.queue.set_logged_in(extension, login)
         log.info("staff.login" if login else "staff.logout", extension=extension, by=by)
@@ -601,7 +599,7 @@ class Daemon:
             "call_finished",
             call_log,
             row["uuid"],
-            ended_at=self.clock(),
+            ended_at=self.clock.wall(),
             answered_at=row["answered_at"],
             path=row["path"],
             reason=row["reason"],
@@ -615,7 +613,7 @@ class Daemon:
 
     def _may_call_back(self) -> bool:
         """Callbacks are placed only while the practice is open (override included)."""
-        now = self.clock()
+        now = self.clock.wall()
         override = self._record("get_override", log, now=now, timeout=OVERRIDE_WAIT)
         return self.schedule.state_at(now, override).state == "open"
 

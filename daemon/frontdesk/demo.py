@@ -4,11 +4,11 @@ so the daemon can be watched taking calls on a machine without FreeSWITCH."""
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime
 
 import gevent
 import structlog
 
+from frontdesk.clock import RealClock
 from frontdesk.config.model import Config, MenuNode
 from frontdesk.fsconf import local_streams
 from frontdesk.logs import mask_number, mask_numbers_in
@@ -17,8 +17,6 @@ from frontdesk.sim import CallerScript, SimCall, Simulator
 
 log = structlog.get_logger(__name__)
 
-DEMO_TIME_SCALE = 0.25
-"""Simulated calls run four times faster than real ones, so something happens every few s."""
 
 
 def start_simulator(config: Config) -> Simulator:
@@ -29,7 +27,7 @@ def start_simulator(config: Config) -> Simulator:
         daemon_address=(fs.listen_host, fs.listen_port),
         host=fs.esl_host,
         esl_port=fs.esl_port,
-        time_scale=DEMO_TIME_SCALE,
+        clock=RealClock(),
         gateways=(fs.gateway,),
         local_streams=local_streams(config),
     )
@@ -58,7 +56,7 @@ class DemoCallers:
 
     def _loop(self) -> None:
         while True:
-            gevent.sleep(self.rng.expovariate(self.per_minute / 60.0))
+            self.sim.clock.sleep(self.rng.expovariate(self.per_minute / 60.0))
             script = self._random_script()
             number = "06" + "".join(self.rng.choice("0123456789") for _ in range(8))
             call = self.sim.place_call(script, caller_number=number)
@@ -77,7 +75,7 @@ class DemoCallers:
     def _random_keys(self) -> tuple[str, ...]:
         """A walk through the menus of the branch in force, choosing an option at random."""
         flow = self.config.flow
-        state = self.schedule.state_at(datetime.now(UTC)).state
+        state = self.schedule.state_at(self.sim.clock.wall()).state
         keys: list[str] = []
         node = flow.nodes[flow.branches[state].entry]
         while isinstance(node, MenuNode) and len(keys) < 4:

@@ -20,13 +20,13 @@ FreeSWITCH details the flow relies on (see ../shared/esl-captures/README.md):
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 import structlog
 
+from frontdesk.clock import Clock, RealClock
 from frontdesk.config.loader import may_dial
 from frontdesk.config.model import (
     Config,
@@ -96,7 +96,7 @@ class CallFlow:
         config: Config,
         schedule_state: ScheduleState,
         *,
-        clock: Callable[[], datetime] | None = None,
+        clock: Clock | None = None,
         queue: FrontdeskQueue,
         announcer: Announcer | None = None,
         on_progress: Callable[[CallResult], None] | None = None,
@@ -112,9 +112,9 @@ class CallFlow:
         """When the call began, on the queue's clock: its place in the queue."""
         self.config = config
         self.state = schedule_state
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock: Clock = clock or RealClock()
         self.result = CallResult()
-        self._started = time.monotonic()
+        self._started = self.clock.now()
         self._pending_key: str | None = None
         self._round = 0
         self._bridging: tuple[str, str | None] | None = None
@@ -504,7 +504,7 @@ class CallFlow:
         """Someone answered the caller: the conversation begins (`recorded`: a conversation
         with the staff, recorded when recording is on)."""
         self.talking = True
-        self.result.answered_at = self.clock()
+        self.result.answered_at = self.clock.wall()
         self.result.answered_by = answered_by
         self.result.end_node = node_name
         if recorded and self._recorder is not None:
@@ -542,6 +542,6 @@ class CallFlow:
             self.result.reason = reason
 
     def _step(self, node: str, event: str, key: str | None = None) -> None:
-        self.result.path.append(Step(node, event, key, time.monotonic() - self._started))
+        self.result.path.append(Step(node, event, key, self.clock.now() - self._started))
         if self._on_progress is not None:
             self._on_progress(self.result)

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import gevent
 import structlog
 
 from frontdesk._background import BackgroundLoop
@@ -69,10 +68,10 @@ class DailyJobs(BackgroundLoop):
 
     def _loop(self) -> None:
         while True:
-            now = self.daemon.clock()
+            now = self.daemon.clock.wall()
             if self.due(now):
                 try:
                     self.run(now)
                 except Exception:
                     log.exception("maintenance.failed")
-            gevent.sleep(CHECK_EVERY)
+            self.daemon.clock.sleep(CHECK_EVERY)

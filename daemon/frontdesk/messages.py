@@ -180,7 +180,7 @@ class MessageLinker(BackgroundLoop):
                 log.warning("messages.scan_postponed", error=str(error))
             except Exception:  # a failing disk: the next scan tries again
                 log.exception("messages.scan_failed")
-            gevent.sleep(SCAN_EVERY)
+            self.daemon.clock.sleep(SCAN_EVERY)
 
     @property
     def directory(self) -> Path:
@@ -258,7 +258,7 @@ class MessageLinker(BackgroundLoop):
 
     def _record_ended(self, event: Event, destination: str) -> None:
         uuid = event.uuid
-        ended = _from_uepoch(event.variable("end_uepoch")) or self.daemon.clock()
+        ended = _from_uepoch(event.variable("end_uepoch")) or self.daemon.clock.wall()
         started = min(_from_uepoch(event.variable("start_uepoch")) or ended, ended)
         message = self._fallback_message_of(uuid)
         try:

@@ -10,7 +10,7 @@ a human while open, and every menu option leads somewhere.
 from __future__ import annotations
 
 import tempfile
-import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import gevent.event
 
+from frontdesk.clock import Clock, RealClock, VirtualClock
 from frontdesk.config.model import (
     OUTCOMES,
     SCHEDULE_STATES,
@@ -49,8 +50,9 @@ TERMINAL_OUTCOME = {
 REHEARSAL_CALLER = "0639980001"
 PRACTICE_LINE = "5000"
 """What the dialplan hands to the daemon for a patient's call (freeswitch-conf)."""
-CALL_TIMEOUT = 30.0
-"""Real seconds one rehearsal call may take (simulated time runs a thousand times faster)."""
+CALL_TIMEOUT = 120.0
+"""Real seconds one rehearsal call may take: a guard against a hang, never reached by a call
+that ends (simulated time jumps from one due timer to the next)."""
 SCENARIO_LIMIT = 7200.0
 """Simulated seconds a rehearsal call may last: the rehearsal's caller hangs up then and the
 scenario fails (a caller going round in a circle would never get out)."""
@@ -196,11 +198,11 @@ def moment_for(when: str, config: Config, now: datetime) -> datetime | None:
     return None
 
 
-def rehearse(config: Config, *, time_scale: float = 0.001) -> list[RehearsalResult]:
+def rehearse(config: Config) -> list[RehearsalResult]:
     rehearsals = configured_rehearsals(config) + builtin_rehearsals(config)
     uri_names = {prompt.uri: name for name, prompt in config.prompts.items()}
     with tempfile.TemporaryDirectory(prefix="frontdesk-rehearse-") as tmp:
-        with Rig(config, Path(tmp), time_scale=time_scale) as rig:
+        with Rig(config, Path(tmp)) as rig:
             return [_play(rig, rehearsal, uri_names) for rehearsal in rehearsals]
 
 
@@ -228,6 +230,23 @@ def _play(rig: Rig, rehearsal: Rehearsal, uri_names: dict[str, str]) -> Rehearsa
     return outcome
 
 
+class RealTimeAt(RealClock):
+    """Real time with the calendar set to a chosen moment: for rigs where processes outside
+    this one take part, which simulated time cannot wait for."""
+
+    def __init__(self) -> None:
+        self._offset = timedelta(0)
+
+    def wall(self) -> datetime:
+        return super().wall() + self._offset
+
+    def set_wall(self, moment: datetime) -> None:
+        self._offset = moment - super().wall()
+
+    def stop(self) -> None:
+        """Nothing to stop (as `VirtualClock.stop`)."""
+
+
 class Rig:
     """The real daemon and the simulator wired together in this process, with a throw-away
     database and a clock set per call: used by rehearse, the tests and the benchmarks."""
@@ -237,25 +256,26 @@ class Rig:
         config: Config,
         workdir: Path,
         *,
-        time_scale: float = 0.001,
         answer_after: float | None = 3.0,
         heartbeat_interval: float = 0,
-        running_clock: bool = False,
+        clock: RealTimeAt | None = None,
+        sim_clock: Clock | None = None,
     ) -> None:
+        """`clock`: real time instead of simulated (processes outside this one take part);
+        `sim_clock`: the simulator's, when it is not the daemon's (`ScaledClock`)."""
         self.config = config
         self.now = datetime.now(ZoneInfo(config.practice.timezone))
-        self.moment = self.now
-        self.time_scale = time_scale
-        self.running_clock = running_clock
-        """The daemon's clock advances from each call's moment in simulated seconds (else it
-        stays on the moment: every record of a call has the same time)."""
-        self._moment_set = time.monotonic()
+        self._moment = self.now
+        self.clock: VirtualClock | RealTimeAt = clock or VirtualClock()
+        """Time shared by the daemon and the simulator: simulated (a virtual clock), or real
+        for tests where processes outside this one take part."""
+        self.clock.set_wall(self._moment)
         self.results: dict[str, gevent.event.AsyncResult] = {}
         password = "rehearsal"
         self.sim = Simulator(
             password=password,
             daemon_address=None,
-            time_scale=time_scale,
+            clock=sim_clock or self.clock,
             heartbeat_interval=heartbeat_interval,
             gateways=(config.freeswitch.gateway,),
             local_streams=local_streams(config),
@@ -283,7 +303,7 @@ class Rig:
 
     def _start_daemon(self, config: Config) -> Daemon:
         daemon = Daemon(
-            config, clock=self.clock, on_call_finished=self._finished, time_scale=self.time_scale
+            config, clock=self.clock, on_call_finished=self._finished
         )
         daemon.start()
         self.sim.daemon_address = ("127.0.0.1", daemon.port)
@@ -296,11 +316,16 @@ class Rig:
         self.daemon = self._start_daemon(self.daemon.config)
         return self.daemon
 
-    def clock(self) -> datetime:
-        if not self.running_clock:
-            return self.moment
-        elapsed = (time.monotonic() - self._moment_set) / self.time_scale
-        return self.moment + timedelta(seconds=elapsed)
+    @property
+    def moment(self) -> datetime:
+        """The calendar time the last call was placed at (the daemon's calendar has run on
+        with simulated time since)."""
+        return self._moment
+
+    @moment.setter
+    def moment(self, moment: datetime) -> None:
+        self._moment = moment
+        self.clock.set_wall(moment)
 
     def __enter__(self) -> Rig:
         return self
@@ -335,8 +360,8 @@ class Rig:
         `destination` is the number dialled: the practice's line, or a feature code from a
         desk phone."""
         moment = at or self.now
-        if moment != self.moment:
-            self.moment, self._moment_set = moment, time.monotonic()
+        if moment != self._moment:
+            self.moment = moment
         return self.sim.place_call(script, caller_number=caller_number, destination=destination)
 
     def result(self, call: SimCall, timeout: float = CALL_TIMEOUT) -> CallResult | None:
@@ -345,9 +370,26 @@ class Rig:
         pending = self.results.setdefault(call.uuid, gevent.event.AsyncResult())
         return pending.get(timeout=timeout) if pending.wait(timeout) else None
 
+    def _set_wall(self, moment: datetime) -> None:
+        if isinstance(self.clock, VirtualClock):
+            self.clock.set_wall(moment, running=True)
+        elif moment != self.now:
+            raise ValueError("a call at a chosen moment needs the virtual clock")
+
+    def wait_for(self, condition: Callable[[], object], timeout: float = 600.0) -> bool:
+        """Check `condition` every simulated tenth of a second until it holds (True) or
+        `timeout` simulated seconds passed (False)."""
+        deadline = self.clock.now() + timeout
+        while not condition():
+            if self.clock.now() >= deadline:
+                return False
+            self.clock.sleep(0.1)
+        return True
+
     def close(self) -> None:
         self.daemon.stop(grace=1.0)
         self.sim.stop()
+        self.clock.stop()
 
 
 def format_table(results: list[RehearsalResult], config: Config) -> str:

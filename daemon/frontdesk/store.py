@@ -40,10 +40,12 @@ from typing import Any, TypeVar
 
 import gevent.lock
 import structlog
+from gevent.event import AsyncResult
 from gevent.threadpool import ThreadPool
 from sqlite_utils import Database
 from sqlite_utils.db import Table
 
+from frontdesk.clock import Clock
 from frontdesk.config.model import OUTCOMES, OVERRIDE_MODES
 
 log = structlog.get_logger(__name__)
@@ -553,7 +555,9 @@ class Store:
         migrations: Sequence[Migration] = MIGRATIONS,
         keep_trying: bool = False,
         max_pending: int = MAX_PENDING_WRITES,
+        clock: Clock | None = None,
     ) -> None:
+        """`clock`: a virtual clock waits for the database thread's jobs (`Clock.hold_while`)."""
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._migrations = migrations
@@ -562,6 +566,9 @@ class Store:
         self._closed = False
         self._lock = gevent.lock.Semaphore()
         self._pool = ThreadPool(1)
+        self._jobs = 0
+        """Jobs given to the worker whose result the event loop has not taken yet."""
+        self._stopping_worker = False
         self._guard = threading.Lock()
         """Shared with the worker thread: guards `_pending`, `_writes` and `_draining`."""
         self._pending: deque[_Write] = deque()
@@ -576,16 +583,33 @@ class Store:
         self._dropped = 0
         self._drop_reported = False
         self._last_override: dict[str, Any] | None = _UNKNOWN
+        if clock is not None:
+            clock.hold_while(self.working)
         try:
-            applied = _raised_again(self._pool.spawn(_handed_back, self._open).get())
+            applied = _raised_again(self._submit(_handed_back, self._open).get())
         except BaseException as error:
             if not (keep_trying and _retryable(error)):
-                self._pool.kill()
+                self._stop_pool()
                 raise
             self._failed("opened", error)
             self._after_job(None)
             return
         log.info("store.opened", path=str(self.path), migrations_applied=applied)
+
+    def working(self) -> bool:
+        """A greenlet waits for the database thread (a job's result, the worker stopping)."""
+        return self._jobs > 0 or self._stopping_worker
+
+    def _submit(self, fn: Callable[..., _T], *args: Any) -> AsyncResult:
+        """Give the worker a job someone waits for; `_jobs` counts it until its result is
+        back in the event loop."""
+        self._jobs += 1
+        result = self._pool.spawn(fn, *args)
+        result.rawlink(self._job_back)
+        return result
+
+    def _job_back(self, _result: object) -> None:
+        self._jobs -= 1
 
     def _open(self) -> list[str]:
         conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
@@ -659,6 +683,8 @@ class Store:
             self._draining = self._draining or start
             upto = self._writes
         if start:
+            # nobody waits for a drain: simulated time may run while it is blocked (on another
+            # process's lock), as real time would
             self._pool.spawn(self._drain, upto).rawlink(self._after_job)
         else:
             self._after_job(None)
@@ -693,7 +719,7 @@ class Store:
     ) -> Any:
         with self._guard:
             before = self._writes if after_writes else 0
-        result = self._pool.spawn(self._job, fn, args, before)
+        result = self._submit(self._job, fn, args, before)
         result.rawlink(self._after_job)
         return result
 
@@ -812,10 +838,17 @@ class Store:
             if self._retry_timer is not None:
                 self._retry_timer.kill()
             try:
-                self._pool.spawn(self._close_db).get()
+                self._submit(self._close_db).get()
             finally:
-                self._pool.kill()
+                self._stop_pool()
         log.info("store.closed", path=str(self.path))
+
+    def _stop_pool(self) -> None:
+        self._stopping_worker = True
+        try:
+            self._pool.kill()
+        finally:
+            self._stopping_worker = False
 
     def _close_db(self) -> None:
         self._retry_at = 0.0

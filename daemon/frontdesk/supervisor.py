@@ -25,7 +25,6 @@ write them, and a restart would cut every call in progress without repairing any
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -121,7 +120,8 @@ class Supervisor:
         return None
 
     def _run(self) -> None:
-        next_ping = time.monotonic()
+        clock = self.daemon.clock
+        next_ping = clock.now()
         tick = min(STATUS_TICK, self._watchdog / 2) if self._watchdog else STATUS_TICK
         lag = 0.0
         while True:
@@ -129,12 +129,12 @@ class Supervisor:
             if status != self._status:
                 self._status = status
                 self._notify(f"STATUS={status}")
-            if self._watchdog is not None and time.monotonic() >= next_ping:
+            if self._watchdog is not None and clock.now() >= next_ping:
                 self._ping(lag)
-                next_ping = time.monotonic() + self._watchdog / 2
-            before = time.monotonic()
-            gevent.sleep(tick)
-            lag = max(0.0, time.monotonic() - before - tick)
+                next_ping = clock.now() + self._watchdog / 2
+            before = clock.now()
+            clock.sleep(tick)
+            lag = max(0.0, clock.now() - before - tick)
 
     def _ping(self, lag: float) -> None:
         database = self.database_problem()

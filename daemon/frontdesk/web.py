@@ -204,7 +204,7 @@ class ControlServer:
 
 def status(daemon: Daemon) -> dict[str, Any]:
     """What `frontdesk status` shows, from the daemon's memory (and the override's row)."""
-    now = daemon.clock()
+    now = daemon.clock.wall()
     try:
         override = daemon.store.get_override(now=now) if daemon.store is not None else None
     except Exception:  # a failing database: the rest of the status is still worth having
@@ -273,7 +273,7 @@ def _staff_row(daemon: Daemon, ext: str) -> dict[str, Any]:
     board = daemon.queue.board
     phone = board.phones[ext]
     held = max(board.now() - phone.since, 0.0)
-    since: datetime = daemon.clock() - timedelta(seconds=held)
+    since: datetime = daemon.clock.wall() - timedelta(seconds=held)
     return {
         "extension": ext,
         "state": phone.state,

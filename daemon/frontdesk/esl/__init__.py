@@ -24,6 +24,7 @@ The tests in tests/test_esl_greenswitch.py show each defect next to our behaviou
 """
 
 from frontdesk.esl import commands
+from frontdesk.esl._link import no_delay
 from frontdesk.esl.control import ControlConnection
 from frontdesk.esl.errors import (
     ApplicationTimeout,
@@ -50,6 +51,7 @@ __all__ = [
     "Event",
     "FrameError",
     "FrameReader",
+    "no_delay",
     "OutboundServer",
     "socket_token",
 ]

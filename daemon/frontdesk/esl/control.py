@@ -16,6 +16,7 @@ import gevent.event
 import gevent.socket
 import structlog
 
+from frontdesk.clock import Clock, RealClock
 from frontdesk.esl._link import Link, check_line
 from frontdesk.esl.errors import AuthenticationFailed, CommandTimeout, ConnectionLost, ESLError
 from frontdesk.esl.frame import JSON, PLAIN, Event
@@ -58,7 +59,10 @@ class ControlConnection:
         on_event: Callable[[Event], None] | None = None,
         on_connect: Callable[[], None] | None = None,
         initial_backoff: float = 0.5,
+        clock: Clock | None = None,
     ) -> None:
+        """`clock` times the reconnection's backoff (what the daemon does when FreeSWITCH is
+        gone); reply timeouts and the heartbeat watchdog guard the socket, in real time."""
         check_line(password, *events)
         self._address = (host, port)
         self._password = password
@@ -69,6 +73,7 @@ class ControlConnection:
         self._initial_backoff = min(initial_backoff, max_backoff)
         self._on_event = on_event
         self._on_connect = on_connect
+        self._clock: Clock = clock or RealClock()
         self._log = log.bind(freeswitch=f"{host}:{port}")
         self._link: Link | None = None
         self._jobs: dict[str, gevent.event.AsyncResult] = {}
@@ -154,7 +159,7 @@ class ControlConnection:
                     if self._stopping.is_set():
                         break
                     self._log.warning("esl.control_lost", retry_in=backoff)
-                if self._stopping.wait(backoff):
+                if self._clock.wait(self._stopping, backoff):
                     break
                 backoff = min(backoff * 2, self._max_backoff)
         finally:

@@ -8,7 +8,6 @@ pyserial's own reader thread is not used: it exits on unplug and never reopens (
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -17,6 +16,7 @@ import gevent.select
 import serial
 import structlog
 
+from frontdesk.clock import Clock, RealClock
 from frontdesk.config.model import PanelSettings
 from frontdesk.overrides import set_override
 from frontdesk.panel.drivers import driver_for
@@ -67,24 +67,26 @@ def open_port(settings: PanelSettings) -> serial.SerialBase:
     )
 
 
-def write_out(port: serial.SerialBase, data: bytes) -> None:
+def write_out(port: serial.SerialBase, data: bytes, clock: Clock | None = None) -> None:
     """Write `data` without ever holding up the calls: wait (cooperatively, in gevent's
     select) until the line has room, then write what fits, and so on. pyserial's own write
     cannot be trusted with a full buffer: on EAGAIN it tries again at once, in a loop, and with
     a zero timeout that loop holds the event loop and every call with it. Raises
-    SerialTimeoutException when the panel has not taken it all within WRITE_SECONDS."""
+    SerialTimeoutException when the panel has not taken it all within WRITE_SECONDS on
+    `clock` (real time by default)."""
     try:
         line = port.fileno()
     except (AttributeError, NotImplementedError, OSError, ValueError):
         port.write(data)  # loop:// and the like: never full
         return
-    deadline = time.monotonic() + WRITE_SECONDS
-    while data:
-        _, room, _ = gevent.select.select([], [line], [], max(deadline - time.monotonic(), 0))
-        if not room:
-            raise serial.SerialTimeoutException("the panel stopped reading")
-        written = port.write(data)
-        data = data[written or 0 :] if written is not None else b""
+    try:
+        with (clock or RealClock()).timeout(WRITE_SECONDS):
+            while data:
+                gevent.select.select([], [line], [])
+                written = port.write(data)
+                data = data[written or 0 :] if written is not None else b""
+    except gevent.Timeout:
+        raise serial.SerialTimeoutException("the panel stopped reading") from None
 
 
 def level_of(settings: PanelSettings, waiting: int, longest: float) -> str:
@@ -151,12 +153,12 @@ class Panel:
                 if not warned:
                     log.warning("panel.unavailable", port=self.settings.port, error=str(error))
                     warned = True
-                gevent.sleep(delay)
+                self.daemon.clock.sleep(delay)
                 delay = min(delay * 2, MAX_RETRY)
                 continue
             warned = True
             log.info("panel.connected", port=self.settings.port)
-            connected_at = time.monotonic()
+            connected_at = self.daemon.clock.now()
             try:
                 self.connected = True
                 self._serve(port)
@@ -169,10 +171,10 @@ class Panel:
             finally:
                 self.connected = False
                 port.close()
-            if time.monotonic() - connected_at >= STABLE_SECONDS:
+            if self.daemon.clock.now() - connected_at >= STABLE_SECONDS:
                 delay, lost_warned = FIRST_RETRY, False
             else:  # lost again at once (a panel that stopped reading): back off
-                gevent.sleep(delay)
+                self.daemon.clock.sleep(delay)
                 delay = min(delay * 2, MAX_RETRY)
 
     def _open(self) -> tuple[serial.SerialBase | None, Exception | None]:
@@ -187,7 +189,7 @@ class Panel:
         splitter = LineSplitter()
         self._send(port, Frame("V", self._next_seq(), (str(PROTOCOL_VERSION), "frontdesk")))
         shown: tuple[str, ...] | None = None
-        sent_state = heartbeat_at = heard_at = time.monotonic()
+        sent_state = heartbeat_at = heard_at = self.daemon.clock.now()
         silent = False
         self._dirty = True
         while True:
@@ -195,14 +197,14 @@ class Panel:
             lines = splitter.feed(data) if self.driver.listens else []  # a sign's: drained
             for line in lines:
                 if self._receive(port, line):
-                    heard_at, self._dirty = time.monotonic(), True
+                    heard_at, self._dirty = self.daemon.clock.now(), True
                     if silent:
                         log.info("panel.heard", port=self.settings.port)
                         silent = False
             if splitter.overlong:
                 self._reject(b"(line too long)", splitter.overlong)
                 splitter.overlong = 0
-            now = time.monotonic()
+            now = self.daemon.clock.now()
             beat = now - heartbeat_at >= self.settings.heartbeat_seconds
             if beat or (self._dirty and now - sent_state >= MIN_STATE_INTERVAL):
                 fields = self._fields()
@@ -221,12 +223,12 @@ class Panel:
                 log.warning("panel.silent", port=self.settings.port, seconds=round(quiet))
                 silent = True
             if not data:
-                gevent.sleep(POLL_SECONDS)
+                self.daemon.clock.sleep(POLL_SECONDS)
 
     def _send(self, port: serial.SerialBase, frame: Frame) -> None:
         data = self.driver.encode(frame)
         if data:
-            write_out(port, data)
+            write_out(port, data, self.daemon.clock)
 
     def _next_seq(self) -> int:
         self._seq = (self._seq + 1) % 65536
@@ -241,7 +243,7 @@ class Panel:
         longest = 0.0
         if state is not None and waiting and queue is not None:
             longest = state.longest_wait + max(queue.now() - self._state_at, 0.0)
-        override = store.get_override(now=self.daemon.clock()) if store is not None else None
+        override = store.get_override(now=self.daemon.clock.wall()) if store is not None else None
         mode = override.mode.upper() if override is not None else "AUTO"
         available = state.staff_available if state else 0
         return state_fields(
@@ -272,7 +274,7 @@ class Panel:
         if button in ("LUNCH", "CLOSED"):
             if daemon.store is None:
                 return False
-            wanted, now = button.lower(), daemon.clock()
+            wanted, now = button.lower(), daemon.clock.wall()
             current = daemon.store.get_override(now=now)
             mode = "auto" if current is not None and current.mode == wanted else wanted
             set_override(daemon.store, mode, until=None, now=now, set_by="panel")
@@ -290,7 +292,7 @@ class Panel:
     def _reject(self, line: bytes, count: int) -> None:
         """Garbage from the line: counted, and logged at most every GARBAGE_WARN_EVERY s."""
         self._garbage += count
-        now = time.monotonic()
+        now = self.daemon.clock.now()
         if self._garbage_warned_at is None or now - self._garbage_warned_at >= GARBAGE_WARN_EVERY:
             log.warning(
                 "panel.garbage",

@@ -56,6 +56,7 @@ from typing import Any
 import gevent
 import structlog
 
+from frontdesk.clock import Clock, Timer
 from frontdesk.config.model import QueueSettings
 from frontdesk.esl import CallSession, ESLError, commands
 from frontdesk.esl.commands import (
@@ -226,7 +227,7 @@ class CallbackDesk:
         may_call: Callable[[], bool],
         dialable: Callable[[str], bool],
         record: Callable[..., Any],
-        clock: Callable[[], datetime],
+        clock: Clock,
         presented: Mapping[str, str] | None = None,
     ) -> None:
         self.queue = queue
@@ -246,7 +247,7 @@ class CallbackDesk:
         self._clock = clock
         self.pending: dict[int, Waiting] = {}
         """Every pending callback: in the queue, or waiting for its next attempt."""
-        self._timers: dict[int, gevent.Greenlet] = {}
+        self._timers: dict[int, Timer] = {}
         self._poller: gevent.Greenlet | None = None
         queue.callbacks = self
 
@@ -258,11 +259,11 @@ class CallbackDesk:
         self.queue._changed()
 
     def stop(self) -> None:
-        timers = list(self._timers.values())
-        if self._poller is not None:
-            timers.append(self._poller)
-        gevent.killall(timers, block=False)
+        for timer in self._timers.values():
+            timer.cancel()
         self._timers.clear()
+        if self._poller is not None:
+            self._poller.kill(block=False)
 
     # -- requests ----------------------------------------------------------------------
 
@@ -313,7 +314,7 @@ class CallbackDesk:
 
     def _store(self, entry: Waiting, number: str, reason: str) -> int | None:
         """A pending callback in the store, placed by the time its call began; its id."""
-        now = self._clock()
+        now = self._clock.wall()
         began = now - timedelta(seconds=max(self.queue.now() - entry.started, 0.0))
         return self._record(
             "callback_requested",
@@ -333,7 +334,7 @@ class CallbackDesk:
 
     def _restore(self, request: CallbackRequest) -> None:
         queue = self.queue
-        now = self._clock()
+        now = self._clock.wall()
         started = queue.now() - max((now - request.call_started_at).total_seconds(), 0.0)
         extensions = tuple(ext for ext in request.extensions if ext in queue.board.phones)
         entry = Waiting(request.call_uuid, request.number, started, started, False,
@@ -389,7 +390,7 @@ class CallbackDesk:
         ):
             return False
         if ticket.missed and self._record("served_again", entry.uuid):
-            self._record("callback_done", ticket.id, by="served again", at=self._clock())
+            self._record("callback_done", ticket.id, by="served again", at=self._clock.wall())
             log.info("queue.missed_call_back_dropped", callback=ticket.id)
             self._forget(entry)
             return False
@@ -430,7 +431,7 @@ class CallbackDesk:
         queue.estimates.on_answered(entry.wait(now), now)
         queue.waiting.pop(entry.uuid, None)
         queue._event(entry, "callback_completed", extension=ext, wait=entry.wait(now))
-        self._record("callback_attempted", ticket.id, at=self._clock(), result=ext,
+        self._record("callback_attempted", ticket.id, at=self._clock.wall(), result=ext,
                      state="completed")
         self.pending.pop(ticket.id, None)
         entry.changed.set()
@@ -448,7 +449,7 @@ class CallbackDesk:
             **self.presented,
         }
         dial = dial_string(gateway_target(self.gateway, digits), variables)
-        timeout = PATIENT_RING_SECONDS * self.queue.time_scale + 30.0
+        timeout = PATIENT_RING_SECONDS + 30.0
         return control.bgapi(originate(dial), timeout=timeout)
 
     def _failed(self, entry: Waiting, cause: str) -> None:
@@ -461,13 +462,13 @@ class CallbackDesk:
         retry = queue.settings.callback_retry_seconds
         if ticket.attempts <= queue.settings.callback_retries:
             entry.state = "retry"
-            next_at = self._clock() + timedelta(seconds=retry)
-            self._record("callback_attempted", ticket.id, at=self._clock(), result=cause,
+            next_at = self._clock.wall() + timedelta(seconds=retry)
+            self._record("callback_attempted", ticket.id, at=self._clock.wall(), result=cause,
                          state="pending", next_attempt_at=next_at)
             self._retry_later(entry, retry)
         else:
             entry.state = "left"
-            self._record("callback_attempted", ticket.id, at=self._clock(), result=cause,
+            self._record("callback_attempted", ticket.id, at=self._clock.wall(), result=cause,
                          state="failed")
             self.pending.pop(ticket.id, None)
             log.warning("queue.callback_given_up", callback=ticket.id, attempts=ticket.attempts)
@@ -477,8 +478,8 @@ class CallbackDesk:
         assert entry.callback is not None
         entry.state = "retry"
         callback_id = entry.callback.id
-        self._timers[callback_id] = gevent.spawn_later(
-            seconds * self.queue.time_scale, self._retry, entry
+        self._timers[callback_id] = self._clock.call_later(
+            seconds, self._retry, entry
         )
 
     def _retry(self, entry: Waiting) -> None:
@@ -502,7 +503,7 @@ class CallbackDesk:
     def _poll_forever(self) -> None:
         """Opening hours begin without any event: look again now and then."""
         while True:
-            gevent.sleep(POLL_SECONDS * self.queue.time_scale)
+            self._clock.sleep(POLL_SECONDS)
             if self.pending:
                 self.queue._changed()
 

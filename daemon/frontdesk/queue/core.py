@@ -25,7 +25,6 @@ import re
 import uuid as uuidlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import gevent
@@ -33,6 +32,7 @@ import gevent.event
 import gevent.queue
 import structlog
 
+from frontdesk.clock import Clock
 from frontdesk.config.model import QueueSettings
 from frontdesk.esl import ControlConnection, ESLError, Event, commands
 from frontdesk.estimate import Estimates
@@ -109,15 +109,13 @@ class FrontdeskQueue:
         domain: str,
         control: Callable[[], ControlConnection | None],
         record: Callable[..., Any],
-        clock: Callable[[], datetime],
-        time_scale: float = 1.0,
+        clock: Clock,
     ) -> None:
         self.settings = settings
         self.domain = domain
         self._control = control
         self._record = record
-        self._clock = clock
-        self.time_scale = time_scale
+        self.clock = clock
         self.feed = QueueFeed()
         self.estimates = Estimates(wrapup_s=settings.wrapup_seconds)
         self.board = StaffBoard(
@@ -125,7 +123,7 @@ class FrontdeskQueue:
             wrapup_seconds=settings.wrapup_seconds,
             skip_seconds=settings.skip_seconds,
             on_change=self._staff_changed,
-            time_scale=time_scale,
+            clock=clock,
         )
         self.waiting: dict[str, Waiting] = {}
         self._legs: dict[str, Waiting] = {}
@@ -283,7 +281,7 @@ class FrontdeskQueue:
 
     def overflow_refused(self, uuid: str, rule: str, action: str) -> None:
         """A caller who never entered: the queue was full, or nobody is logged in."""
-        self._write("queue_event", uuid, "overflowed", at=self._clock(), wait=0.0,
+        self._write("queue_event", uuid, "overflowed", at=self.clock.wall(), wait=0.0,
                      extension=None, detail=f"{rule}:{action}")
 
     def nobody_logged_in(self, extensions: tuple[str, ...]) -> bool:
@@ -428,7 +426,7 @@ class FrontdeskQueue:
         if entry.callback is not None and self.callbacks is not None:
             options.append(f"origination_caller_id_name={self.callbacks.label}")
         dial = "{" + ",".join(options) + "}" + f"user/{ext}@{self.domain}"
-        timeout = entry.ring_timeout * self.time_scale + JOB_MARGIN
+        timeout = entry.ring_timeout + JOB_MARGIN
         return control.bgapi(f"originate {dial} &park()", timeout=timeout)
 
     def _connect(self, entry: Waiting, ext: str, leg: str) -> bool:
@@ -495,7 +493,7 @@ class FrontdeskQueue:
             "queue_event",
             entry.uuid,
             event,
-            at=self._clock(),
+            at=self.clock.wall(),
             wait=entry.wait(self.now()) if wait is None else wait,
             extension=extension,
             detail=detail,
@@ -505,7 +503,7 @@ class FrontdeskQueue:
         self._write(
             "staff_state_changed",
             phone.ext,
-            at=self._clock(),
+            at=self.clock.wall(),
             state=phone.state,
             registered=phone.registered,
             logged_in=phone.logged_in,

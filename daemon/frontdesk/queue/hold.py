@@ -91,8 +91,10 @@ def hold(
                 next_announce = now + settings.announce_every
                 _announce(session, queue, entry, settings, prompt_uri, announcer, limit)
                 continue
-            until = min(next_announce if announce else float("inf"), entry.entered + limit)
-            _music(session, queue, entry, settings.moh, until - now)
+            # what is left of the wait, from the same subtraction as the test above: always
+            # more than 0 (`entered + limit - now` may round to 0 and play music for nothing)
+            left = min(next_announce - now if announce else float("inf"), limit - entry.wait(now))
+            _music(session, queue, entry, settings.moh, left)
         if entry.state == "connected":
             if on_answered is not None:
                 on_answered()
@@ -168,11 +170,11 @@ def _music(
         stopped.set()
         queue.break_media(entry.uuid)
 
-    timer = gevent.spawn_later(max(seconds, 0.0) * queue.time_scale, stop)
+    timer = queue.clock.call_later(seconds, stop)
     try:
         done = session.execute("playback", source, timeout=session.limit(seconds))  # timer ends it
     finally:
-        timer.kill(block=False)
+        timer.cancel()
     played = queue.now() - started
     response = done.get("Application-Response") or ""
     if (
@@ -188,7 +190,7 @@ def _music(
     if source == moh:
         _music_failed(queue, moh, response)
     else:
-        session.hungup.wait(min(max(seconds, 0.0), FALLBACK_PAUSE_SECONDS) * queue.time_scale)
+        queue.clock.wait(session.hungup, min(max(seconds, 0.0), FALLBACK_PAUSE_SECONDS))
 
 
 def _fallback(queue: FrontdeskQueue) -> str:

@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-import gevent
-
+from frontdesk.clock import Clock, Timer
 from frontdesk.esl import Event
 
 STATES = ("idle", "ringing", "on_call", "wrapup", "skipped", "unregistered", "logged_out")
@@ -35,7 +33,7 @@ class StaffPhone:
     registered: bool = False
     logged_in: bool = True
     state: str = "unregistered"
-    since: float = field(default_factory=time.monotonic)
+    since: float = 0.0
     """Monotonic time of the last state change."""
     idle_since: float = 0.0
     """Monotonic time the phone last became idle (longest-idle dispatch)."""
@@ -67,8 +65,7 @@ StateListener = Callable[[StaffPhone], None]
 
 class StaffBoard:
     """Every staff phone the queue may ring. `on_change(phone)` is called after each change of
-    a phone's derived state (stored and published by the queue). Times are monotonic seconds
-    divided by `time_scale` (simulated seconds in the rehearsal rig)."""
+    a phone's derived state (stored and published by the queue). Times are `clock` seconds."""
 
     def __init__(
         self,
@@ -77,18 +74,18 @@ class StaffBoard:
         wrapup_seconds: float,
         skip_seconds: float,
         on_change: StateListener,
-        time_scale: float = 1.0,
+        clock: Clock,
     ) -> None:
         self.phones: dict[str, StaffPhone] = {}
         self.wrapup_seconds = wrapup_seconds
         self.skip_seconds = skip_seconds
-        self.time_scale = time_scale
+        self.clock = clock
         self._on_change = on_change
-        self._timers: dict[str, gevent.Greenlet] = {}
+        self._timers: dict[str, Timer] = {}
         self.set_extensions(extensions)
 
     def now(self) -> float:
-        return time.monotonic() / self.time_scale
+        return self.clock.now()
 
     # -- configuration -----------------------------------------------------------------
 
@@ -247,12 +244,12 @@ class StaffBoard:
         """Re-derive the phone's state when its next wrap-up or skip period ends."""
         timer = self._timers.pop(phone.ext, None)
         if timer is not None:
-            timer.kill(block=False)
+            timer.cancel()
         now = self.now()
         ends = [end for end in (phone.wrapup_until, phone.skip_until, when) if end > now]
         if ends:
-            self._timers[phone.ext] = gevent.spawn_later(
-                (min(ends) - now) * self.time_scale, self._expire, phone.ext
+            self._timers[phone.ext] = self.clock.call_later(
+                min(ends) - now, self._expire, phone.ext
             )
 
     def _expire(self, ext: str) -> None:
@@ -263,5 +260,6 @@ class StaffBoard:
             self._wake_at(phone, 0.0)  # the other period may still be running
 
     def stop(self) -> None:
-        gevent.killall(list(self._timers.values()), block=False)
+        for timer in self._timers.values():
+            timer.cancel()
         self._timers.clear()

@@ -4,7 +4,8 @@ See docs/internals.md (section ``sim``) for the contract.
 """
 
 from ._legs import Outside, Phone
+from ._time import ScaledClock
 from .core import Simulator
 from .session import CallerScript, SimCall
 
-__all__ = ["CallerScript", "Outside", "Phone", "SimCall", "Simulator"]
+__all__ = ["CallerScript", "Outside", "Phone", "ScaledClock", "SimCall", "Simulator"]

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import gevent.event
 
+from frontdesk.clock import Clock, RealClock
+
 from . import _templates
 
 HANGUP_Q850 = {
@@ -116,8 +118,9 @@ def new_uuid() -> str:
     return str(uuidlib.uuid4())
 
 
-def now_us() -> int:
-    return int(time.time() * 1_000_000)
+def now_us(clock: Clock) -> int:
+    """The clock's calendar time in microseconds since the epoch (FreeSWITCH's timestamps)."""
+    return int(clock.wall().timestamp() * 1_000_000)
 
 
 def _stamp(us: int) -> str:
@@ -138,13 +141,14 @@ class SimEvent:
 class EventFactory:
     """Common event prefix (host facts, date, sequence number)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
         self.core_uuid = new_uuid()
         self._sequence = 1000
 
     def prefix(self, name: str, calling_key: str, subclass: str = "") -> Headers:
         self._sequence += 1
-        us = now_us()
+        us = now_us(self.clock)
         calling = _templates.CALLING[calling_key]
         values = {
             "Event-Name": name,
@@ -192,8 +196,11 @@ class Channel:
     answer_state: str = "ringing"
     hangup_cause: str = ""
     has_codec: bool = True
-    created_us: int = field(default_factory=now_us)
+    clock: Clock = field(default_factory=RealClock, repr=False, compare=False)
+    created_us: int = 0
     answered_us: int = 0
+    answered_at: float = 0.0
+    """When it was answered, in simulated seconds (`clock.now()`)."""
     progress_us: int = 0
     bridged_us: int = 0
     hangup_us: int = 0
@@ -205,18 +212,22 @@ class Channel:
     ended: gevent.event.Event = field(default_factory=gevent.event.Event)
     bridged: gevent.event.Event = field(default_factory=gevent.event.Event)
 
+    def __post_init__(self) -> None:
+        self.created_us = self.created_us or now_us(self.clock)
+
     @property
     def hungup(self) -> bool:
         return bool(self.hangup_cause)
 
     def mark_answered(self) -> None:
-        self.answered_us = now_us()
+        self.answered_us = now_us(self.clock)
+        self.answered_at = self.clock.now()
         self.answer_state = "answered"
         self.call_state = "ACTIVE"
 
     def mark_hangup(self, cause: str) -> None:
         self.hangup_cause = cause
-        self.hangup_us = now_us()
+        self.hangup_us = now_us(self.clock)
         self.answer_state = "hangup"
         self.ended.set()
 
@@ -314,7 +325,7 @@ class Channel:
 
     def finish_variables(self) -> None:
         """The CDR variables FreeSWITCH adds just before CHANNEL_HANGUP_COMPLETE."""
-        end = self.hangup_us or now_us()
+        end = self.hangup_us or now_us(self.clock)
         start = self.created_us
         answered = self.answered_us
         bill_us = end - answered if answered else 0

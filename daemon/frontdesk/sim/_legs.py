@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 import gevent
 import gevent.event
 
+from frontdesk.clock import Clock
+
 from ._channel import Channel, new_uuid
 
 DEFAULT_ORIGINATE_TIMEOUT = 60.0
@@ -83,7 +85,11 @@ class RingResult:
 
 
 def leg_for(
-    target: str, endpoint: Endpoint, variables: dict[str, str], caller: Channel | None
+    target: str,
+    endpoint: Endpoint,
+    variables: dict[str, str],
+    caller: Channel | None,
+    clock: Clock,
 ) -> Channel:
     """A new outbound leg towards an endpoint, shaped like FreeSWITCH's originated channels."""
     uuid = variables.get("origination_uuid") or new_uuid()
@@ -100,6 +106,7 @@ def leg_for(
     )
     cid_name = variables.get("origination_caller_id_name") or (caller.caller_name if caller else "")
     leg = Channel(
+        clock=clock,
         uuid=uuid,
         name=name,
         direction="outbound",
@@ -121,7 +128,7 @@ def ring(
     legs: list[Ringing],
     *,
     timeout: float,
-    time_scale: float,
+    clock: Clock,
     abort: gevent.event.Event | None = None,
 ) -> RingResult:
     """Wait for the first leg to answer, the timeout, an abort, or every leg killed.
@@ -133,16 +140,16 @@ def ring(
     first = answering[0] if answering and answering[0][0] <= timeout else None
     wait_for = first[0] if first else timeout
     waiters = [r.leg.ended for r in legs] + ([abort] if abort is not None else [])
-    deadline = gevent.get_hub().loop.now() + wait_for * time_scale
+    deadline = clock.now() + wait_for
     while True:
-        left = deadline - gevent.get_hub().loop.now()
+        left = deadline - clock.now()
         if left <= 0:
             break
         pending = [w for w in waiters if not w.is_set()]
         if pending:
-            gevent.wait(pending, timeout=left, count=1)
+            clock.wait(pending, left)
         else:
-            gevent.sleep(left)
+            clock.sleep(left)
         if abort is not None and abort.is_set():
             return RingResult(
                 cause="ORIGINATOR_CANCEL", losers=[(r, "ORIGINATOR_CANCEL") for r in legs]

@@ -12,7 +12,8 @@ import structlog
 from gevent import socket
 from gevent.server import StreamServer
 
-from frontdesk.esl import socket_token
+from frontdesk.clock import Clock
+from frontdesk.esl import no_delay, socket_token
 from frontdesk.esl.commands import AFTER_SOCKET
 
 from . import _templates
@@ -30,6 +31,7 @@ from ._legs import (
     ring,
     split_outside_quotes,
 )
+from ._time import ScaledClock
 from ._wire import Headers
 from .session import CallerScript, OutboundSession, SimCall
 
@@ -54,7 +56,8 @@ _RULE = "=" * 97
 class Simulator:
     """A FreeSWITCH stand-in: inbound ESL server, outbound sessions, phones, outside numbers.
 
-    All durations are simulated seconds; real time = simulated x ``time_scale``.
+    All durations are simulated seconds on `clock`: the rig's virtual clock, or without one
+    real time with a simulated second lasting ``time_scale`` real seconds.
     """
 
     def __init__(
@@ -65,6 +68,7 @@ class Simulator:
         host: str = "127.0.0.1",
         esl_port: int = 0,
         time_scale: float = 0.01,
+        clock: Clock | None = None,
         heartbeat_interval: float = 20.0,
         fallback_extensions: Sequence[str] = (),
         fallback_prompt: str = "fallback.wav",
@@ -82,7 +86,7 @@ class Simulator:
         the event socket password as `frontdesk freeswitch-config` writes it."""
         self.daemon_address = daemon_address
         self.host = host
-        self.time_scale = time_scale
+        self.clock: Clock = clock or ScaledClock(time_scale)
         self.heartbeat_interval = heartbeat_interval
         self.fallback_extensions = list(fallback_extensions)
         """Desk phones the dialplan fallback rings together (freeswitch-conf's
@@ -97,7 +101,7 @@ class Simulator:
         self.local_streams = None if local_streams is None else dict(local_streams)
         """``local_stream://<name>`` sources by name -> directory, as local_stream.conf.xml
         declares them (`has_stream`); None: every stream plays."""
-        self.events = EventFactory()
+        self.events = EventFactory(self.clock)
         self.phones: dict[str, Phone] = {}
         self.outside: dict[str, Outside] = {}
         self.calls: list[SimCall] = []
@@ -111,8 +115,21 @@ class Simulator:
         self._requested_port = esl_port
         self._server: StreamServer | None = None
         self._heartbeat: gevent.Greenlet | None = None
-        self._started = time.monotonic()
+        self._started = self.clock.now()
         self._sessions_since_start = 0
+
+    @property
+    def time_scale(self) -> float:
+        """Real seconds per simulated second, when the simulator runs on its own clock."""
+        if not isinstance(self.clock, ScaledClock):
+            raise AttributeError("the simulator runs on the rig's clock")
+        return self.clock.scale
+
+    @time_scale.setter
+    def time_scale(self, scale: float) -> None:
+        if not isinstance(self.clock, ScaledClock):
+            raise AttributeError("the simulator runs on the rig's clock")
+        self.clock.scale = scale
 
     # ---- lifecycle
 
@@ -164,6 +181,7 @@ class Simulator:
         self._controls.clear()
 
     def _accept(self, sock: socket.socket, _address: tuple[str, int]) -> None:
+        no_delay(sock)
         conn = ControlConnection(self, sock)
         self._controls.add(conn)
         conn.serve()
@@ -191,9 +209,6 @@ class Simulator:
                 return True
         return False
 
-    def scaled(self, seconds: float) -> float:
-        return max(seconds, 0.0) * self.time_scale
-
     # ---- events
 
     def fire(self, event: SimEvent) -> None:
@@ -219,8 +234,8 @@ class Simulator:
 
     def _heartbeats(self) -> None:
         while True:
-            gevent.sleep(self.heartbeat_interval)
-            up_ms = int((time.monotonic() - self._started) * 1000)
+            self.clock.sleep(self.heartbeat_interval)
+            up_ms = int((self.clock.now() - self._started) * 1000)
             values = {
                 "Up-Time": self._uptime(),
                 "Uptime-msec": str(up_ms),
@@ -231,7 +246,7 @@ class Simulator:
             self.fire(self.events.simple("HEARTBEAT", headers))
 
     def _uptime(self) -> str:
-        secs = int(time.monotonic() - self._started)
+        secs = int(self.clock.now() - self._started)
         return (
             f"0 years, 0 days, {secs // 3600} hours, {secs // 60 % 60} minutes, "
             f"{secs % 60} seconds, 0 milliseconds, 0 microseconds"
@@ -344,7 +359,7 @@ class Simulator:
                 continue
             if ringing:  # only the first leg may take the chosen origination_uuid
                 merged.pop("origination_uuid", None)
-            leg = leg_for(target, endpoint, merged, caller)
+            leg = leg_for(target, endpoint, merged, caller, self.clock)
             if isinstance(endpoint, Outside):
                 endpoint.shown.append((leg.caller_number, leg.caller_name))
             endpoint.state = "ringing"
@@ -356,7 +371,7 @@ class Simulator:
             self.channels[r.leg.uuid] = r.leg
             self.fire_channel(r.leg, "CHANNEL_CREATE")
             r.leg.state = "CS_CONSUME_MEDIA"
-            r.leg.progress_us = now_us()
+            r.leg.progress_us = now_us(self.clock)
             r.leg.network_addr = "127.0.0.1"
             self.fire_channel(r.leg, "CHANNEL_PROGRESS")
         timeout = float(
@@ -364,7 +379,7 @@ class Simulator:
             or merged.get("call_timeout")
             or DEFAULT_ORIGINATE_TIMEOUT
         )
-        result = ring(ringing, timeout=timeout, time_scale=self.time_scale, abort=abort)
+        result = ring(ringing, timeout=timeout, clock=self.clock, abort=abort)
         if result.winner is not None:
             winner = result.winner
             winner.endpoint.state = "busy"
@@ -401,7 +416,7 @@ class Simulator:
     def talk(self, ringing: Ringing) -> None:
         """The answered endpoint hangs up after its talk time (unless hung up before)."""
         seconds = ringing.endpoint.talk_seconds
-        if not ringing.leg.ended.wait(self.scaled(seconds)):
+        if not self.clock.wait(ringing.leg.ended, seconds):
             ringing.leg.mark_hangup("NORMAL_CLEARING")
 
     # ---- api
@@ -426,7 +441,7 @@ class Simulator:
             after()
 
     def _api_status(self, _arg: str) -> tuple[str, Deferred]:
-        secs = int(time.monotonic() - self._started)
+        secs = int(self.clock.now() - self._started)
         text = _STATUS.format(
             minutes=secs // 60 % 60,
             seconds=secs % 60,
@@ -551,7 +566,7 @@ class Simulator:
         side hangs up the other is hung up too, then the first leg's CHANNEL_UNBRIDGE."""
         first.other, first.other_type = second, "originator"
         second.other, second.other_type = first, "originatee"
-        first.bridged_us = second.bridged_us = now_us()
+        first.bridged_us = second.bridged_us = now_us(self.clock)
         bridge = [("Bridge-A-Unique-ID", first.uuid), ("Bridge-B-Unique-ID", second.uuid)]
         self.fire_channel(first, "CHANNEL_BRIDGE", first=bridge)
         first.bridged.set()

@@ -16,6 +16,7 @@ import gevent.queue
 import structlog
 from gevent import socket
 
+from frontdesk.esl import no_delay
 from frontdesk.esl.commands import AFTER_SOCKET, TALKED
 from frontdesk.esl.outbound import TOKEN_VARIABLE
 
@@ -144,6 +145,7 @@ class OutboundSession:
         uuid = new_uuid()
         name = f"sofia/fsref/{caller_number}@127.0.0.1:5061"
         self.channel = Channel(
+            clock=sim.clock,
             uuid=uuid,
             name=name,
             direction="inbound",
@@ -229,6 +231,7 @@ class OutboundSession:
         try:
             sock = socket.create_connection(self.sim.daemon_address, timeout=5)
             sock.settimeout(None)
+            no_delay(sock)
             self.connected_at = time.perf_counter()
         except OSError as exc:
             self.log.info("sim.daemon_unreachable", error=str(exc))
@@ -416,8 +419,8 @@ class OutboundSession:
 
     def _pause(self, seconds: float) -> None:
         """Let simulated time pass; raises _Interrupted on hangup / uuid_break / uuid_bridge."""
-        timeout = None if seconds == float("inf") else self.sim.scaled(seconds)
-        gevent.wait([self.channel.ended, self.interrupt], timeout=timeout, count=1)
+        timeout = None if seconds == float("inf") else seconds
+        self.sim.clock.wait([self.channel.ended, self.interrupt], timeout)
         if self.channel.hungup:
             raise _Interrupted("hangup")
         if self.interrupt.is_set():
@@ -504,9 +507,9 @@ class OutboundSession:
         ch.call_state = "ACTIVE"
         ch.variables["endpoint_disposition"] = "ANSWER"
         if self.script.hangup_after is not None:
-            gevent.spawn_later(self.sim.scaled(self.script.hangup_after), self._hangup_after)
+            self.sim.clock.call_later(self.script.hangup_after, self._hangup_after)
         if self.script.patience is not None:
-            gevent.spawn_later(self.sim.scaled(self.script.patience), self._patience_over)
+            self.sim.clock.call_later(self.script.patience, self._patience_over)
         return "_none_", None
 
     def _hangup_after(self) -> None:
@@ -558,7 +561,7 @@ class OutboundSession:
 
     def _hold_key(self, key: str, terminators: str) -> str:
         """Hold music until the caller presses `key` (see CallerScript.hold_key)."""
-        since_answer = (now_us() - self.channel.answered_us) / 1e6 / self.sim.time_scale
+        since_answer = self.sim.clock.now() - self.channel.answered_at
         self._pause(max(self.script.hold_key_after - since_answer, 0.0))
         self.hold_key_used = True
         self._send_dtmf(key)
@@ -660,7 +663,7 @@ class OutboundSession:
 
     def sim_now(self) -> float:
         """Simulated seconds since an arbitrary origin."""
-        return gevent.get_hub().loop.now() / self.sim.time_scale
+        return self.sim.clock.now()
 
     def _write_wav(self, path: str, samples: int) -> None:
         if path and os.path.isdir(os.path.dirname(path)):  # a bare name is not written
@@ -747,7 +750,7 @@ class OutboundSession:
         ch.other, ch.other_type = leg, "originatee"
         leg.other, leg.other_type = ch, "originator"
         ch.callee_name, ch.callee_number = leg.callee_name, leg.callee_number
-        ch.bridged_us = leg.bridged_us = now_us()
+        ch.bridged_us = leg.bridged_us = now_us(self.sim.clock)
         leg.bridged.set()
         ch.variables.update(
             {
@@ -774,8 +777,7 @@ class OutboundSession:
         self._link(leg)
         self.settled = True
         talk = self.script.talk_seconds
-        timeout = None if talk is None else self.sim.scaled(talk)
-        if not gevent.wait([leg.ended, ch.ended, self.resumed], count=1, timeout=timeout):
+        if not self.sim.clock.wait([leg.ended, ch.ended, self.resumed], talk):
             self.hangup("NORMAL_CLEARING", by="caller")
         caller_first = ch.hungup
         resumed = not caller_first and not leg.hungup  # the socket closed, socket_resume=true
@@ -822,7 +824,7 @@ class OutboundSession:
         )
         self.call.bridged_to = leg.name
         # uuid_bridge gives both legs a new caller profile that records the transfer
-        epoch = now_us() // 1_000_000
+        epoch = now_us(self.sim.clock) // 1_000_000
         for one, other in ((ch, leg), (leg, ch)):
             one.transfer_source = f"{epoch}:{new_uuid()}:uuid_br:{other.uuid}"
             one.callee_name = ""
@@ -903,7 +905,7 @@ class OutboundSession:
                 "tone_stream://%(400,200,480,620);loops=2",
                 "fallback.wav",
             ]
-            if self.channel.ended.wait(self.sim.scaled(4.0)):
+            if self.sim.clock.wait(self.channel.ended, 4.0):
                 return
             self.hangup("NORMAL_TEMPORARY_FAILURE", by="dialplan")
             return
@@ -966,7 +968,7 @@ class OutboundSession:
         if sink is not None and not sink.closed and self.linger is not None:
             sink.send(_wire.linger_notice(ch.uuid, ch.name, self.linger))
             # linger -1: FreeSWITCH waits for the daemon to close the socket.
-            self.daemon_gone.wait(self.sim.scaled(self.linger) if self.linger >= 0 else None)
+            self.sim.clock.wait(self.daemon_gone, self.linger if self.linger >= 0 else None)
             sink.send(
                 _wire.disconnect_notice(
                     [("Controlled-Session-UUID", ch.uuid), ("Content-Disposition", "disconnect")]
