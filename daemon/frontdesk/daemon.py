@@ -23,7 +23,8 @@ import structlog
 
 from frontdesk.config import ConfigError, load_config
 from frontdesk.config.loader import may_dial
-from frontdesk.config.model import Config, FrontdeskNode
+from frontdesk.config.model import Config, QueueNode
+from frontdesk.control_socket import ControlSocketServer, socket_path
 from frontdesk.esl import (
     ApplicationTimeout,
     CallGone,
@@ -44,13 +45,12 @@ from frontdesk.logs import mask_number
 from frontdesk.messages import MessageLinker
 from frontdesk.panel import Panel
 from frontdesk.queue import CONTROL_EVENTS as QUEUE_EVENTS
-from frontdesk.queue import FrontdeskQueue
+from frontdesk.queue import CallQueue
 from frontdesk.queue.announce import Announcer
 from frontdesk.queue.callbacks import CallbackDesk
 from frontdesk.schedule import Schedule
 from frontdesk.store import DaemonLock, Store, StoreClosed, StoreUnavailable
 from frontdesk.supervisor import Supervisor
-from frontdesk.web import ControlServer, socket_path
 
 log = structlog.get_logger(__name__)
 
@@ -87,7 +87,7 @@ def utc_now() -> datetime:
 
 def staff_extensions(config: Config) -> tuple[str, ...]:
     """Every phone the queue may ring: the front desk's, the emergency list, the nodes'."""
-    nodes = [n.extensions for n in config.flow.nodes.values() if isinstance(n, FrontdeskNode)]
+    nodes = [n.extensions for n in config.flow.nodes.values() if isinstance(n, QueueNode)]
     groups = (config.frontdesk.extensions, config.emergency.extensions, *nodes)
     return tuple(dict.fromkeys(ext for group in groups for ext in group))
 
@@ -123,11 +123,11 @@ class Daemon:
         self.time_scale = time_scale
         """Seconds of the queue's timers per configured second (the rehearsal rig runs
         simulated time faster)."""
-        self.queue: FrontdeskQueue | None = None
+        self.queue: CallQueue | None = None
         self.announcer = Announcer(config)
         self.live_calls: dict[str, LiveCall] = {}
-        self.endpoint: ControlServer | None = None
-        """The local status and control socket (frontdesk.web)."""
+        self.endpoint: ControlSocketServer | None = None
+        """The local status and control socket (frontdesk.control_socket)."""
         self.panel: Panel | None = None
         """The desk status panel (frontdesk.panel), when [panel] enables it."""
         self.messages: MessageLinker | None = None
@@ -182,7 +182,7 @@ class Daemon:
             max_backoff=fs.reconnect_max_delay,
             on_connect=self._on_control_connect,
         )
-        self.queue = FrontdeskQueue(
+        self.queue = CallQueue(
             self.config.queue,
             extensions=staff_extensions(self.config),
             domain=fs.domain,
@@ -205,7 +205,7 @@ class Daemon:
         ).start()
         self.control.start()
         self._start_panel()
-        endpoint = ControlServer(socket_path(self.config), self)
+        endpoint = ControlSocketServer(socket_path(self.config), self)
         try:
             endpoint.start()
             self.endpoint = endpoint

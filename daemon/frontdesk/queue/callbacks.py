@@ -65,7 +65,7 @@ from frontdesk.esl.commands import (
     gateway_target,
     originate,
 )
-from frontdesk.queue.core import FrontdeskQueue, Waiting
+from frontdesk.queue.core import CallQueue, Waiting
 from frontdesk.speech import phone_number
 from frontdesk.store import CallbackRequest, MissedCall, Store
 
@@ -218,7 +218,7 @@ class CallbackDesk:
 
     def __init__(
         self,
-        queue: FrontdeskQueue,
+        queue: CallQueue,
         *,
         gateway: str,
         country: str,

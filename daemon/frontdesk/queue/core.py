@@ -97,7 +97,7 @@ class Waiting:
         return self.state == "waiting" and (self.callback is None or not self.callback.ready)
 
 
-class FrontdeskQueue:
+class CallQueue:
     """See the module docstring. `control` is read at each use (the daemon may replace it);
     `record(method, **kwargs)` writes to the store and never raises."""
 

@@ -75,7 +75,7 @@ def socket_path(config: Config) -> Path:
     return config.storage.database.parent / SOCKET_NAME
 
 
-class ControlServer:
+class ControlSocketServer:
     """Serves the protocol above on `path` for `daemon`."""
 
     def __init__(self, path: Path, daemon: Daemon) -> None:
