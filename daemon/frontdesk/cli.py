@@ -264,8 +264,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         from frontdesk.demo import start_simulator
 
         simulator = start_simulator(config)
-    daemon = Daemon(config, config_path=args.config)
     try:
+        daemon = Daemon(config, config_path=args.config)
         daemon.start()
     except (OSError, AlreadyRunning) as error:
         if desk_panel is not None:
