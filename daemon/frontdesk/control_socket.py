@@ -83,7 +83,9 @@ class Reception(Protocol):
     store: Store
     queue: CallQueue
     clock: Callable[[], datetime]
-    live_calls: Mapping[str, LiveCall]
+
+    @property
+    def live_calls(self) -> Mapping[str, LiveCall]: ...
 
     @property
     def freeswitch_connected(self) -> bool: ...

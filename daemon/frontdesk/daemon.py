@@ -531,11 +531,12 @@ class Daemon:
         call_log = log.bind(call=uuid)
         try:
             if self._variable(uuid, "bridge_to") is not None:
-                ours = row is not None and self._variable(uuid, commands.TALKED) == "true"
-                if ours and uuid not in self._adopted:  # not the static fallback's ring-all
+                if row is None or self._variable(uuid, commands.TALKED) != "true":
+                    return False  # the static fallback's ring-all
+                if uuid not in self._adopted:
                     self._adopted[uuid] = row
                     call_log.info("call.adopted", answered_by=row["answered_by"])
-                return ours
+                return True
             if self._variable(uuid, "socket_resume") == "false":
                 # Not bridged: whatever it says, the caller is not talking (cut while a
                 # transfer rang, say): the static fallback, never a hang-up.
