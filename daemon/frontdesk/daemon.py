@@ -68,8 +68,9 @@ OVERRIDE_WAIT = 0.5
 """Seconds a call waits for a read (the override's row, whether its Unique-ID is known)
 before going on without it: a caller is never kept ringing by a busy database."""
 RECORD_WAIT = 10.0
-"""Seconds a finished call (nobody on the line any more) waits for its record to be written
-before it is reported finished: a record the database cannot take now stays queued."""
+"""Seconds a finished call (nobody on the line any more; an adopted conversation too) waits
+for its record to be written before it is reported finished: a record the database cannot
+take now stays queued."""
 
 
 @dataclass(frozen=True)
@@ -573,8 +574,9 @@ class Daemon:
             answered_by=row["answered_by"],
             message_file=row["message_file"],
         )
+        self.store.flush(timeout=RECORD_WAIT)  # reported finished once recorded, as `_finish`
         records.log.info("call.finished", outcome=outcome, reason=row["reason"],
-                      hangup_cause=hangup_cause, adopted=True)
+                         hangup_cause=hangup_cause, adopted=True)
 
     def _may_call_back(self) -> bool:
         """Callbacks are placed only while the practice is open (override included)."""
