@@ -14,6 +14,7 @@ import structlog
 from frontdesk.config import load_config
 from frontdesk.rehearse import Rig
 from frontdesk.sim import CallerScript
+from frontdesk.store import Store
 
 PARIS = ZoneInfo("Europe/Paris")
 TUESDAY_MORNING = datetime(2026, 12, 1, 10, 0, tzinfo=PARIS)
@@ -259,8 +260,7 @@ def test_a_call_recording_itself_after_the_store_closed_at_shutdown_logs_one_war
     rig.daemon.store.close()  # a call cut after the grace period writes its record late
 
     with structlog.testing.capture_logs() as logs:
-        assert rig.daemon._record("get_override", structlog.get_logger(),
-                                  now=TUESDAY_MORNING) is None
+        assert rig.daemon.records(Store.get_override, now=TUESDAY_MORNING) is None
 
     assert [(e["event"], e["log_level"]) for e in logs] == [
         ("store.closed_write_dropped", "warning")

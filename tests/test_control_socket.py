@@ -23,8 +23,8 @@ EVERYONE_WAITS = 20.0
 
 @pytest.fixture
 def endpoint(rig):
-    assert rig.daemon.endpoint is not None, "the control socket did not start"
-    return rig.daemon.endpoint.path
+    assert rig.daemon.control_socket.serving, "the control socket did not start"
+    return rig.daemon.control_socket.path
 
 
 def connected(path) -> gevent.socket.socket:
@@ -116,7 +116,7 @@ def test_the_control_socket_serves_again_after_running_out_of_file_descriptors(r
         assert json.loads(sock.makefile("rb").readline())["ok"] is True
         sock.close()
     assert len([e for e in logs if e["event"] == "control.accept_failed"]) == 1
-    assert rig.daemon.endpoint.serving
+    assert rig.daemon.control_socket.serving
     assert ask(endpoint)["ok"] is True
 
 
@@ -124,6 +124,6 @@ def test_the_watchdog_notices_a_control_socket_that_no_longer_accepts(rig):
     supervisor = Supervisor(rig.daemon, environ={})
     assert supervisor.health_problems() == []
 
-    rig.daemon.endpoint._accepter.kill()  # however it ended, nothing accepts any more
+    rig.daemon.control_socket._accepter.kill()  # however it ended, nothing accepts any more
 
     assert supervisor.health_problems() == ["the control socket accepts no connections"]

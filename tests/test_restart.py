@@ -7,16 +7,20 @@ hold go to FreeSWITCH's static fallback, and their records say the daemon lost t
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import gevent
 import pytest
+import structlog.testing
 
 from frontdesk.config.model import Config
 from frontdesk.rehearse import Rig
 from frontdesk.sim import CallerScript, SimCall
+from helpers import wait_for
 
 TUESDAY_MORNING = datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo("Europe/Paris"))
 TO_THE_DESK = ("0",)
@@ -82,6 +86,36 @@ def test_a_conversation_survives_a_stop_and_the_next_daemon_records_its_end(
     assert row["answered_at"] is not None
     assert [(s["node"], s["event"]) for s in row["path"]][-1] == ("desk", "answered")
     assert rig.wait_for(lambda: rig.daemon.queue.board.phones["1001"].state in ("idle", "wrapup"))
+
+
+def test_an_adopted_conversation_is_reported_finished_only_once_its_record_is_written(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a call of this run (`RECORD_WAIT`): whoever reads the record after `call.finished`
+    (a technician, a script watching the journal) finds the call's end in it, even when the
+    database could not take the write at once (a technician's sqlite3 shell in a write)."""
+    monkeypatch.setattr("frontdesk.store.BUSY_TIMEOUT_MS", 50)
+    call = rig.place(CallerScript(keys=TO_THE_DESK), at=TUESDAY_MORNING)
+    assert rig.wait_for(lambda: talking(rig, call))
+    leg = staff_leg(rig, call)
+    restart(rig)
+    assert rig.wait_for(lambda: call.uuid in rig.daemon._adopted)
+    shell = sqlite3.connect(rig.daemon.store.path, isolation_level=None)
+    shell.execute("BEGIN IMMEDIATE")
+
+    with structlog.testing.capture_logs() as logs:
+        hang_up(rig, leg)
+        assert rig.wait_for(lambda: call.uuid not in rig.daemon._adopted)
+        gevent.sleep(0)  # the greenlet that records the end runs until it waits
+        finished = [e for e in logs if e["event"] == "call.finished"]
+        assert finished == [], "reported finished while its record cannot be written"
+        shell.execute("ROLLBACK")
+        # the database's own thread, in real time
+        assert wait_for(lambda: any(e["event"] == "call.finished" for e in logs), timeout=15)
+        row = shell.execute("SELECT outcome FROM calls WHERE uuid = ?", (call.uuid,)).fetchone()
+    shell.close()
+
+    assert row == ("answered",)
 
 
 def test_callers_in_a_menu_or_on_hold_at_a_stop_go_to_the_fallback_and_only_they_are_cut(

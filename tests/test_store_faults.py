@@ -25,6 +25,7 @@ import pytest
 import structlog.testing
 
 from frontdesk.config.model import Config
+from frontdesk.records import Records
 from frontdesk.rehearse import Rig, moment_for
 from frontdesk.sim import CallerScript, Simulator
 from frontdesk.store import Store, StoreHealth, StoreUnavailable
@@ -141,6 +142,31 @@ def test_a_write_whose_result_is_needed_is_refused_while_writes_fail(
         assert wait_for(lambda: store.flush(), timeout=30)
         assert store.get_override(now=T0) is None
         assert [uuid for uuid, _ in rows(path)] == ["call-1"]
+
+
+def test_on_a_calls_path_a_store_that_refuses_or_fails_is_logged_and_never_raises(
+    tmp_path: Path, quick_lock
+) -> None:
+    """What the daemon, the queue and the callbacks do with the store (frontdesk.records):
+    a refusal or a bug is logged with the operation's name, and the call goes on."""
+    path = tmp_path / "frontdesk.db"
+    with Store(path) as store:
+        records = Records(store, structlog.get_logger())
+        shell = Shell(path)
+        start(store, "call-1")
+        assert wait_for(lambda: store.health().problem is not None, timeout=10)
+
+        with structlog.testing.capture_logs() as logs:
+            refused = records(Store.callback_requested, "call-1", number="0612345678",
+                              call_started_at=T0, requested_at=T0, extensions=("201",))
+            failed = records(Store.staff_event, "201", "lunch", at=T0)  # not login nor logout
+        shell.release()
+
+    assert (refused, failed) == (None, None)
+    assert [(e["event"], e["operation"]) for e in logs if "operation" in e] == [
+        ("store.unavailable", "callback_requested"),
+        ("store.write_failed", "staff_event"),
+    ]
 
 
 # --- callers answered while another process holds the write lock -------------------------

@@ -264,8 +264,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         from frontdesk.demo import start_simulator
 
         simulator = start_simulator(config)
-    daemon = Daemon(config, config_path=args.config)
     try:
+        daemon = Daemon(config, config_path=args.config)
         daemon.start()
     except (OSError, AlreadyRunning) as error:
         if desk_panel is not None:
@@ -376,7 +376,7 @@ def cmd_freeswitch_config(args: argparse.Namespace) -> int:
 
 def _ask_daemon(config_path: Path, line: str) -> dict | None:
     """One request to the running daemon's socket; None (reported) when it cannot be asked."""
-    from frontdesk.web import request, socket_path
+    from frontdesk.control_socket import request, socket_path
 
     config = _load_or_report(config_path, check_files=False)
     if config is None:

@@ -24,7 +24,8 @@ import structlog
 from frontdesk.clock import Clock, RealClock
 from frontdesk.config import ConfigError, load_config
 from frontdesk.config.loader import may_dial
-from frontdesk.config.model import Config, FrontdeskNode
+from frontdesk.config.model import Config, QueueNode
+from frontdesk.control_socket import ControlSocketServer, socket_path
 from frontdesk.esl import (
     ApplicationTimeout,
     CallGone,
@@ -45,13 +46,13 @@ from frontdesk.logs import mask_number
 from frontdesk.messages import MessageLinker
 from frontdesk.panel import Panel
 from frontdesk.queue import CONTROL_EVENTS as QUEUE_EVENTS
-from frontdesk.queue import FrontdeskQueue
+from frontdesk.queue import CallQueue
 from frontdesk.queue.announce import Announcer
 from frontdesk.queue.callbacks import CallbackDesk
+from frontdesk.records import Records
 from frontdesk.schedule import Schedule
-from frontdesk.store import DaemonLock, Store, StoreClosed, StoreUnavailable
+from frontdesk.store import DaemonLock, Store
 from frontdesk.supervisor import Supervisor
-from frontdesk.web import ControlServer, socket_path
 
 log = structlog.get_logger(__name__)
 
@@ -68,8 +69,9 @@ OVERRIDE_WAIT = 0.5
 """Seconds a call waits for a read (the override's row, whether its Unique-ID is known)
 before going on without it: a caller is never kept ringing by a busy database."""
 RECORD_WAIT = 10.0
-"""Seconds a finished call (nobody on the line any more) waits for its record to be written
-before it is reported finished: a record the database cannot take now stays queued."""
+"""Seconds a finished call (nobody on the line any more; an adopted conversation too) waits
+for its record to be written before it is reported finished: a record the database cannot
+take now stays queued."""
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,7 @@ class LiveCall:
 
 def staff_extensions(config: Config) -> tuple[str, ...]:
     """Every phone the queue may ring: the front desk's, the emergency list, the nodes'."""
-    nodes = [n.extensions for n in config.flow.nodes.values() if isinstance(n, FrontdeskNode)]
+    nodes = [n.extensions for n in config.flow.nodes.values() if isinstance(n, QueueNode)]
     groups = (config.frontdesk.extensions, config.emergency.extensions, *nodes)
     return tuple(dict.fromkeys(ext for group in groups for ext in group))
 
@@ -101,59 +103,32 @@ class Daemon:
         clock: Clock | None = None,
         on_call_finished: Callable[[str, CallResult], None] | None = None,
     ) -> None:
+        """Builds every part of the daemon (none runs before `start()`). Raises
+        AlreadyRunning (frontdesk.store) before touching anything when another daemon runs on
+        the same database. A database that cannot be opened (a full disk) does not stop it:
+        calls are served, kept in memory, and recorded once it can be opened."""
         self.config = config
         self.on_call_finished = on_call_finished
         self.config_path = config_path
         self.clock: Clock = clock or RealClock()
         self.schedule = Schedule(config.schedule, config.practice)
-        self.store: Store | None = None
-        self._database_lock: DaemonLock | None = None
-        self.server: OutboundServer | None = None
-        self.control: ControlConnection | None = None
         self._calls: dict[str, gevent.Greenlet] = {}
         self._kept: set[str] = set()
         """Conversations the stop leaves up (their greenlets end without hanging up)."""
         self._adopted: dict[str, dict] = {}
         """Records of conversations a previous run left up, by call uuid, until they end."""
         self._stopping = gevent.event.Event()
-        self.queue: FrontdeskQueue | None = None
         self.announcer = Announcer(config)
         self.live_calls: dict[str, LiveCall] = {}
-        self.endpoint: ControlServer | None = None
-        """The local status and control socket (frontdesk.web)."""
-        self.panel: Panel | None = None
-        """The desk status panel (frontdesk.panel), when [panel] enables it."""
-        self.messages: MessageLinker | None = None
         self._served: dict[str, None] = {}
         """Channels this daemon took from the outbound socket; any other caller of the
         practice's line that ends was taken by the static fallback (frontdesk.messages)."""
-
-    @classmethod
-    def from_path(cls, path: Path, **kwargs) -> Daemon:
-        return cls(load_config(path), config_path=path, **kwargs)
-
-    # -- life cycle ---------------------------------------------------------------------
-
-    def start(self) -> None:
-        """Raises AlreadyRunning (frontdesk.store) before touching anything when another
-        daemon runs on the same database. A database that cannot be opened (a full disk) does
-        not stop it: calls are served, kept in memory, and recorded once it can be opened."""
-        fs = self.config.freeswitch
-        self._database_lock = DaemonLock(self.config.storage.database)
+        self._database_lock = DaemonLock(config.storage.database)
         self._database_lock.acquire()
-        self.store = Store(self.config.storage.database, keep_trying=True, clock=self.clock)
-        queue = self.config.queue
-        dials_out = self.config.numbers or queue.call_back_missed or queue.callback_key
-        if dials_out and self.config.presented_number is None:
-            log.warning("trunk.caller_id_missing",
-                        effect="calls placed outside (callbacks, transfers) show no number: "
-                        "set [trunk] caller_id")
-        if not self.config.storage.messages.is_dir():
-            # FreeSWITCH writes the callers' messages there and creates no directory: without
-            # it every message is lost. The install creates it, shared with FreeSWITCH's group.
-            log.error("messages.directory_missing", directory=str(self.config.storage.messages))
-        self.messages = MessageLinker(self)
-        self.messages.start()
+        self.store = Store(config.storage.database, keep_trying=True, clock=self.clock)
+        self.records = Records(self.store, log)
+        """The store on the calls' path: a failing store never stops a call."""
+        fs = config.freeswitch
         self.server = OutboundServer(
             fs.listen_host,
             fs.listen_port,
@@ -163,7 +138,6 @@ class Daemon:
             token=socket_token(fs.esl_password),
             application_timeout=fs.application_timeout,
         )
-        self.server.start()
         self.control = ControlConnection(
             fs.esl_host,
             fs.esl_port,
@@ -176,34 +150,64 @@ class Daemon:
             on_connect=self._on_control_connect,
             clock=self.clock,
         )
-        self.queue = FrontdeskQueue(
-            self.config.queue,
-            extensions=staff_extensions(self.config),
+        self.queue = CallQueue(
+            config.queue,
+            extensions=staff_extensions(config),
             domain=fs.domain,
             control=lambda: self.control,
-            record=lambda method, *args, **kwargs: self._record(method, log, *args, **kwargs),
+            record=self.records,
             clock=self.clock,
         )
-        self.queue.start()
-        CallbackDesk(
+        self.callbacks = CallbackDesk(
             self.queue,
             gateway=fs.gateway,
-            country=self.config.practice.country,
-            language=self.config.practice.language,
+            country=config.practice.country,
+            language=config.practice.language,
             may_call=self._may_call_back,
             dialable=lambda digits: may_dial(self.config, digits),
-            record=lambda method, *args, **kwargs: self._record(method, log, *args, **kwargs),
+            record=self.records,
             clock=self.clock,
-            presented=caller_id(self.config.presented_number, self.config.practice.name),
-        ).start()
+            presented=caller_id(config.presented_number, config.practice.name),
+        )
+        self.panel = Panel(config.panel, self)
+        """The desk status panel (frontdesk.panel), started when [panel] enables it."""
+        self.control_socket = ControlSocketServer(socket_path(config), self)
+        """`frontdesk status` and `frontdesk staff` (frontdesk.control_socket)."""
+        self.messages = MessageLinker(self)
+        self.supervisor = Supervisor(self)
+        self.daily = DailyJobs(self)
+
+    @classmethod
+    def from_path(cls, path: Path, **kwargs) -> Daemon:
+        return cls(load_config(path), config_path=path, **kwargs)
+
+    # -- life cycle ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Take calls; the control connection, the queue and the optional parts (panel,
+        control socket) start."""
+        fs = self.config.freeswitch
+        queue = self.config.queue
+        dials_out = self.config.numbers or queue.call_back_missed or queue.callback_key
+        if dials_out and self.config.presented_number is None:
+            log.warning("trunk.caller_id_missing",
+                        effect="calls placed outside (callbacks, transfers) show no number: "
+                        "set [trunk] caller_id")
+        if not self.config.storage.messages.is_dir():
+            # FreeSWITCH writes the callers' messages there and creates no directory: without
+            # it every message is lost. The install creates it, shared with FreeSWITCH's group.
+            log.error("messages.directory_missing", directory=str(self.config.storage.messages))
+        self.messages.start()
+        self.server.start()
+        self.queue.start()
+        self.callbacks.start()
         self.control.start()
         self._start_panel()
-        endpoint = ControlServer(socket_path(self.config), self)
         try:
-            endpoint.start()
-            self.endpoint = endpoint
+            self.control_socket.start()
         except OSError as error:  # optional part: the calls are served without it
-            log.error("control.unavailable", socket=str(endpoint.path), error=str(error))
+            log.error("control.unavailable", socket=str(self.control_socket.path),
+                      error=str(error))
         log.info(
             "daemon.started",
             listen=f"{fs.listen_host}:{self.server.port}",
@@ -218,12 +222,15 @@ class Daemon:
 
     @property
     def port(self) -> int:
-        assert self.server is not None, "daemon not started"
         return self.server.port
 
     @property
     def active_calls(self) -> int:
         return len(self._calls)
+
+    @property
+    def freeswitch_connected(self) -> bool:
+        return self.control.connected
 
     def stop(self, grace: float = 5.0) -> None:
         """Stop taking calls; conversations with the staff go on without the daemon (their
@@ -231,20 +238,13 @@ class Daemon:
         `grace` seconds, then are cut (their records say interrupted; FreeSWITCH's dialplan
         fallback takes those callers)."""
         self._stopping.set()
-        if self.panel is not None:
-            self.panel.stop()
-        if self.endpoint is not None:
-            self.endpoint.stop()
-        if self.messages is not None:
-            self.messages.stop()
-        if self.server is not None:
-            self.server.stop()
-        if self.control is not None:
-            self.control.stop()
-        if self.queue is not None:
-            if self.queue.callbacks is not None:
-                self.queue.callbacks.stop()
-            self.queue.stop()
+        self.panel.stop()
+        self.control_socket.stop()
+        self.messages.stop()
+        self.server.stop()
+        self.control.stop()
+        self.callbacks.stop()
+        self.queue.stop()
         calls = dict(self._calls)
         self._kept = {uuid for uuid, live in self.live_calls.items() if live.flow.talking}
         kept = [calls[uuid] for uuid in self._kept if uuid in calls]
@@ -256,19 +256,16 @@ class Daemon:
         # call takes longer than `grace` to record itself as interrupted
         gevent.killall(cut, block=False)
         self._join(list(calls.values()), grace)
-        if self.store is not None:
-            self.store.close()
-        if self._database_lock is not None:
-            self._database_lock.release()
+        self.store.close()
+        self._database_lock.release()
         log.info("daemon.stopped", calls_cut=len(cut), conversations_kept=len(kept))
 
     def serve_forever(self) -> None:
         """Run until SIGTERM or SIGINT; SIGHUP reloads, SIGUSR1 logs every greenlet's stack.
         Under systemd, tells it the daemon is ready and keeps its watchdog fed; runs the daily
         jobs (frontdesk.housekeeping)."""
-        supervisor, daily = Supervisor(self), DailyJobs(self)
-        supervisor.start()
-        daily.start()
+        self.supervisor.start()
+        self.daily.start()
         handlers = [
             gevent.signal_handler(signal.SIGTERM, self._stopping.set),
             gevent.signal_handler(signal.SIGINT, self._stopping.set),
@@ -280,8 +277,8 @@ class Daemon:
         finally:
             for handler in handlers:
                 handler.cancel()
-            daily.stop()
-            supervisor.stop()
+            self.daily.stop()
+            self.supervisor.stop()
             self.stop()
 
     def reload(self) -> bool:
@@ -300,29 +297,25 @@ class Daemon:
                 log.warning("config.needs_restart", section=section)
         self.schedule = Schedule(new.schedule, new.practice)
         self.announcer = Announcer(new)
-        if self.queue is not None:
-            self.queue.reconfigure(new.queue, staff_extensions(new))
+        self.queue.reconfigure(new.queue, staff_extensions(new))
         old_panel = (self.config.panel, self.config.practice.language)  # a sign shows words
         self.config = new
-        if (new.panel, new.practice.language) != old_panel and self.queue is not None:
-            if self.panel is not None:
-                self.panel.stop()
+        if (new.panel, new.practice.language) != old_panel:
+            self.panel.stop()
+            self.panel = Panel(new.panel, self)
             self._start_panel()
         log.info("config.reloaded", config_version=new.version)
         return True
 
     def _start_panel(self) -> None:
         """An optional part: a broken panel is logged and the calls go on without it."""
-        self.panel = None
         if not self.config.panel.enabled:
             return
-        panel = Panel(self.config.panel, self)
         try:
-            panel.start()
+            self.panel.start()
         except Exception:
             log.exception("panel.failed_to_start", port=self.config.panel.port)
-            return
-        self.panel = panel
+            self.panel.stop()
 
     # -- calls --------------------------------------------------------------------------
 
@@ -333,8 +326,9 @@ class Daemon:
         config, schedule = self.config, self.schedule
         session.connect()
         uuid = session.uuid
-        call_log = log.bind(call=uuid)
-        if self._record("call_known", call_log, uuid, timeout=OVERRIDE_WAIT):
+        records = self.records.bound(call=uuid)
+        call_log = records.log
+        if records(Store.call_known, uuid, timeout=OVERRIDE_WAIT):
             # FreeSWITCH never reuses a Unique-ID: another row must not be overwritten.
             call_log.warning("call.refused", reason="the Unique-ID of a recorded call")
             session.close()
@@ -349,11 +343,10 @@ class Daemon:
             session.myevents()
             session.linger(LINGER_SECONDS)
             now = self.clock.wall()
-            override = self._record("get_override", call_log, now=now, timeout=OVERRIDE_WAIT)
+            override = records(Store.get_override, now=now, timeout=OVERRIDE_WAIT)
             state = schedule.state_at(now, override)
-            self._record(
-                "call_started",
-                call_log,
+            records(
+                Store.call_started,
                 uuid,
                 caller_number=session.caller_number,
                 caller_name=session.caller_name,
@@ -366,12 +359,11 @@ class Daemon:
             call_log.info(
                 "call.started", caller=mask_number(session.caller_number), state=state.state
             )
-            assert self.queue is not None
             flow = CallFlow(
                 session, config, state, clock=self.clock, queue=self.queue,
                 announcer=self.announcer,
-                on_progress=lambda so_far: self._record(
-                    "call_progress", call_log, uuid, **self._snapshot(so_far)
+                on_progress=lambda so_far: records(
+                    Store.call_progress, uuid, **self._snapshot(so_far)
                 ),
             )
             result = flow.result  # filled as the call goes, so a cut call keeps its path
@@ -396,9 +388,9 @@ class Daemon:
             call_log.exception("call.flow_failed")
         finally:
             if uuid in self._kept:
-                self._keep(session, result, call_log)
+                self._keep(session, result, records)
             else:
-                self._finish(session, result, call_log)
+                self._finish(session, result, records)
 
     def _snapshot(self, result: CallResult) -> dict:
         """What `Store.call_progress` keeps of a call in progress, now."""
@@ -410,15 +402,15 @@ class Daemon:
             "at": self.clock.wall(),
         }
 
-    def _keep(self, session: CallSession, result: CallResult, call_log) -> None:
+    def _keep(self, session: CallSession, result: CallResult, records: Records) -> None:
         """The daemon stops during a conversation: the call goes on without it (the caller's
         channel has socket_resume=false); its record stays open for the next start."""
         session.close()
-        self._record("call_progress", call_log, session.uuid, **self._snapshot(result))
-        self._record_recording(session.uuid, result, call_log)
+        records(Store.call_progress, session.uuid, **self._snapshot(result))
+        self._record_recording(session.uuid, result, records)
         self._calls.pop(session.uuid, None)
         self.live_calls.pop(session.uuid, None)
-        call_log.info("call.left_in_conversation", answered_by=result.answered_by)
+        records.log.info("call.left_in_conversation", answered_by=result.answered_by)
 
     def _feature_call(
         self, session: CallSession, config: Config, schedule: Schedule, call_log
@@ -427,7 +419,6 @@ class Daemon:
         try:
             session.myevents()
             session.linger(LINGER_SECONDS)
-            assert self.store is not None
             outcome = run_feature(
                 session, config, self.store, schedule, self.clock.wall(),
                 lambda ext, login: self.set_staff_login(ext, login, by="phone"),
@@ -447,12 +438,11 @@ class Daemon:
             session.close()
             self._calls.pop(session.uuid, None)
 
-    def _finish(self, session: CallSession, result: CallResult, call_log) -> None:
+    def _finish(self, session: CallSession, result: CallResult, records: Records) -> None:
         session.hungup.wait(HANGUP_CAUSE_WAIT)
         session.close()
-        self._record(
-            "call_finished",
-            call_log,
+        records(
+            Store.call_finished,
             session.uuid,
             ended_at=self.clock.wall(),
             answered_at=result.answered_at,
@@ -466,12 +456,11 @@ class Daemon:
         )
         self._calls.pop(session.uuid, None)  # after the record: a resync never sees it open
         self.live_calls.pop(session.uuid, None)
-        self._record_recording(session.uuid, result, call_log)
-        assert self.store is not None
+        self._record_recording(session.uuid, result, records)
         self.store.flush(timeout=RECORD_WAIT)
         if self.on_call_finished is not None:
             self.on_call_finished(session.uuid, result)
-        call_log.info(
+        records.log.info(
             "call.finished",
             outcome=result.outcome,
             reason=result.reason,
@@ -479,32 +468,14 @@ class Daemon:
             hangup_cause=session.hangup_cause,
         )
 
-    def _record_recording(self, uuid: str, result: CallResult, call_log) -> None:
+    def _record_recording(self, uuid: str, result: CallResult, records: Records) -> None:
         if result.recording_file is not None:
-            self._record(
-                "set_recording",
-                call_log,
+            records(
+                Store.set_recording,
                 uuid,
                 file=result.recording_file,
                 purpose=result.recording_purpose or "",
             )
-
-    def _record(self, method: str, call_log, *args, **kwargs):
-        """A store call on a call's path: writes are queued (the store keeps them while the
-        database cannot take them); a read the database cannot answer now gives None, and
-        the patient is still served."""
-        assert self.store is not None
-        try:
-            return getattr(self.store, method)(*args, **kwargs)
-        except StoreClosed:  # stopping: a call cut late; the next start marks it interrupted
-            call_log.warning("store.closed_write_dropped", operation=method)
-            return None
-        except StoreUnavailable as error:  # logged by the store when it began
-            call_log.warning("store.unavailable", operation=method, problem=str(error))
-            return None
-        except Exception:
-            call_log.exception("store.write_failed", operation=method)
-            return None
 
     # -- staff ----------------------------------------------------------------------------
 
@@ -513,20 +484,16 @@ class Daemon:
         `frontdesk staff login|logout` ("cli"). Stored with its time; the queue rings (or no
         longer rings) the phone from now on."""
         event = "login" if login else "logout"
-        self._record("staff_event", log, extension, event, at=self.clock.wall())
-        if self.queue is not None:
-            self.queue.set_logged_in(extension, login)
+        self.records(Store.staff_event, extension, event, at=self.clock.wall())
+        self.queue.set_logged_in(extension, login)
         log.info("staff.login" if login else "staff.logout", extension=extension, by=by)
 
     # -- control connection -------------------------------------------------------------
 
     def _on_control_connect(self) -> None:
-        assert self.control is not None
         log.info("freeswitch.connected", calls_in_progress=self.active_calls)
-        if self.queue is not None:
-            self.queue.reconcile()
-            if self.queue.callbacks is not None:
-                self.queue.callbacks.check_gateway()
+        self.queue.reconcile()
+        self.callbacks.check_gateway()
         self._resync_calls()
 
     def _resync_calls(self) -> None:
@@ -536,8 +503,7 @@ class Daemon:
         nobody controls (socket_resume=false, not bridged: parked, or on endless hold music)
         goes to the static fallback; the open records of the others are ended as
         interrupted (the daemon lost those calls)."""
-        assert self.control is not None
-        rows = {row["uuid"]: row for row in self._record("unfinished_calls", log) or []
+        rows = {row["uuid"]: row for row in self.records(Store.unfinished_calls) or []
                 if row["uuid"] not in self._calls}
         try:
             channels = commands.live_channels(self.control.api(commands.SHOW_CHANNELS))
@@ -556,7 +522,7 @@ class Daemon:
         for uuid in lost:
             self._adopted.pop(uuid, None)
         if lost:
-            count = self._record("mark_interrupted", log, lost)
+            count = self.records(Store.mark_interrupted, lost)
             log.warning("calls.interrupted_by_previous_stop", count=count)
 
     def _resync_channel(self, uuid: str, row: dict | None) -> bool:
@@ -564,15 +530,15 @@ class Daemon:
         call_log = log.bind(call=uuid)
         try:
             if self._variable(uuid, "bridge_to") is not None:
-                ours = row is not None and self._variable(uuid, commands.TALKED) == "true"
-                if ours and uuid not in self._adopted:  # not the static fallback's ring-all
+                if row is None or self._variable(uuid, commands.TALKED) != "true":
+                    return False  # the static fallback's ring-all
+                if uuid not in self._adopted:
                     self._adopted[uuid] = row
                     call_log.info("call.adopted", answered_by=row["answered_by"])
-                return ours
+                return True
             if self._variable(uuid, "socket_resume") == "false":
                 # Not bridged: whatever it says, the caller is not talking (cut while a
                 # transfer rang, say): the static fallback, never a hang-up.
-                assert self.control is not None
                 self.control.api(commands.not_talking(uuid))
                 self.control.api(commands.transfer_after_socket(uuid))
                 call_log.warning("call.handed_to_dialplan")
@@ -581,7 +547,6 @@ class Daemon:
         return False
 
     def _variable(self, uuid: str, name: str) -> str | None:
-        assert self.control is not None
         return commands.variable_value(self.control.api(commands.getvar(uuid, name)))
 
     def _adopted_call_ended(self, event: Event) -> None:
@@ -594,10 +559,9 @@ class Daemon:
         emergency = row["reason"] == "emergency"
         outside = row["answered_by"] in self.config.numbers
         outcome = ("emergency_" if emergency else "") + ("transferred" if outside else "answered")
-        call_log = log.bind(call=row["uuid"])
-        self._record(
-            "call_finished",
-            call_log,
+        records = self.records.bound(call=row["uuid"])
+        records(
+            Store.call_finished,
             row["uuid"],
             ended_at=self.clock.wall(),
             answered_at=row["answered_at"],
@@ -608,21 +572,21 @@ class Daemon:
             answered_by=row["answered_by"],
             message_file=row["message_file"],
         )
-        call_log.info("call.finished", outcome=outcome, reason=row["reason"],
-                      hangup_cause=hangup_cause, adopted=True)
+        self.store.flush(timeout=RECORD_WAIT)  # reported finished once recorded, as `_finish`
+        records.log.info("call.finished", outcome=outcome, reason=row["reason"],
+                         hangup_cause=hangup_cause, adopted=True)
 
     def _may_call_back(self) -> bool:
         """Callbacks are placed only while the practice is open (override included)."""
         now = self.clock.wall()
-        override = self._record("get_override", log, now=now, timeout=OVERRIDE_WAIT)
+        override = self.records(Store.get_override, now=now, timeout=OVERRIDE_WAIT)
         return self.schedule.state_at(now, override).state == "open"
 
     def _on_control_event(self, event: Event) -> None:
         if event.name == "CHANNEL_HANGUP_COMPLETE":
             self._adopted_call_ended(event)
-        if self.queue is not None:
-            self.queue.on_event(event)
-        if event.name == "CHANNEL_HANGUP_COMPLETE" and self.messages is not None:
+        self.queue.on_event(event)
+        if event.name == "CHANNEL_HANGUP_COMPLETE":
             if event.uuid in self._served:
                 del self._served[event.uuid]
             else:

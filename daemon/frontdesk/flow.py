@@ -30,16 +30,16 @@ from frontdesk.clock import Clock, RealClock
 from frontdesk.config.loader import may_dial
 from frontdesk.config.model import (
     Config,
-    FrontdeskNode,
     InfoNode,
     MenuNode,
     MessageNode,
     Node,
+    QueueNode,
     TransferNode,
 )
 from frontdesk.esl import CallGone, CallSession, Event, commands
 from frontdesk.esl.commands import caller_id, dial_string, gateway_target
-from frontdesk.queue import FrontdeskQueue, Waiting
+from frontdesk.queue import CallQueue, Waiting
 from frontdesk.queue.announce import Announcer
 from frontdesk.queue.callbacks import confirm_number
 from frontdesk.queue.hold import ANSWERED, CALLBACK, hold
@@ -97,7 +97,7 @@ class CallFlow:
         schedule_state: ScheduleState,
         *,
         clock: Clock | None = None,
-        queue: FrontdeskQueue,
+        queue: CallQueue,
         announcer: Announcer | None = None,
         on_progress: Callable[[CallResult], None] | None = None,
     ) -> None:
@@ -193,7 +193,7 @@ class CallFlow:
         if isinstance(node, MessageNode):
             self._message(node)
             return None
-        if isinstance(node, FrontdeskNode):
+        if isinstance(node, QueueNode):
             return self._frontdesk(node)
         if isinstance(node, TransferNode):
             return self._transfer(node)
@@ -281,7 +281,7 @@ class CallFlow:
             self._play(emergency.prompt)
         self._goodbye()
 
-    def _frontdesk(self, node: FrontdeskNode) -> str | None:
+    def _frontdesk(self, node: QueueNode) -> str | None:
         if node.prompt:
             self._play(node.prompt)
         extensions = node.extensions or self.config.frontdesk.extensions

@@ -28,7 +28,7 @@ from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 from frontdesk.config._permissions import secret_file_problem
-from frontdesk.config.model import Config, FrontdeskNode
+from frontdesk.config.model import Config, QueueNode
 from frontdesk.esl import socket_token
 
 HOLD_MUSIC_DIR = "moh"
@@ -71,7 +71,7 @@ def desk_phones(config: Config) -> list[str]:
     """Every extension with a SIP account: those the flow rings, [phones] names, [features]."""
     found = set(config.frontdesk.extensions) | set(config.emergency.extensions)
     for node in config.flow.nodes.values():
-        if isinstance(node, FrontdeskNode):
+        if isinstance(node, QueueNode):
             found |= set(node.extensions)
     if config.phones is not None:
         found |= set(config.phones.names)

@@ -15,17 +15,19 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
 import structlog
 
 from frontdesk._background import BackgroundLoop
+from frontdesk.clock import Clock
 from frontdesk.config.model import MaintenanceSettings
 from frontdesk.recording import purge_recordings
 
 if TYPE_CHECKING:
-    from frontdesk.daemon import Daemon
+    from frontdesk.config.model import Config
+    from frontdesk.store import Store
 
 log = structlog.get_logger(__name__)
 
@@ -38,10 +40,18 @@ def backup_path(settings: MaintenanceSettings, local: datetime) -> Path:
     return settings.backup_directory / f"{BACKUP_PREFIX}{local:%Y-%m-%d}.db"
 
 
+class Maintained(Protocol):
+    """What the daily jobs use of the running daemon (the config of its last reload)."""
+
+    config: Config
+    store: Store
+    clock: Clock
+
+
 class DailyJobs(BackgroundLoop):
     """Runs the daily jobs of a running daemon (its store, config and clock)."""
 
-    def __init__(self, daemon: Daemon) -> None:
+    def __init__(self, daemon: Maintained) -> None:
         super().__init__()
         self.daemon = daemon
 
@@ -54,7 +64,6 @@ class DailyJobs(BackgroundLoop):
     def run(self, now: datetime) -> None:
         """Purge old recordings, back the database up, drop the oldest backups."""
         config, store = self.daemon.config, self.daemon.store
-        assert store is not None, "daemon not started"
         settings = config.maintenance
         purge_recordings(store, config.recording, now)
         local = now.astimezone(ZoneInfo(config.practice.timezone))

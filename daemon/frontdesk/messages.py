@@ -27,20 +27,23 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Protocol
 
 import gevent
 import structlog
 
 from frontdesk._background import BackgroundLoop
+from frontdesk.clock import Clock
 from frontdesk.features import feature_of
 from frontdesk.flow import MIN_MESSAGE_MS
 from frontdesk.logs import mask_number
 from frontdesk.store import StoreUnavailable
 
 if TYPE_CHECKING:
-    from frontdesk.daemon import Daemon
+    from frontdesk.config.model import Config
     from frontdesk.esl import Event
+    from frontdesk.schedule import Schedule
+    from frontdesk.store import Store
 
 log = structlog.get_logger(__name__)
 
@@ -163,10 +166,19 @@ def is_message(path: Path) -> bool:
     return read_wav_info(path).seconds * 1000 >= MIN_MESSAGE_MS
 
 
+class MessageDesk(Protocol):
+    """What the message linker uses of the running daemon (the config of its last reload)."""
+
+    config: Config
+    schedule: Schedule
+    store: Store
+    clock: Clock
+
+
 class MessageLinker(BackgroundLoop):
     """Links the message files of a running daemon to their calls' rows (module docstring)."""
 
-    def __init__(self, daemon: Daemon) -> None:
+    def __init__(self, daemon: MessageDesk) -> None:
         super().__init__()
         self.daemon = daemon
         self._settled: set[str] = set()
@@ -198,9 +210,7 @@ class MessageLinker(BackgroundLoop):
             return 0
         if not entries:
             return 0
-        store = self.daemon.store
-        assert store is not None, "daemon not started"
-        linked = store.message_files()
+        linked = self.daemon.store.message_files()
         now = time.time()
         changed = 0
         for entry in entries:
@@ -218,9 +228,7 @@ class MessageLinker(BackgroundLoop):
 
     def _link(self, name: str, path: Path, mtime: float) -> bool:
         if flow := FLOW_MESSAGE.fullmatch(name):
-            store = self.daemon.store
-            assert store is not None
-            linked = is_message(path) and store.link_message(flow.group(1), str(path))
+            linked = is_message(path) and self.daemon.store.link_message(flow.group(1), str(path))
             if linked:
                 log.info("messages.linked_after_restart", call=flow.group(1), file=str(path))
             return linked
@@ -291,7 +299,6 @@ class MessageLinker(BackgroundLoop):
 
     def _record_fallback(self, uuid: str, **call) -> bool:
         daemon, store = self.daemon, self.daemon.store
-        assert store is not None
         started = call["started_at"]
         state = daemon.schedule.state_at(started, store.get_override(now=started))
         changed = store.fallback_call(

@@ -23,10 +23,10 @@ from frontdesk.config.model import (
     OUTCOMES,
     SCHEDULE_STATES,
     Config,
-    FrontdeskNode,
     InfoNode,
     MenuNode,
     MessageNode,
+    QueueNode,
     TransferNode,
 )
 from frontdesk.daemon import Daemon
@@ -44,7 +44,7 @@ SETTLED_OUTCOMES = frozenset(OUTCOMES) - {"abandoned", "interrupted", "failed"}
 TERMINAL_OUTCOME = {
     InfoNode: "information",
     MessageNode: "message",
-    FrontdeskNode: "answered",
+    QueueNode: "answered",
     TransferNode: "transferred",
 }
 REHEARSAL_CALLER = "0639980001"

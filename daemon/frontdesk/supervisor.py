@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import gevent
 import structlog
@@ -35,7 +35,10 @@ from frontdesk.sdnotify import notify, notify_address, watchdog_seconds
 from frontdesk.store import StoreUnavailable
 
 if TYPE_CHECKING:
-    from frontdesk.daemon import Daemon
+    from frontdesk.config.model import Config
+    from frontdesk.control_socket import ControlSocketServer
+    from frontdesk.esl import OutboundServer
+    from frontdesk.store import Store
 
 log = structlog.get_logger(__name__)
 
@@ -44,10 +47,25 @@ STATUS_TICK = 1.0
 MAX_DB_CHECK = 2.0
 
 
+class Supervised(Protocol):
+    """What the supervisor checks of the running daemon."""
+
+    config: Config
+    store: Store
+    server: OutboundServer
+    control_socket: ControlSocketServer
+
+    @property
+    def active_calls(self) -> int: ...
+
+    @property
+    def freeswitch_connected(self) -> bool: ...
+
+
 class Supervisor:
     """Reports the daemon's state to systemd; does nothing outside systemd."""
 
-    def __init__(self, daemon: Daemon, *, environ: Mapping[str, str] = os.environ) -> None:
+    def __init__(self, daemon: Supervised, *, environ: Mapping[str, str] = os.environ) -> None:
         self.daemon = daemon
         self._environ = environ
         self._watchdog = watchdog_seconds(environ)
@@ -78,13 +96,12 @@ class Supervisor:
 
     def status(self) -> str:
         daemon = self.daemon
-        connected = daemon.control is not None and daemon.control.connected
+        connected = daemon.freeswitch_connected
         status = (
             f"{daemon.active_calls} call(s) in progress; FreeSWITCH "
             f"{'connected' if connected else 'not connected'}; config {daemon.config.version}"
         )
-        problem = daemon.store.health().problem if daemon.store is not None else None
-        problem = problem or self._database_problem
+        problem = daemon.store.health().problem or self._database_problem
         if problem is not None:
             status += f"; calls NOT recorded: {problem}"
         return status
@@ -95,21 +112,16 @@ class Supervisor:
         period = self._watchdog or STATUS_TICK
         if lag > period / 2:
             problems.append(f"the event loop was blocked for {lag:.1f} s")
-        server = self.daemon.server
-        if server is None or not server.listening:
+        if not self.daemon.server.listening:
             problems.append("the outbound server is not listening")
-        endpoint = self.daemon.endpoint
-        if endpoint is not None and not endpoint.serving:
+        control_socket = self.daemon.control_socket
+        if control_socket.started and not control_socket.serving:
             problems.append("the control socket accepts no connections")
-        if self.daemon.store is None:
-            problems.append("the database is not open")
         return problems
 
     def database_problem(self) -> str | None:
         """Why calls cannot be recorded now (the database is locked or failing), or None."""
         store = self.daemon.store
-        if store is None:
-            return None  # a health problem already
         period = self._watchdog or STATUS_TICK
         try:
             store.check_writable(timeout=min(MAX_DB_CHECK, period / 2))

@@ -31,12 +31,11 @@ from .model import (
     Branch,
     Closure,
     Config,
+    DeskSettings,
     EmergencySettings,
     FeatureSettings,
     FlowSettings,
     FreeswitchSettings,
-    FrontdeskNode,
-    FrontdeskSettings,
     InfoNode,
     MaintenanceSettings,
     MenuNode,
@@ -47,6 +46,7 @@ from .model import (
     PhoneSettings,
     PracticeSettings,
     Prompt,
+    QueueNode,
     QueueSettings,
     RecordingSettings,
     Scenario,
@@ -76,10 +76,10 @@ _NODE_CLASSES: dict[str, type] = {
     "menu": MenuNode,
     "info": InfoNode,
     "message": MessageNode,
-    "frontdesk": FrontdeskNode,
+    "frontdesk": QueueNode,
     "transfer": TransferNode,
 }
-_HUMAN_OR_MESSAGE = (FrontdeskNode, TransferNode, MessageNode)
+_HUMAN_OR_MESSAGE = (QueueNode, TransferNode, MessageNode)
 _RECORDED = re.compile(r"enregistr|record", re.IGNORECASE)
 """What a consent prompt says, in French or English: the call is recorded."""
 _UNSAFE_ARGUMENT = re.compile(r"[\s'\"\\$\x00-\x1f\x7f]")
@@ -305,7 +305,7 @@ class _Builder:
         numbers = self.outside_numbers(country)
         prompt_directory = self.resolve(self.section("prompts").get("directory", "prompts"))
         prompts = self.prompts(prompt_directory)
-        frontdesk = _make(FrontdeskSettings, self.section("frontdesk"))
+        frontdesk = _make(DeskSettings, self.section("frontdesk"))
         flow = self.flow(prompts, numbers)
         emergency = self.emergency(prompts, numbers, frontdesk, flow)
         scenarios = self.scenarios()
@@ -497,7 +497,7 @@ class _Builder:
             values, "backup_directory", "backups", storage, MaintenanceSettings
         )
 
-    def panel(self, frontdesk: FrontdeskSettings | None) -> PanelSettings | None:
+    def panel(self, frontdesk: DeskSettings | None) -> PanelSettings | None:
         values = dict(self.section("panel"))
         here = ("panel",)
         if values.get("enabled") and not values.get("port"):
@@ -649,7 +649,7 @@ class _Builder:
             node = nodes.get(name)
             if isinstance(node, MenuNode):
                 self.check_menu(node, operator, repeat, nodes)
-            if isinstance(node, FrontdeskNode):
+            if isinstance(node, QueueNode):
                 target = nodes.get(node.then)
                 if target is not None and not isinstance(target, MessageNode):
                     self.add(
@@ -773,7 +773,7 @@ class _Builder:
         self,
         prompts: dict[str, Prompt],
         numbers: dict[str, str],
-        frontdesk: FrontdeskSettings | None,
+        frontdesk: DeskSettings | None,
         flow: FlowSettings | None,
     ) -> EmergencySettings | None:
         values = dict(self.section("emergency"))
@@ -898,7 +898,7 @@ class _Builder:
         """`values` with its file name `key` resolved against the config's directory."""
         return {k: self.resolve(v) if k == key else v for k, v in values.items()}
 
-    def features(self, frontdesk: FrontdeskSettings | None) -> FeatureSettings | None:
+    def features(self, frontdesk: DeskSettings | None) -> FeatureSettings | None:
         if "features" not in self.raw:
             return None
         values = dict(self.section("features"))

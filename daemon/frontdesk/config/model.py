@@ -276,7 +276,7 @@ class EmergencySettings:
 
 
 @dataclass(frozen=True)
-class FrontdeskSettings:
+class DeskSettings:
     extensions: tuple[str, ...]
     ring_timeout: float = 25.0
 
@@ -319,7 +319,7 @@ class MessageNode:
 
 
 @dataclass(frozen=True)
-class FrontdeskNode:
+class QueueNode:
     """Ring the front-desk phones together; nobody answers -> `then` (a message node)."""
 
     name: str
@@ -344,7 +344,7 @@ class TransferNode:
     ring_timeout: float = 30.0
 
 
-Node = MenuNode | InfoNode | MessageNode | FrontdeskNode | TransferNode
+Node = MenuNode | InfoNode | MessageNode | QueueNode | TransferNode
 
 
 @dataclass(frozen=True)
@@ -430,7 +430,7 @@ class Config:
     storage: StorageSettings
     schedule: ScheduleSettings
     emergency: EmergencySettings
-    frontdesk: FrontdeskSettings
+    frontdesk: DeskSettings
     numbers: dict[str, str]
     """Allowed outside numbers by name; the only numbers frontdesk ever dials out."""
     prompts: dict[str, Prompt]

@@ -31,7 +31,7 @@ class Driver(Protocol):
         ...
 
 
-class FrontdeskPanel:
+class ProtocolPanel:
     """Our own protocol (docs/panel-protocol.md): every frame as it is, the state with every
     heartbeat."""
 
@@ -51,4 +51,4 @@ def driver_for(settings: PanelSettings, language: str) -> Driver:
     words."""
     if settings.driver == "alpha":
         return AlphaSign(language)
-    return FrontdeskPanel()
+    return ProtocolPanel()

@@ -9,7 +9,7 @@ pyserial's own reader thread is not used: it exits on unplug and never reopens (
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import gevent
 import gevent.select
@@ -31,7 +31,9 @@ from frontdesk.panel.frame import (
 from frontdesk.queue.feed import QueueState
 
 if TYPE_CHECKING:
-    from frontdesk.daemon import Daemon
+    from frontdesk.config.model import Config
+    from frontdesk.queue import CallQueue
+    from frontdesk.store import Store
 
 log = structlog.get_logger(__name__)
 
@@ -97,12 +99,23 @@ def level_of(settings: PanelSettings, waiting: int, longest: float) -> str:
     return "G"
 
 
+class PanelDesk(Protocol):
+    """What the panel shows and changes of the running daemon."""
+
+    config: Config
+    store: Store
+    queue: CallQueue
+    clock: Clock
+
+    def set_staff_login(self, extension: str, login: bool, *, by: str) -> None: ...
+
+
 class Panel:
     """`start()` / `stop()`; never raises into the daemon: a missing panel is logged once and
     retried, calls go on."""
 
     def __init__(
-        self, settings: PanelSettings, daemon: Daemon, *, opener: Opener = open_port
+        self, settings: PanelSettings, daemon: PanelDesk, *, opener: Opener = open_port
     ) -> None:
         self.settings = settings
         self.daemon = daemon
@@ -122,7 +135,6 @@ class Panel:
     # -- life cycle ----------------------------------------------------------------------
 
     def start(self) -> None:
-        assert self.daemon.queue is not None, "the queue starts before the panel"
         self._unsubscribe = self.daemon.queue.feed.subscribe(self._on_state)
         self._greenlet = gevent.spawn(self._supervise)
 
@@ -140,7 +152,6 @@ class Panel:
         return self._greenlet is not None and not self._greenlet.dead
 
     def _on_state(self, state: QueueState) -> None:
-        assert self.daemon.queue is not None
         self._state, self._state_at, self._dirty = state, self.daemon.queue.now(), True
 
     # -- the supervisor ------------------------------------------------------------------
@@ -241,9 +252,9 @@ class Panel:
         state = self._state
         waiting = state.waiting if state else 0
         longest = 0.0
-        if state is not None and waiting and queue is not None:
+        if state is not None and waiting:
             longest = state.longest_wait + max(queue.now() - self._state_at, 0.0)
-        override = store.get_override(now=self.daemon.clock.wall()) if store is not None else None
+        override = store.get_override(now=self.daemon.clock.wall())
         mode = override.mode.upper() if override is not None else "AUTO"
         available = state.staff_available if state else 0
         return state_fields(
@@ -272,8 +283,6 @@ class Panel:
     def _press(self, button: str) -> bool:
         daemon = self.daemon
         if button in ("LUNCH", "CLOSED"):
-            if daemon.store is None:
-                return False
             wanted, now = button.lower(), daemon.clock.wall()
             current = daemon.store.get_override(now=now)
             mode = "auto" if current is not None and current.mode == wanted else wanted
@@ -282,7 +291,7 @@ class Panel:
             return True
         if button == "AWAY":
             ext = self.settings.away_extension
-            if ext is None or daemon.queue is None:
+            if ext is None:
                 return False
             phone = daemon.queue.board.phones.get(ext)
             daemon.set_staff_login(ext, phone is not None and not phone.logged_in, by="panel")

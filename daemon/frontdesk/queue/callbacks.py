@@ -51,7 +51,6 @@ import uuid as uuidlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import gevent
 import structlog
@@ -66,7 +65,8 @@ from frontdesk.esl.commands import (
     gateway_target,
     originate,
 )
-from frontdesk.queue.core import FrontdeskQueue, Waiting
+from frontdesk.queue.core import CallQueue, Waiting
+from frontdesk.records import Records
 from frontdesk.speech import phone_number
 from frontdesk.store import CallbackRequest, MissedCall, Store
 
@@ -214,19 +214,19 @@ def _ask(
 
 class CallbackDesk:
     """The queue's callbacks (see the module docstring). `may_call()` says whether callbacks
-    may be placed now (opening hours); `record(method, …)` calls the store, never raises.
+    may be placed now (opening hours); `record` calls the store, never raises.
     Part of the queue: it works on the queue's own state (its entries, legs and events)."""
 
     def __init__(
         self,
-        queue: FrontdeskQueue,
+        queue: CallQueue,
         *,
         gateway: str,
         country: str,
         language: str,
         may_call: Callable[[], bool],
         dialable: Callable[[str], bool],
-        record: Callable[..., Any],
+        record: Records,
         clock: Clock,
         presented: Mapping[str, str] | None = None,
     ) -> None:
@@ -253,7 +253,7 @@ class CallbackDesk:
 
     def start(self) -> None:
         """Take back the pending callbacks stored before a restart, in their queue order."""
-        for request in self._record("callbacks", ("pending",)) or []:
+        for request in self._record(Store.callbacks, ("pending",)) or []:
             self._restore(request)
         self._poller = gevent.spawn(self._poll_forever)
         self.queue._changed()
@@ -317,7 +317,7 @@ class CallbackDesk:
         now = self._clock.wall()
         began = now - timedelta(seconds=max(self.queue.now() - entry.started, 0.0))
         return self._record(
-            "callback_requested",
+            Store.callback_requested,
             entry.uuid,
             number=number,
             call_started_at=began,
@@ -380,7 +380,7 @@ class CallbackDesk:
             self.check_gateway()
         if ticket is None or not self.gateway_known or not self._may_call():
             return False
-        request = self._record("get_callback", ticket.id)
+        request = self._record(Store.get_callback, ticket.id)
         if request is not None and request.state != "pending":  # done by the staff
             self._forget(entry)
             return False
@@ -389,8 +389,8 @@ class CallbackDesk:
             for e in self.queue.waiting.values()
         ):
             return False
-        if ticket.missed and self._record("served_again", entry.uuid):
-            self._record("callback_done", ticket.id, by="served again", at=self._clock.wall())
+        if ticket.missed and self._record(Store.served_again, entry.uuid):
+            self._record(Store.callback_done, ticket.id, by="served again", at=self._clock.wall())
             log.info("queue.missed_call_back_dropped", callback=ticket.id)
             self._forget(entry)
             return False
@@ -431,7 +431,7 @@ class CallbackDesk:
         queue.estimates.on_answered(entry.wait(now), now)
         queue.waiting.pop(entry.uuid, None)
         queue._event(entry, "callback_completed", extension=ext, wait=entry.wait(now))
-        self._record("callback_attempted", ticket.id, at=self._clock.wall(), result=ext,
+        self._record(Store.callback_attempted, ticket.id, at=self._clock.wall(), result=ext,
                      state="completed")
         self.pending.pop(ticket.id, None)
         entry.changed.set()
@@ -463,12 +463,12 @@ class CallbackDesk:
         if ticket.attempts <= queue.settings.callback_retries:
             entry.state = "retry"
             next_at = self._clock.wall() + timedelta(seconds=retry)
-            self._record("callback_attempted", ticket.id, at=self._clock.wall(), result=cause,
+            self._record(Store.callback_attempted, ticket.id, at=self._clock.wall(), result=cause,
                          state="pending", next_attempt_at=next_at)
             self._retry_later(entry, retry)
         else:
             entry.state = "left"
-            self._record("callback_attempted", ticket.id, at=self._clock.wall(), result=cause,
+            self._record(Store.callback_attempted, ticket.id, at=self._clock.wall(), result=cause,
                          state="failed")
             self.pending.pop(ticket.id, None)
             log.warning("queue.callback_given_up", callback=ticket.id, attempts=ticket.attempts)

@@ -25,7 +25,7 @@ import re
 import uuid as uuidlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Concatenate, ParamSpec
 
 import gevent
 import gevent.event
@@ -38,11 +38,14 @@ from frontdesk.esl import ControlConnection, ESLError, Event, commands
 from frontdesk.estimate import Estimates
 from frontdesk.queue.feed import QueueFeed, QueueState
 from frontdesk.queue.staff import StaffBoard, StaffPhone
+from frontdesk.records import Records
+from frontdesk.store import Store
 
 if TYPE_CHECKING:
     from frontdesk.queue.callbacks import CallbackDesk, Ticket
 
 log = structlog.get_logger(__name__)
+P = ParamSpec("P")
 
 CONTROL_EVENTS = (
     "CHANNEL_CREATE",
@@ -97,9 +100,9 @@ class Waiting:
         return self.state == "waiting" and (self.callback is None or not self.callback.ready)
 
 
-class FrontdeskQueue:
+class CallQueue:
     """See the module docstring. `control` is read at each use (the daemon may replace it);
-    `record(method, **kwargs)` writes to the store and never raises."""
+    `record` writes to the store and never raises."""
 
     def __init__(
         self,
@@ -108,7 +111,7 @@ class FrontdeskQueue:
         extensions: tuple[str, ...],
         domain: str,
         control: Callable[[], ControlConnection | None],
-        record: Callable[..., Any],
+        record: Records,
         clock: Clock,
     ) -> None:
         self.settings = settings
@@ -146,7 +149,7 @@ class FrontdeskQueue:
 
     def start(self) -> None:
         """Start dispatching; log-in states come back from the store."""
-        remembered = self._record("latest_staff_states") or {}
+        remembered = self._record(Store.latest_staff_states) or {}
         for ext, last in remembered.items():
             self.board.restore(ext, logged_in=last["logged_in"])
         self._dispatcher = gevent.spawn(self._dispatch_forever)
@@ -167,11 +170,13 @@ class FrontdeskQueue:
         for item in self._writes:
             if item is None:
                 return
-            method, args, kwargs = item
-            self._record(method, *args, **kwargs)
+            operation, args, kwargs = item
+            self._record(operation, *args, **kwargs)
 
-    def _write(self, method: str, *args: Any, **kwargs: Any) -> None:
-        self._writes.put((method, args, kwargs))
+    def _write(
+        self, operation: Callable[Concatenate[Store, P], object], *args: P.args, **kwargs: P.kwargs
+    ) -> None:
+        self._writes.put((operation, args, kwargs))
 
     def reconfigure(self, settings: QueueSettings, extensions: tuple[str, ...]) -> None:
         """A reload: new settings for new decisions; no staff phone or caller is dropped."""
@@ -281,7 +286,7 @@ class FrontdeskQueue:
 
     def overflow_refused(self, uuid: str, rule: str, action: str) -> None:
         """A caller who never entered: the queue was full, or nobody is logged in."""
-        self._write("queue_event", uuid, "overflowed", at=self.clock.wall(), wait=0.0,
+        self._write(Store.queue_event, uuid, "overflowed", at=self.clock.wall(), wait=0.0,
                      extension=None, detail=f"{rule}:{action}")
 
     def nobody_logged_in(self, extensions: tuple[str, ...]) -> bool:
@@ -490,7 +495,7 @@ class FrontdeskQueue:
         detail: str | None = None,
     ) -> None:
         self._write(
-            "queue_event",
+            Store.queue_event,
             entry.uuid,
             event,
             at=self.clock.wall(),
@@ -501,7 +506,7 @@ class FrontdeskQueue:
 
     def _staff_changed(self, phone: StaffPhone) -> None:
         self._write(
-            "staff_state_changed",
+            Store.staff_state_changed,
             phone.ext,
             at=self.clock.wall(),
             state=phone.state,

@@ -28,7 +28,7 @@ from frontdesk.config.model import QueueSettings
 from frontdesk.esl import CallSession, Event
 from frontdesk.queue.announce import Announcer
 from frontdesk.queue.callbacks import ringback_tone
-from frontdesk.queue.core import FrontdeskQueue, Waiting
+from frontdesk.queue.core import CallQueue, Waiting
 
 ANSWERED = "answered"
 CALLBACK = "callback_requested"
@@ -44,7 +44,7 @@ log = structlog.get_logger(__name__)
 
 def hold(
     session: CallSession,
-    queue: FrontdeskQueue,
+    queue: CallQueue,
     entry: Waiting,
     settings: QueueSettings,
     prompt_uri: Callable[[str], str],
@@ -121,7 +121,7 @@ def _watch_key(session: CallSession, key: str | None) -> gevent.event.Event:
 
 def _announce(
     session: CallSession,
-    queue: FrontdeskQueue,
+    queue: CallQueue,
     entry: Waiting,
     settings: QueueSettings,
     prompt_uri: Callable[[str], str],
@@ -152,7 +152,7 @@ def _announce(
 
 
 def _music(
-    session: CallSession, queue: FrontdeskQueue, entry: Waiting, moh: str, seconds: float
+    session: CallSession, queue: CallQueue, entry: Waiting, moh: str, seconds: float
 ) -> None:
     """Play hold music for `seconds` (queue clock) or until the caller is connected.
 
@@ -193,19 +193,19 @@ def _music(
         queue.clock.wait(session.hungup, min(max(seconds, 0.0), FALLBACK_PAUSE_SECONDS))
 
 
-def _fallback(queue: FrontdeskQueue) -> str:
+def _fallback(queue: CallQueue) -> str:
     """What callers hear on hold while the music cannot be played: the ringing tone of the
     practice's country (the callback desk knows it)."""
     return queue.callbacks.ringback if queue.callbacks is not None else ringback_tone("")
 
 
-def _music_failed(queue: FrontdeskQueue, moh: str, response: str) -> None:
+def _music_failed(queue: CallQueue, moh: str, response: str) -> None:
     if moh not in queue.music_unavailable:
         log.warning("hold.music_unavailable", source=moh, response=response,
                     fallback=_fallback(queue), retry_every=MUSIC_RETRY_SECONDS)
     queue.music_unavailable[moh] = queue.now() + MUSIC_RETRY_SECONDS
 
 
-def _music_played(queue: FrontdeskQueue, moh: str) -> None:
+def _music_played(queue: CallQueue, moh: str) -> None:
     if queue.music_unavailable.pop(moh, None) is not None:
         log.info("hold.music_available", source=moh)

@@ -18,8 +18,9 @@ Protocol: one request a line, words separated by spaces; one JSON object a line 
   (queue, staff phones, calls in progress); the manual override is read from the store,
   where `frontdesk override` and the *60 code keep it;
 - ``staff login EXT`` / ``staff logout EXT``: as the *50 / *51 feature codes
-  (`Daemon.set_staff_login`);
-- ``callbacks`` -> pending callbacks and missed patients; ``callbacks done ID``.
+  (`Daemon.set_staff_login`).
+
+The server reads and acts on the running daemon through `Reception`, what it uses of it.
 """
 
 from __future__ import annotations
@@ -31,21 +32,26 @@ import os
 import pwd
 import socket
 import struct
+from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import gevent
 import gevent.pool
 import gevent.socket
 import structlog
 
+from frontdesk.clock import Clock
 from frontdesk.config.model import Config
 from frontdesk.logs import Throttle, mask_number
 
-if TYPE_CHECKING:
-    from frontdesk.daemon import Daemon
+if TYPE_CHECKING:  # the `frontdesk` commands import this module: only what they use
+    from frontdesk.daemon import LiveCall
+    from frontdesk.queue import CallQueue
+    from frontdesk.schedule import Schedule
+    from frontdesk.store import Store
 
 log = structlog.get_logger(__name__)
 
@@ -70,17 +76,35 @@ class RequestError(Exception):
     """A request the endpoint refuses; its message is sent back to the client."""
 
 
+class Reception(Protocol):
+    """What the control socket reads and does on the running daemon."""
+
+    config: Config
+    schedule: Schedule
+    store: Store
+    queue: CallQueue
+    clock: Clock
+
+    @property
+    def live_calls(self) -> Mapping[str, LiveCall]: ...
+
+    @property
+    def freeswitch_connected(self) -> bool: ...
+
+    def set_staff_login(self, extension: str, login: bool, *, by: str) -> None: ...
+
+
 def socket_path(config: Config) -> Path:
     """The endpoint of the daemon running `config`: in its state directory."""
     return config.storage.database.parent / SOCKET_NAME
 
 
-class ControlServer:
-    """Serves the protocol above on `path` for `daemon`."""
+class ControlSocketServer:
+    """Serves the protocol above on `path` for `reception`."""
 
-    def __init__(self, path: Path, daemon: Daemon) -> None:
+    def __init__(self, path: Path, reception: Reception) -> None:
         self.path = path
-        self.daemon = daemon
+        self.reception = reception
         self._sock: gevent.socket.socket | None = None
         self._accepter: gevent.Greenlet | None = None
         self._clients = gevent.pool.Pool(MAX_CLIENTS)
@@ -109,6 +133,11 @@ class ControlServer:
         if self._sock is not None:
             self._sock.close()
             self.path.unlink(missing_ok=True)
+
+    @property
+    def started(self) -> bool:
+        """`start()` succeeded (the socket was made): the watchdog looks at it from then."""
+        return self._accepter is not None
 
     @property
     def serving(self) -> bool:
@@ -183,7 +212,7 @@ class ControlServer:
         try:
             match words:
                 case ["status"]:
-                    return {"ok": True, "status": status(self.daemon)}
+                    return {"ok": True, "status": status(self.reception)}
                 case ["staff", ("login" | "logout") as action, ext]:
                     return {"ok": True, "staff": self._staff(ext, action == "login")}
                 case _:
@@ -195,53 +224,46 @@ class ControlServer:
             return {"ok": False, "error": "internal error (see the daemon's log)"}
 
     def _staff(self, ext: str, login: bool) -> dict[str, Any]:
-        queue = self.daemon.queue
-        if queue is None or ext not in queue.board.phones:
+        if ext not in self.reception.queue.board.phones:
             raise RequestError(f"{ext} is not a staff phone of the queue")
-        self.daemon.set_staff_login(ext, login, by="cli")
-        return _staff_row(self.daemon, ext)
+        self.reception.set_staff_login(ext, login, by="cli")
+        return _staff_row(self.reception, ext)
 
 
-def status(daemon: Daemon) -> dict[str, Any]:
+def status(reception: Reception) -> dict[str, Any]:
     """What `frontdesk status` shows, from the daemon's memory (and the override's row)."""
-    now = daemon.clock.wall()
+    now = reception.clock.wall()
     try:
-        override = daemon.store.get_override(now=now) if daemon.store is not None else None
+        override = reception.store.get_override(now=now)
     except Exception:  # a failing database: the rest of the status is still worth having
         log.exception("control.override_unreadable")
         override = None
-    state = daemon.schedule.state_at(now, override)
-    queue = daemon.queue
+    state = reception.schedule.state_at(now, override)
+    queue = reception.queue
+    qnow = queue.now()
     waiting = []
-    feed = None
-    staff = []
-    if queue is not None:
-        qnow = queue.now()
-        for entry in list(queue.waiting.values()):
-            position = queue.position(entry)
-            figure = queue.estimate(entry)["frontdesk"] if position else None
-            waiting.append(
-                {
-                    "position": position or None,
-                    "call": entry.uuid,
-                    "caller": mask_number(entry.caller_number),
-                    "emergency": entry.emergency,
-                    "state": entry.state,
-                    "callback": None if entry.callback is None
-                    else "missed" if entry.callback.missed else "requested",
-                    "waited": round(entry.wait(qnow), 1),
-                    "estimate": round(figure) if figure is not None and figure < 1e9 else None,
-                }
-            )
-        waiting.sort(key=lambda row: (row["position"] is None, row["position"] or 0))
-        feed = asdict(queue.feed.last) if queue.feed.last is not None else None
-        staff = [_staff_row(daemon, ext) for ext in queue.board.phones]
-    control = daemon.control
+    for entry in list(queue.waiting.values()):
+        position = queue.position(entry)
+        figure = queue.estimate(entry)["frontdesk"] if position else None
+        waiting.append(
+            {
+                "position": position or None,
+                "call": entry.uuid,
+                "caller": mask_number(entry.caller_number),
+                "emergency": entry.emergency,
+                "state": entry.state,
+                "callback": None if entry.callback is None
+                else "missed" if entry.callback.missed else "requested",
+                "waited": round(entry.wait(qnow), 1),
+                "estimate": round(figure) if figure is not None and figure < 1e9 else None,
+            }
+        )
+    waiting.sort(key=lambda row: (row["position"] is None, row["position"] or 0))
     return {
         "at": now.isoformat(),
-        "config_version": daemon.config.version,
-        "freeswitch_connected": bool(control is not None and control.connected),
-        "recording": asdict(daemon.store.health()) if daemon.store is not None else None,
+        "config_version": reception.config.version,
+        "freeswitch_connected": reception.freeswitch_connected,
+        "recording": asdict(reception.store.health()),
         "practice": {
             "state": state.state,
             "detail": state.detail,
@@ -253,9 +275,9 @@ def status(daemon: Daemon) -> dict[str, Any]:
                 "set_by": override.set_by,
             },
         },
-        "queue": feed,
+        "queue": asdict(queue.feed.last) if queue.feed.last is not None else None,
         "waiting": waiting,
-        "staff": staff,
+        "staff": [_staff_row(reception, ext) for ext in queue.board.phones],
         "calls": [
             {
                 "call": call.uuid,
@@ -263,17 +285,16 @@ def status(daemon: Daemon) -> dict[str, Any]:
                 "started_at": call.started_at.isoformat(),
                 "node": call.flow.result.path[-1].node if call.flow.result.path else None,
             }
-            for call in list(daemon.live_calls.values())
+            for call in list(reception.live_calls.values())
         ],
     }
 
 
-def _staff_row(daemon: Daemon, ext: str) -> dict[str, Any]:
-    assert daemon.queue is not None
-    board = daemon.queue.board
+def _staff_row(reception: Reception, ext: str) -> dict[str, Any]:
+    board = reception.queue.board
     phone = board.phones[ext]
     held = max(board.now() - phone.since, 0.0)
-    since: datetime = daemon.clock.wall() - timedelta(seconds=held)
+    since: datetime = reception.clock.wall() - timedelta(seconds=held)
     return {
         "extension": ext,
         "state": phone.state,
