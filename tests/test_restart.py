@@ -94,7 +94,7 @@ def test_an_adopted_conversation_is_reported_finished_only_once_its_record_is_wr
     """As a call of this run (`RECORD_WAIT`): whoever reads the record after `call.finished`
     (a technician, a script watching the journal) finds the call's end in it, even when the
     database could not take the write at once (a technician's sqlite3 shell in a write)."""
-    monkeypatch.setattr("frontdesk.store.BUSY_TIMEOUT_MS", 50)
+    monkeypatch.setattr("frontdesk.store.BUSY_TIMEOUT_MS", 60_000)  # the write waits for it
     call = rig.place(CallerScript(keys=TO_THE_DESK), at=TUESDAY_MORNING)
     assert rig.wait_for(lambda: talking(rig, call))
     leg = staff_leg(rig, call)
@@ -105,7 +105,8 @@ def test_an_adopted_conversation_is_reported_finished_only_once_its_record_is_wr
 
     with structlog.testing.capture_logs() as logs:
         hang_up(rig, leg)
-        assert rig.wait_for(lambda: call.uuid not in rig.daemon._adopted)
+        # real time: simulated time stands still while the daemon waits for its database
+        assert wait_for(lambda: call.uuid not in rig.daemon._adopted)
         gevent.sleep(0)  # the greenlet that records the end runs until it waits
         finished = [e for e in logs if e["event"] == "call.finished"]
         assert finished == [], "reported finished while its record cannot be written"

@@ -31,7 +31,8 @@ import sqlite3
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,7 +41,6 @@ from typing import Any, TypeVar
 
 import gevent.lock
 import structlog
-from gevent.event import AsyncResult
 from gevent.threadpool import ThreadPool
 from sqlite_utils import Database
 from sqlite_utils.db import Table
@@ -566,9 +566,8 @@ class Store:
         self._closed = False
         self._lock = gevent.lock.Semaphore()
         self._pool = ThreadPool(1)
-        self._jobs = 0
-        """Jobs given to the worker whose result the event loop has not taken yet."""
-        self._stopping_worker = False
+        self._waiters = 0
+        """Greenlets blocked on the worker thread (a virtual clock waits for them)."""
         self._guard = threading.Lock()
         """Shared with the worker thread: guards `_pending`, `_writes` and `_draining`."""
         self._pending: deque[_Write] = deque()
@@ -586,7 +585,8 @@ class Store:
         if clock is not None:
             clock.hold_while(self.working)
         try:
-            applied = _raised_again(self._submit(_handed_back, self._open).get())
+            with self._awaited():
+                applied = _raised_again(self._pool.spawn(_handed_back, self._open).get())
         except BaseException as error:
             if not (keep_trying and _retryable(error)):
                 self._stop_pool()
@@ -597,19 +597,17 @@ class Store:
         log.info("store.opened", path=str(self.path), migrations_applied=applied)
 
     def working(self) -> bool:
-        """A greenlet waits for the database thread (a job's result, the worker stopping)."""
-        return self._jobs > 0 or self._stopping_worker
+        """A greenlet is blocked on the database thread (a job's result, the worker
+        stopping): what it waits for happens outside the event loop."""
+        return self._waiters > 0
 
-    def _submit(self, fn: Callable[..., _T], *args: Any) -> AsyncResult:
-        """Give the worker a job someone waits for; `_jobs` counts it until its result is
-        back in the event loop."""
-        self._jobs += 1
-        result = self._pool.spawn(fn, *args)
-        result.rawlink(self._job_back)
-        return result
-
-    def _job_back(self, _result: object) -> None:
-        self._jobs -= 1
+    @contextmanager
+    def _awaited(self) -> Iterator[None]:
+        self._waiters += 1
+        try:
+            yield
+        finally:
+            self._waiters -= 1
 
     def _open(self) -> list[str]:
         conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
@@ -638,7 +636,7 @@ class Store:
         those; `after_writes` False: none of them); block only the calling greenlet, at most
         `timeout` seconds."""
         late = StoreUnavailable(f"the database did not answer within {timeout} s")
-        with gevent.Timeout(timeout, late), self._lock:
+        with self._awaited(), gevent.Timeout(timeout, late), self._lock:
             if self._closed:
                 raise StoreClosed(f"store {self.path} is closed")
             return _raised_again(self._spawn(fn, args, after_writes).get())
@@ -683,8 +681,6 @@ class Store:
             self._draining = self._draining or start
             upto = self._writes
         if start:
-            # nobody waits for a drain: simulated time may run while it is blocked (on another
-            # process's lock), as real time would
             self._pool.spawn(self._drain, upto).rawlink(self._after_job)
         else:
             self._after_job(None)
@@ -719,7 +715,7 @@ class Store:
     ) -> Any:
         with self._guard:
             before = self._writes if after_writes else 0
-        result = self._submit(self._job, fn, args, before)
+        result = self._pool.spawn(self._job, fn, args, before)
         result.rawlink(self._after_job)
         return result
 
@@ -838,17 +834,15 @@ class Store:
             if self._retry_timer is not None:
                 self._retry_timer.kill()
             try:
-                self._submit(self._close_db).get()
+                with self._awaited():
+                    self._pool.spawn(self._close_db).get()
             finally:
                 self._stop_pool()
         log.info("store.closed", path=str(self.path))
 
     def _stop_pool(self) -> None:
-        self._stopping_worker = True
-        try:
+        with self._awaited():
             self._pool.kill()
-        finally:
-            self._stopping_worker = False
 
     def _close_db(self) -> None:
         self._retry_at = 0.0
