@@ -37,11 +37,11 @@ from frontdesk.config.model import (
     Node,
     TransferNode,
 )
+from frontdesk.conversation import confirm_number
 from frontdesk.esl import CallGone, CallSession, Event, commands
 from frontdesk.esl.commands import caller_id, dial_string, gateway_target
 from frontdesk.queue import FrontdeskQueue, Waiting
 from frontdesk.queue.announce import Announcer
-from frontdesk.queue.callbacks import confirm_number
 from frontdesk.queue.hold import ANSWERED, CALLBACK, hold
 from frontdesk.recording import StaffRecorder
 from frontdesk.schedule import ScheduleState
@@ -359,7 +359,9 @@ class CallFlow:
         target = self.config.storage.messages / f"{self.session.uuid}.wav"
         done = self.session.execute(
             "record",
-            f"{target} {node.max_seconds} {RECORD_SILENCE_THRESHOLD} {RECORD_SILENCE_SECONDS}",
+            commands.record(
+                str(target), node.max_seconds, RECORD_SILENCE_THRESHOLD, RECORD_SILENCE_SECONDS
+            ),
             timeout=self.session.limit(node.max_seconds),
         )
         recorded_ms = int(done.variable("record_ms") or 0)
