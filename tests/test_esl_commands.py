@@ -162,3 +162,14 @@ def test_a_reply_tells_success_or_its_cause() -> None:
     assert not commands.succeeded("-ERR NO_ANSWER\n")
     assert commands.cause("-ERR NO_ANSWER\n") == "NO_ANSWER"
     assert commands.cause("-ERR\n") == "FAILED"
+
+
+def test_a_bridge_to_an_outside_number_rings_its_time_showing_the_practice() -> None:
+    dial = commands.bridge_dial(
+        commands.gateway_target("trunk", "0612345678"), 25.0, caller_id("0199000001", "Cabinet")
+    )
+
+    assert dial == (
+        "{originate_timeout=25,ignore_early_media=true,origination_caller_id_number=0199000001,"
+        "origination_caller_id_name=Cabinet}sofia/gateway/trunk/0612345678"
+    )

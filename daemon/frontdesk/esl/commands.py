@@ -209,6 +209,13 @@ def ring(leg: str, target: str, ring_seconds: float, shown: Mapping[str, str]) -
     return originate(dial_string(target, variables))
 
 
+def bridge_dial(target: str, ring_seconds: float, shown: Mapping[str, str]) -> str:
+    """The dial string of a call's ``bridge`` to `target`: it rings `ring_seconds`, its early
+    media ignored; `shown`: the caller id variables (`caller_id`)."""
+    variables = {"originate_timeout": int(ring_seconds), "ignore_early_media": "true", **shown}
+    return dial_string(target, variables)
+
+
 def shown_to_staff(number: str | None, label: str | None = None) -> dict[str, str]:
     """What a desk phone shows for a caller: their `digits`, if any, and `label` as the name
     (a callback), if given."""
