@@ -1,4 +1,5 @@
-"""The FreeSWITCH command strings the daemon sends outside a call's own session, and the
+"""Every FreeSWITCH command string the daemon sends (api and bgapi commands on the control
+connection, the arguments of the applications a call's session runs), and the readers of the
 replies they get: the one place their syntax is written.
 
 Calls that outlive the daemon's socket.
@@ -47,7 +48,7 @@ fallback's if the daemon goes away), and on a caller nobody controls before send
 
 
 def _words(*parts: str) -> None:
-    """Refuse text that would split one argument of a command into several."""
+    """Refuse text that would be no argument, or split one argument of a command into several."""
     check_line(*parts)
     for part in parts:
         if not part or any(c.isspace() for c in part):
