@@ -12,6 +12,7 @@ import pytest
 import structlog
 
 from frontdesk.config import load_config
+from frontdesk.esl import FrameReader
 from frontdesk.rehearse import Rig
 from frontdesk.sim import CallerScript
 from frontdesk.store import Store
@@ -192,19 +193,26 @@ def test_nobody_at_the_desk_sends_the_caller_to_voicemail(practice, tmp_path):
     assert call.recorded
 
 
-def test_the_callers_number_reaches_the_dial_string_as_digits_only(rig):
+@pytest.mark.parametrize(
+    ("caller_number", "shown"),
+    [("06,user/9999}x", "069999"), ("+33 6 99+99 99", "+336999999")],
+)
+def test_the_callers_number_reaches_the_dial_string_as_digits_only(rig, caller_number, shown):
     created: list[bytes] = []
     rig.sim.frame_hook = lambda kind, frame: created.append(frame) if (
         kind == "inbound" and b"CHANNEL_CREATE" in frame and b"Call-Direction: outbound" in frame
     ) else None
 
     _, result = rig.call(CallerScript(keys=("0",)), at=TUESDAY_MORNING,
-                         caller_number="06,user/9999}x")
+                         caller_number=caller_number)
 
     assert result.outcome == "answered"
     assert created, "no staff phone was originated"
-    for frame in created:  # the originate's origination_caller_id_number, digits only
-        assert b"Caller-Caller-ID-Number: 069999\n" in frame
+    for frame in created:  # the originate's origination_caller_id_number: digits, leading +
+        reader = FrameReader()
+        reader.feed(frame)
+        event = reader.next_event()
+        assert event is not None and event.get("Caller-Caller-ID-Number") == shown
         assert b"9999@" not in frame
 
 

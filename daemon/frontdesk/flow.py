@@ -37,11 +37,11 @@ from frontdesk.config.model import (
     QueueNode,
     TransferNode,
 )
+from frontdesk.conversation import confirm_number
 from frontdesk.esl import CallGone, CallSession, Event, commands
-from frontdesk.esl.commands import caller_id, dial_string, gateway_target
+from frontdesk.esl.commands import caller_id, gateway_target
 from frontdesk.queue import CallQueue, Waiting
 from frontdesk.queue.announce import Announcer
-from frontdesk.queue.callbacks import confirm_number
 from frontdesk.queue.hold import ANSWERED, CALLBACK, hold
 from frontdesk.recording import StaffRecorder
 from frontdesk.schedule import ScheduleState
@@ -359,7 +359,9 @@ class CallFlow:
         target = self.config.storage.messages / f"{self.session.uuid}.wav"
         done = self.session.execute(
             "record",
-            f"{target} {node.max_seconds} {RECORD_SILENCE_THRESHOLD} {RECORD_SILENCE_SECONDS}",
+            commands.record(
+                str(target), node.max_seconds, RECORD_SILENCE_THRESHOLD, RECORD_SILENCE_SECONDS
+            ),
             timeout=self.session.limit(node.max_seconds),
         )
         recorded_ms = int(done.variable("record_ms") or 0)
@@ -468,9 +470,11 @@ class CallFlow:
         """Through the trunk, showing the practice's number (never the patient's: the operator
         may refuse a number that is not the line's)."""
         config = self.config
-        variables = {"originate_timeout": int(ring_timeout), "ignore_early_media": "true"}
-        variables |= caller_id(config.presented_number, config.practice.name)
-        return dial_string(gateway_target(config.freeswitch.gateway, number), variables)
+        return commands.bridge_dial(
+            gateway_target(config.freeswitch.gateway, number),
+            ring_timeout,
+            caller_id(config.presented_number, config.practice.name),
+        )
 
     def _bridge(self, node_name: str, dial_string: str, answered_by: str) -> bool:
         """Bridge the caller to `answered_by` (a number's name); True when someone answered

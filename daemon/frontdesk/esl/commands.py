@@ -1,4 +1,5 @@
-"""The FreeSWITCH command strings the daemon sends outside a call's own session, and the
+"""Every FreeSWITCH command string the daemon sends (api and bgapi commands on the control
+connection, the arguments of the applications a call's session runs), and the readers of the
 replies they get: the one place their syntax is written.
 
 Calls that outlive the daemon's socket.
@@ -13,7 +14,14 @@ daemon stopping, restarting or dying.
 Dial strings: ``{name=value,...}target``. FreeSWITCH splits an ``originate``'s arguments on
 spaces and the ``{}`` variables on commas, both outside single quotes, and takes the quotes
 off: a value with a space is quoted, and the characters that would end or escape a value
-(quotes, commas, braces, brackets, backslashes) are dropped from text we did not write.
+(quotes, commas, braces, brackets, backslashes) are dropped from text we did not write. The
+parts of a target (extension, domain, gateway, number) and a sofia profile's name lose those
+characters and any blank, so a value from the config or a caller can neither split the command
+nor add a target or an argument. A number from a caller goes in as `digits` only.
+
+Commands on channels (``uuid_kill``, ``uuid_break``, ``uuid_bridge``, ``uuid_broadcast``) and
+the arguments of ``play_and_get_digits`` and ``record`` take single words: a blank or a line
+break in them is refused (`ValueError`), never sent.
 """
 
 from __future__ import annotations
@@ -39,6 +47,23 @@ NOT_TALKING = {"socket_resume": "true", TALKED: "false"}
 fallback's if the daemon goes away), and on a caller nobody controls before sending them on."""
 
 
+def _words(*parts: str) -> None:
+    """Refuse text that would be no argument, or split one argument of a command into several."""
+    check_line(*parts)
+    for part in parts:
+        if not part or any(c.isspace() for c in part):
+            raise ValueError(f"blank in one argument of a FreeSWITCH command: {part!r}")
+
+
+def digits(number: str | None) -> str:
+    """The digits of a number, with its leading '+' if it has one ("+33 6 39-98" ->
+    "+336398"; "06,user/9}" -> "069"); "" for a hidden number. The only form in which a
+    number from a caller goes into a command."""
+    kept = re.sub(r"[^0-9+]", "", number or "")
+    kept = kept[:1] + kept[1:].replace("+", "")
+    return kept if kept.strip("+") else ""
+
+
 def setvar_multi(uuid: str, variables: dict[str, str]) -> str:
     """``uuid_setvar_multi <uuid> a=1;b=2``: several channel variables in one command."""
     pairs = ";".join(f"{name}={value}" for name, value in variables.items())
@@ -59,6 +84,30 @@ def not_talking(uuid: str) -> str:
     return setvar_multi(uuid, NOT_TALKING)
 
 
+def uuid_kill(uuid: str, cause: str | None = None) -> str:
+    """Hang a channel up (FreeSWITCH's default cause without `cause`)."""
+    _words(uuid, *([cause] if cause is not None else []))
+    return f"uuid_kill {uuid}" if cause is None else f"uuid_kill {uuid} {cause}"
+
+
+def uuid_break(uuid: str) -> str:
+    """Stop whatever the channel is playing, queued playbacks included."""
+    _words(uuid)
+    return f"uuid_break {uuid} all"
+
+
+def uuid_bridge(uuid: str, other: str) -> str:
+    """Bridge two live channels; whatever either one was playing stops."""
+    _words(uuid, other)
+    return f"uuid_bridge {uuid} {other}"
+
+
+def uuid_broadcast(uuid: str, source: str) -> str:
+    """Play `source` to the channel itself (its a-leg) until it ends or is stopped."""
+    _words(uuid, source)
+    return f"uuid_broadcast {uuid} {source} aleg"
+
+
 def getvar(uuid: str, name: str) -> str:
     check_line(uuid, name)
     return f"uuid_getvar {uuid} {name}"
@@ -68,6 +117,16 @@ def transfer_after_socket(uuid: str) -> str:
     """Send a caller nobody controls to the rest of the practice line's extension."""
     check_line(uuid)
     return f"uuid_transfer {uuid} {AFTER_SOCKET} XML default"
+
+
+def succeeded(reply: str) -> bool:
+    """Whether an api reply (or a BACKGROUND_JOB's) says the command worked."""
+    return reply.startswith("+OK")
+
+
+def cause(reply: str) -> str:
+    """Why a command failed: "-ERR NO_ANSWER" -> "NO_ANSWER"; FAILED when it does not say."""
+    return reply.removeprefix("-ERR").strip() or "FAILED"
 
 
 def variable_value(reply: str) -> str | None:
@@ -107,9 +166,19 @@ def _value(value: str | int) -> str:
     return f"'{text}'" if " " in text else text
 
 
+def _part(text: str) -> str:
+    """One part of a target or one word of a command, made safe (see the module docstring)."""
+    return "".join(_UNSAFE.sub("", text).split()).replace("/", "")
+
+
 def gateway_target(gateway: str, number: str) -> str:
     """An outside number through the trunk's sofia gateway."""
-    return f"sofia/gateway/{gateway}/{number}"
+    return f"sofia/gateway/{_part(gateway)}/{_part(number)}"
+
+
+def user_target(extension: str, domain: str) -> str:
+    """A desk phone: the directory user `extension` of `domain`."""
+    return f"user/{_part(extension)}@{_part(domain)}"
 
 
 def caller_id(number: str | None, name: str | None = None) -> dict[str, str]:
@@ -129,6 +198,41 @@ def originate(dial: str, application: str = "park") -> str:
     return f"originate {dial} &{application}()"
 
 
+def ring(leg: str, target: str, ring_seconds: float, shown: Mapping[str, str]) -> str:
+    """Ring `target` for `ring_seconds` on a new leg of uuid `leg`, parked once answered (its
+    early media ignored); `shown`: the caller id variables (`caller_id`, `shown_to_staff`)."""
+    variables = {
+        "origination_uuid": leg,
+        "ignore_early_media": "true",
+        "originate_timeout": int(ring_seconds),
+        **shown,
+    }
+    return originate(dial_string(target, variables))
+
+
+def bridge_dial(target: str, ring_seconds: float, shown: Mapping[str, str]) -> str:
+    """The dial string of a call's ``bridge`` to `target`: it rings `ring_seconds`, its early
+    media ignored; `shown`: the caller id variables (`caller_id`)."""
+    variables = {"originate_timeout": int(ring_seconds), "ignore_early_media": "true", **shown}
+    return dial_string(target, variables)
+
+
+def shown_to_staff(number: str | None, label: str | None = None) -> dict[str, str]:
+    """What a desk phone shows for a caller: their `digits`, if any, and `label` as the name
+    (a callback), if given."""
+    shown = {}
+    if number_digits := digits(number):
+        shown["origination_caller_id_number"] = number_digits
+    if label:
+        shown["origination_caller_id_name"] = label
+    return shown
+
+
+def registrations(profile: str) -> str:
+    """The api command listing a sofia profile's registrations (`StaffBoard` reads it)."""
+    return f"sofia status profile {_part(profile)} reg"
+
+
 def gateway_status(gateway: str) -> str:
     """The api command asking about one sofia gateway (see `gateway_known`)."""
     return f"sofia status gateway {gateway}"
@@ -138,3 +242,33 @@ def gateway_known(reply: str) -> bool:
     """True when `gateway_status`'s reply describes a gateway (not ``Invalid Gateway!``)."""
     text = reply.strip()
     return bool(text) and text != GATEWAY_UNKNOWN and not text.startswith("-ERR")
+
+
+# -- arguments of the applications a call's session runs ---------------------------------
+
+
+def play_and_get_digits(
+    prompt: str,
+    invalid: str,
+    *,
+    variable: str,
+    regex: str,
+    timeout_ms: int,
+    min_digits: int,
+    max_digits: int,
+    inter_digit_ms: int,
+) -> str:
+    """One try of ``play_and_get_digits``, ended by ``#``: `prompt`, then `invalid` after a wrong
+    entry (and after a timeout: FreeSWITCH plays it then too); the digits land in `variable`."""
+    _words(prompt, invalid, variable, regex)
+    return (
+        f"{min_digits} {max_digits} 1 {timeout_ms} # {prompt} {invalid} "
+        f"{variable} {regex} {inter_digit_ms}"
+    )
+
+
+def record(path: str, max_seconds: int, silence_threshold: int, silence_seconds: int) -> str:
+    """``record`` into `path`, at most `max_seconds`, ended by `silence_seconds` under
+    `silence_threshold` (or by a key of ``playback_terminators``)."""
+    _words(path)
+    return f"{path} {max_seconds} {silence_threshold} {silence_seconds}"

@@ -20,6 +20,7 @@ import gevent.server
 import gevent.socket
 import structlog
 
+from frontdesk.esl import commands
 from frontdesk.esl._link import Link, check_line
 from frontdesk.esl.errors import ApplicationTimeout, CallGone, ESLError
 from frontdesk.esl.frame import JSON, PLAIN, Event
@@ -213,8 +214,16 @@ class CallSession:
         come from `variable` (use a fresh name each time), never from ``read_result``."""
         done = self.execute(
             "play_and_get_digits",
-            f"{min_digits} {max_digits} 1 {timeout_ms} # {prompt} {NO_INVALID_FILE} "
-            f"{variable} {regex} {inter_digit_ms or timeout_ms}",
+            commands.play_and_get_digits(
+                prompt,
+                NO_INVALID_FILE,
+                variable=variable,
+                regex=regex,
+                timeout_ms=timeout_ms,
+                min_digits=min_digits,
+                max_digits=max_digits,
+                inter_digit_ms=inter_digit_ms or timeout_ms,
+            ),
             timeout=self.limit((timeout_ms + max_digits * (inter_digit_ms or timeout_ms)) / 1000),
         )
         digits = done.variable(variable)

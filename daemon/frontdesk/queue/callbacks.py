@@ -1,9 +1,11 @@
 """Callbacks instead of waiting, and the staff's lists of callbacks and missed patients.
 
 On hold, a caller who presses ``[queue] callback_key`` confirms the number to call back
-(`confirm_number`: their caller id read back, or typed when hidden), hears the thanks prompt
-and is hung up. They KEEP THEIR PLACE: their `Waiting` entry stays in the queue, marked with a
-`Ticket`, ordered by the time their call began. When their turn comes (`CallbackDesk`):
+(`frontdesk.conversation.confirm_number`: their caller id read back, or typed when hidden),
+hears the thanks prompt and is hung up. They KEEP THEIR PLACE: their `Waiting` entry stays in
+the queue, marked with a `Ticket`, ordered by the time their call began. When their turn
+comes (`CallbackDesk`), through the queue's verbs (`CallQueue.originate`, `play`,
+`bridge`, `served`), whose command strings `frontdesk.esl.commands` builds:
 
 1. a staff phone is rung as for any caller (``originate … user/EXT &park()``);
 2. once it answers, the staff member hears a ringing tone (``uuid_broadcast`` of `RINGBACK` on
@@ -45,8 +47,6 @@ For the staff (``frontdesk callbacks``), reading and writing the database only:
 
 from __future__ import annotations
 
-import itertools
-import re
 import uuid as uuidlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -57,17 +57,9 @@ import structlog
 
 from frontdesk.clock import Clock, Timer
 from frontdesk.config.model import QueueSettings
-from frontdesk.esl import CallSession, ESLError, commands
-from frontdesk.esl.commands import (
-    dial_string,
-    gateway_known,
-    gateway_status,
-    gateway_target,
-    originate,
-)
+from frontdesk.esl import ESLError, commands
 from frontdesk.queue.core import CallQueue, Waiting
 from frontdesk.records import Records
-from frontdesk.speech import phone_number
 from frontdesk.store import CallbackRequest, MissedCall, Store
 
 log = structlog.get_logger(__name__)
@@ -86,28 +78,13 @@ RINGBACK = {
 notation, on ms, off ms, Hz), by practice country; others: the ETSI tone."""
 ETSI_RINGBACK = "%(1000,4000,425)"
 CALLBACK_LABEL = {"fr": "Rappel", "en": "Callback"}
-"""One word (it goes into a dial string unquoted)."""
+"""What the staff phone rung for a callback shows as the caller's name."""
 POLL_SECONDS = 60.0
 """While callbacks wait (closed, lunch), the queue looks again this often (queue seconds)."""
 MIN_DIGITS, MAX_DIGITS = 6, 15
 """A number to call back: digits only, 6 to 15 of them (no short or service numbers)."""
-KEY_TIMEOUT_MS = 6000
-TYPING_TIMEOUT_MS = 10000
-INTER_DIGIT_MS = 4000
 MISSED_WITHIN = timedelta(days=7)
 """How far back `missed_patients` looks."""
-
-_SENTENCES = {
-    "fr": {
-        "read_back": "Nous vous rappellerons au {number}.",
-        "type": "Tapez le numéro auquel nous pouvons vous rappeler, suivi de la touche dièse.",
-    },
-    "en": {
-        "read_back": "We will call you back on {number}.",
-        "type": "Please type the number we can call you back on, followed by the hash key.",
-    },
-}
-_variables = itertools.count(1)
 
 
 @dataclass
@@ -128,85 +105,10 @@ def ringback_tone(country: str) -> str:
     return f"tone_stream://{RINGBACK.get(country, ETSI_RINGBACK)};loops=-1"
 
 
-# --- on hold: confirming the number -----------------------------------------------------
-
-
 def callback_digits(number: str) -> str:
     """The digits of a caller id ("+33 6 39…" -> "+33639…"); "" when hidden or too short."""
-    digits = re.sub(r"[^0-9+]", "", number or "")
-    digits = digits[:1] + digits[1:].replace("+", "")
+    digits = commands.digits(number)
     return digits if MIN_DIGITS <= len(digits.lstrip("+")) <= MAX_DIGITS else ""
-
-
-def confirm_number(
-    session: CallSession,
-    *,
-    caller_number: str,
-    settings: QueueSettings,
-    language: str,
-    prompt_uri: Callable[[str], str],
-    invalid_uri: str,
-    say: Callable[[str], str | None],
-    dialable: Callable[[str], bool],
-) -> str | None:
-    """Ask the caller which number to call back; None if they did not confirm one.
-
-    A caller id is read back (`say` renders a sentence, None when it cannot) and confirmed with
-    1 (``callback_prompt``: "press 1 … to give another number, press 2"); a hidden number, or
-    2, lets the caller type one (6 to 15 digits, then #). `dialable` refuses numbers frontdesk
-    may not dial (international ones unless allowed)."""
-    assert settings.callback_prompt is not None
-    known = callback_digits(caller_number)
-    sentences = _SENTENCES[language]
-    if known and dialable(known):
-        _say(session, say, sentences["read_back"].format(number=phone_number(known, language)))
-        key = _ask(session, 1, 1, KEY_TIMEOUT_MS, prompt_uri(settings.callback_prompt),
-                   invalid_uri, "^[12]$")
-        if key == "1":
-            return known
-        if key != "2":
-            return None
-    prompt = say(sentences["type"]) or prompt_uri(settings.callback_prompt)
-    typed = _ask(session, MIN_DIGITS, MAX_DIGITS, TYPING_TIMEOUT_MS, prompt, invalid_uri,
-                 rf"^[0-9]{{{MIN_DIGITS},{MAX_DIGITS}}}$")
-    if typed is None or not dialable(typed):
-        return None
-    _say(session, say, sentences["read_back"].format(number=phone_number(typed, language)))
-    return typed
-
-
-def _say(session: CallSession, say: Callable[[str], str | None], text: str) -> None:
-    uri = say(text)
-    if uri is not None:
-        session.execute("playback", uri)
-
-
-def _ask(
-    session: CallSession,
-    min_digits: int,
-    max_digits: int,
-    timeout_ms: int,
-    prompt: str,
-    invalid: str,
-    regex: str,
-) -> str | None:
-    """Up to two tries; the invalid prompt after a wrong entry only (not after silence). The
-    digits, or None."""
-    for _ in range(2):
-        digits, outcome = session.read_digits(
-            prompt,
-            variable=f"fd_callback_{next(_variables)}",
-            regex=regex,
-            timeout_ms=timeout_ms,
-            min_digits=min_digits,
-            max_digits=max_digits,
-            inter_digit_ms=INTER_DIGIT_MS,
-        )
-        if digits is not None and digits.isdigit():
-            return digits
-        if outcome == "invalid":
-            session.execute("playback", invalid)
-    return None
 
 
 # --- in the queue: placing callbacks ----------------------------------------------------
@@ -256,7 +158,7 @@ class CallbackDesk:
         for request in self._record(Store.callbacks, ("pending",)) or []:
             self._restore(request)
         self._poller = gevent.spawn(self._poll_forever)
-        self.queue._changed()
+        self.queue.refresh()
 
     def stop(self) -> None:
         for timer in self._timers.values():
@@ -276,9 +178,9 @@ class CallbackDesk:
             return False
         entry.callback = Ticket(callback_id, number)
         self.pending[callback_id] = entry
-        queue._cancel_offers(entry)
-        queue._event(entry, "callback_requested", detail=f"callback={callback_id}")
-        queue._changed()
+        queue.cancel_offers(entry)
+        queue.record_event(entry, "callback_requested", detail=f"callback={callback_id}")
+        queue.refresh()
         return True
 
     def missed(self, entry: Waiting) -> bool:
@@ -306,10 +208,10 @@ class CallbackDesk:
         again.callback = Ticket(callback_id, number, ready=True, missed=True)
         self.pending[callback_id] = again
         self.queue.waiting[again.uuid] = again
-        self.queue._event(again, "callback_requested", wait=entry.waited,
-                          detail=f"callback={callback_id},missed")
+        self.queue.record_event(again, "callback_requested", wait=entry.waited,
+                                detail=f"callback={callback_id},missed")
         log.info("queue.missed_call_back", callback=callback_id, waited=round(entry.waited))
-        self.queue._changed()
+        self.queue.refresh()
         return True
 
     def _store(self, entry: Waiting, number: str, reason: str) -> int | None:
@@ -330,7 +232,7 @@ class CallbackDesk:
         """The caller has hung up: their callback may be placed when their turn comes."""
         if entry.callback is not None:
             entry.callback.ready = True
-            self.queue._changed()
+            self.queue.refresh()
 
     def _restore(self, request: CallbackRequest) -> None:
         queue = self.queue
@@ -357,13 +259,8 @@ class CallbackDesk:
         """At start and after every control reconnection: does FreeSWITCH have the gateway?
         Without it no callback can be placed, so no staff phone is rung for one: they stay
         pending (and listed for the staff). Logged once when it goes missing."""
-        control = self.queue._control()
-        if control is None:
-            return
-        try:
-            known = gateway_known(control.api(gateway_status(self.gateway)))
-        except ESLError as error:
-            log.warning("queue.gateway_check_failed", gateway=self.gateway, error=str(error))
+        known = self.queue.has_gateway(self.gateway)
+        if known is None:
             return
         if not known and self.gateway_known is not False:
             log.error("queue.gateway_missing", gateway=self.gateway,
@@ -371,7 +268,7 @@ class CallbackDesk:
         elif known and self.gateway_known is False:
             log.info("queue.gateway_found", gateway=self.gateway)
         self.gateway_known = known
-        self.queue._changed()
+        self.queue.refresh()
 
     def may_place(self, entry: Waiting) -> bool:
         """Called by the dispatcher when it is this callback's turn and a phone is free."""
@@ -401,63 +298,48 @@ class CallbackDesk:
         queue = self.queue
         ticket = entry.callback
         if ticket is None or not ticket.ready or entry.state != "waiting":
-            queue._api(f"uuid_kill {staff_leg}")
+            queue.hang_up(staff_leg)
             return False
         entry.state = "connecting"
         entry.agent_leg = staff_leg
-        queue._cancel_offers(entry)
+        queue.cancel_offers(entry)
         ticket.attempts += 1
-        queue._event(entry, "callback_placed", extension=ext, detail=f"attempt={ticket.attempts}")
+        queue.record_event(entry, "callback_placed", extension=ext,
+                           detail=f"attempt={ticket.attempts}")
         patient_leg = str(uuidlib.uuid4())
-        queue._api(f"uuid_broadcast {staff_leg} {self.ringback} aleg")  # until uuid_bridge
-        try:
-            reply = self._originate_patient(ticket.number, patient_leg)
-        except ESLError as error:
-            reply = f"-ERR {error}"
-        if reply.startswith("+OK"):
-            queue._api(commands.about_to_talk(patient_leg))  # ended by the queue after talking
-            reply = queue._api(f"uuid_bridge {patient_leg} {staff_leg}")
-            if not reply.startswith("+OK"):
-                queue._api(f"uuid_kill {patient_leg}")
-        if not reply.startswith("+OK"):
-            queue._api(f"uuid_kill {staff_leg}")
+        queue.play(staff_leg, self.ringback)  # until the bridge
+        failure = self._call_patient(ticket.number, patient_leg)
+        if failure is None:
+            failure = queue.bridge(patient_leg, staff_leg)
+            if failure is not None:
+                queue.hang_up(patient_leg)
+        if failure is not None:
+            queue.hang_up(staff_leg)
             entry.agent_leg = None
-            self._failed(entry, reply.removeprefix("-ERR").strip() or "FAILED")
+            self._failed(entry, failure)
             return False
-        now = queue.now()
-        entry.state = "connected"
-        entry.agent, entry.answered_at = ext, now
-        queue._connected.add(patient_leg)  # hung up by the queue when the staff hangs up
-        queue.estimates.on_answered(entry.wait(now), now)
-        queue.waiting.pop(entry.uuid, None)
-        queue._event(entry, "callback_completed", extension=ext, wait=entry.wait(now))
+        # the patient's leg has no dialplan: the queue ends it when the staff hangs up
+        queue.served(entry, ext, talking=patient_leg, event="callback_completed")
         self._record(Store.callback_attempted, ticket.id, at=self._clock.wall(), result=ext,
                      state="completed")
         self.pending.pop(ticket.id, None)
-        entry.changed.set()
         return True
 
-    def _originate_patient(self, number: str, leg: str) -> str:
-        control = self.queue._control()
-        if control is None:
-            raise ESLError("no control connection")
-        digits = callback_digits(number)  # stored data going into a dial string: digits only
-        variables = {
-            "origination_uuid": leg,
-            "ignore_early_media": "true",
-            "originate_timeout": PATIENT_RING_SECONDS,
-            **self.presented,
-        }
-        dial = dial_string(gateway_target(self.gateway, digits), variables)
-        timeout = PATIENT_RING_SECONDS + 30.0
-        return control.bgapi(originate(dial), timeout=timeout)
+    def _call_patient(self, number: str, leg: str) -> str | None:
+        """Ring the patient through the gateway; None when they answered, else why not."""
+        target = commands.gateway_target(self.gateway, callback_digits(number))
+        try:
+            reply = self.queue.originate(leg, target, PATIENT_RING_SECONDS, self.presented)
+        except ESLError as error:
+            return str(error) or "FAILED"
+        return None if commands.succeeded(reply) else commands.cause(reply)
 
     def _failed(self, entry: Waiting, cause: str) -> None:
         """No answer, busy...: try again later, or give up into the staff's list."""
         queue = self.queue
         ticket = entry.callback
         assert ticket is not None
-        queue._event(entry, "callback_failed", detail=f"{cause},attempt={ticket.attempts}")
+        queue.record_event(entry, "callback_failed", detail=f"{cause},attempt={ticket.attempts}")
         queue.waiting.pop(entry.uuid, None)
         retry = queue.settings.callback_retry_seconds
         if ticket.attempts <= queue.settings.callback_retries:
@@ -472,7 +354,7 @@ class CallbackDesk:
                          state="failed")
             self.pending.pop(ticket.id, None)
             log.warning("queue.callback_given_up", callback=ticket.id, attempts=ticket.attempts)
-        queue._changed()
+        queue.refresh()
 
     def _retry_later(self, entry: Waiting, seconds: float) -> None:
         assert entry.callback is not None
@@ -491,21 +373,21 @@ class CallbackDesk:
         entry.offers.clear()
         entry.cancelled.clear()
         self.queue.waiting[entry.uuid] = entry
-        self.queue._changed()
+        self.queue.refresh()
 
     def _forget(self, entry: Waiting) -> None:
         assert entry.callback is not None
         self.pending.pop(entry.callback.id, None)
         self.queue.waiting.pop(entry.uuid, None)
         entry.state = "left"
-        self.queue._changed()
+        self.queue.refresh()
 
     def _poll_forever(self) -> None:
         """Opening hours begin without any event: look again now and then."""
         while True:
             self._clock.sleep(POLL_SECONDS)
             if self.pending:
-                self.queue._changed()
+                self.queue.refresh()
 
 
 # --- for the staff (the CLI) ------------------------------------------------------------

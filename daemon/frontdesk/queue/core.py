@@ -21,9 +21,8 @@ Strategies: longest_idle (default; the phone idle for longest), ring_all, fixed_
 
 from __future__ import annotations
 
-import re
 import uuid as uuidlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Concatenate, ParamSpec
 
@@ -186,9 +185,9 @@ class CallQueue:
         added = [ext for ext in extensions if ext not in self.board.phones]
         self.board.set_extensions(extensions)
         if added:  # a phone new to the queue may have registered long ago: ask FreeSWITCH
-            reply = self._api(f"sofia status profile {settings.sofia_profile} reg")
+            reply = self._api(commands.registrations(settings.sofia_profile))
             self.board.set_registrations(reply, added)
-        self._changed()
+        self.refresh()
 
     def reconcile(self) -> None:
         """After every (re)connection: registrations and live channels from FreeSWITCH."""
@@ -196,14 +195,14 @@ class CallQueue:
         if control is None:
             return
         try:
-            registrations = control.api(f"sofia status profile {self.settings.sofia_profile} reg")
+            registrations = control.api(commands.registrations(self.settings.sofia_profile))
             channels = control.api(commands.SHOW_CHANNELS)
         except ESLError as error:
             log.warning("queue.reconcile_failed", error=str(error))
             return
         self.board.reconcile(registrations, channels)
         log.info("queue.reconciled", staff=self.staff_summary())
-        self._changed()
+        self.refresh()
 
     # -- callers -------------------------------------------------------------------------
 
@@ -228,8 +227,8 @@ class CallQueue:
             ring_timeout,
         )
         self.waiting[uuid] = entry
-        self._event(entry, "entered", detail="emergency" if emergency else None)
-        self._changed()
+        self.record_event(entry, "entered", detail="emergency" if emergency else None)
+        self.refresh()
         return entry
 
     def leave(self, entry: Waiting, reason: str) -> None:
@@ -242,10 +241,10 @@ class CallQueue:
             wait = entry.waited = entry.wait(self.now())
             if reason == "abandoned":
                 self.estimates.on_abandoned(wait, self.now())
-            self._event(entry, reason, wait=wait)
-        self._cancel_offers(entry)
+            self.record_event(entry, reason, wait=wait)
+        self.cancel_offers(entry)
         entry.changed.set()
-        self._changed()
+        self.refresh()
 
     def on_hold(self) -> int:
         """Callers waiting on the line (callbacks to place are not counted)."""
@@ -277,11 +276,11 @@ class CallQueue:
         """Record an announcement with its position and estimates; returns the estimates."""
         figures = self.estimate(entry)
         detail = ",".join(f"{name}={value:.0f}" for name, value in figures.items())
-        self._event(entry, "announced", detail=f"position={self.position(entry)},{detail}")
+        self.record_event(entry, "announced", detail=f"position={self.position(entry)},{detail}")
         return figures
 
     def overflowed(self, entry: Waiting, rule: str, action: str) -> None:
-        self._event(entry, "overflowed", detail=f"{rule}:{action}")
+        self.record_event(entry, "overflowed", detail=f"{rule}:{action}")
         self.leave(entry, "overflow")
 
     def overflow_refused(self, uuid: str, rule: str, action: str) -> None:
@@ -301,7 +300,7 @@ class CallQueue:
         """`frontdesk staff login|logout` and the feature codes; False for an unknown phone."""
         done = self.board.set_logged_in(ext, logged_in)
         if done:
-            self._changed()
+            self.refresh()
         return done
 
     def staff_summary(self) -> dict[str, str]:
@@ -326,7 +325,7 @@ class CallQueue:
         ours = caller_uuid in self._connected
         if ours or event.get(f"variable_{commands.TALKED}") == "true":
             self._connected.discard(caller_uuid)
-            gevent.spawn(self._api, f"uuid_kill {caller_uuid} NORMAL_CLEARING")
+            gevent.spawn(self._api, commands.uuid_kill(caller_uuid, "NORMAL_CLEARING"))
 
     def _agent_hung_up(self, uuid: str) -> None:
         """The staff leg of an answered call hung up: the conversation is over ("completed",
@@ -337,7 +336,7 @@ class CallQueue:
         now = self.now()
         handle = now - entry.answered_at
         self.estimates.on_call_ended(handle, now)
-        self._event(entry, "completed", extension=entry.agent, detail=f"handle={handle:.1f}")
+        self.record_event(entry, "completed", extension=entry.agent, detail=f"handle={handle:.1f}")
 
     # -- dispatch ------------------------------------------------------------------------
 
@@ -393,84 +392,121 @@ class CallQueue:
     def _ring(self, entry: Waiting, ext: str, leg: str) -> None:
         answered = skip = False
         try:
-            self._event(entry, "offered", extension=ext)
-            reply = self._originate(entry, ext, leg)
-            if reply.startswith("+OK"):
+            self.record_event(entry, "offered", extension=ext)
+            reply = self._ring_phone(entry, ext, leg)
+            if commands.succeeded(reply):
                 answered = (
                     self._connect(entry, ext, leg)
                     if entry.callback is None or self.callbacks is None
                     else self.callbacks.connect(entry, ext, leg)
                 )
             else:
-                cause = reply.removeprefix("-ERR").strip() or "FAILED"
                 skip = leg not in entry.cancelled
-                self._event(entry, "not_answered", extension=ext,
-                            detail=CANCELLED if not skip else cause)
+                self.record_event(entry, "not_answered", extension=ext,
+                                  detail=CANCELLED if not skip else commands.cause(reply))
         except ESLError as error:
             log.warning("queue.offer_failed", call=entry.uuid, extension=ext, error=str(error))
-            self._api(f"uuid_kill {leg}")
+            self.hang_up(leg)
         finally:
             entry.offers.pop(leg, None)
             if not answered:
                 self._legs.pop(leg, None)
             self.board.offer_ended(ext, leg, answered=answered, skip=skip)
-            self._changed()
+            self.refresh()
 
-    def _originate(self, entry: Waiting, ext: str, leg: str) -> str:
-        control = self._control()
-        if control is None:
-            raise ESLError("no control connection")
-        options = [
-            f"origination_uuid={leg}",
-            "ignore_early_media=true",
-            f"originate_timeout={int(entry.ring_timeout)}",
-        ]
-        digits = re.sub(r"[^0-9+]", "", entry.caller_number or "")
-        if digits:  # caller-supplied data going into a dial string: digits only
-            options.append(f"origination_caller_id_number={digits}")
-        if entry.callback is not None and self.callbacks is not None:
-            options.append(f"origination_caller_id_name={self.callbacks.label}")
-        dial = "{" + ",".join(options) + "}" + f"user/{ext}@{self.domain}"
-        timeout = entry.ring_timeout + JOB_MARGIN
-        return control.bgapi(f"originate {dial} &park()", timeout=timeout)
+    def _ring_phone(self, entry: Waiting, ext: str, leg: str) -> str:
+        """The staff phone shows the caller's number, and "Callback" for a callback."""
+        desk = self.callbacks if entry.callback is not None else None
+        shown = commands.shown_to_staff(entry.caller_number,
+                                        desk.label if desk is not None else None)
+        target = commands.user_target(ext, self.domain)
+        return self.originate(leg, target, entry.ring_timeout, shown)
 
     def _connect(self, entry: Waiting, ext: str, leg: str) -> bool:
         """The phone answered: bridge it to the caller at once, unless the caller is gone or
         another phone was faster (then this leg is hung up)."""
         if entry.state != "waiting":
-            self._api(f"uuid_kill {leg}")
+            self.hang_up(leg)
             return False
         entry.state = "connecting"  # no overflow from now on: the caller is being bridged
-        self._api(commands.about_to_talk(entry.uuid))
-        reply = self._api(f"uuid_bridge {entry.uuid} {leg}")
-        if not reply.startswith("+OK"):
-            self._api(commands.not_talking(entry.uuid))
-        if not reply.startswith("+OK") or entry.state != "connecting":
+        failure = self.bridge(entry.uuid, leg)
+        if failure is not None or entry.state != "connecting":
             if entry.state == "connecting":
                 entry.state = "waiting"
                 entry.changed.set()
-            self._api(f"uuid_kill {leg}")
+            self.hang_up(leg)
             return False
-        now = self.now()
-        entry.state = "connected"
-        entry.agent, entry.agent_leg, entry.answered_at = ext, leg, now
-        self._connected.add(entry.uuid)
-        self.estimates.on_answered(entry.wait(now), now)
-        self._event(entry, "answered", extension=ext, wait=entry.wait(now))
-        self._cancel_offers(entry)
-        self.waiting.pop(entry.uuid, None)
-        entry.changed.set()
+        entry.agent_leg = leg
+        self.served(entry, ext, talking=entry.uuid, event="answered")
+        self.cancel_offers(entry)
         return True
 
-    def _cancel_offers(self, entry: Waiting) -> None:
+    # -- verbs: what the queue and its callback desk do with FreeSWITCH -----------------
+
+    def originate(
+        self, leg: str, target: str, ring_seconds: float, shown: Mapping[str, str]
+    ) -> str:
+        """Ring `target` on a new leg `leg`, parked once answered (`commands.ring`); the reply
+        of its BACKGROUND_JOB (`commands.succeeded` when answered). ESLError when FreeSWITCH
+        did not reply."""
+        control = self._control()
+        if control is None:
+            raise ESLError("no control connection")
+        timeout = ring_seconds + JOB_MARGIN
+        return control.bgapi(commands.ring(leg, target, ring_seconds, shown), timeout=timeout)
+
+    def bridge(self, uuid: str, other: str) -> str | None:
+        """Bridge `uuid` (the caller, or a callback's patient) to the staff's leg `other`; None
+        when bridged, else FreeSWITCH's cause. Before it, `uuid`'s conversation is made to
+        outlive the daemon's socket (`commands.about_to_talk`); a failed bridge takes it back."""
+        self._api(commands.about_to_talk(uuid))
+        reply = self._api(commands.uuid_bridge(uuid, other))
+        if commands.succeeded(reply):
+            return None
+        self._api(commands.not_talking(uuid))
+        return commands.cause(reply)
+
+    def served(self, entry: Waiting, ext: str, *, talking: str, event: str) -> None:
+        """`entry` is bridged to the staff of `ext`: out of the queue, its wait counted,
+        `event` recorded. `talking` (the leg talking with the staff) is hung up by the queue
+        when the staff hangs up."""
+        now = self.now()
+        entry.state = "connected"
+        entry.agent, entry.answered_at = ext, now
+        self._connected.add(talking)
+        self.estimates.on_answered(entry.wait(now), now)
+        self.waiting.pop(entry.uuid, None)
+        self.record_event(entry, event, extension=ext, wait=entry.wait(now))
+        entry.changed.set()
+
+    def cancel_offers(self, entry: Waiting) -> None:
+        """Stop the phones ringing for `entry` (but the one that answered)."""
         for leg in list(entry.offers):
             if leg != entry.agent_leg and leg not in entry.cancelled:
                 entry.cancelled.add(leg)
-                gevent.spawn(self._api, f"uuid_kill {leg}")
+                gevent.spawn(self.hang_up, leg)
+
+    def hang_up(self, uuid: str) -> None:
+        self._api(commands.uuid_kill(uuid))
+
+    def play(self, uuid: str, source: str) -> None:
+        """Play `source` to a channel the queue originated (a ringing tone to the staff)."""
+        self._api(commands.uuid_broadcast(uuid, source))
 
     def break_media(self, uuid: str) -> None:
         """Stop what a waiting caller hears (music), so their flow can go on."""
-        self._api(f"uuid_break {uuid} all")
+        self._api(commands.uuid_break(uuid))
+
+    def has_gateway(self, gateway: str) -> bool | None:
+        """Whether FreeSWITCH has the sofia `gateway`; None when it could not be asked."""
+        control = self._control()
+        if control is None:
+            return None
+        try:
+            return commands.gateway_known(control.api(commands.gateway_status(gateway)))
+        except ESLError as error:
+            log.warning("queue.gateway_check_failed", gateway=gateway, error=str(error))
+            return None
 
     def _api(self, command: str) -> str:
         control = self._control()
@@ -485,7 +521,7 @@ class CallQueue:
 
     # -- bookkeeping ---------------------------------------------------------------------
 
-    def _event(
+    def record_event(
         self,
         entry: Waiting,
         event: str,
@@ -494,6 +530,7 @@ class CallQueue:
         wait: float | None = None,
         detail: str | None = None,
     ) -> None:
+        """Store a queue event of `entry`'s call (`wait`: by default, its wait until now)."""
         self._write(
             Store.queue_event,
             entry.uuid,
@@ -514,9 +551,10 @@ class CallQueue:
             logged_in=phone.logged_in,
         )
         log.info("queue.staff_state", extension=phone.ext, state=phone.state)
-        self._changed()
+        self.refresh()
 
-    def _changed(self) -> None:
+    def refresh(self) -> None:
+        """Something changed: dispatch again, and publish the queue's state."""
         self._wake.set()
         waits = [e.wait(self.now()) for e in self.waiting.values() if e.on_the_line]
         available, logged_in, on_call = self.board.counts()

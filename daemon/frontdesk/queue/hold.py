@@ -13,7 +13,8 @@ for every caller, with one warning, and tried again now and then (`_music`).
 
 With a callback key, it is the playback terminator: FreeSWITCH ends the music or announcement
 when it is pressed (``playback_terminator_used``) and the session's DTMF event tells the loop,
-which runs `offer_callback` (frontdesk.queue.callbacks: confirm the number, thanks, hang up).
+which runs `offer_callback` (the flow's: confirm the number with `frontdesk.conversation`,
+thanks, hang up).
 """
 
 from __future__ import annotations
