@@ -3,8 +3,19 @@ the text put into them."""
 
 from __future__ import annotations
 
-from frontdesk.esl.commands import caller_id, dial_string, gateway_known, originate
+import pytest
+
+from frontdesk.esl.commands import (
+    UnreadableReply,
+    caller_id,
+    dial_string,
+    gateway_known,
+    originate,
+    registered_users,
+    registrations,
+)
 from frontdesk.sim._legs import parse_dialstring, split_outside_quotes
+from helpers import captured_reply
 
 
 def test_a_name_with_spaces_is_quoted_and_cannot_add_variables_or_arguments() -> None:
@@ -33,3 +44,37 @@ def test_the_gateway_status_reply_tells_a_missing_gateway() -> None:
     assert not gateway_known("Invalid Gateway!\n")
     assert not gateway_known("-ERR no reply\n")
     assert gateway_known("=" * 97 + "\nName    \ttrunk\n")
+
+
+EMPTY_LISTING = (
+    '<?xml version="1.0" encoding="ISO-8859-1"?>\n<profile>\n  <registrations>\n'
+    "  </registrations>\n</profile>\n"
+)
+XML_LISTING = captured_reply("inbound-sofia-status", "api sofia xmlstatus profile fsref reg")
+"""What a real FreeSWITCH 1.10.12 answered with 1001 and 1002 registered."""
+
+
+def test_the_registered_users_are_read_from_a_real_xml_listing() -> None:
+    assert registrations("desk") == "sofia xmlstatus profile desk reg"
+    assert registered_users(XML_LISTING) == {"1001", "1002"}
+    assert registered_users(EMPTY_LISTING) == set()
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "",
+        "Invalid Profile!\n",
+        "-ERR no reply\n",
+        "\nRegistrations:\n" + "=" * 97 + "\nUser:       \t1001@127.0.0.1\n",
+        EMPTY_LISTING[:60],
+        '<?xml version="1.0"?>\n<profiles>\n</profiles>\n',
+        '<?xml version="1.0"?>\n<!DOCTYPE profile [<!ENTITY a "1001">]>\n'
+        "<profile><registrations><registration><user>&a;@x</user></registration>"
+        "</registrations></profile>",
+    ],
+    ids=["empty", "wrong-profile", "error", "table", "truncated", "other-xml", "doctype"],
+)
+def test_a_reply_that_is_not_a_registration_listing_is_refused(reply: str) -> None:
+    with pytest.raises(UnreadableReply):
+        registered_users(reply)
