@@ -478,11 +478,14 @@ class Tagged(Value):
 def key(kind: Value, default: Any = NO_DEFAULT, *, computed: str = "", name: str = "") -> Any:
     """A dataclass field that is a config key: its type and range (`kind`), its default, its
     TOML name (`name`, when not the field's) -- the one place they are written (see
-    `declare`)."""
+    `declare`). A `Secret` is left out of the dataclass's repr."""
     metadata = {KEY: (name, declare(kind, default, computed=computed))}
+    shown = not isinstance(kind, Secret)
     if isinstance(default, dict):
-        return dataclasses.field(default_factory=lambda: dict(default), metadata=metadata)
-    return dataclasses.field(default=default, metadata=metadata)
+        return dataclasses.field(
+            default_factory=lambda: dict(default), repr=shown, metadata=metadata
+        )
+    return dataclasses.field(default=default, repr=shown, metadata=metadata)
 
 
 def declare(kind: Value, default: Any = NO_DEFAULT, *, computed: str = "") -> Value:

@@ -11,7 +11,7 @@ Adding a key is one line here (and its lines in examples/frontdesk.toml).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, time
 from pathlib import Path
 
@@ -120,9 +120,7 @@ class PracticeSettings:
 
 @dataclass(frozen=True)
 class FreeswitchSettings:
-    esl_password: str = field(
-        repr=False, metadata=key(Secret(), computed="read from esl_password_file").metadata
-    )
+    esl_password: str = key(Secret(), computed="read from esl_password_file")
     esl_host: str = key(Str(), "127.0.0.1")
     esl_port: int = key(_port, 8021)
     allow_remote_esl: bool = key(Bool(), False)
