@@ -231,7 +231,7 @@ def test_restart_esl_drops_control_connections_but_not_calls(
     assert call.hangup_cause == "NORMAL_CLEARING"
 
 
-# -- the daemon's socket closing under a call (../shared/freeswitch-observations.md) -------
+# -- the daemon's socket closing under a call (docs/internals.md: what a real FreeSWITCH did) --
 
 
 def bridged_caller(sim: Simulator, daemon: FakeDaemon, esl: RawESL, script: CallerScript):

@@ -2,7 +2,7 @@
 
 The simulator's frames (recorded with its frame hook while it runs a call flow, a bridge, a
 recording, originates and control commands) are compared with the captures in
-../shared/esl-captures: same header names in the same order, same Content-Type, same value
+tests/data/esl-captures: same header names in the same order, same Content-Type, same value
 encoding; values such as uuids, times and sequence numbers are ignored. Channel variables
 differ with the call's history, so for them the test checks that each name is one a real
 FreeSWITCH sends (or one the test set itself).
