@@ -27,7 +27,7 @@ def test_nothing_in_the_repository_points_to_a_file_outside_it() -> None:
     found = []
     for name in files:
         path = REPO / name
-        if name.endswith((".wav", ".jsonl")) or not path.is_file():
+        if name.endswith((".wav", ".jsonl")) or path == Path(__file__) or not path.is_file():
             continue
         text = path.read_text(encoding="utf-8", errors="replace")
         found += [f"{name}: {m.group()}" for m in OUTSIDE.finditer(text)]
