@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -9,6 +10,8 @@ from pathlib import Path
 import gevent
 
 from frontdesk.messages import SETTLE_SECONDS
+
+CAPTURES = Path(__file__).resolve().parent / "data" / "esl-captures"
 
 
 def wait_for(condition, timeout: float = 5.0, step: float = 0.005) -> bool:
@@ -47,3 +50,14 @@ def settled(path: Path) -> Path:
     past = time.time() - 2 * SETTLE_SECONDS
     os.utime(path, (past, past))
     return path
+
+
+def captured_reply(capture: str, command: str) -> str:
+    """The body a real FreeSWITCH answered to `command` in the capture `capture`."""
+    path = CAPTURES / f"{capture}.chunks.jsonl"
+    blocks = [json.loads(line) for line in path.read_text().splitlines()]
+    blocks = [block for block in blocks if block["dir"] != "note"]
+    for asked, answer in zip(blocks, blocks[1:], strict=False):
+        if asked["dir"] == "c2s" and asked["data"] == f"{command}\n\n":
+            return answer["data"].partition("\n\n")[2]
+    raise LookupError(f"{command!r} is not in {path.name}")

@@ -17,9 +17,24 @@ import pytest
 
 from frontdesk.config import ConfigError, load_config
 from frontdesk.config._locate import format_path
-from frontdesk.config._types import INVALID, Int, Issues, List, Map, Table, Tagged, Value
+from frontdesk.config._types import (
+    INVALID,
+    NO_DEFAULT,
+    Int,
+    Issues,
+    List,
+    Map,
+    Str,
+    Table,
+    TableArray,
+    Tagged,
+    Value,
+    _as_written,
+    check_default,
+    key,
+)
 from frontdesk.config.model import MenuNode
-from frontdesk.config.schema import ROOT, documented_keys
+from frontdesk.config.schema import OUTSIDE, PROMPTS, ROOT, documented_keys
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "frontdesk.toml"
@@ -237,6 +252,96 @@ def test_relative_paths_resolve_against_the_config_directory(tmp_path: Path) -> 
 def test_the_version_is_a_short_hash_of_the_file(tmp_path: Path) -> None:
     path = write(tmp_path, BASE)
     assert load_config(path).version == hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
+# -- each key declared once: its type, range and default in one place ---------------------------
+
+
+def tables_with_settings() -> dict[str, tuple[Table, str]]:
+    """[section] -> (its table, the Config attribute holding its settings)."""
+    return {name: (ROOT.fields[name], name) for name in (
+        "practice", "freeswitch", "recording", "maintenance", "emergency", "frontdesk",
+        "queue", "panel",
+    )}
+
+
+def declared_values(value: Value = ROOT, path: tuple[str, ...] = ()) -> list[tuple[str, Value]]:
+    """(key path, declaration) of every key of the schema."""
+    found: list[tuple[str, Value]] = [(".".join(path), value)] if path else []
+    children: list[tuple[str, Value]] = []
+    if isinstance(value, Table):
+        children = list(value.fields.items()) + ([("*", value.extra)] if value.extra else [])
+    elif isinstance(value, List):
+        children = [("[]", value.item)]
+    elif isinstance(value, Map):
+        children = [("*", value.value)]
+    elif isinstance(value, Tagged):
+        children = [(f"type={kind}", table) for kind, table in value.variants.items()]
+    for name, child in children:
+        found += declared_values(child, (*path, name))
+    return found
+
+
+def test_a_default_its_own_key_would_refuse_is_an_error_where_the_key_is_declared() -> None:
+    with pytest.raises(ValueError, match="default 0: must be between 1 and 10, not 0"):
+        key(Int(minimum=1, maximum=10), 0)
+    with pytest.raises(ValueError, match="default 'fixed': must be one of 'a', 'b'"):
+        key(Str(choices=("a", "b")), "fixed")
+    assert key(Int(minimum=1, maximum=10), None).default is None  # None: not set
+
+
+def test_every_declared_default_is_a_value_its_key_accepts() -> None:
+    problems = [(path, check_default(value)) for path, value in declared_values()]
+    assert [p for p in problems if p[1]] == []
+    assert any(value.default == 20.0 for path, value in declared_values()
+               if path == "queue.ring_timeout")
+
+
+def test_a_key_left_out_of_the_file_gets_its_declared_default(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, BASE))
+    written = tomllib.loads(BASE)
+    checked = 0
+    for section, (table, attribute) in tables_with_settings().items():
+        settings = getattr(config, attribute)
+        for name, default in table.defaults().items():
+            if name not in written.get(section, {}):
+                assert getattr(settings, name) == default, f"{section}.{name}"
+                checked += 1
+    assert checked > 50
+    assert config.allow_international is OUTSIDE.defaults()["allow_international"]
+    assert config.prompt_directory == tmp_path / PROMPTS.defaults()["directory"]
+    assert config.flow.nodes["desk"].reason == "speak_to_someone"
+    assert config.scenarios == ()
+
+
+def test_the_example_shows_the_declared_default_of_each_key_it_leaves_commented_out() -> None:
+    section: tuple[str, ...] = ()
+    compared = []
+    for line in EXAMPLE.read_text(encoding="utf-8").splitlines():
+        header = re.fullmatch(r"\[+([^\]]+)\]+", line)
+        if header:
+            section = tuple(header.group(1).split("."))
+            continue
+        shown = re.match(r"# ?([a-z_]+) = (.*)", line)
+        table = _table_at(section)
+        if not shown or table is None or shown.group(1) not in table.fields:
+            continue
+        declared = table.fields[shown.group(1)].default
+        if declared is NO_DEFAULT or declared in (None, ""):
+            continue  # not set by default: the value shown is an example
+        value = tomllib.loads(f"value = {shown.group(2)}")["value"]
+        assert value == _as_written(declared), ".".join((*section, shown.group(1)))
+        compared.append(shown.group(1))
+    assert len(compared) > 25
+
+
+def _table_at(section: tuple[str, ...]) -> Table | None:
+    table: Value | None = ROOT
+    for name in section:
+        table = table.fields.get(name) if isinstance(table, Table) else None
+        if isinstance(table, TableArray):
+            table = table.item
+    return table if isinstance(table, Table) else None
 
 
 # -- file and syntax --------------------------------------------------------------------------

@@ -6,8 +6,17 @@ from __future__ import annotations
 import pytest
 
 from frontdesk.esl import commands
-from frontdesk.esl.commands import caller_id, dial_string, gateway_known, originate
+from frontdesk.esl.commands import (
+    UnreadableReply,
+    caller_id,
+    dial_string,
+    gateway_known,
+    originate,
+    registered_users,
+    registrations,
+)
 from frontdesk.sim._legs import parse_dialstring, split_outside_quotes
+from helpers import captured_reply
 
 HOSTILE = "x y',z}{a=b}[c]|^\\/"
 """A value from a caller or the config with every character that splits a command."""
@@ -48,7 +57,7 @@ def test_the_commands_on_channels_are_sent_as_freeswitch_expects_them() -> None:
     assert commands.uuid_bridge("u-1", "u-2") == "uuid_bridge u-1 u-2"
     assert (commands.uuid_broadcast("u-2", "tone_stream://%(1500,3500,440);loops=-1")
             == "uuid_broadcast u-2 tone_stream://%(1500,3500,440);loops=-1 aleg")
-    assert commands.registrations("desk") == "sofia status profile desk reg"
+    assert commands.registrations("desk") == "sofia xmlstatus profile desk reg"
 
 
 @pytest.mark.parametrize("build", [
@@ -173,3 +182,35 @@ def test_a_bridge_to_an_outside_number_rings_its_time_showing_the_practice() -> 
         "{originate_timeout=25,ignore_early_media=true,origination_caller_id_number=0199000001,"
         "origination_caller_id_name=Cabinet}sofia/gateway/trunk/0612345678"
     )
+EMPTY_LISTING = (
+    '<?xml version="1.0" encoding="ISO-8859-1"?>\n<profile>\n  <registrations>\n'
+    "  </registrations>\n</profile>\n"
+)
+XML_LISTING = captured_reply("inbound-sofia-status", "api sofia xmlstatus profile fsref reg")
+"""What a real FreeSWITCH 1.10.12 answered with 1001 and 1002 registered."""
+
+
+def test_the_registered_users_are_read_from_a_real_xml_listing() -> None:
+    assert registrations("desk") == "sofia xmlstatus profile desk reg"
+    assert registered_users(XML_LISTING) == {"1001", "1002"}
+    assert registered_users(EMPTY_LISTING) == set()
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "",
+        "Invalid Profile!\n",
+        "-ERR no reply\n",
+        "\nRegistrations:\n" + "=" * 97 + "\nUser:       \t1001@127.0.0.1\n",
+        EMPTY_LISTING[:60],
+        '<?xml version="1.0"?>\n<profiles>\n</profiles>\n',
+        '<?xml version="1.0"?>\n<!DOCTYPE profile [<!ENTITY a "1001">]>\n'
+        "<profile><registrations><registration><user>&a;@x</user></registration>"
+        "</registrations></profile>",
+    ],
+    ids=["empty", "wrong-profile", "error", "table", "truncated", "other-xml", "doctype"],
+)
+def test_a_reply_that_is_not_a_registration_listing_is_refused(reply: str) -> None:
+    with pytest.raises(UnreadableReply):
+        registered_users(reply)

@@ -1,4 +1,5 @@
-"""greenswitch's defects (STYLE.md), each shown next to the frontdesk.esl piece replacing it."""
+"""greenswitch's defects (docs/internals.md), each shown next to the frontdesk.esl piece
+replacing it."""
 
 from __future__ import annotations
 

@@ -384,6 +384,34 @@ def test_a_daemon_restart_during_a_busy_queue_reconciles_registrations_logins_an
     assert rig.wait_for(lambda: staff(rig, "1001") == staff(rig, "1002") == "idle")
 
 
+def test_staff_registrations_are_read_from_freeswitch_xml_status_after_a_reconnection(rigs):
+    rig = rigs()
+    board = rig.daemon.queue.board
+    rig.sim.phones["1002"].registered = False  # lost without an event: only a listing shows it
+    with structlog.testing.capture_logs() as logs:
+        rig.sim.restart_esl()
+        assert rig.wait_for(lambda: "queue.reconciled" in [e["event"] for e in logs])
+
+    assert not board.phones["1002"].registered
+    assert board.phones["1001"].registered and board.phones["1003"].registered
+
+
+def test_an_unreadable_registration_listing_leaves_the_staff_board_as_it_was(rigs):
+    rig = rigs()
+    board = rig.daemon.queue.board
+    before = {ext: (p.registered, p.state) for ext, p in board.phones.items()}
+    rig.sim.profiles.clear()  # FreeSWITCH answers "Invalid Profile!" for the desk profile
+    with structlog.testing.capture_logs() as logs:
+        rig.sim.restart_esl()
+        assert rig.wait_for(lambda: "queue.reconciled" in [e["event"] for e in logs])
+
+    assert {ext: (p.registered, p.state) for ext, p in board.phones.items()} == before
+    about_registrations = [e for e in logs if e["event"].startswith("queue.registrations")]
+    assert [(e["event"], e["log_level"], e["profile"]) for e in about_registrations] == [
+        ("queue.registrations_unreadable", "warning", "desk")
+    ]
+
+
 # -- overflow ---------------------------------------------------------------------------
 
 

@@ -1,5 +1,5 @@
 """A daemon stop or restart, in process: the real daemon against the simulator, which behaves
-as FreeSWITCH did when the daemon's socket closed (../shared/freeswitch-observations.md).
+as FreeSWITCH did when the daemon's socket closed (docs/internals.md, "What a real FreeSWITCH did").
 
 A conversation with the desk goes on without the daemon and either side may end it, nobody
 left in silence; the next daemon adopts it and records its real end. Callers in a menu or on

@@ -40,9 +40,10 @@ def test_api_commands(sim: Simulator) -> None:
     assert esl.command("api show channels count").body == "\n0 total.\n"
     assert esl.command("api show channels as json").body == '{"row_count": 0}\n'
     assert esl.command("api nosuchcommand foo").body == "-ERR nosuchcommand Command not found!\n"
-    reg = esl.command("api sofia status profile fsref reg").body
-    assert "User:       \t1001@127.0.0.1" in reg
-    assert "Total items returned: 1" in reg
+    reg = esl.command("api sofia xmlstatus profile fsref reg").body
+    assert "<user>1001@127.0.0.1</user>" in reg
+    assert reg.count("<registration>") == 1
+    assert esl.command("api sofia xmlstatus profile nosuch reg").body == "Invalid Profile!\n"
     assert esl.command("api sofia_contact */1001@127.0.0.1").body.startswith(
         "sofia/fsref/sip:1001@"
     )
@@ -230,7 +231,7 @@ def test_restart_esl_drops_control_connections_but_not_calls(
     assert call.hangup_cause == "NORMAL_CLEARING"
 
 
-# -- the daemon's socket closing under a call (../shared/freeswitch-observations.md) -------
+# -- the daemon's socket closing under a call (docs/internals.md: what a real FreeSWITCH did) --
 
 
 def bridged_caller(sim: Simulator, daemon: FakeDaemon, esl: RawESL, script: CallerScript):

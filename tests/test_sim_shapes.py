@@ -2,7 +2,7 @@
 
 The simulator's frames (recorded with its frame hook while it runs a call flow, a bridge, a
 recording, originates and control commands) are compared with the captures in
-../shared/esl-captures: same header names in the same order, same Content-Type, same value
+tests/data/esl-captures: same header names in the same order, same Content-Type, same value
 encoding; values such as uuids, times and sequence numbers are ignored. Channel variables
 differ with the call's history, so for them the test checks that each name is one a real
 FreeSWITCH sends (or one the test set itself).
@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import urllib.parse
+import xml.etree.ElementTree as ElementTree
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ import pytest
 
 from _sim_raw import FakeDaemon, RawESL
 from frontdesk.sim import CallerScript, Simulator
+from helpers import captured_reply
 
 CAPTURES = Path(__file__).resolve().parent / "data" / "esl-captures"
 
@@ -297,3 +299,24 @@ def test_values_are_encoded_like_freeswitch(sim_frames: list[bytes]) -> None:
         length = re.search(rb"Content-Length: (\d+)\n\n", frame.split(b"\n\n", 1)[0] + b"\n\n")
         if length:
             assert len(frame.split(b"\n\n", 1)[1]) == int(length.group(1))
+
+
+def xml_skeleton(text: str) -> tuple[str, list[tuple[str, list[str]]]]:
+    """(declaration line, [(element, [child elements])...]) of an XML reply."""
+    root = ElementTree.fromstring(text)
+    return text.split("\n", 1)[0], [(e.tag, [c.tag for c in e]) for e in root.iter()]
+
+
+def test_the_registration_listing_has_the_captured_xml_shape(sim: Simulator) -> None:
+    sim.add_phone("1001")
+    sim.add_phone("1002")
+    esl = RawESL.connect(sim.esl_port)
+    esl.read()
+    esl.command("auth " + sim.password)
+    reply = esl.command("api sofia xmlstatus profile fsref reg")
+
+    assert reply.content_type == "api/response"
+    assert xml_skeleton(reply.body) == xml_skeleton(
+        captured_reply("inbound-sofia-status", "api sofia xmlstatus profile fsref reg")
+    )
+    assert reply.body.split("<user>")[0].endswith("\n        ")  # FreeSWITCH's indentation

@@ -8,7 +8,7 @@ group ``frontdesk`` (the daemon's group under systemd), so only root, the daemon
 the members of that group (the receptionists' accounts, `sudo frontdesk status`) can connect.
 The peer's credentials (SO_PEERCRED) are checked again on each connection, so a socket made
 wider by mistake still refuses other users. No TCP port is opened; nothing outside the box
-can reach it (DESIGN.md: nothing listens beyond loopback unless configured, and then with
+can reach it (docs/internals.md: nothing listens beyond loopback unless configured, and then with
 authentication — the dashboard will be that, in front of this).
 
 Protocol: one request a line, words separated by spaces; one JSON object a line in reply,

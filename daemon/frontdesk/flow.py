@@ -5,7 +5,7 @@ FreeSWITCH only through the `CallSession` of `frontdesk.esl` and decides everyth
 results FreeSWITCH reports (variables of CHANNEL_EXECUTE_COMPLETE), so the path it records is
 enough to replay what it decided.
 
-FreeSWITCH details the flow relies on (see ../shared/esl-captures/README.md):
+FreeSWITCH details the flow relies on (see tests/data/esl-captures/README.md):
 - `play_and_get_digits` reports the key in the variable it was given, not in `read_result`
   (a wrong key gives `read_result: success` too), and plays its invalid file after a timeout
   as well: `CallSession.read_digits` runs one try, the flow then says "invalid choice" only

@@ -59,7 +59,7 @@ class StaffRecorder:
 def purge_recordings(store: Store, settings: RecordingSettings, now: datetime) -> int:
     """Delete the recordings older than the retention, and their names in the call records;
     return how many recordings went. Without a retention (never enabled) nothing is done."""
-    if settings.retention_days <= 0:
+    if settings.retention_days is None:
         return 0
     cutoff = now - timedelta(days=settings.retention_days)
     purged = 0

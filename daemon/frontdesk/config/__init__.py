@@ -1,7 +1,8 @@
 """The config file: `load_config(path) -> Config`, or `ConfigError` listing every problem.
 
-The schema is in `schema.py`, the typed result in `model.py`, the rules between keys and the
-building of the result in `loader.py`.
+Each key is declared once, on a field of the typed result in `model.py` (its type, range and
+default); `schema.py` assembles the file's tables from them; the rules between keys and the
+building of the result are in `loader.py`.
 """
 
 from .loader import ConfigError, load_config

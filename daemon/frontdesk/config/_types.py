@@ -8,6 +8,8 @@ present and valid; the loader applies the model's defaults for the others.
 from __future__ import annotations
 
 import abc
+import copy
+import dataclasses
 import datetime as dt
 import difflib
 import ipaddress
@@ -15,11 +17,15 @@ import math
 import re
 import zoneinfo
 from collections.abc import Iterable
+from pathlib import PurePath
 from typing import Any
 
 from ._locate import Path
 
 INVALID: Any = type("Invalid", (), {"__repr__": lambda self: "INVALID"})()
+NO_DEFAULT: Any = dataclasses.MISSING
+KEY = "frontdesk.config.key"
+"""Metadata name, on a dataclass field of `model.py`, of the config key it is (see `key`)."""
 
 DTMF_KEYS = "0123456789*#"
 
@@ -82,13 +88,16 @@ def toml_type(raw: Any) -> str:
 
 
 class Value(abc.ABC):
-    """Base type: `required` keys must be present; `doc` says what the key is for."""
+    """Base type: `required` keys must be present; `doc` says what the key is for; `default`
+    is the value of an optional key the file leaves out (`NO_DEFAULT`: none, or computed by
+    the loader from other keys)."""
 
     missing = "missing required key"
 
     def __init__(self, *, required: bool = False, doc: str = "") -> None:
         self.required = required
         self.doc = doc
+        self.default: Any = NO_DEFAULT
 
     @abc.abstractmethod
     def convert(self, raw: Any, path: Path, issues: Issues) -> Any:
@@ -360,6 +369,25 @@ class Table(Value):
         self.fields = fields
         self.extra = extra
 
+    @classmethod
+    def of(cls, settings: type, *, extra: Value | None = None, **kw: Any) -> Table:
+        """The table of the keys declared on the fields of the dataclass `settings`."""
+        return cls(declared_keys(settings), extra=extra, **kw)
+
+    def with_keys(self, **fields: Value) -> Table:
+        """This table with more keys: those of the file with no field of their own (each
+        declared once: here, not on a dataclass)."""
+        twice = set(fields) & set(self.fields)
+        if twice:
+            raise ValueError(f"keys declared twice: {sorted(twice)}")
+        return Table(
+            {**self.fields, **fields}, extra=self.extra, required=self.required, doc=self.doc
+        )
+
+    def defaults(self) -> dict[str, Any]:
+        """The default of each optional key that has one."""
+        return {k: v.default for k, v in self.fields.items() if v.default is not NO_DEFAULT}
+
     def convert(self, raw: Any, path: Path, issues: Issues) -> Any:
         if not isinstance(raw, dict):
             return self._wrong_type("a table", raw, path, issues)
@@ -442,3 +470,66 @@ class Tagged(Value):
             return INVALID
         rest = {k: v for k, v in raw.items() if k != self.tag}
         return kind, self.variants[kind].convert(rest, path, issues)
+
+
+# -- declaring a key once ------------------------------------------------------------------
+
+
+def key(kind: Value, default: Any = NO_DEFAULT, *, computed: str = "", name: str = "") -> Any:
+    """A dataclass field that is a config key: its type and range (`kind`), its default, its
+    TOML name (`name`, when not the field's) -- the one place they are written (see
+    `declare`). A `Secret` is left out of the dataclass's repr."""
+    metadata = {KEY: (name, declare(kind, default, computed=computed))}
+    shown = not isinstance(kind, Secret)
+    if isinstance(default, dict):
+        return dataclasses.field(
+            default_factory=lambda: dict(default), repr=shown, metadata=metadata
+        )
+    return dataclasses.field(default=default, repr=shown, metadata=metadata)
+
+
+def declare(kind: Value, default: Any = NO_DEFAULT, *, computed: str = "") -> Value:
+    """`kind` as a key with `default`. No `default` and no `computed`: a required key.
+    `computed` says how the loader derives the value of an optional key from other keys (it
+    has no default of its own). A default the key's own type refuses (out of its range, not
+    one of its choices) is an error at import."""
+    declared = copy.copy(kind)
+    declared.required = default is NO_DEFAULT and not computed
+    declared.default = default
+    if computed:
+        declared.doc = f"{declared.doc}; default: {computed}".lstrip("; ")
+    problem = check_default(declared)
+    if problem:
+        raise ValueError(problem)
+    return declared
+
+
+def declared_keys(settings: type) -> dict[str, Value]:
+    """TOML name -> type of each key declared on the fields of the dataclass `settings`."""
+    keys: dict[str, Value] = {}
+    for f in dataclasses.fields(settings):
+        if KEY in f.metadata:
+            name, kind = f.metadata[KEY]
+            keys[name or f.name] = kind
+    return keys
+
+
+def check_default(kind: Value) -> str:
+    """What is wrong with `kind.default` as a value of the key (empty: nothing). None means
+    "not set" and is always allowed."""
+    if kind.default is NO_DEFAULT or kind.default is None:
+        return ""
+    issues = Issues()
+    kind.convert(_as_written(kind.default), ("default",), issues)
+    return "; ".join(f"default {kind.default!r}: {message}" for _, message in issues.items)
+
+
+def _as_written(value: Any) -> Any:
+    """A default as the technician would write it in the file."""
+    if isinstance(value, tuple):
+        return [_as_written(item) for item in value]
+    if isinstance(value, PurePath):
+        return str(value)
+    if isinstance(value, dt.time):
+        return value.strftime("%H:%M")
+    return value

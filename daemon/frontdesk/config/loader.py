@@ -21,8 +21,9 @@ import holidays
 from . import schema
 from ._locate import Locator, deepest_line, format_path
 from ._permissions import config_file_problem, inline_secret_problem, secret_file_problem
-from ._types import INVALID, Issues, did_you_mean, one_of
+from ._types import INVALID, KEY, Issues, did_you_mean, one_of
 from .model import (
+    ALPHA_LINE,
     CLOSED_STATES,
     FEATURES,
     OUTCOMES,
@@ -252,9 +253,12 @@ def _default(cls: type, name: str) -> Any:
 
 
 def _make(cls: type, values: dict[str, Any], **extra: Any) -> Any:
-    """Build `cls` from what is valid, or None when a required field is missing or invalid
-    (that problem has already been reported)."""
-    kwargs = {**values, **extra}
+    """Build `cls` from what is valid (keys as the file names them), or None when a required
+    field is missing or invalid (that problem has already been reported)."""
+    renamed = {
+        f.metadata[KEY][0]: f.name for f in dataclasses.fields(cls) if f.metadata.get(KEY, ("",))[0]
+    }
+    kwargs = {renamed.get(k, k): v for k, v in {**values, **extra}.items()}
     for f in dataclasses.fields(cls):
         no_default = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
         if no_default and f.name not in kwargs:
@@ -302,8 +306,10 @@ class _Builder:
         storage = self.storage()
         schedule = self.schedule()
         country = practice.country if practice else _default(PracticeSettings, "country")
-        numbers = self.outside_numbers(country)
-        prompt_directory = self.resolve(self.section("prompts").get("directory", "prompts"))
+        outside = {**schema.OUTSIDE.defaults(), **self.section("outside")}
+        numbers = self.outside_numbers(country, outside)
+        prompt_settings = {**schema.PROMPTS.defaults(), **self.section("prompts")}
+        prompt_directory = self.resolve(prompt_settings["directory"])
         prompts = self.prompts(prompt_directory)
         frontdesk = _make(DeskSettings, self.section("frontdesk"))
         flow = self.flow(prompts, numbers)
@@ -340,9 +346,9 @@ class _Builder:
             recording=recording,
             maintenance=maintenance,
             panel=panel,
-            allow_international=self.section("outside").get("allow_international", False),
+            allow_international=outside["allow_international"],
             prompt_directory=prompt_directory,
-            prompt_voice=self.section("prompts").get("voice"),
+            prompt_voice=prompt_settings.get("voice"),
         )
 
     # -- sections --------------------------------------------------------------------------
@@ -410,7 +416,7 @@ class _Builder:
                 "missing: set esl_password, or esl_password_file naming a file that holds it "
                 "(the password of FreeSWITCH's event socket)",
             )
-        allow = values.get("allow_remote_esl", False)
+        allow = values.get("allow_remote_esl", _default(FreeswitchSettings, "allow_remote_esl"))
         for key in ("esl_host", "listen_host"):
             host = values.get(key, _default(FreeswitchSettings, key))
             if not allow and not is_loopback(host):
@@ -502,9 +508,8 @@ class _Builder:
         here = ("panel",)
         if values.get("enabled") and not values.get("port"):
             self.add(here + ("port",), "missing: the panel is enabled, set its serial port")
-        if values.get("driver") == "alpha":  # an Alpha sign's factory setting: 7 bits, even
-            values.setdefault("bytesize", 7)
-            values.setdefault("parity", "E")
+        if values.get("driver") == "alpha":
+            values = {**ALPHA_LINE, **values}
         for kind in ("waiting", "wait"):
             amber = values.get(f"amber_{kind}", _default(PanelSettings, f"amber_{kind}"))
             red = values.get(f"red_{kind}", _default(PanelSettings, f"red_{kind}"))
@@ -549,17 +554,15 @@ class _Builder:
                     f"must not be before from ({item['to']} is before {item['from']})",
                 )
                 continue
-            closures.append(Closure(item["from"], item["to"], item.get("reason", "")))
+            closures.append(_make(Closure, item))
         extra = {}
         if "public_holidays" in values:
             extra["public_holidays"] = values["public_holidays"]
         return ScheduleSettings(week=week, closures=tuple(closures), **extra)
 
-    def outside_numbers(self, country: str) -> dict[str, str]:
-        outside = self.section("outside")
-        allow = outside.get("allow_international", False)
+    def outside_numbers(self, country: str, outside: dict[str, Any]) -> dict[str, str]:
         numbers = dict(outside.get("numbers", {}))
-        if not allow:
+        if not outside["allow_international"]:
             for name, number in numbers.items():
                 if is_international(number, country):
                     self.add(
@@ -865,7 +868,7 @@ class _Builder:
             if name in seen:
                 self.add(here + ("name",), f"another scenario is already named {name!r}")
             seen.add(name)
-            scenario = _make(Scenario, {"keys": (), **item})
+            scenario = _make(Scenario, item)
             if scenario is not None:
                 out.append(scenario)
         return tuple(out)

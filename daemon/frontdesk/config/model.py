@@ -3,13 +3,36 @@
 `frontdesk.config.load_config` turns the TOML file into these frozen dataclasses; nothing else
 in the daemon looks at the TOML. A call keeps the `Config` object it started with, so a reload
 never changes a call in progress.
+
+Each config key is declared once, on its field: ``key(type and range, default)`` (see
+`frontdesk.config._types.key`); `schema.py` assembles the file's tables from these fields.
+Adding a key is one line here (and its lines in examples/frontdesk.toml).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, time
 from pathlib import Path
+
+from ._types import (
+    Bool,
+    Cidr,
+    Date,
+    Extension,
+    Float,
+    Int,
+    IpAddress,
+    Key,
+    Keys,
+    List,
+    Map,
+    Number,
+    Secret,
+    Str,
+    Timezone,
+    key,
+)
 
 SCHEDULE_STATES = ("open", "lunch", "closed", "holiday", "closure")
 """Every state the schedule can be in; each one has a branch of the flow."""
@@ -51,13 +74,28 @@ OUTCOMES = (
 FreeSWITCH's static fallback took it)."""
 
 
+LANGUAGES = ("fr", "en")
+EMERGENCY_NUMBERS = ("15", "112")
+"""SAMU and the European emergency number."""
+
+_seconds = Float(minimum=1, maximum=600)
+_port = Int(minimum=1, maximum=65535)
+_short_number = Str(pattern=r"[0-9]{2,15}", what='a number of digits, like "15" or "116117"')
+_reason = Str(choices=REASONS, doc="contact reason recorded with the call")
+_feature_code = Str(pattern=r"[*#][0-9]{1,4}", what='* or # then 1 to 4 digits, like "*60"')
+_overflow = Str(doc="voicemail, callback, or a name in [outside.numbers]")
+_FRONTDESK_PHONES = "[frontdesk] extensions"
+_key = key
+"""`key`, where a field named key hides it (EmergencySettings)."""
+
+
 @dataclass(frozen=True)
 class Prompt:
     """An audio prompt: a local WAV file (or a FreeSWITCH stream URL) and the words it says."""
 
     name: str
-    file: str
-    text: str
+    file: str = key(Str())
+    text: str = key(Str())
     path: Path | None = None
     """Resolved local file; None for FreeSWITCH URLs such as ``tone_stream://`` or ``silence_stream://``."""
 
@@ -69,32 +107,38 @@ class Prompt:
 
 @dataclass(frozen=True)
 class PracticeSettings:
-    name: str
-    language: str = "fr"
-    timezone: str = "Europe/Paris"
-    country: str = "FR"
-    subdivision: str | None = None
+    name: str = key(Str())
+    language: str = key(Str(choices=LANGUAGES), "fr")
+    timezone: str = key(Timezone(), "Europe/Paris")
+    country: str = key(
+        Str(doc="ISO 3166 code; its public holidays come from the holidays library"), "FR"
+    )
+    subdivision: str | None = key(
+        Str(doc="region whose extra holidays apply, e.g. '57' (Moselle)"), None
+    )
 
 
 @dataclass(frozen=True)
 class FreeswitchSettings:
-    esl_password: str = field(repr=False)
-    esl_host: str = "127.0.0.1"
-    esl_port: int = 8021
-    allow_remote_esl: bool = False
-    listen_host: str = "127.0.0.1"
-    listen_port: int = 8084
-    domain: str = "127.0.0.1"
+    esl_password: str = key(Secret(), computed="read from esl_password_file")
+    esl_host: str = key(Str(), "127.0.0.1")
+    esl_port: int = key(_port, 8021)
+    allow_remote_esl: bool = key(Bool(), False)
+    listen_host: str = key(Str(), "127.0.0.1")
+    listen_port: int = key(_port, 8084)
+    domain: str = key(Str(), "127.0.0.1")
     """SIP domain of the staff extensions: a desk phone is dialled as ``user/EXT@domain``."""
-    gateway: str = "trunk"
+    gateway: str = key(Str(), "trunk")
     """Sofia gateway that reaches outside numbers: ``sofia/gateway/<gateway>/<number>``."""
-    heartbeat_timeout: float = 40.0
-    reconnect_max_delay: float = 30.0
-    command_timeout: float = 5.0
-    max_calls: int = 300
+    heartbeat_timeout: float = key(Float(minimum=5, maximum=600), 40.0)
+    reconnect_max_delay: float = key(Float(minimum=1, maximum=600), 30.0)
+    command_timeout: float = key(Float(minimum=0.5, maximum=120), 5.0)
+    max_calls: int = key(
+        Int(minimum=1, maximum=1000, doc="calls at once (the unit's LimitNOFILE is 4096)"), 300
+    )
     """Calls taken at once; one more is handed back to FreeSWITCH's dialplan fallback. Each
     call holds one file descriptor: keep it well under the daemon's LimitNOFILE."""
-    application_timeout: float = 300.0
+    application_timeout: float = key(Float(minimum=5, maximum=3600), 300.0)
     """Seconds an application (a playback...) may take beyond its own known duration (a
     record's maximum, a menu's timeout); past it the call is handed to the dialplan fallback."""
 
@@ -103,21 +147,21 @@ class FreeswitchSettings:
 class NetworkSettings:
     """The practice LAN, for the FreeSWITCH configuration `frontdesk freeswitch-config` writes."""
 
-    lan_ranges: tuple[str, ...]
+    lan_ranges: tuple[str, ...] = key(List(Cidr(), nonempty=True))
     """CIDR ranges the desk phones may register and call from (the SIP ACL)."""
-    sip_ip: str
+    sip_ip: str = key(IpAddress(doc="this box's LAN address (SIP and RTP)"))
     """This box's LAN address: SIP and RTP for the desk phones and the trunk."""
-    sip_port: int = 5060
+    sip_port: int = key(_port, 5060)
     """SIP port of the desk phones' profile."""
-    trunk_sip_port: int = 5080
+    trunk_sip_port: int = key(_port, 5080)
     """SIP port of the trunk's profile."""
 
 
 @dataclass(frozen=True)
 class PhoneSettings:
-    password_file: Path
+    password_file: Path = key(Str(doc="one EXT=password a line (relative to this file)"))
     """Secrets file, one ``EXT=password`` a line: the SIP passwords of the desk phones."""
-    names: dict[str, str] = field(default_factory=dict)
+    names: dict[str, str] = key(Map(Str(), key=Extension()), {})
     """Extension -> name shown on the other phones (and extra phones the flow never rings)."""
 
 
@@ -125,15 +169,15 @@ class PhoneSettings:
 class TrunkSettings:
     """The operator's SIP trunk; its sofia gateway is named by [freeswitch] gateway."""
 
-    proxy: str
-    username: str
-    password_file: Path
+    proxy: str = key(Str(doc="host or host:port of the operator's SIP proxy"))
+    username: str = key(Str())
+    password_file: Path = key(Str(doc="file holding the trunk password"))
     """Secrets file holding the trunk password (only its content, on one line)."""
-    caller_id: str
+    caller_id: str = key(Number(doc="the practice's number (DID)"))
     """The practice's number (DID), presented on calls frontdesk places through the trunk."""
-    realm: str | None = None
+    realm: str | None = key(Str(), None)
     """Default: the proxy's host."""
-    register: bool = True
+    register: bool = key(Bool(), True)
 
 
 FEATURES = ("login", "logout", "override")
@@ -144,18 +188,18 @@ FEATURES = ("login", "logout", "override")
 class FeatureSettings:
     """Codes dialled from the staff's desk phones; FreeSWITCH sends them to the daemon."""
 
-    extensions: tuple[str, ...]
+    extensions: tuple[str, ...] = key(List(Extension()), computed=_FRONTDESK_PHONES)
     """Phones allowed to use them (default: the front desk's)."""
-    login_prompt: str
-    logout_prompt: str
-    open_prompt: str
-    closed_prompt: str
-    schedule_prompt: str
+    login_prompt: str = key(Str())
+    logout_prompt: str = key(Str())
+    open_prompt: str = key(Str())
+    closed_prompt: str = key(Str())
+    schedule_prompt: str = key(Str())
     """Said after the override was cleared: the schedule applies again."""
-    refused_prompt: str
-    login: str = "*50"
-    logout: str = "*51"
-    override: str = "*60"
+    refused_prompt: str = key(Str())
+    login: str = key(_feature_code, "*50")
+    logout: str = key(_feature_code, "*51")
+    override: str = key(_feature_code, "*60")
     """Toggles the manual override: the opposite of the schedule's state, or back to it."""
 
     @property
@@ -166,61 +210,73 @@ class FeatureSettings:
 
 @dataclass(frozen=True)
 class StorageSettings:
-    database: Path
-    messages: Path
+    database: Path = key(Str())
+    messages: Path = key(Str())
     """Directory where FreeSWITCH records callers' messages (on the same box)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RecordingSettings:
     """Recording of the conversations callers have with the staff; off unless turned on."""
 
-    enabled: bool = False
-    purpose: str = ""
-    """Why calls are recorded (a sentence), stored with each recording."""
-    consent_prompt: str | None = None
+    enabled: bool = key(Bool(), False)
+    purpose: str | None = key(Str(doc="why calls are recorded; stored with each recording"), None)
+    """Why calls are recorded (a sentence), stored with each recording; required when enabled."""
+    consent_prompt: str | None = key(Str(doc="prompt played right after the greeting"), None)
     """Prompt played right after the greeting; its text says the call is recorded."""
-    retention_days: int = 0
-    """Recordings older than this are deleted by the daily job."""
-    directory: Path = Path("/var/lib/frontdesk/recordings")
-    """Where FreeSWITCH writes them (default: ``recordings`` next to the database)."""
+    retention_days: int | None = key(Int(minimum=1, maximum=3650), None)
+    """Recordings older than this are deleted by the daily job; required when enabled."""
+    directory: Path = key(
+        Str(doc="where FreeSWITCH writes the recordings"),
+        computed="recordings next to the database",
+    )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MaintenanceSettings:
     """The daemon's daily jobs: recordings past retention purged, database backed up."""
 
-    daily_at: time = time(3, 30)
+    daily_at: time = key(
+        Str(pattern=r"([01][0-9]|2[0-3]):[0-5][0-9]", what='a local time like "03:30"'),
+        time(3, 30),
+    )
     """Local time of the practice at which they run."""
-    backup_directory: Path = Path("/var/lib/frontdesk/backups")
-    """Default: ``backups`` next to the database."""
-    backups_kept: int = 7
+    backup_directory: Path = key(Str(), computed="backups next to the database")
+    backups_kept: int = key(Int(minimum=1, maximum=365), 7)
 
 
 PANEL_DRIVERS = ("frontdesk", "alpha")
 """The serial protocols the desk panel can speak (docs/panel-protocol.md): ours, or the Alpha
 Sign Communications Protocol of the LED message signs sold as call-centre wallboards."""
+ALPHA_LINE = {"bytesize": 7, "parity": "E"}
+"""An Alpha sign's factory line setting: the defaults of bytesize and parity with that driver."""
 
 
 @dataclass(frozen=True)
 class PanelSettings:
     """The desk status panel on a serial line (frontdesk.panel); off unless enabled."""
 
-    enabled: bool = False
-    port: str = ""
-    """A device path or a pyserial URL (socket://host:port, rfc2217://..., loop://)."""
-    driver: str = "frontdesk"
-    baudrate: int = 9600
-    bytesize: int = 8
-    parity: str = "N"
-    stopbits: int = 1
-    heartbeat_seconds: float = 2.0
-    amber_waiting: int = 2
-    red_waiting: int = 4
-    amber_wait: float = 60.0
-    red_wait: float = 180.0
+    enabled: bool = key(Bool(), False)
+    port: str = key(
+        Str(
+            allow_empty=True,
+            doc="/dev/ttyUSB0, /dev/serial/by-id/..., socket://host:port, rfc2217://...",
+        ),
+        "",
+    )
+    """A device path or a pyserial URL (socket://host:port, rfc2217://..., loop://); "": none."""
+    driver: str = key(Str(choices=PANEL_DRIVERS), "frontdesk")
+    baudrate: int = key(Int(minimum=300, maximum=4_000_000), 9600)
+    bytesize: int = key(Int(minimum=5, maximum=8), 8)
+    parity: str = key(Str(choices=("N", "E", "O", "M", "S")), "N")
+    stopbits: int = key(Int(minimum=1, maximum=2), 1)
+    heartbeat_seconds: float = key(Float(minimum=0.5, maximum=60), 2.0)
+    amber_waiting: int = key(Int(minimum=1, maximum=999), 2)
+    red_waiting: int = key(Int(minimum=1, maximum=999), 4)
+    amber_wait: float = key(Float(minimum=1, maximum=7200), 60.0)
+    red_wait: float = key(Float(minimum=1, maximum=7200), 180.0)
     """Levels: amber (red) when this many callers wait or the longest has waited this long."""
-    away_extension: str | None = None
+    away_extension: str | None = key(Extension(), None)
     """The desk's phone that the panel's away button logs out and in again."""
 
 
@@ -232,10 +288,10 @@ class TimeRange:
 
 @dataclass(frozen=True)
 class Closure:
-    start: date
-    end: date
+    start: date = key(Date(), name="from")
+    end: date = key(Date(), name="to")
     """Inclusive."""
-    reason: str = ""
+    reason: str = key(Str(allow_empty=True), "")
 
 
 @dataclass(frozen=True)
@@ -243,7 +299,7 @@ class ScheduleSettings:
     week: dict[int, tuple[TimeRange, ...]]
     """Opening ranges per weekday (0 = Monday). A gap between two ranges of a day is lunch."""
     closures: tuple[Closure, ...] = ()
-    public_holidays: bool = True
+    public_holidays: bool = key(Bool(), True)
 
 
 @dataclass(frozen=True)
@@ -251,50 +307,50 @@ class Branch:
     """What a caller hears in one schedule state, after the greeting."""
 
     state: str
-    entry: str
+    entry: str = key(Str())
     """Name of the first node."""
-    announcement: str | None = None
+    announcement: str | None = key(Str(), None)
     """Prompt played before the entry node."""
-    duty_number: str | None = None
+    duty_number: str | None = key(_short_number, None)
     """Number told to patients when closed (e.g. the duty GP line 116 117), spoken in the
     announcement."""
-    emergency_numbers: tuple[str, ...] = ("15", "112")
+    emergency_numbers: tuple[str, ...] = key(List(_short_number), EMERGENCY_NUMBERS)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EmergencySettings:
-    key: str
+    key: str = key(Key())
     """Active during the greeting and in the first menu of every branch."""
-    prompt: str
+    prompt: str = _key(Str())
     """Played when nobody can take the emergency: must say the emergency numbers."""
-    numbers: tuple[str, ...] = ("15", "112")
-    on_call: str | None = None
+    numbers: tuple[str, ...] = _key(List(_short_number, nonempty=True), EMERGENCY_NUMBERS)
+    on_call: str | None = _key(Str(doc="name in [outside.numbers]"), None)
     """Name (in [numbers]) of the on-call doctor, transferred to after the prompt when closed."""
-    extensions: tuple[str, ...] = ()
-    """Staff phones rung first while open (defaults to the front desk's)."""
-    ring_timeout: float = 30.0
+    extensions: tuple[str, ...] = _key(List(Extension()), computed=_FRONTDESK_PHONES)
+    """Staff phones rung first while open."""
+    ring_timeout: float = _key(_seconds, 30.0)
 
 
 @dataclass(frozen=True)
 class DeskSettings:
-    extensions: tuple[str, ...]
-    ring_timeout: float = 25.0
+    extensions: tuple[str, ...] = key(List(Extension(), nonempty=True))
+    ring_timeout: float = key(_seconds, 25.0)
 
 
 @dataclass(frozen=True)
 class MenuNode:
     name: str
-    prompt: str
-    options: dict[str, str]
+    prompt: str = key(Str())
+    options: dict[str, str] = key(Map(Str(), key=Key()))
     """Key -> node name; at most four."""
-    on_failure: str
+    on_failure: str = key(Str())
     """Node reached after the last failed try: a human or a message, never a hang-up."""
-    timeout: float = 5.0
-    tries: int = 3
-    invalid_prompt: str | None = None
-    no_choice_prompt: str | None = None
+    timeout: float = key(Float(minimum=1, maximum=60), 5.0)
+    tries: int = key(Int(minimum=1, maximum=9), 3)
+    invalid_prompt: str | None = key(Str(), None)
+    no_choice_prompt: str | None = key(Str(), None)
     """Played when the caller pressed nothing (default: flow.no_choice)."""
-    reason: str | None = None
+    reason: str | None = key(_reason, None)
 
 
 @dataclass(frozen=True)
@@ -302,9 +358,9 @@ class InfoNode:
     """Play information, then go on to `then` or hang up."""
 
     name: str
-    prompt: str
-    reason: str = "information"
-    then: str | None = None
+    prompt: str = key(Str())
+    reason: str = key(_reason, "information")
+    then: str | None = key(Str(), None)
 
 
 @dataclass(frozen=True)
@@ -312,10 +368,10 @@ class MessageNode:
     """Record a message (voicemail, prescription request...) with the caller's number."""
 
     name: str
-    prompt: str
-    reason: str = "other"
-    max_seconds: int = 120
-    thanks_prompt: str | None = None
+    prompt: str = key(Str())
+    reason: str = key(_reason, "other")
+    max_seconds: int = key(Int(minimum=5, maximum=3600), 120)
+    thanks_prompt: str | None = key(Str(), None)
 
 
 @dataclass(frozen=True)
@@ -323,12 +379,12 @@ class QueueNode:
     """Ring the front-desk phones together; nobody answers -> `then` (a message node)."""
 
     name: str
-    then: str
-    prompt: str | None = None
-    reason: str = "speak_to_someone"
-    extensions: tuple[str, ...] = ()
+    then: str = key(Str())
+    prompt: str | None = key(Str(), None)
+    reason: str = key(_reason, "speak_to_someone")
+    extensions: tuple[str, ...] = key(List(Extension()), ())
     """Empty means the front desk's extensions."""
-    ring_timeout: float | None = None
+    ring_timeout: float | None = key(_seconds, None)
 
 
 @dataclass(frozen=True)
@@ -336,29 +392,31 @@ class TransferNode:
     """Transfer to an outside number named in [numbers] (never one the caller typed)."""
 
     name: str
-    number: str
-    then: str
+    number: str = key(Str(doc="name in [outside.numbers]"))
+    then: str = key(Str())
     """Node reached when the transfer fails."""
-    prompt: str | None = None
-    reason: str = "other"
-    ring_timeout: float = 30.0
+    prompt: str | None = key(Str(), None)
+    reason: str = key(_reason, "other")
+    ring_timeout: float = key(_seconds, 30.0)
 
 
 Node = MenuNode | InfoNode | MessageNode | QueueNode | TransferNode
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FlowSettings:
-    greeting: str
-    goodbye: str
-    invalid: str
+    greeting: str = key(Str())
+    goodbye: str = key(Str())
+    invalid: str = key(Str())
     """After a key the menu does not offer."""
     nodes: dict[str, Node]
     branches: dict[str, Branch]
     """One per schedule state (see SCHEDULE_STATES)."""
-    operator_key: str = "0"
-    repeat_key: str = "*"
-    no_choice: str | None = None
+    operator_key: str = key(Key(), "0")
+    repeat_key: str = key(Key(), "*")
+    no_choice: str | None = key(
+        Str(doc="prompt after a menu timeout with no key; none: repeat at once"), None
+    )
     """After a menu timeout with no key pressed; None: the menu is repeated at once."""
 
 
@@ -366,12 +424,12 @@ class FlowSettings:
 class Scenario:
     """A rehearsal: a call at `when` pressing `keys` must end at `expect`."""
 
-    name: str
-    when: str
+    name: str = key(Str())
+    when: str = key(Str(doc="schedule state or local date-time 2026-12-24T10:30"))
     """A schedule state ("open", "lunch"...) or a local ISO date-time ("2026-12-24T10:30")."""
-    keys: tuple[str, ...]
-    expect: str
+    expect: str = key(Str(doc="node name or outcome"))
     """The node where the call ends, or an outcome (see frontdesk.flow.OUTCOMES)."""
+    keys: tuple[str, ...] = key(List(Keys()), ())
 
 
 QUEUE_STRATEGIES = ("longest_idle", "ring_all", "fixed_order")
@@ -384,43 +442,46 @@ kind."""
 class QueueSettings:
     """The front-desk queue (frontdesk.queue). Durations are seconds."""
 
-    strategy: str = "longest_idle"
-    ring_timeout: float = 20.0
+    strategy: str = key(Str(choices=QUEUE_STRATEGIES), "longest_idle")
+    ring_timeout: float = key(Float(minimum=5, maximum=120), 20.0)
     """How long one staff phone rings for one caller before the next one is tried."""
-    skip_seconds: float = 60.0
+    skip_seconds: float = key(Float(minimum=0, maximum=3600), 60.0)
     """A phone that did not answer is not rung again for this long."""
-    wrapup_seconds: float = 15.0
-    announce_every: float = 45.0
-    announce_prompt: str | None = None
+    wrapup_seconds: float = key(Float(minimum=0, maximum=600), 15.0)
+    announce_every: float = key(Float(minimum=15, maximum=600), 45.0)
+    announce_prompt: str | None = key(Str(), None)
     """Played on entry and every `announce_every` seconds (position and wait are spoken once
     frontdesk.speech is available)."""
-    nobody_prompt: str | None = None
+    nobody_prompt: str | None = key(Str(), None)
     """Played instead when no staff member is logged in."""
-    callback_key: str | None = None
-    callback_prompt: str | None = None
+    callback_key: str | None = key(Key(), None)
+    callback_prompt: str | None = key(Str(), None)
     """Asks the caller to confirm their number with 1 (or type one when it is hidden)."""
-    callback_thanks_prompt: str | None = None
-    callback_retries: int = 2
-    callback_retry_seconds: float = 300.0
-    max_wait: float = 600.0
-    max_length: int = 10
-    on_max_wait: str = "voicemail"
-    on_max_length: str = "voicemail"
-    on_nobody: str = "voicemail"
-    missed_after: float = 0.0
+    callback_thanks_prompt: str | None = key(Str(), None)
+    callback_retries: int = key(Int(minimum=0, maximum=10), 2)
+    callback_retry_seconds: float = key(Float(minimum=30, maximum=86400), 300.0)
+    max_wait: float = key(Float(minimum=30, maximum=7200), 600.0)
+    max_length: int = key(Int(minimum=1, maximum=500), 10)
+    on_max_wait: str = key(_overflow, "voicemail")
+    on_max_length: str = key(_overflow, "voicemail")
+    on_nobody: str = key(_overflow, "voicemail")
+    missed_after: float = key(Float(minimum=0, maximum=3600), 0.0)
     """A caller who hung up unserved after waiting longer than this (in the queue, or at the
     voicemail it sent them to, without a message) is a missed patient. 0: every one of them,
     since a caller in the queue has already chosen to speak to someone (no misdial to filter
     out)."""
-    call_back_missed: bool = True
+    call_back_missed: bool = key(Bool(), True)
     """Missed patients are called back when the desk is free (staff phone first, as any
     callback); off: they are only listed (`frontdesk callbacks`)."""
-    moh: str = "local_stream://moh"
-    sofia_profile: str = "desk"
+    moh: str = key(
+        Str(doc="hold music: local_stream://moh, tone_stream://..., silence_stream://..."),
+        "local_stream://moh",
+    )
+    sofia_profile: str = key(Str(doc="SIP profile of the desk phones"), "desk")
     """SIP profile of the desk phones (registrations are read from it)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Config:
     source: Path
     version: str
@@ -433,14 +494,15 @@ class Config:
     frontdesk: DeskSettings
     numbers: dict[str, str]
     """Allowed outside numbers by name; the only numbers frontdesk ever dials out."""
+    allow_international: bool
+    """[outside] allow_international."""
     prompts: dict[str, Prompt]
     flow: FlowSettings
     scenarios: tuple[Scenario, ...] = ()
     queue: QueueSettings = QueueSettings()
-    recording: RecordingSettings = RecordingSettings()
-    maintenance: MaintenanceSettings = MaintenanceSettings()
+    recording: RecordingSettings
+    maintenance: MaintenanceSettings
     panel: PanelSettings = PanelSettings()
-    allow_international: bool = False
     network: NetworkSettings | None = None
     phones: PhoneSettings | None = None
     trunk: TrunkSettings | None = None

@@ -1,7 +1,7 @@
 """frontdesk.esl: the only code that speaks FreeSWITCH's Event Socket.
 
 Why not greenswitch: it is a declared dependency and the library this project started from, but
-each of its pieces carries one of the defects listed in STYLE.md, and overriding them in
+each of its pieces carries one of the defects listed in docs/internals.md, and overriding them in
 subclasses would mean overriding every method while still inheriting its threading model:
 
 - `ESLEvent` URL-decodes the whole frame before splitting lines, so an encoded newline in a

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import re
+import xml.etree.ElementTree as ElementTree
 from collections.abc import Mapping
 
 from frontdesk.esl._link import check_line
@@ -146,6 +147,41 @@ def live_channels(reply: str) -> dict[str, dict[str, str]]:
     return {row["uuid"]: row for row in rows if isinstance(row, dict) and row.get("uuid")}
 
 
+# -- registrations ----------------------------------------------------------------------
+
+
+class UnreadableReply(ValueError):
+    """A reply that does not have the shape FreeSWITCH gives it (an error, a wrong profile)."""
+
+
+def registrations(profile: str) -> str:
+    """The api command listing who is registered on a sofia profile, as XML (see
+    `registered_users`)."""
+    check_line(profile)
+    if not profile or " " in profile:
+        raise ValueError(f"not a sofia profile name: {profile!r}")
+    return f"sofia xmlstatus profile {profile} reg"
+
+
+def registered_users(reply: str) -> set[str]:
+    """The users (``1001`` of ``<user>1001@domain</user>``) in a `registrations` reply:
+    ``<profile><registrations><registration><user>…`` (mod_sofia's cmd_xml_status; an empty
+    ``<registrations>`` when nobody is registered). Raises `UnreadableReply` for anything
+    else: ``Invalid Profile!``, an ``-ERR``, truncated or foreign XML. A DOCTYPE is refused,
+    so no entity is ever declared or expanded (ElementTree fetches no external entity)."""
+    if "<!DOCTYPE" in reply or "<!ENTITY" in reply:
+        raise UnreadableReply("a DOCTYPE in a registrations reply")
+    try:
+        root = ElementTree.fromstring(reply)
+    except ElementTree.ParseError as error:
+        raise UnreadableReply(f"not XML ({error})") from None
+    listing = root.find("registrations") if root.tag == "profile" else None
+    if listing is None:
+        raise UnreadableReply(f"no <profile><registrations> but <{root.tag}>")
+    users = {entry.findtext("user") or "" for entry in listing.findall("registration")}
+    return {user.partition("@")[0] for user in users} - {""}
+
+
 # -- dial strings and the gateway ------------------------------------------------------
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f',{}\[\]\\|^]")
@@ -226,11 +262,6 @@ def shown_to_staff(number: str | None, label: str | None = None) -> dict[str, st
     if label:
         shown["origination_caller_id_name"] = label
     return shown
-
-
-def registrations(profile: str) -> str:
-    """The api command listing a sofia profile's registrations (`StaffBoard` reads it)."""
-    return f"sofia status profile {_part(profile)} reg"
 
 
 def gateway_status(gateway: str) -> str:

@@ -4,7 +4,7 @@ or translated for an Alpha LED sign), and reopens the port with backoff after an
 
 pyserial reads and writes are used non-blocking (timeout 0) in a loop that yields to the hub
 between polls; the port is opened in gevent's threadpool (a `socket://` connect may block).
-pyserial's own reader thread is not used: it exits on unplug and never reopens (STYLE.md)."""
+pyserial's own reader thread is not used: it exits on unplug and never reopens."""
 
 from __future__ import annotations
 

@@ -184,9 +184,11 @@ class CallQueue:
         self.board.skip_seconds = settings.skip_seconds
         added = [ext for ext in extensions if ext not in self.board.phones]
         self.board.set_extensions(extensions)
-        if added:  # a phone new to the queue may have registered long ago: ask FreeSWITCH
-            reply = self._api(commands.registrations(settings.sofia_profile))
-            self.board.set_registrations(reply, added)
+        control = self._control()
+        if added and control is not None:  # a phone new to the queue may have registered
+            registered = self._registered_users(control)  # long ago: ask FreeSWITCH
+            if registered is not None:
+                self.board.set_registrations(registered, added)
         self.refresh()
 
     def reconcile(self) -> None:
@@ -194,13 +196,13 @@ class CallQueue:
         control = self._control()
         if control is None:
             return
+        registered = self._registered_users(control)
         try:
-            registrations = control.api(commands.registrations(self.settings.sofia_profile))
             channels = control.api(commands.SHOW_CHANNELS)
         except ESLError as error:
             log.warning("queue.reconcile_failed", error=str(error))
             return
-        self.board.reconcile(registrations, channels)
+        self.board.reconcile(registered, channels)
         log.info("queue.reconciled", staff=self.staff_summary())
         self.refresh()
 
@@ -507,6 +509,18 @@ class CallQueue:
         except ESLError as error:
             log.warning("queue.gateway_check_failed", gateway=gateway, error=str(error))
             return None
+
+    def _registered_users(self, control: ControlConnection) -> set[str] | None:
+        """Who is registered on the desk phones' sofia profile; None, with one warning, when
+        FreeSWITCH cannot be asked or its answer cannot be read (a wrong profile name)."""
+        profile = self.settings.sofia_profile
+        try:
+            return commands.registered_users(control.api(commands.registrations(profile)))
+        except ESLError as error:
+            log.warning("queue.registrations_failed", profile=profile, error=str(error))
+        except commands.UnreadableReply as error:
+            log.warning("queue.registrations_unreadable", profile=profile, error=str(error))
+        return None
 
     def _api(self, command: str) -> str:
         control = self._control()

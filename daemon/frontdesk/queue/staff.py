@@ -10,13 +10,12 @@ A phone's state is derived, never set by hand, so it cannot stay stuck:
 - ``idle``: available.
 Channels are mapped to an extension by their ``presence_id`` (``1001@domain``: calls to the
 phone) or their caller id number (calls from it). After a (re)connection `reconcile` rebuilds
-registrations and channels from ``sofia status profile … reg`` and ``show channels as json``.
+registrations and channels from ``sofia xmlstatus profile … reg`` and ``show channels as json``.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -24,7 +23,6 @@ from frontdesk.clock import Clock, Timer
 from frontdesk.esl import Event
 
 STATES = ("idle", "ringing", "on_call", "wrapup", "skipped", "unregistered", "logged_out")
-_REG_USER = re.compile(r"^User:\s*([^@\s]+)@", re.MULTILINE)
 
 
 @dataclass
@@ -117,9 +115,8 @@ class StaffBoard:
             phone.registered = registered
             self._update(phone)
 
-    def set_registrations(self, registrations: str, extensions: Iterable[str]) -> None:
-        """Take the registrations of `extensions` from a ``sofia status profile … reg`` text."""
-        registered = set(_REG_USER.findall(registrations))
+    def set_registrations(self, registered: set[str], extensions: Iterable[str]) -> None:
+        """Take the registrations of `extensions` from the set of registered users."""
         for ext in extensions:
             self.set_registered(ext, ext in registered)
 
@@ -188,9 +185,9 @@ class StaffBoard:
                     self._wake_at(phone, phone.wrapup_until)
                 self._update(phone)
 
-    def reconcile(self, registrations: str, channels_json: str) -> None:
-        """Replace what we believe with what FreeSWITCH says (after a (re)connection)."""
-        registered = set(_REG_USER.findall(registrations))
+    def reconcile(self, registered: set[str] | None, channels_json: str) -> None:
+        """Replace what we believe with what FreeSWITCH says (after a (re)connection);
+        `registered` None: registrations unknown, each phone keeps the one it had."""
         rows = json.loads(channels_json or "{}").get("rows") or []
         live: dict[str, dict[str, bool]] = {ext: {} for ext in self.phones}
         for row in rows:
@@ -198,7 +195,8 @@ class StaffBoard:
             if ext is not None:
                 live[ext][row["uuid"]] = row.get("callstate") in ("ACTIVE", "HELD")
         for ext, phone in self.phones.items():
-            phone.registered = ext in registered
+            if registered is not None:
+                phone.registered = ext in registered
             phone.channels = live[ext]
             phone.offers &= set(live[ext])
             self._update(phone)

@@ -1,8 +1,9 @@
 """Regenerate ``_templates.py`` from the ESL captures (development tool, not used at run time).
 
-Usage (from daemon/)::
+Usage (from the repository root)::
 
-    python -m frontdesk.sim._gen_templates ../../shared/esl-captures > frontdesk/sim/_templates.py
+    PYTHONPATH=daemon python -m frontdesk.sim._gen_templates tests/data/esl-captures \
+        > daemon/frontdesk/sim/_templates.py
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
+from xml.sax.saxutils import escape as xml_escape
 
 import gevent
 import structlog
@@ -75,6 +76,7 @@ class Simulator:
         fallback_messages: str = "",
         socket_resume: bool = True,
         gateways: Sequence[str] = ("trunk",),
+        profiles: Sequence[str] = ("desk", "fsref"),
         local_streams: Mapping[str, str | os.PathLike[str]] | None = None,
     ) -> None:
         if isinstance(daemon_address, str):
@@ -98,6 +100,9 @@ class Simulator:
         """Directory the fallback's voicemail is recorded into; "" writes no file."""
         self.gateways = set(gateways)
         """The sofia gateways FreeSWITCH has (``sofia status gateway``, ``sofia/gateway/…``)."""
+        self.profiles = set(profiles)
+        """The sofia profiles the desk phones register on (``sofia xmlstatus profile``): the
+        shipped desk.xml's and the captures' fsref; another name is ``Invalid Profile!``."""
         self.local_streams = None if local_streams is None else dict(local_streams)
         """``local_stream://<name>`` sources by name -> directory, as local_stream.conf.xml
         declares them (`has_stream`); None: every stream plays."""
@@ -600,15 +605,8 @@ class Simulator:
 
     def _api_sofia(self, arg: str) -> tuple[str, Deferred]:
         words = arg.split()
-        if len(words) >= 4 and words[:2] == ["status", "profile"] and words[3] == "reg":
-            wanted = words[4] if len(words) > 4 else None
-            entries = [
-                _registration(p)
-                for p in self.phones.values()
-                if p.registered and (wanted is None or p.ext == wanted)
-            ]
-            body = "\nRegistrations:\n" + _RULE + "\n" + "".join(entries)
-            return body + f"Total items returned: {len(entries)}\n" + _RULE + "\n", None
+        if len(words) == 4 and words[:2] == ["xmlstatus", "profile"] and words[3] == "reg":
+            return self._xml_registrations(words[2]), None
         if words[:2] == ["status", "gateway"]:
             return self._gateway_status(words[2] if len(words) > 2 else None), None
         if words == ["status"]:
@@ -619,6 +617,18 @@ class Simulator:
                 None,
             )
         return "-ERR Usage: sofia status|xmlstatus ...\n", None
+
+    def _xml_registrations(self, profile: str) -> str:
+        """mod_sofia's ``sofia xmlstatus profile <name> reg`` (cmd_xml_status in sofia.c),
+        shaped as in the captures' inbound-sofia-status; every registered phone is on every
+        profile in `profiles`."""
+        if profile not in self.profiles:
+            return "Invalid Profile!\n"
+        entries = "".join(_xml_registration(p) for p in self.phones.values() if p.registered)
+        return (
+            '<?xml version="1.0" encoding="ISO-8859-1"?>\n<profile>\n  <registrations>\n'
+            f"{entries}  </registrations>\n</profile>\n"
+        )
 
     def _gateway_status(self, name: str | None) -> str:
         """mod_sofia's ``sofia status gateway <name>`` (cmd_status in sofia.c)."""
@@ -655,23 +665,32 @@ def _set_variable(channel: Channel, name: str, value: str) -> None:
         channel.variables.pop(name, None)
 
 
-def _registration(phone: Phone) -> str:
-    expires = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(time.time() + 3660))
-    return (
-        f"Call-ID:    \tsim-reg-{phone.ext}@127.0.0.1\n"
-        f"User:       \t{phone.ext}@127.0.0.1\n"
-        f'Contact:    \t"" <sip:{phone.ext}@127.0.0.1:5090>\n'
-        "Agent:      \tfrontdesk-sim-phone\n"
-        f"Status:     \tRegistered(UDP)(unknown) EXP({expires}) EXPSECS(3660)\n"
-        "Ping-Status:\tReachable\n"
-        "Ping-Time:\t0.00\n"
-        "Host:       \tsim\n"
-        "IP:         \t127.0.0.1\n"
-        "Port:       \t5092\n"
-        "Auth-User:  \tunknown\n"
-        "Auth-Realm: \t127.0.0.1\n"
-        f"MWI-Account:\t{phone.ext}@127.0.0.1\n\n"
+def _xml_registration(phone: Phone) -> str:
+    expires = time.time() + 3660
+    shown = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(expires))
+    user = f"{phone.ext}@127.0.0.1"
+    fields = (
+        ("call-id", f"sim-reg-{user}"),
+        ("user", user),
+        ("contact", f'"" <sip:{phone.ext}@127.0.0.1:5090>'),
+        ("agent", "frontdesk-sim-phone"),
+        ("status", f"Registered(UDP)(unknown) exp({shown}) expsecs(3660)"),
+        ("ping-status", "Reachable"),
+        ("ping-time", "0.00"),
+        ("host", "sim"),
+        ("network-ip", "127.0.0.1"),
+        ("network-port", "5092"),
+        ("sip-auth-user", "unknown"),
+        ("sip-auth-realm", "127.0.0.1"),
+        ("mwi-account", user),
     )
+    lines = "".join(f"        <{tag}>{_xml_text(value)}</{tag}>\n" for tag, value in fields)
+    return f"    <registration>\n{lines}    </registration>\n"
+
+
+def _xml_text(value: str) -> str:
+    """Text escaped as FreeSWITCH's switch_amp_encode does it (quotes included)."""
+    return xml_escape(value, {'"': "&quot;"})
 
 
 def _channel_row(ch: Channel) -> dict[str, str]:
