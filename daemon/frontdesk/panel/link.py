@@ -9,7 +9,7 @@ pyserial's own reader thread is not used: it exits on unplug and never reopens (
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING
 
 import gevent
@@ -186,7 +186,7 @@ class Panel:
     def _serve(self, port: serial.SerialBase) -> None:
         splitter = LineSplitter()
         self._send(port, Frame("V", self._next_seq(), (str(PROTOCOL_VERSION), "frontdesk")))
-        shown: tuple[str, ...] | None = None
+        shown: Hashable | None = None
         sent_state = heartbeat_at = heard_at = time.monotonic()
         silent = False
         self._dirty = True
