@@ -468,7 +468,9 @@ class CallFlow:
         """Through the trunk, showing the practice's number (never the patient's: the operator
         may refuse a number that is not the line's)."""
         config = self.config
-        variables = {"originate_timeout": int(ring_timeout), "ignore_early_media": "true"}
+        variables: dict[str, str | int] = {
+            "originate_timeout": int(ring_timeout), "ignore_early_media": "true"
+        }
         variables |= caller_id(config.presented_number, config.practice.name)
         return dial_string(gateway_target(config.freeswitch.gateway, number), variables)
 

@@ -441,7 +441,7 @@ class CallbackDesk:
         if control is None:
             raise ESLError("no control connection")
         digits = callback_digits(number)  # stored data going into a dial string: digits only
-        variables = {
+        variables: dict[str, str | int] = {
             "origination_uuid": leg,
             "ignore_early_media": "true",
             "originate_timeout": PATIENT_RING_SECONDS,
