@@ -15,12 +15,16 @@ def json_logging():
     """configure_logging for one test; structlog and gevent's hub as they were afterwards."""
     saved = structlog.get_config()
     hub = gevent.get_hub()
+    hook = vars(hub).get("print_exception")
     try:
         configure_logging(json_lines=True)
         yield
     finally:
         structlog.configure(**saved)
-        vars(hub).pop("print_exception", None)
+        if hook is None:
+            del hub.print_exception
+        else:
+            hub.print_exception = hook
 
 
 def _fail_in_gevent_code():
