@@ -104,7 +104,7 @@ def configure_logging(level: str = "info", *, json_lines: bool | None = None) ->
             *renderers,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
-        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]  # uses write/flush only
+        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]  # PrintLogger needs only write, flush
         cache_logger_on_first_use=False,  # tests and reloads may reconfigure
     )
     # Libraries that use the standard logging module (greenswitch, gevent) go to the same place.
