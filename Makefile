@@ -17,6 +17,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check daemon tests bench
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done

@@ -68,3 +68,26 @@ def test_a_caller_going_round_in_a_circle_fails_its_scenario_instead_of_hanging(
     limit = "still going after 2 hours (simulated)"
     assert all(failed[name].startswith(limit) for name in circling)
     assert "FAIL" in frontdesk.rehearse.format_table(results, looping)
+
+
+def test_a_call_still_going_whose_end_the_daemon_did_not_record_is_reported_not_a_crash(
+    practice, monkeypatch
+):
+    """The daemon may record a call's end too late for the rig (CALL_TIMEOUT): the circling
+    scenario still fails with its own reason, and the rehearsal goes on to the table."""
+    info = practice.flow.nodes["practical_info"]
+    nodes = {**practice.flow.nodes, "practical_info": replace(info, then="practical_info")}
+    looping = replace(practice, flow=replace(practice.flow, nodes=nodes))
+
+    def no_record_in_time(self, call, timeout=frontdesk.rehearse.CALL_TIMEOUT):
+        call.wait_done(timeout)
+        return None
+
+    monkeypatch.setattr(frontdesk.rehearse.Rig, "result", no_record_in_time)
+
+    results = frontdesk.rehearse.rehearse(looping)
+
+    problems = {result.rehearsal.name: result.problem for result in results}
+    circling = "pressing 4 gives the hours and address"
+    assert problems[circling].startswith("still going after 2 hours (simulated)")
+    assert "FAIL" in frontdesk.rehearse.format_table(results, looping)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import cast
 
 import gevent
 import gevent.event
@@ -333,7 +334,7 @@ class Daemon:
             call_log.warning("call.refused", reason="the Unique-ID of a recorded call")
             session.close()
             return
-        self._calls[uuid] = gevent.getcurrent()
+        self._calls[uuid] = cast(gevent.Greenlet, gevent.getcurrent())  # the server spawned it
         self._remember_served(uuid)
         if feature_of(config, session.destination) is not None:
             self._feature_call(session, config, schedule, call_log)
@@ -598,5 +599,5 @@ class Daemon:
             del self._served[next(iter(self._served))]
 
     def _dump_stacks(self) -> None:
-        for line in gevent.util.format_run_info():
+        for line in gevent.util.format_run_info():  # type: ignore[func-returns-value, attr-defined]  # types-gevent says None; it returns the lines
             log.warning("debug.greenlets", line=line)

@@ -10,9 +10,11 @@ import logging
 import re
 import sys
 import time
+from types import TracebackType
 
 import gevent
 import structlog
+from structlog.typing import ExcInfo
 
 from frontdesk.terminal import safe
 
@@ -102,15 +104,20 @@ def configure_logging(level: str = "info", *, json_lines: bool | None = None) ->
             *renderers,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
-        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),
+        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]  # PrintLogger needs only write, flush
         cache_logger_on_first_use=False,  # tests and reloads may reconfigure
     )
     # Libraries that use the standard logging module (greenswitch, gevent) go to the same place.
     logging.basicConfig(level=numeric_level, stream=sys.stderr, format="%(name)s: %(message)s")
-    gevent.get_hub().print_exception = _log_greenlet_failure
+    gevent.get_hub().print_exception = _log_greenlet_failure  # type: ignore[method-assign, assignment]  # a hook set per hub
 
 
-def _log_greenlet_failure(context: object, kind: type, value: BaseException | None, tb) -> None:
+def _log_greenlet_failure(
+    context: object | None,
+    kind: type[BaseException] | None,
+    value: BaseException | str | None,
+    tb: TracebackType | None,
+) -> None:
     """What gevent's hub prints for an error nobody caught in a greenlet (or a callback), as
     one log line with the traceback in its ``exception`` field. Only the function's name is
     given: the greenlet's repr shows its arguments, which may be a caller's data."""
@@ -118,5 +125,17 @@ def _log_greenlet_failure(context: object, kind: type, value: BaseException | No
     structlog.get_logger("gevent").error(
         "greenlet.failed",
         greenlet=getattr(function, "__qualname__", type(context).__name__),
-        exc_info=(kind, value if value is not None else kind(), tb),
+        exc_info=_exc_info(kind, value, tb),
     )
+
+
+def _exc_info(
+    kind: type[BaseException] | None, value: BaseException | str | None, tb: TracebackType | None
+) -> ExcInfo | bool:
+    """gevent's error report as structlog takes it: no type means "the exception being
+    handled" (True: structlog reads it), and the value may be a plain string or None."""
+    if kind is None:
+        return True
+    if not isinstance(value, BaseException):
+        value = kind() if value is None else kind(value)
+    return kind, value, tb

@@ -73,11 +73,11 @@ def render_prompts(config: Config, *, force: bool = False) -> list[Outcome]:
     for _, prompt in sorted(config.prompts.items()):
         if prompt.path is None:
             continue
-        recording = directory / CUSTOM / prompt.file
-        if recording.is_file():
+        custom = directory / CUSTOM / prompt.file
+        recording = custom if custom.is_file() else None
+        if recording is not None:
             source = "recording:" + hashlib.sha256(recording.read_bytes()).hexdigest()
         else:
-            recording = None
             source = "tts:" + _text_hash(voice, prompt.text)
         if not force and manifest.get(prompt.file) == source and prompt.path.is_file():
             outcomes.append(Outcome(prompt, "unchanged"))

@@ -224,9 +224,9 @@ def _play(rig: Rig, rehearsal: Rehearsal, uri_names: dict[str, str]) -> Rehearsa
         )
     elif result is None:
         outcome.problem = "the daemon recorded no end for the call"
-        return outcome
-    outcome.end_node = result.end_node
-    outcome.outcome = result.outcome
+    if result is not None:
+        outcome.end_node = result.end_node
+        outcome.outcome = result.outcome
     return outcome
 
 
@@ -395,7 +395,7 @@ class Rig:
 def format_table(results: list[RehearsalResult], config: Config) -> str:
     zone = ZoneInfo(config.practice.timezone)
     header = ("", "scenario", "when", "keys", "prompts heard", "ended at", "expected")
-    rows = [header]
+    rows: list[tuple[str, ...]] = [header]
     for result in results:
         rehearsal = result.rehearsal
         keys = []

@@ -1435,6 +1435,8 @@ def _logged_in(db: Database) -> list[str]:
 
 def _insert_returning_id(db: Database, table: str, row: dict[str, Any]) -> int:
     last = _table(db, table).insert(row).last_pk
+    if last is None:  # sqlite-utils leaves it unset only when no row was inserted
+        raise StoreError(f"no row inserted into {table}")
     return int(last)
 
 

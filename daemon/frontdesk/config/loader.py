@@ -710,13 +710,13 @@ class _Builder:
                 )
             self.check_node(target, here + ("options", key))
         if self.check_node(node.on_failure, here + ("on_failure",)):
-            target = nodes.get(node.on_failure)
-            if target is not None and not isinstance(target, _HUMAN_OR_MESSAGE):
+            last = nodes.get(node.on_failure)
+            if last is not None and not isinstance(last, _HUMAN_OR_MESSAGE):
                 self.add(
                     here + ("on_failure",),
                     "must be a frontdesk, transfer or message node (after the last failed try "
                     "the caller reaches a human or can leave a message, never a hang-up), "
-                    f"not {_kind_of(target)} node {node.on_failure!r}",
+                    f"not {_kind_of(last)} node {node.on_failure!r}",
                 )
 
     def branches(

@@ -64,7 +64,7 @@ class Link:
         self._on_close = on_close
         self._lost = lost
         self._log = log
-        self._pending: deque[gevent.event.AsyncResult] = deque()
+        self._pending: deque[gevent.event.AsyncResult[Event]] = deque()
         self._send_lock = gevent.lock.Semaphore()
         self.closed = gevent.event.Event()
         self._close_reason = "connection closed"
@@ -87,7 +87,7 @@ class Link:
 
     def command(self, text: str, timeout: float) -> Event:
         """Send one command (lines without the final blank line) and return its reply."""
-        result = gevent.event.AsyncResult()
+        result: gevent.event.AsyncResult[Event] = gevent.event.AsyncResult()
         data = text.encode() + b"\n\n"
         timer = gevent.Timeout(timeout)
         timer.start()
@@ -104,7 +104,7 @@ class Link:
                     self.close()
                     raise self._lost(f"send failed: {error}") from None
                 sending = False
-            return result.get()
+            return result.get()  # type: ignore[return-value]  # gevent stub: get() -> T | None
         except gevent.Timeout as expired:
             if expired is not timer:
                 raise

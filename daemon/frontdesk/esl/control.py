@@ -76,8 +76,8 @@ class ControlConnection:
         self._clock: Clock = clock or RealClock()
         self._log = log.bind(freeswitch=f"{host}:{port}")
         self._link: Link | None = None
-        self._jobs: dict[str, gevent.event.AsyncResult] = {}
-        self._greeting = gevent.event.AsyncResult()
+        self._jobs: dict[str, gevent.event.AsyncResult[str]] = {}
+        self._greeting: gevent.event.AsyncResult[Event] = gevent.event.AsyncResult()
         self._last_heartbeat = 0.0
         self._connected = gevent.event.Event()
         self._stopping = gevent.event.Event()
@@ -125,7 +125,7 @@ class ControlConnection:
         check_line(cmd)
         link = self._live_link()
         job_uuid = str(uuidlib.uuid4())
-        job = gevent.event.AsyncResult()
+        job: gevent.event.AsyncResult[str] = gevent.event.AsyncResult()
         self._jobs[job_uuid] = job
         try:
             reply = link.command(f"bgapi {cmd}\nJob-UUID: {job_uuid}", self._reply_timeout)
@@ -134,7 +134,7 @@ class ControlConnection:
                 raise ESLError(f"bgapi {cmd.split(' ', 1)[0]} refused: {answer}")
             wait = DEFAULT_JOB_TIMEOUT if timeout is None else timeout
             try:
-                return job.get(timeout=wait)
+                return job.get(timeout=wait)  # type: ignore[return-value]  # gevent stub: get() -> T | None
             except gevent.Timeout:
                 raise CommandTimeout(f"no BACKGROUND_JOB {job_uuid} within {wait} s") from None
         finally:
@@ -193,12 +193,12 @@ class ControlConnection:
         self._connected.set()
         self._log.info("esl.control_connected")
         if self._on_connect is not None:
-            gevent.spawn(self._call_on_connect)
+            gevent.spawn(self._call_on_connect, self._on_connect)
         return link
 
-    def _call_on_connect(self) -> None:
+    def _call_on_connect(self, on_connect: Callable[[], None]) -> None:
         try:
-            self._on_connect()  # type: ignore[misc]
+            on_connect()
         except Exception:
             self._log.exception("esl.on_connect_failed")
 

@@ -78,7 +78,7 @@ class CallSession:
         (None: no limit); see `limit`."""
         self._log = log
         self._data: Event | None = None
-        self._executing: dict[str, gevent.event.AsyncResult] = {}
+        self._executing: dict[str, gevent.event.AsyncResult[Event]] = {}
         self._callbacks: list[Callable[[Event], None]] = []
         self._events_on = False
         self._grace: gevent.Greenlet | None = None
@@ -185,12 +185,12 @@ class CallSession:
         if timeout is Default.LIMIT:
             timeout = self.limit()
         event_uuid = str(uuidlib.uuid4())
-        done = gevent.event.AsyncResult()
+        done: gevent.event.AsyncResult[Event] = gevent.event.AsyncResult()
         self._executing[event_uuid] = done
         try:
             self._sendmsg(app, arg, event_uuid)
             try:
-                return done.get(timeout=timeout)
+                return done.get(timeout=timeout)  # type: ignore[return-value]  # gevent stub: get() -> T | None
             except gevent.Timeout:
                 raise ApplicationTimeout(f"{app} did not complete within {timeout} s") from None
         finally:
@@ -345,9 +345,10 @@ class OutboundServer:
 
     @property
     def port(self) -> int:
-        if self._server is None:
+        port = None if self._server is None else self._server.server_port
+        if port is None:
             raise RuntimeError("server not started")
-        return self._server.server_port
+        return port
 
     @property
     def listening(self) -> bool:

@@ -18,6 +18,7 @@ for them, and a line set to 7 data bits, their factory setting, carries nothing 
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
 
 from frontdesk.panel.frame import Frame
 
@@ -36,23 +37,31 @@ COLOURS = {"G": b"2", "A": b"3", "R": b"1"}
 REFRESH_SECONDS = 30.0
 """The same text is written again this often, for a sign that was switched off and on."""
 
+@dataclass(frozen=True)
+class Words:
+    """The sign's words in one language; each phrase has a `{}` for its number."""
+
+    modes: dict[str, str]
+    """Override modes (frame.MODES) named on the sign; AUTO is not named."""
+    waiting: str
+    longest: str
+    free: tuple[str, str]
+    """For at most one person free, and for several."""
+
+
 WORDS = {
-    "fr": {
-        "OPEN": "OUVERT",
-        "LUNCH": "PAUSE DÉJEUNER",
-        "CLOSED": "FERMÉ",
-        "waiting": "{} en attente",
-        "longest": "max {}",
-        "free": ("{} libre", "{} libres"),
-    },
-    "en": {
-        "OPEN": "OPEN",
-        "LUNCH": "LUNCH BREAK",
-        "CLOSED": "CLOSED",
-        "waiting": "{} waiting",
-        "longest": "max {}",
-        "free": ("{} free", "{} free"),
-    },
+    "fr": Words(
+        modes={"OPEN": "OUVERT", "LUNCH": "PAUSE DÉJEUNER", "CLOSED": "FERMÉ"},
+        waiting="{} en attente",
+        longest="max {}",
+        free=("{} libre", "{} libres"),
+    ),
+    "en": Words(
+        modes={"OPEN": "OPEN", "LUNCH": "LUNCH BREAK", "CLOSED": "CLOSED"},
+        waiting="{} waiting",
+        longest="max {}",
+        free=("{} free", "{} free"),
+    ),
 }
 
 
@@ -61,12 +70,12 @@ def sign_text(fields: tuple[str, ...], language: str) -> str:
     "PAUSE DÉJEUNER - 3 en attente - max 2 min - 1 libre"."""
     waiting, longest, available, _, mode = fields
     words = WORDS.get(language, WORDS["en"])
-    parts = [words[mode]] if mode in words else []
-    parts.append(words["waiting"].format(waiting))
+    parts = [words.modes[mode]] if mode in words.modes else []
+    parts.append(words.waiting.format(waiting))
     if int(waiting):
         minutes = int(longest) // 60
-        parts.append(words["longest"].format(f"{minutes} min" if minutes else "<1 min"))
-    parts.append(words["free"][int(available) > 1].format(available))
+        parts.append(words.longest.format(f"{minutes} min" if minutes else "<1 min"))
+    parts.append(words.free[int(available) > 1].format(available))
     return " - ".join(parts)
 
 

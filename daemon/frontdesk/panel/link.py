@@ -8,7 +8,7 @@ pyserial's own reader thread is not used: it exits on unplug and never reopens."
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Protocol
 
 import gevent
@@ -199,7 +199,7 @@ class Panel:
     def _serve(self, port: serial.SerialBase) -> None:
         splitter = LineSplitter()
         self._send(port, Frame("V", self._next_seq(), (str(PROTOCOL_VERSION), "frontdesk")))
-        shown: tuple[str, ...] | None = None
+        shown: Hashable | None = None
         sent_state = heartbeat_at = heard_at = self.daemon.clock.now()
         silent = False
         self._dirty = True

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
-Deferred = Callable[[], None] | None
+Deferred = Callable[[], object] | None
 
 
 class EventSink:

@@ -70,7 +70,7 @@ def main(captures: Path) -> None:
     hold = _events(captures / "outbound-queue-hold-and-bridge.chunks.jsonl")
     connect = _connect_reply(captures / "outbound-call-flow.chunks.jsonl")
 
-    calling: dict[str, tuple[str, str, str]] = {}
+    calling: dict[str, tuple[str, ...]] = {}
     for ev in flow + bridge + queue + plain + record + api + hold:
         d = dict(ev)
         key = d["Event-Name"]

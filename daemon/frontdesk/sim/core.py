@@ -147,8 +147,9 @@ class Simulator:
 
     @property
     def esl_port(self) -> int:
-        assert self._server is not None, "start() first"
-        return self._server.server_port
+        port = self._server.server_port if self._server is not None else None
+        assert port is not None, "start() first"
+        return port
 
     def stop(self) -> None:
         """Stop listening, drop control connections, end every call."""
