@@ -370,12 +370,6 @@ class Rig:
         pending = self.results.setdefault(call.uuid, gevent.event.AsyncResult())
         return pending.get(timeout=timeout) if pending.wait(timeout) else None
 
-    def _set_wall(self, moment: datetime) -> None:
-        if isinstance(self.clock, VirtualClock):
-            self.clock.set_wall(moment, running=True)
-        elif moment != self.now:
-            raise ValueError("a call at a chosen moment needs the virtual clock")
-
     def wait_for(self, condition: Callable[[], object], timeout: float = 600.0) -> bool:
         """Check `condition` every simulated tenth of a second until it holds (True) or
         `timeout` simulated seconds passed (False)."""
