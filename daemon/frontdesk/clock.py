@@ -59,7 +59,8 @@ class Clock(Protocol):
     def timeout(
         self, seconds: float | None, exception: BaseException | bool | None = None
     ) -> gevent.Timeout:
-        """A ``gevent.Timeout`` running on this clock (same use: ``with``, ``except``)."""
+        """A ``gevent.Timeout`` running on this clock (same use: ``with``, ``except``;
+        `exception` False: the ``with`` block just ends, as gevent's, whose stubs omit it)."""
         ...
 
     def call_later(self, seconds: float, fn: Callable[..., object], *args: object) -> Timer:
@@ -105,7 +106,7 @@ class RealClock:
     def timeout(
         self, seconds: float | None, exception: BaseException | bool | None = None
     ) -> gevent.Timeout:
-        return gevent.Timeout(seconds, exception)
+        return gevent.Timeout(seconds, exception)  # type: ignore[arg-type]  # False: see Clock
 
     def call_later(self, seconds: float, fn: Callable[..., object], *args: object) -> Timer:
         return _Greenlet(gevent.spawn_later(max(seconds, 0.0), fn, *args))
@@ -168,10 +169,10 @@ class _VirtualTimeout(gevent.Timeout):
     def __init__(
         self, clock: VirtualClock, seconds: float | None, exception: BaseException | bool | None
     ) -> None:
-        super().__init__(None, exception)
+        super().__init__(None, exception)  # type: ignore[arg-type]  # False: see Clock.timeout
         self.seconds = seconds
-        if seconds is not None:
-            self.timer = _VirtualWatcher(clock, max(seconds, 0.0))
+        if seconds is not None:  # Timeout uses start, stop, close, pending and active only
+            self.timer = _VirtualWatcher(clock, max(seconds, 0.0))  # type: ignore[assignment]
 
 
 class VirtualClock:

@@ -35,6 +35,7 @@ from frontdesk.sdnotify import notify, notify_address, watchdog_seconds
 from frontdesk.store import StoreUnavailable
 
 if TYPE_CHECKING:
+    from frontdesk.clock import Clock
     from frontdesk.config.model import Config
     from frontdesk.control_socket import ControlSocketServer
     from frontdesk.esl import OutboundServer
@@ -51,6 +52,7 @@ class Supervised(Protocol):
     """What the supervisor checks of the running daemon."""
 
     config: Config
+    clock: Clock
     store: Store
     server: OutboundServer
     control_socket: ControlSocketServer

@@ -325,6 +325,9 @@ class _Builder:
         panel = self.panel(frontdesk)
         if self.issues:
             return None
+        # a section reader returns None only after adding an issue
+        assert practice and freeswitch and storage and schedule and emergency
+        assert flow and recording and maintenance and panel
         return Config(
             source=source,
             version=version,
@@ -680,9 +683,12 @@ class _Builder:
                 continue
             circle = circle[circle.index(name):]
             first = nodes[circle[0]]
+            key = _unattended_key(first)
+            if key is None:  # a node of a circle always has the key that continues it
+                continue
             route = " -> ".join(f"{n} ({_unattended_key(nodes[n])})" for n in circle)
             self.add(
-                ("flow", "nodes", first.name, _unattended_key(first)),
+                ("flow", "nodes", first.name, key),
                 f"goes round in a circle: {route} -> {first.name}: a caller who presses nothing "
                 "never reaches a human or the end of the call; end the circle with a "
                 "frontdesk or message node (or an info node without then)",

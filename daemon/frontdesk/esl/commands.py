@@ -237,7 +237,7 @@ def originate(dial: str, application: str = "park") -> str:
 def ring(leg: str, target: str, ring_seconds: float, shown: Mapping[str, str]) -> str:
     """Ring `target` for `ring_seconds` on a new leg of uuid `leg`, parked once answered (its
     early media ignored); `shown`: the caller id variables (`caller_id`, `shown_to_staff`)."""
-    variables = {
+    variables: dict[str, str | int] = {
         "origination_uuid": leg,
         "ignore_early_media": "true",
         "originate_timeout": int(ring_seconds),
@@ -249,7 +249,9 @@ def ring(leg: str, target: str, ring_seconds: float, shown: Mapping[str, str]) -
 def bridge_dial(target: str, ring_seconds: float, shown: Mapping[str, str]) -> str:
     """The dial string of a call's ``bridge`` to `target`: it rings `ring_seconds`, its early
     media ignored; `shown`: the caller id variables (`caller_id`)."""
-    variables = {"originate_timeout": int(ring_seconds), "ignore_early_media": "true", **shown}
+    variables: dict[str, str | int] = {
+        "originate_timeout": int(ring_seconds), "ignore_early_media": "true", **shown
+    }
     return dial_string(target, variables)
 
 

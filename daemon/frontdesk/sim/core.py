@@ -65,7 +65,7 @@ class Simulator:
         self,
         *,
         password: str,
-        daemon_address: tuple[str, int] | str,
+        daemon_address: tuple[str, int] | str | None,
         host: str = "127.0.0.1",
         esl_port: int = 0,
         time_scale: float = 0.01,
@@ -122,6 +122,13 @@ class Simulator:
         self._heartbeat: gevent.Greenlet | None = None
         self._started = self.clock.now()
         self._sessions_since_start = 0
+
+    @property
+    def daemon(self) -> tuple[str, int]:
+        """Where the `socket` application connects (set once the daemon listens)."""
+        if self.daemon_address is None:
+            raise RuntimeError("the simulator was given no daemon address")
+        return self.daemon_address
 
     @property
     def time_scale(self) -> float:

@@ -187,7 +187,7 @@ class OutboundSession:
 
     def _initial_variables(self) -> dict[str, str]:
         ch = self.channel
-        host, port = self.sim.daemon_address
+        host, port = self.sim.daemon
         number = ch.caller_number
         values = {
             "uuid": ch.uuid,
@@ -229,7 +229,7 @@ class OutboundSession:
 
     def _run(self) -> None:
         try:
-            sock = socket.create_connection(self.sim.daemon_address, timeout=5)
+            sock = socket.create_connection(self.sim.daemon, timeout=5)
             sock.settimeout(None)
             no_delay(sock)
             self.connected_at = time.perf_counter()
@@ -877,7 +877,7 @@ class OutboundSession:
         if not self.in_socket_app:
             return
         self.in_socket_app = False
-        host, port = self.sim.daemon_address
+        host, port = self.sim.daemon
         self.sim.fire_channel(
             self.channel,
             "CHANNEL_EXECUTE_COMPLETE",
