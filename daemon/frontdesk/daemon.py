@@ -119,7 +119,7 @@ class Daemon:
         self._adopted: dict[str, dict] = {}
         """Records of conversations a previous run left up, by call uuid, until they end."""
         self._stopping = gevent.event.Event()
-        self.announcer = Announcer(config)
+        self.announcer = Announcer(config, self.clock)
         self.live_calls: dict[str, LiveCall] = {}
         self._served: dict[str, None] = {}
         """Channels this daemon took from the outbound socket; any other caller of the
@@ -297,7 +297,7 @@ class Daemon:
             if getattr(new, section) != getattr(self.config, section):
                 log.warning("config.needs_restart", section=section)
         self.schedule = Schedule(new.schedule, new.practice)
-        self.announcer = Announcer(new)
+        self.announcer = Announcer(new, self.clock)
         self.queue.reconfigure(new.queue, staff_extensions(new))
         old_panel = (self.config.panel, self.config.practice.language)  # a sign shows words
         self.config = new

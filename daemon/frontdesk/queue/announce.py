@@ -21,6 +21,7 @@ from pathlib import Path
 import gevent
 import structlog
 
+from frontdesk.clock import Clock, RealClock
 from frontdesk.config.model import Config
 from frontdesk.prompts import render_sentence, sentence_file, voice_of
 from frontdesk.speech import cardinal, duration, ordinal
@@ -30,7 +31,9 @@ log = structlog.get_logger(__name__)
 CACHE = "announcements"
 """Subdirectory of the state directory (the database's) holding the rendered sentences."""
 RENDER_WAIT = 2.0
-"""Real seconds a caller's greenlet waits for a sentence missing from the cache."""
+"""Seconds a caller's greenlet waits for a sentence missing from the cache (on the daemon's
+clock: a virtual clock stands still while espeak-ng works, so a rehearsal hears the same
+sentences on a loaded machine)."""
 
 _KEYS = {"fr": {"*": "étoile", "#": "dièse"}, "en": {"*": "star", "#": "hash"}}
 
@@ -38,7 +41,8 @@ _KEYS = {"fr": {"*": "étoile", "#": "dièse"}, "en": {"*": "star", "#": "hash"}
 class Announcer:
     """Builds and renders the announcements of one config (a reload makes a new one)."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, clock: Clock | None = None) -> None:
+        self.clock: Clock = clock or RealClock()
         self.language = config.practice.language
         self.voice = voice_of(config)
         self.cache = config.storage.database.parent / CACHE
@@ -127,7 +131,7 @@ class Announcer:
         job = self._rendering.get(target)
         if job is None:
             job = self._rendering[target] = gevent.spawn(self._render, text, target)
-        job.join(timeout=RENDER_WAIT)
+        self.clock.wait(job, RENDER_WAIT)
         return target if job.ready() and job.value else None
 
     def _render(self, text: str, target: Path) -> bool:
