@@ -155,7 +155,7 @@ class Daemon:
             config.queue,
             extensions=staff_extensions(config),
             domain=fs.domain,
-            control=lambda: self.control,
+            control=self.control,
             record=self.records,
             clock=self.clock,
         )

@@ -100,8 +100,7 @@ class Waiting:
 
 
 class CallQueue:
-    """See the module docstring. `control` is read at each use (the daemon may replace it);
-    `record` writes to the store and never raises."""
+    """See the module docstring. `record` writes to the store and never raises."""
 
     def __init__(
         self,
@@ -109,7 +108,7 @@ class CallQueue:
         *,
         extensions: tuple[str, ...],
         domain: str,
-        control: Callable[[], ControlConnection | None],
+        control: ControlConnection,
         record: Records,
         clock: Clock,
     ) -> None:
@@ -184,21 +183,17 @@ class CallQueue:
         self.board.skip_seconds = settings.skip_seconds
         added = [ext for ext in extensions if ext not in self.board.phones]
         self.board.set_extensions(extensions)
-        control = self._control()
-        if added and control is not None:  # a phone new to the queue may have registered
-            registered = self._registered_users(control)  # long ago: ask FreeSWITCH
+        if added:  # a phone new to the queue may have registered long ago: ask FreeSWITCH
+            registered = self._registered_users()
             if registered is not None:
                 self.board.set_registrations(registered, added)
         self.refresh()
 
     def reconcile(self) -> None:
         """After every (re)connection: registrations and live channels from FreeSWITCH."""
-        control = self._control()
-        if control is None:
-            return
-        registered = self._registered_users(control)
+        registered = self._registered_users()
         try:
-            channels = control.api(commands.SHOW_CHANNELS)
+            channels = self._control.api(commands.SHOW_CHANNELS)
         except ESLError as error:
             log.warning("queue.reconcile_failed", error=str(error))
             return
@@ -360,8 +355,6 @@ class CallQueue:
                 log.exception("queue.dispatch_failed")
 
     def _dispatch(self) -> None:
-        if self._control() is None:
-            return
         for entry in self._ordered():
             if entry.offers:
                 continue
@@ -451,11 +444,8 @@ class CallQueue:
         """Ring `target` on a new leg `leg`, parked once answered (`commands.ring`); the reply
         of its BACKGROUND_JOB (`commands.succeeded` when answered). ESLError when FreeSWITCH
         did not reply."""
-        control = self._control()
-        if control is None:
-            raise ESLError("no control connection")
         timeout = ring_seconds + JOB_MARGIN
-        return control.bgapi(commands.ring(leg, target, ring_seconds, shown), timeout=timeout)
+        return self._control.bgapi(commands.ring(leg, target, ring_seconds, shown), timeout=timeout)
 
     def bridge(self, uuid: str, other: str) -> str | None:
         """Bridge `uuid` (the caller, or a callback's patient) to the staff's leg `other`; None
@@ -501,21 +491,18 @@ class CallQueue:
 
     def has_gateway(self, gateway: str) -> bool | None:
         """Whether FreeSWITCH has the sofia `gateway`; None when it could not be asked."""
-        control = self._control()
-        if control is None:
-            return None
         try:
-            return commands.gateway_known(control.api(commands.gateway_status(gateway)))
+            return commands.gateway_known(self._control.api(commands.gateway_status(gateway)))
         except ESLError as error:
             log.warning("queue.gateway_check_failed", gateway=gateway, error=str(error))
             return None
 
-    def _registered_users(self, control: ControlConnection) -> set[str] | None:
+    def _registered_users(self) -> set[str] | None:
         """Who is registered on the desk phones' sofia profile; None, with one warning, when
         FreeSWITCH cannot be asked or its answer cannot be read (a wrong profile name)."""
         profile = self.settings.sofia_profile
         try:
-            return commands.registered_users(control.api(commands.registrations(profile)))
+            return commands.registered_users(self._control.api(commands.registrations(profile)))
         except ESLError as error:
             log.warning("queue.registrations_failed", profile=profile, error=str(error))
         except commands.UnreadableReply as error:
@@ -523,11 +510,8 @@ class CallQueue:
         return None
 
     def _api(self, command: str) -> str:
-        control = self._control()
-        if control is None:
-            return "-ERR no control connection"
         try:
-            return control.api(command)
+            return self._control.api(command)
         except ESLError as error:
             log.warning("queue.command_failed", command=command.split(" ", 1)[0],
                         error=str(error))
