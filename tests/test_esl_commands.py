@@ -125,7 +125,7 @@ def test_values_from_the_config_or_a_caller_cannot_split_an_originate() -> None:
     assert variables["origination_caller_id_name"] == "x yza=bc/"
     assert targets == ["user/xyza=bc@xyza=bc"]
     assert commands.gateway_target(HOSTILE, HOSTILE) == "sofia/gateway/xyza=bc/xyza=bc"
-    assert commands.registrations(HOSTILE) == "sofia status profile xyza=bc reg"
+    assert commands.registrations(HOSTILE) == "sofia xmlstatus profile xyza=bc reg"
 
 
 @pytest.mark.parametrize(("number", "digits"), [

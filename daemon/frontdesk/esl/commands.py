@@ -157,10 +157,7 @@ class UnreadableReply(ValueError):
 def registrations(profile: str) -> str:
     """The api command listing who is registered on a sofia profile, as XML (see
     `registered_users`)."""
-    check_line(profile)
-    if not profile or " " in profile:
-        raise ValueError(f"not a sofia profile name: {profile!r}")
-    return f"sofia xmlstatus profile {profile} reg"
+    return f"sofia xmlstatus profile {_part(profile)} reg"
 
 
 def registered_users(reply: str) -> set[str]:
