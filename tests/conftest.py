@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 
 from _sim_raw import SCALE, FakeDaemon
 from frontdesk.config import load_config
@@ -18,6 +19,15 @@ from frontdesk.sim import Simulator
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "frontdesk.toml"
+
+
+@pytest.fixture(autouse=True)
+def log_configuration() -> Iterator[None]:
+    """Each test gets structlog as it found it: a command run in-process (`main([...])`)
+    configures logging for its level, which would hide the info events later tests capture."""
+    saved = structlog.get_config()
+    yield
+    structlog.configure(**saved)
 
 
 @pytest.fixture(scope="session")
