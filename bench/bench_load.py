@@ -46,53 +46,38 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-SCALED_RUN = (
-    "import sys; from pathlib import Path; from frontdesk.daemon import Daemon; "
-    "from frontdesk.logs import configure_logging; configure_logging('warning'); "
-    "daemon = Daemon.from_path(Path(sys.argv[1]), time_scale=float(sys.argv[2])); "
-    "daemon.start(); daemon.serve_forever()"
-)
-"""What `frontdesk run` does, with the queue's timers running `time_scale` times real time:
-for simulations only, so the product's command has no such option."""
+def copy_practice(workdir: Path, edit: Callable[[str], str] | None = None) -> Path:
+    """The example practice copied into workdir/practice (its config text passed through
+    `edit` if given), with an ESL password and workdir/var/messages; returns its config."""
+    practice = workdir / "practice"
+    shutil.copytree(EXAMPLE, practice, ignore=shutil.ignore_patterns("secrets"))
+    (practice / "secrets").mkdir()
+    (practice / "secrets" / "esl-password").write_text(PASSWORD + "\n")
+    (practice / "secrets" / "esl-password").chmod(0o600)
+    (workdir / "var" / "messages").mkdir(parents=True)  # as the install does on the box
+    config = practice / "frontdesk.toml"
+    if edit is not None:
+        config.write_text(edit(config.read_text(encoding="utf-8")), encoding="utf-8")
+    return config
 
 
 class DaemonProcess:
-    def __init__(
-        self,
-        workdir: Path,
-        sim: Simulator,
-        edit: Callable[[str], str] | None = None,
-        *,
-        time_scale: float = 1.0,
-    ) -> None:
-        """The example practice in `workdir` (its config text passed through `edit` if
-        given), run by `frontdesk run` against `sim` (or, with a `time_scale`, by the same
-        `Daemon.serve_forever` in a process of its own, see SCALED_RUN); the database is
-        workdir/var/."""
-        practice = workdir / "practice"
-        shutil.copytree(EXAMPLE, practice, ignore=shutil.ignore_patterns("secrets"))
-        (practice / "secrets").mkdir()
-        (practice / "secrets" / "esl-password").write_text(PASSWORD + "\n")
-        (practice / "secrets" / "esl-password").chmod(0o600)
-        (workdir / "var" / "messages").mkdir(parents=True)  # as the install does on the box
-        config = practice / "frontdesk.toml"
+    def __init__(self, workdir: Path, sim: Simulator) -> None:
+        """The example practice in `workdir`, run by `frontdesk run` against `sim`; the
+        database is workdir/var/."""
+        config = copy_practice(workdir)
         listen_port = free_port()
         text = config.read_text(encoding="utf-8")
         text = text.replace("esl_port = 8021", f"esl_port = {sim.esl_port}")
         text = text.replace("listen_port = 8084", f"listen_port = {listen_port}")
-        if edit is not None:
-            text = edit(text)
         config.write_text(text, encoding="utf-8")
         sim.daemon_address = ("127.0.0.1", listen_port)
         cli = [sys.executable, "-m", "frontdesk.cli"]
         # Callers must hear the open branch whatever the hour of the run.
         subprocess.run([*cli, "override", "open", "--config", str(config)], check=True,
                        stdout=subprocess.DEVNULL)
-        run = [*cli, "run", "--config", str(config), "--json-logs"]
-        if time_scale != 1.0:
-            run = [sys.executable, "-c", SCALED_RUN, str(config), str(time_scale)]
         self.process = subprocess.Popen(
-            run,
+            [*cli, "run", "--config", str(config), "--json-logs"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -14,8 +14,8 @@ abandons, no wrap-up) for the same load:
   fallback prompt, a tone and a voicemail. A desk phone already on a call answers busy (no call
   waiting). FreeSWITCH records nothing in frontdesk's database: these outcomes come from the
   simulator's calls and from the voicemail files it wrote;
-- frontdesk: the real daemon (`Daemon.serve_forever`, in a process of its own, the queue's
-  timers time-scaled like the simulator) with the example practice's config as shipped (its
+- frontdesk: the real daemon (`frontdesk.rehearse.Rig`: the daemon and the simulator in this
+  process on one virtual clock) with the example practice's config as shipped (its
   [queue]: the callback key offered in every announcement, a callback offered after max_wait,
   instead of a full queue or an empty desk, missed patients called back when the desk is
   free), only the desk extensions set per staffing and a static announce_prompt added (see
@@ -38,9 +38,14 @@ never picked up: "never rung back" counts the callers not served whom nobody eve
 The service level and the waits are those of the callers answered live (a callback's wait is
 shown apart: queue entry to the patient bridged to the staff). The caller model is the same for
 both systems (same trace, same scripts); the ring group has no hold music, so nobody there
-presses the callback key. Time runs `--time-scale` times real time; waits and handle times
-are simulated seconds. Prints its figures; asserts nothing.
-Usage: .venv/bin/python bench/bench_queue.py [--quick] [--seed N] [--time-scale S]
+presses the callback key. Every system and staffing runs alone, one after the other, on a
+virtual clock of its own (frontdesk.clock.VirtualClock, from Monday 08:30 at the practice for
+frontdesk): simulated time jumps to the next due timer as soon as nothing can run, so the hour
+takes seconds and the figures depend only on the seed and the settings, never on the machine's
+speed or load (bench_load.py measures the daemon's CPU and latency in real time). Waits and
+handle times are simulated seconds; real time only guards against a hang (RUN_GUARD_S).
+Prints its figures and the wall time; asserts nothing.
+Usage: .venv/bin/python bench/bench_queue.py [--quick] [--seed N]
        [--max-wait S] [--on-max-wait callback|voicemail]
 """
 
@@ -56,21 +61,19 @@ import tempfile
 import time
 import wave
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import gevent
 
-from bench_load import (
-    EXAMPLE,
-    DaemonProcess,
-    free_port,
-    percentile,
-    show,
-    wait_until_serving,
-)
+from bench_load import EXAMPLE, copy_practice, percentile, show
+from frontdesk.clock import VirtualClock
 from frontdesk.config import load_config
 from frontdesk.estimate import ErlangC
 from frontdesk.logs import configure_logging
+from frontdesk.rehearse import Rig
+from frontdesk.schedule import Schedule
 from frontdesk.sim import CallerScript, SimCall, Simulator
 from frontdesk.sim.session import media_seconds
 from frontdesk.store import Store
@@ -89,15 +92,18 @@ ANNOUNCE_PROMPT = 'announce_prompt = "connecting"'
 """The example config announces nothing; the bench turns announcements on (any prompt will do:
 the queue stores the position and the three estimates with each announcement)."""
 ESTIMATORS = ("frontdesk", "asterisk", "queue_length")
-DRAIN_S = 1200.0
-"""Simulated seconds after the last arrival for the last calls to end."""
+RUN_GUARD_S = 600.0
+"""Real seconds one system's run may take: a guard against a hang, never reached by a run
+that ends (it takes seconds)."""
 PRACTICE_QUEUE = load_config(EXAMPLE / "frontdesk.toml", check_files=False).queue
 """The example practice's [queue]: what a practice runs."""
 CALLBACK_KEY = PRACTICE_QUEUE.callback_key
 CALLBACK_ANSWER_S = 6.0
 """A patient called back picks up after this long (those who pick up at all)."""
 CALLBACK_DRAIN_S = 3600.0
-"""Simulated seconds after the last arrival for the pending callbacks to be placed."""
+"""Simulated seconds after the last call ended for the pending callbacks to be placed."""
+MONDAY_MORNING = datetime(2026, 9, 7, 8, 30, tzinfo=ZoneInfo("Europe/Paris"))
+"""When the surge begins at the practice (the example's Monday opening)."""
 
 
 @dataclass(frozen=True)
@@ -224,25 +230,18 @@ def message_left(path: str | None) -> bool:
 
 
 def place(
-    sim: Simulator,
-    callers: list[Caller],
-    scale: float,
-    *,
-    barge: str | None,
-    to_desk: float,
-    surge: Surge,
+    sim: Simulator, callers: list[Caller], *, barge: str | None, to_desk: float, surge: Surge
 ) -> list[SimCall]:
-    """Place the trace in real time x `scale`; patience counts from reaching the desk. Each
-    caller's own number is reachable through the gateway (a callback)."""
+    """Place the trace on the simulator's clock and wait for every call to end; patience
+    counts from reaching the desk. Each caller's own number is reachable through the gateway
+    (a callback)."""
     for caller in callers:
         sim.add_outside(caller.number,
                         answer_after=CALLBACK_ANSWER_S if caller.answers_callback else None,
                         talk_seconds=caller.handle_s)
-    calls, start = [], time.perf_counter()
+    calls, start = [], sim.clock.now()
     for caller in callers:
-        delay = start + caller.arrival_s * scale - time.perf_counter()
-        if delay > 0:
-            gevent.sleep(delay)
+        sim.clock.sleep(start + caller.arrival_s - sim.clock.now())
         script = CallerScript(
             keys=("1",) if caller.wants_callback else (),  # confirm the caller id, or nothing
             barge=barge,
@@ -253,7 +252,15 @@ def place(
             hold_key_after=to_desk + surge.callback_at * caller.patience_s,
         )
         calls.append(sim.place_call(script, caller_number=caller.number))
+    for call in calls:
+        call.wait_done()
     return calls
+
+
+def guarded(what: str) -> gevent.Timeout:
+    """Ends the bench if one run takes longer than RUN_GUARD_S real seconds (a hang)."""
+    return gevent.Timeout(RUN_GUARD_S, SystemExit(f"{what}: still running after "
+                                                  f"{RUN_GUARD_S:g} real seconds"))
 
 
 def add_desk_phones(sim: Simulator, extensions: list[str]) -> None:
@@ -264,18 +271,17 @@ def add_desk_phones(sim: Simulator, extensions: list[str]) -> None:
 # -- before frontdesk: the shipped static fallback ---------------------------------------------
 
 
-def ring_group(
-    callers: list[Caller], staff: int, scale: float, surge: Surge
-) -> dict[str, object]:
+def ring_group(callers: list[Caller], staff: int, surge: Surge) -> dict[str, object]:
     extensions = [f"10{n + 1:02d}" for n in range(staff)]
     with tempfile.TemporaryDirectory(prefix="frontdesk-bench-ring-") as tmp:
         with socket.socket() as closed:  # a port nobody listens on: every call falls back
             closed.bind(("127.0.0.1", 0))
             nobody = closed.getsockname()
+        clock = VirtualClock()
         sim = Simulator(
             password=PASSWORD,
             daemon_address=nobody,
-            time_scale=scale,
+            clock=clock,
             heartbeat_interval=0,
             fallback_extensions=extensions,
             fallback_prompt=str(EXAMPLE / "prompts/fallback.wav"),
@@ -283,12 +289,12 @@ def ring_group(
         )
         sim.start()
         try:
-            add_desk_phones(sim, extensions)
-            calls = place(sim, callers, scale, barge=None, to_desk=0.0, surge=surge)
-            for call in calls:
-                call.wait_done(DRAIN_S * scale + 60)
+            with guarded(f"the ring group, {staff} staff"):
+                add_desk_phones(sim, extensions)
+                calls = place(sim, callers, barge=None, to_desk=0.0, surge=surge)
         finally:
             sim.stop()
+            clock.stop()
         assert all(call.daemon_unreachable for call in calls)
         outcomes = [
             Outcome(
@@ -314,7 +320,7 @@ class QueueRun:
 
 
 def frontdesk(
-    callers: list[Caller], staff: int, scale: float, surge: Surge, settings: QueueSettings
+    callers: list[Caller], staff: int, surge: Surge, settings: QueueSettings
 ) -> QueueRun:
     extensions = [f"10{n + 1:02d}" for n in range(staff)]
     listed = "[" + ", ".join(f'"{e}"' for e in extensions) + "]"
@@ -324,30 +330,19 @@ def frontdesk(
         text = text.replace('# announce_prompt = "a_prompt"', ANNOUNCE_PROMPT, 1)
         return settings.edit(text)
 
-    sim = Simulator(password=PASSWORD, daemon_address=("127.0.0.1", free_port()),
-                    time_scale=scale, heartbeat_interval=20)
-    sim.start()
     with tempfile.TemporaryDirectory(prefix="frontdesk-bench-queue-") as tmp:
         workdir = Path(tmp)
-        daemon = DaemonProcess(workdir, sim, edit, time_scale=scale)
-        try:
-            sim.time_scale = 0.002
-            wait_until_serving(sim)
-            add_desk_phones(sim, extensions)
-            for ext in extensions:  # each staff member dials *50 from their desk phone
-                sim.place_call(CallerScript(), caller_number=ext, destination="*50").wait_done(30)
-            sim.time_scale = scale
-            to_desk = BARGE_S + media_seconds(str(workdir / "practice/prompts/connecting.wav"))
-            cpu_before, started = daemon.cpu_seconds(), time.perf_counter()
-            calls = place(sim, callers, scale, barge="0", to_desk=to_desk, surge=surge)
-            for call in calls:
-                call.wait_done(DRAIN_S * scale + 60)
-            drain_callbacks(workdir / "var/frontdesk.db", CALLBACK_DRAIN_S * scale + 60)
-            cpu_s, real_s = daemon.cpu_seconds() - cpu_before, time.perf_counter() - started
-        finally:
-            daemon.stop()
-            sim.stop()
-        with Store(workdir / "var/frontdesk.db") as store:
+        config = load_config(copy_practice(workdir, edit))
+        opening = Schedule(config.schedule, config.practice).state_at(MONDAY_MORNING)
+        assert opening.state == "open", f"the practice is {opening.state} on Monday morning"
+        to_desk = BARGE_S + media_seconds(str(config.prompts["connecting"].uri))
+        with Rig(config, workdir / "var", answer_after=ANSWER_AFTER_S,
+                 heartbeat_interval=20) as rig, guarded(f"frontdesk, {staff} staff"):
+            log_in(rig, extensions)
+            calls = place(rig.sim, callers, barge="0", to_desk=to_desk, surge=surge)
+            drain_callbacks(rig)
+        database = workdir / "var/rehearse.db"
+        with Store(database) as store:
             rows = {row["uuid"]: row for row in store.calls()}
             events: dict[str, list[dict]] = {}
             for event in store.queue_events():
@@ -360,8 +355,8 @@ def frontdesk(
     answered = [o.wait_s for o in outcomes if o.served and o.callback is None]
     called_back = [o.wait_s for o in outcomes if o.callback == "completed"]
     n = len(outcomes)
-    to_queue = [  # answer of the call to its queue entry (the clock of `at` is real time)
-        (e["at"] - rows[c.uuid]["started_at"]).total_seconds() / scale
+    to_queue = [  # answer of the call to its queue entry
+        (e["at"] - rows[c.uuid]["started_at"]).total_seconds()
         for c in calls
         for e in events.get(c.uuid, [])[:1]
         if e["event"] == "entered"
@@ -384,8 +379,6 @@ def frontdesk(
         "cb pending": sum(o.callback == "pending" for o in outcomes),
         "cb wait med s": statistics.median(called_back) if called_back else math.nan,
         "to queue s": statistics.median(to_queue) if to_queue else math.nan,
-        "cpu % run": 100 * cpu_s / real_s,
-        "cpu s": cpu_s,
     } | lost_counts(outcomes)
     announcements = [
         (estimates, answered_wait - at_wait)
@@ -402,14 +395,24 @@ def frontdesk(
     return QueueRun(figures, lost_why, announcements)
 
 
-def drain_callbacks(database: Path, timeout: float) -> None:
-    """Wait (real seconds) until no callback is pending: placed, or given up."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with Store(database) as store:
-            if not store.callbacks(("pending",)):
-                return
-        gevent.sleep(0.5)
+def log_in(rig: Rig, extensions: list[str]) -> None:
+    """Only the desk phones of this staffing are registered; each staff member dials *50."""
+    assert rig.daemon.control.wait_connected(5), "the daemon did not connect to the simulator"
+    for ext, phone in rig.sim.phones.items():
+        phone.talk_seconds = STAFF_TALK_S
+        if ext not in extensions:
+            rig.sim.set_registered(ext, False)
+    for ext in extensions:  # the first at the surge's start: the daemon's calendar runs on
+        rig.place(CallerScript(), at=MONDAY_MORNING, caller_number=ext,
+                  destination="*50").wait_done()
+
+
+def drain_callbacks(rig: Rig) -> None:
+    """Let simulated time run until no callback is pending (placed, or given up), at most
+    CALLBACK_DRAIN_S."""
+    deadline = rig.clock.now() + CALLBACK_DRAIN_S
+    while rig.daemon.store.callbacks(("pending",)) and rig.clock.now() < deadline:
+        rig.clock.sleep(1.0)
 
 
 def queue_outcome(row: dict, events: list[dict], callback_state: str | None) -> Outcome:
@@ -482,21 +485,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a quarter of the surge, 3 staff")
     parser.add_argument("--seed", type=int, default=Surge.seed)
-    parser.add_argument("--time-scale", type=float, default=0.02)
     parser.add_argument("--max-wait", type=float, help="instead of the example's")
     parser.add_argument("--on-max-wait", choices=("callback", "voicemail"),
                         help="instead of the example's")
     args = parser.parse_args()
+    started = time.perf_counter()
     settings = QueueSettings(max_wait=args.max_wait, on_max_wait=args.on_max_wait)
-    configure_logging("warning")
+    configure_logging("error")  # the daemon's warnings (a callback given up) are in the figures
     surge = Surge(seed=args.seed)
     if args.quick:
         surge = Surge(seed=args.seed, calls=surge.calls // 4, hour_s=surge.hour_s / 4)
     staffing = (3,) if args.quick else (1, 3, 5)
     callers = trace(surge)
     print(f"surge: {surge}")
-    print(f"mean handle {surge.handle_mean_s:.0f} s; time scale {args.time_scale} (simulator and "
-          f"daemon); phones answer after {ANSWER_AFTER_S:.0f} s; a message is a voicemail of "
+    print(f"mean handle {surge.handle_mean_s:.0f} s; simulated time (a virtual clock per run); "
+          f"phones answer after {ANSWER_AFTER_S:.0f} s; a message is a voicemail of "
           f"{MESSAGE_MIN_S:.0f} s or more")
     print(f"callers: {100 * surge.callback_share:.0f} % would rather be called back (press "
           f"{CALLBACK_KEY} on hold at {100 * surge.callback_at:.0f} % of their patience, confirm "
@@ -506,13 +509,11 @@ def main() -> None:
           f"{sum(c.wants_callback for c in callers)} of {len(callers)} callers")
     print("frontdesk's config: the example practice's, desk extensions per staffing; [queue]: "
           + settings.describe())
-    # the ring groups need no daemon: run side by side, then each daemon run alone
-    rings = [g.get() for g in [gevent.spawn(ring_group, callers, s, args.time_scale, surge)
-                               for s in staffing]]
-    runs = [frontdesk(callers, s, args.time_scale, surge, settings) for s in staffing]
+    rings = [ring_group(callers, s, surge) for s in staffing]
+    runs = [frontdesk(callers, s, surge, settings) for s in staffing]
     show("Erlang C prediction (M/M/s, nobody abandons, no wrap-up)",
          [erlang_row(surge, s) for s in staffing])
-    show("frontdesk's queue: the real daemon process (outcomes from its database; served ="
+    show("frontdesk's queue: the real daemon (outcomes from its database; served ="
          " answered live + called back; SL and waits: callers answered live)",
          [{k: v for k, v in run.figures.items() if not k.startswith("cb ")} for run in runs])
     show("frontdesk's callbacks (queue_events and the callbacks table): asked, completed (the "
@@ -537,6 +538,7 @@ def main() -> None:
     for s, run in zip(staffing, runs, strict=True):
         show(f"Wait estimates vs the wait each answered caller really had, {s} staff "
              "(every announcement in queue_events)", estimator_rows(run.announcements))
+    print(f"\nwall time: {time.perf_counter() - started:.0f} s")
 
 
 if __name__ == "__main__":
