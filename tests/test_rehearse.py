@@ -28,6 +28,9 @@ def test_every_scenario_of_the_example_practice_passes(practice_dir):
     row = next(line for line in lines if "pressing 3 then 1 while open" in line)
     assert row.startswith("ok")
     assert "greeting, main_menu, renewal_menu, prescription" in row
+    desk = next(line for line in lines if "pressing 2 then 1 while open" in line)
+    assert "connecting, announcement" in desk  # the spoken sentence, not its cache file
+    assert "frontdesk-rehearse-" not in done.stdout, "the table is the same from run to run"
     assert "prescription_message (message)" in row
     assert "emergency key during the greeting (closed)" in done.stdout
     assert "pressing nothing reaches a human (open)" in done.stdout

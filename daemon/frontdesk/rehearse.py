@@ -216,7 +216,7 @@ def _play(rig: Rig, rehearsal: Rehearsal, uri_names: dict[str, str]) -> Rehearsa
         keys=rehearsal.keys, barge=rehearsal.barge, hangup_after=SCENARIO_LIMIT
     )
     call, result = rig.call(script, at=moment)
-    outcome.prompts = [uri_names.get(uri, uri) for uri in call.prompts_heard]
+    outcome.prompts = [_prompt_name(rig, uri, uri_names) for uri in call.prompts_heard]
     if call.reached_hangup_after:
         outcome.problem = (
             f"still going after {SCENARIO_LIMIT / 3600:g} hours (simulated): the caller "
@@ -228,6 +228,14 @@ def _play(rig: Rig, rehearsal: Rehearsal, uri_names: dict[str, str]) -> Rehearsa
         outcome.end_node = result.end_node
         outcome.outcome = result.outcome
     return outcome
+
+
+def _prompt_name(rig: Rig, uri: str, uri_names: dict[str, str]) -> str:
+    """The config's name of a prompt; "announcement" for a sentence spoken to a waiting caller
+    (a file of the rig's throw-away cache, whose path means nothing to the technician)."""
+    if Path(uri) in rig.daemon.announcer.texts:
+        return "announcement"
+    return uri_names.get(uri, uri)
 
 
 class RealTimeAt(RealClock):
