@@ -164,7 +164,8 @@ def test_the_simulated_panel_prints_the_port_to_configure(piped_panel, tmp_path)
     assert piped_panel.saw(r"simulated desk panel on /dev/pts/\d+")
     assert piped_panel.saw(rf'\[panel\] enabled = true, port = "{re.escape(str(link))}"')
     assert os.readlink(link).startswith("/dev/pts/")
-    assert piped_panel.saw(r"^panel: no state yet; waiting for the daemon$")
+    # printed after the port, by another process: waited for, not assumed already there
+    assert wait_for(lambda: piped_panel.saw(r"^panel: no state yet; waiting for the daemon$"))
 
 
 def test_through_a_pipe_the_panel_is_one_plain_line_per_change_showing_callers_waiting(
