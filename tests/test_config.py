@@ -404,6 +404,19 @@ def test_max_calls_is_limited_to_what_the_file_limit_allows(tmp_path: Path, call
     expect_error(tmp_path, text, "max_calls", "freeswitch.max_calls", message)
 
 
+@pytest.mark.parametrize("key", ["domain", "gateway"])
+@pytest.mark.parametrize("name", ["trunk,x", "a b", "t}{origination_uuid=x", "up/link", ""])
+def test_a_name_that_would_change_freeswitchs_commands_is_refused(
+    tmp_path: Path, key: str, name: str
+) -> None:
+    """Domain and gateway go into dial strings as they are (``user/1001@domain``,
+    ``sofia/gateway/NAME/…``): refused where written, not silently changed in the command."""
+    line = f'esl_password = "x1"\n{key} = "{name}"\n'
+    text = edit(('esl_password = "s3cret-for-tests"\n', line))
+    expected = "must not be empty" if not name else "must be a name of letters, digits"
+    expect_error(tmp_path, text, f"{key} = ", f"freeswitch.{key}", expected)
+
+
 def test_max_calls_defaults_to_300(tmp_path: Path) -> None:
     assert load_config(write(tmp_path, BASE)).freeswitch.max_calls == 300
 

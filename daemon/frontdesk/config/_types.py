@@ -162,6 +162,15 @@ class Keys(Str):
         )
 
 
+class SipName(Str):
+    """A name that goes into FreeSWITCH's dial strings and commands as it is (a SIP domain, a
+    sofia gateway or profile): a comma, a brace or a blank there would change the command."""
+
+    def __init__(self, **kw: Any) -> None:
+        what = "a name of letters, digits, '.', '_' or '-' (as FreeSWITCH's config has it)"
+        super().__init__(pattern=r"[A-Za-z0-9][A-Za-z0-9._-]*", what=what, **kw)
+
+
 class Extension(Str):
     def __init__(self, **kw: Any) -> None:
         what = 'a desk phone extension of 2 to 6 digits (a string, "1001")'

@@ -29,6 +29,7 @@ from ._types import (
     Map,
     Number,
     Secret,
+    SipName,
     Str,
     Timezone,
     key,
@@ -126,9 +127,9 @@ class FreeswitchSettings:
     allow_remote_esl: bool = key(Bool(), False)
     listen_host: str = key(Str(), "127.0.0.1")
     listen_port: int = key(_port, 8084)
-    domain: str = key(Str(), "127.0.0.1")
+    domain: str = key(SipName(), "127.0.0.1")
     """SIP domain of the staff extensions: a desk phone is dialled as ``user/EXT@domain``."""
-    gateway: str = key(Str(), "trunk")
+    gateway: str = key(SipName(), "trunk")
     """Sofia gateway that reaches outside numbers: ``sofia/gateway/<gateway>/<number>``."""
     heartbeat_timeout: float = key(Float(minimum=5, maximum=600), 40.0)
     reconnect_max_delay: float = key(Float(minimum=1, maximum=600), 30.0)
@@ -477,7 +478,7 @@ class QueueSettings:
         Str(doc="hold music: local_stream://moh, tone_stream://..., silence_stream://..."),
         "local_stream://moh",
     )
-    sofia_profile: str = key(Str(doc="SIP profile of the desk phones"), "desk")
+    sofia_profile: str = key(SipName(doc="SIP profile of the desk phones"), "desk")
     """SIP profile of the desk phones (registrations are read from it)."""
 
 
