@@ -13,6 +13,7 @@ import os
 import re
 import stat
 import tomllib
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from .model import (
     OUTCOMES,
     OVERFLOW_ACTIONS,
     SCHEDULE_STATES,
+    AgendaSettings,
     Branch,
     Closure,
     Config,
@@ -245,6 +247,19 @@ def may_dial(config: Config, digits: str) -> bool:
     return config.allow_international or not is_international(digits, config.practice.country)
 
 
+def caldav_url_problem(url: str) -> str | None:
+    """None when frontdesk may send a password to `url`: https, or http to this box only."""
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        return f"must be an http(s) URL such as https://agenda.example/dav/, not {url!r}"
+    if parsed.scheme == "http" and not is_loopback(parsed.hostname):
+        return (
+            f"plain http sends the password in clear: use https, or http only to this box "
+            f"(127.0.0.1), not {parsed.hostname!r}"
+        )
+    return None
+
+
 def _default(cls: type, name: str) -> Any:
     for f in dataclasses.fields(cls):
         if f.name == name:
@@ -323,6 +338,7 @@ class _Builder:
         recording = self.recording(prompts, storage)
         maintenance = self.maintenance(storage)
         panel = self.panel(frontdesk)
+        agenda = self.agenda()
         if self.issues:
             return None
         # a section reader returns None only after adding an issue
@@ -349,6 +365,7 @@ class _Builder:
             recording=recording,
             maintenance=maintenance,
             panel=panel,
+            agenda=agenda,
             allow_international=outside["allow_international"],
             prompt_directory=prompt_directory,
             prompt_voice=prompt_settings.get("voice"),
@@ -526,6 +543,39 @@ class _Builder:
                 f"({', '.join(frontdesk.extensions)})",
             )
         return _make(PanelSettings, values)
+
+    def agenda(self) -> AgendaSettings | None:
+        if "agenda" not in self.raw:
+            return None
+        values = dict(self.section("agenda"))
+        here = ("agenda",)
+        if values.get("adapter") == "caldav":
+            for name in ("caldav_url", "caldav_username", "caldav_password_file"):
+                if name not in self.raw_section("agenda"):
+                    self.add(here + (name,), "missing: the agenda is on a CalDAV server, set it")
+        if "caldav_url" in values:
+            problem = caldav_url_problem(values["caldav_url"])
+            if problem is not None:
+                self.add(here + ("caldav_url",), problem)
+        if "caldav_password_file" in values:
+            file = values["caldav_password_file"] = self.resolve(values["caldav_password_file"])
+            if self.check_files:
+                self.check_secret_file(file, here + ("caldav_password_file",))
+        return _make(AgendaSettings, values)
+
+    def check_secret_file(self, file: Path, path: tuple[str, ...]) -> None:
+        """A secrets file must be readable, not empty, and readable by its owner only."""
+        try:
+            secret = file.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            self.add(path, f"cannot read {file}: {reason}")
+            return
+        if not secret:
+            self.add(path, f"{file} is empty")
+        problem = secret_file_problem(file)
+        if problem is not None:
+            self.add(path, problem)
 
     def data_directory(
         self,

@@ -482,6 +482,31 @@ class QueueSettings:
     """SIP profile of the desk phones (registrations are read from it)."""
 
 
+AGENDA_ADAPTERS = ("builtin", "caldav", "handoff")
+WHO_MAY_BOOK = ("known", "everyone")
+
+
+@dataclass(frozen=True)
+class AgendaSettings:
+    """The practice's agenda (frontdesk.agenda): where the flow's booking nodes book."""
+
+    adapter: str = key(Str(choices=AGENDA_ADAPTERS), "builtin")
+    timeout: float = key(Float(minimum=0.5, maximum=60), 5.0)
+    """Seconds one agenda operation may take before the caller is sent to the desk."""
+    who_may_book: str = key(Str(choices=WHO_MAY_BOOK), "known")
+    """``known``: only callers whose number (or date of birth) is in the patients; a new
+    patient's request is handed to the desk. ``everyone``: a new patient books too."""
+    slots_offered: int = key(Int(minimum=1, maximum=5), 3)
+    horizon_days: int = key(Int(minimum=1, maximum=365), 60)
+    """How far ahead free slots are searched."""
+    min_notice_minutes: int = key(Int(minimum=0, maximum=10080), 120)
+    """No slot is offered that starts sooner than this."""
+    caldav_url: str | None = key(Str(doc="the CalDAV server's URL (https, or http on loopback)"),
+                                 None)
+    caldav_username: str | None = key(Str(), None)
+    caldav_password_file: Path | None = key(Str(doc="file holding the CalDAV password"), None)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Config:
     source: Path
@@ -504,6 +529,8 @@ class Config:
     recording: RecordingSettings
     maintenance: MaintenanceSettings
     panel: PanelSettings = PanelSettings()
+    agenda: AgendaSettings | None = None
+    """None: no [agenda] section (no booking by phone)."""
     network: NetworkSettings | None = None
     phones: PhoneSettings | None = None
     trunk: TrunkSettings | None = None

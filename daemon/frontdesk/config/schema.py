@@ -24,6 +24,7 @@ from ._types import (
 )
 from .model import (
     SCHEDULE_STATES,
+    AgendaSettings,
     Branch,
     Closure,
     DeskSettings,
@@ -109,6 +110,7 @@ FLOW = Table.of(FlowSettings, required=True).with_keys(
 
 QUEUE = Table.of(QueueSettings)
 PANEL = Table.of(PanelSettings)
+AGENDA = Table.of(AgendaSettings)
 
 ROOT = Table(
     {
@@ -129,6 +131,7 @@ ROOT = Table(
         "flow": FLOW,
         "queue": QUEUE,
         "panel": PANEL,
+        "agenda": AGENDA,
         "rehearse": TableArray(Table.of(Scenario)),
     }
 )

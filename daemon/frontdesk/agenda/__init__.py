@@ -1,0 +1,209 @@
+"""The practice's agenda behind one interface: free slots, booking, moving, cancelling.
+
+Three adapters implement `Agenda`:
+
+- ``builtin`` (`frontdesk.agenda.builtin`): appointments in the daemon's own SQLite database;
+- ``caldav`` (`frontdesk.agenda.caldav`): one calendar per practitioner on a CalDAV server;
+- ``handoff`` (`frontdesk.agenda.handoff`): agendas with no API. Nothing is booked and there
+  is no `Agenda` object: the caller's request is recorded as a `BookingRequest` for the staff
+  (the inbox), who confirm by phone. The other adapters hand off too, for callers who may not
+  book by phone (a new patient when only known patients may).
+
+What every adapter shares is the practice's *directory*, kept in frontdesk's database and
+managed with `frontdesk agenda …`: the practitioners, their weekly consultation hours, the
+appointment types with their length, absences, and the patients (number, name, date of birth).
+Free slots are always the practitioner's hours minus absences minus what is already booked
+(`frontdesk.agenda.slots.free_slots`); only where the booked appointments live differs.
+
+Times are timezone-aware `datetime` objects; hours and absences are local times of the
+practice (`[practice] timezone`).
+
+Errors: `SlotTaken` when a slot was booked by someone else between the offer and the write
+(the caller is offered the next one); `AgendaUnavailable` when the agenda cannot be reached,
+is too slow, or answers nonsense (the caller is told and sent to the desk). Nothing is left
+half-written: a move books the new slot before it cancels the old one, and gives the new slot
+back if the cancel fails.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Protocol
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+ACTIVE = "booked"
+STATES = ("booked", "confirmed", "cancelled")
+"""An appointment's state: booked (by phone, by hand or synchronised), confirmed by the patient
+(reminder call), cancelled (its slot is free again)."""
+
+
+class AgendaError(Exception):
+    """Base class of the agenda's errors."""
+
+
+class AgendaUnavailable(AgendaError):
+    """The agenda cannot be reached, was too slow, or answered something unreadable."""
+
+
+class SlotTaken(AgendaError):
+    """The slot was booked by someone else since it was offered."""
+
+
+class UnknownAppointment(AgendaError, KeyError):
+    """No such appointment (or no longer: cancelled meanwhile)."""
+
+
+@dataclass(frozen=True)
+class Practitioner:
+    id: str
+    """Short name of letters, digits, '-' and '_' (``martin``): used in commands and URLs."""
+    name: str
+    """As the caller hears it: "Docteur Martin"."""
+    calendar: str | None = None
+    """CalDAV adapter: the practitioner's calendar (a URL, or a path under [agenda]
+    caldav_url). Unused by the other adapters."""
+
+
+@dataclass(frozen=True)
+class ConsultationHours:
+    """One range of a practitioner's weekly template: on `weekday` (0 = Monday), from `start`
+    to `end`, local time."""
+
+    practitioner: str
+    weekday: int
+    start: time
+    end: time
+
+
+@dataclass(frozen=True)
+class AppointmentType:
+    name: str
+    """``consultation``, ``long``, …"""
+    minutes: int
+    label: str = ""
+    """As the staff read it; the name when empty."""
+
+
+@dataclass(frozen=True)
+class Absence:
+    practitioner: str
+    start: datetime
+    end: datetime
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Patient:
+    id: int
+    name: str
+    phone: str
+    """Digits only, as dialled from the practice (``0612345678``)."""
+    birth_date: date | None = None
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A free time for one appointment of `kind` with `practitioner`."""
+
+    practitioner: str
+    start: datetime
+    end: datetime
+    kind: str
+
+
+@dataclass(frozen=True)
+class Appointment:
+    id: str
+    """The adapter's own id (the built-in row id, the CalDAV event's UID)."""
+    practitioner: str
+    start: datetime
+    end: datetime
+    kind: str
+    patient_id: int | None
+    patient_name: str = ""
+    phone: str = ""
+    state: str = ACTIVE
+    booked_by: str = ""
+    """Who wrote it: ``phone`` (the caller), ``reminder``, ``cli:<user>``, … ; empty for an
+    event another agenda wrote."""
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    """What a caller asked for when the agenda cannot be booked by phone (hand-off adapter, or
+    a new patient when only known patients may book): the staff confirm by calling back."""
+
+    kind: str
+    practitioner: str | None
+    """None: the first available."""
+    preferred_days: tuple[int, ...] = ()
+    """Weekdays (0 = Monday); empty: any day."""
+    preferred_times: str = "any"
+    """``morning``, ``afternoon`` or ``any``."""
+    callback_number: str = ""
+    call_uuid: str | None = None
+    patient_id: int | None = None
+    action: str = "book"
+    """``book``, ``move`` or ``cancel``."""
+    appointment_id: str | None = None
+    details: dict[str, str] = field(default_factory=dict)
+
+
+class Directory(Protocol):
+    """The practice's directory (frontdesk's database, through `frontdesk.store`)."""
+
+    def practitioners(self) -> list[Practitioner]: ...
+
+    def consultation_hours(self, practitioner: str) -> list[ConsultationHours]: ...
+
+    def appointment_types(self) -> list[AppointmentType]: ...
+
+    def absences(self, practitioner: str, start: datetime, end: datetime) -> list[Absence]: ...
+
+    def patients_by_phone(self, phone: str) -> list[Patient]: ...
+
+    def patients_by_birth_date(self, birth_date: date) -> list[Patient]: ...
+
+    def get_patient(self, patient_id: int) -> Patient | None: ...
+
+
+class Agenda(Protocol):
+    """Where appointments are booked. Every method may raise `AgendaUnavailable`."""
+
+    name: str
+    """``builtin`` or ``caldav``."""
+    directory: Directory
+
+    def free_slots(
+        self, kind: str, practitioner: str | None, after: datetime, count: int
+    ) -> list[Slot]:
+        """The first `count` free slots of `kind` starting at or after `after`, soonest
+        first; `practitioner` None: any practitioner (the first available)."""
+        ...
+
+    def book(self, slot: Slot, patient: Patient, *, by: str) -> Appointment:
+        """Write the appointment now. `SlotTaken` if `slot` is no longer free."""
+        ...
+
+    def upcoming(self, patient: Patient, after: datetime) -> list[Appointment]:
+        """The patient's appointments (not cancelled) starting after `after`, soonest
+        first."""
+        ...
+
+    def between(self, start: datetime, end: datetime) -> list[Appointment]:
+        """Every appointment (not cancelled) starting in [start, end), soonest first."""
+        ...
+
+    def cancel(self, appointment: Appointment, *, by: str) -> None:
+        """Cancel it; its slot is free at once. `UnknownAppointment` if it is gone."""
+        ...
+
+    def move(self, appointment: Appointment, slot: Slot, *, by: str) -> Appointment:
+        """Book `slot` for the same patient, then cancel `appointment`. `SlotTaken`: nothing
+        changed."""
+        ...
+
+    def confirm(self, appointment: Appointment, *, by: str) -> None:
+        """The patient confirmed they will come (a reminder call's answer)."""
+        ...
