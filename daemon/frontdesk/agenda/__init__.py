@@ -29,7 +29,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from frontdesk.config.model import Config
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 ACTIVE = "booked"
@@ -207,3 +211,20 @@ class Agenda(Protocol):
     def confirm(self, appointment: Appointment, *, by: str) -> None:
         """The patient confirmed they will come (a reminder call's answer)."""
         ...
+
+
+def open_agenda(config: Config, directory: Directory) -> Agenda | None:
+    """The agenda the config names; None without [agenda] or with the hand-off adapter (the
+    flow then records requests for the staff). Opening connects to nothing: an unreachable
+    CalDAV server shows on the first call that needs it."""
+    settings = config.agenda
+    if settings is None or settings.adapter == "handoff":
+        return None
+    zone = ZoneInfo(config.practice.timezone)
+    if settings.adapter == "caldav":
+        from frontdesk.agenda.caldav import CalDAVAgenda
+
+        return CalDAVAgenda(directory, settings, zone)
+    from frontdesk.agenda.builtin import BuiltinAgenda
+
+    return BuiltinAgenda(directory, settings, zone)
