@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
     from frontdesk.config.model import Config
+    from frontdesk.store import Store
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 ACTIVE = "booked"
@@ -213,9 +214,10 @@ class Agenda(Protocol):
         ...
 
 
-def open_agenda(config: Config, directory: Directory) -> Agenda | None:
+def open_agenda(config: Config, store: Store) -> Agenda | None:
     """The agenda the config names; None without [agenda] or with the hand-off adapter (the
-    flow then records requests for the staff). Opening connects to nothing: an unreachable
+    flow then records requests for the staff). The store is the directory, and the built-in
+    agenda's appointments. Opening connects to nothing: an unreachable
     CalDAV server shows on the first call that needs it."""
     settings = config.agenda
     if settings is None or settings.adapter == "handoff":
@@ -224,7 +226,7 @@ def open_agenda(config: Config, directory: Directory) -> Agenda | None:
     if settings.adapter == "caldav":
         from frontdesk.agenda.caldav import CalDAVAgenda
 
-        return CalDAVAgenda(directory, settings, zone)
+        return CalDAVAgenda(store, settings, zone)
     from frontdesk.agenda.builtin import BuiltinAgenda
 
-    return BuiltinAgenda(directory, settings, zone)
+    return BuiltinAgenda(store, settings, zone)
