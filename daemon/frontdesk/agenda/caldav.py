@@ -1,0 +1,465 @@
+"""The agenda on a CalDAV server: one calendar per practitioner. Only this module speaks CalDAV.
+
+Free slots are the practitioner's hours (the directory) minus absences minus the calendar's
+busy events: every VEVENT that is neither ``STATUS:CANCELLED`` nor ``TRANSP:TRANSPARENT``,
+whoever wrote it, recurring ones expanded, all-day ones busy the whole local day.
+
+A booking is a VEVENT whose UID is the practitioner and the start (`uid_of`), stored as
+``<UID>.ics`` in the calendar with ``If-None-Match: *``: of two bookings of one slot at the same
+moment the server stores one and refuses the other (412), which gets `SlotTaken`. The slot's
+time is read just before the write (an event written meanwhile: `SlotTaken`) and just after
+it: an overlapping event that appeared between the two (another agenda, or a frontdesk
+booking of an overlapping slot with another start, which the UID cannot catch) makes frontdesk
+take its own event back and answer `SlotTaken`, so the practitioner never has two patients at
+once. Should that last read fail, the booking stands: it was written.
+
+Patient, type and author are X- properties of the event (`X_PATIENT_ID`, …), which is how
+`upcoming` and `between` read frontdesk's appointments back; other events are busy times
+only, and frontdesk changes only the events it wrote. Cancel deletes the event (the slot is
+free at once); confirm sets `X_STATE`.
+
+Every HTTP request runs in gevent's thread pool, each pool thread with its own client, whose
+timeout is ``[agenda] timeout`` per request. Any failure (refused, timeout, HTTP error, XML or
+iCalendar that cannot be read) is `AgendaUnavailable`, with the calendar and the reason.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any, TypeVar, cast
+from urllib.parse import quote, urljoin
+from zoneinfo import ZoneInfo
+
+import gevent
+import icalendar
+import recurring_ical_events
+import structlog
+from caldav.davclient import DAVClient
+from caldav.lib import error as caldav_error
+from caldav.lib.http_sync import requests as http
+
+from frontdesk.agenda import (
+    ACTIVE,
+    AgendaUnavailable,
+    Appointment,
+    Directory,
+    Patient,
+    Practitioner,
+    Slot,
+    SlotTaken,
+    UnknownAppointment,
+)
+from frontdesk.agenda.slots import free_slots, overlaps
+from frontdesk.clock import Clock
+from frontdesk.config.model import AgendaSettings
+
+log = structlog.get_logger(__name__)
+
+UID_PREFIX = "frontdesk-"
+X_PATIENT_ID = "X-FRONTDESK-PATIENT-ID"
+X_PATIENT_NAME = "X-FRONTDESK-PATIENT-NAME"
+X_PHONE = "X-FRONTDESK-PHONE"
+X_KIND = "X-FRONTDESK-KIND"
+X_BOOKED_BY = "X-FRONTDESK-BOOKED-BY"
+X_STATE = "X-FRONTDESK-STATE"
+X_CONFIRMED_BY = "X-FRONTDESK-CONFIRMED-BY"
+WINDOW = timedelta(days=7)
+"""Free slots are searched a week of events at a time: the next few are usually close."""
+UPCOMING = timedelta(days=366)
+"""How far ahead a patient's appointments are looked for."""
+ICALENDAR = {"Content-Type": "text/calendar; charset=utf-8"}
+QUERY = """<?xml version="1.0" encoding="utf-8"?>
+<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
+<D:prop><D:getetag/><C:calendar-data/></D:prop>
+<C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT">
+<C:time-range start="{start:%Y%m%dT%H%M%SZ}" end="{end:%Y%m%dT%H%M%SZ}"/>
+</C:comp-filter></C:comp-filter></C:filter>
+</C:calendar-query>"""
+"""The events overlapping [start, end) (RFC 4791 calendar-query), with their data."""
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class _Busy:
+    """One busy occurrence of a calendar; `appointment` when frontdesk wrote it."""
+
+    uid: str
+    start: datetime
+    end: datetime
+    appointment: Appointment | None
+
+
+class CalDAVAgenda:
+    """`frontdesk.agenda.Agenda` on a CalDAV server; the directory is frontdesk's store."""
+
+    name = "caldav"
+
+    def __init__(
+        self,
+        directory: Directory,
+        settings: AgendaSettings,
+        zone: ZoneInfo,
+        *,
+        clock: Clock | None = None,
+    ) -> None:
+        """Reads the password file now (`AgendaUnavailable` if it cannot); connects to
+        nothing. `clock`: whose `wall()` stamps the events (None: the real time)."""
+        if not settings.caldav_url:
+            raise AgendaUnavailable("[agenda] caldav_url is not set")
+        self.directory = directory
+        self._settings = settings
+        self._zone = zone
+        self._base = settings.caldav_url.rstrip("/") + "/"
+        self._password = _read_password(settings.caldav_password_file)
+        self._wall: Callable[[], datetime] = (
+            clock.wall if clock is not None else lambda: datetime.now(UTC)
+        )
+        self._clients = threading.local()
+
+    def free_slots(
+        self, kind: str, practitioner: str | None, after: datetime, count: int
+    ) -> list[Slot]:
+        minutes = self._minutes(kind)
+        chosen = [p for p in self.directory.practitioners() if practitioner in (None, p.id)]
+        until = after + timedelta(days=self._settings.horizon_days)
+        found: list[Slot] = []
+        start = after
+        while start < until and len(found) < count:
+            end = min(start + WINDOW, until)
+            window = [s for p in chosen for s in self._slots_of(p, kind, minutes, start, end)]
+            found += sorted(window, key=lambda slot: (slot.start, slot.practitioner))
+            start = end
+        return found[:count]
+
+    def _slots_of(
+        self, practitioner: Practitioner, kind: str, minutes: int, start: datetime, end: datetime
+    ) -> list[Slot]:
+        """Slots starting in [start, end); busy times are read to the end of the last one."""
+        reach = end + timedelta(minutes=minutes)
+        busy = [(b.start, b.end) for b in self._busy(practitioner, start, reach)]
+        busy += [(a.start, a.end) for a in self.directory.absences(practitioner.id, start, reach)]
+        hours = self.directory.consultation_hours(practitioner.id)
+        return list(
+            free_slots(
+                practitioner.id, kind, minutes, hours, busy, after=start, until=end, zone=self._zone
+            )
+        )
+
+    def _minutes(self, kind: str) -> int:
+        for known in self.directory.appointment_types():
+            if known.name == kind:
+                return known.minutes
+        raise AgendaUnavailable(f"no appointment type {kind!r} in the directory")
+
+    def book(self, slot: Slot, patient: Patient, *, by: str) -> Appointment:
+        return self._book(slot, patient, by, replacing=None)
+
+    def _book(self, slot: Slot, patient: Patient, by: str, replacing: str | None) -> Appointment:
+        """Check, write with ``If-None-Match: *``, check again (see the module's doc).
+        `replacing`: the appointment a move gives up, which does not make the slot busy."""
+        practitioner = self._practitioner(slot.practitioner)
+        appointment = Appointment(
+            id=uid_of(slot.practitioner, slot.start),
+            practitioner=slot.practitioner,
+            start=slot.start,
+            end=slot.end,
+            kind=slot.kind,
+            patient_id=patient.id,
+            patient_name=patient.name,
+            phone=patient.phone,
+            booked_by=by,
+        )
+        mine = {appointment.id, replacing}
+        if self._clashes(practitioner, slot, mine):
+            raise SlotTaken(f"{slot.practitioner} is no longer free at {slot.start}")
+        href = self._href(practitioner, appointment.id)
+        body = self._event(appointment)
+        etag = self._call(f"writing to {href}", self._create, href, body)
+        try:
+            clash = self._clashes(practitioner, slot, mine)
+        except AgendaUnavailable as problem:
+            log.warning("agenda.booking_unverified", appointment=appointment.id, error=str(problem))
+            return appointment
+        if clash:
+            self._call(f"taking back {href}", self._delete, href, etag)
+            raise SlotTaken(f"{slot.practitioner}: another event was written at {slot.start}")
+        return appointment
+
+    def _clashes(self, practitioner: Practitioner, slot: Slot, mine: set[str | None]) -> bool:
+        busy = self._busy(practitioner, slot.start, slot.end)
+        return overlaps(slot, [(b.start, b.end) for b in busy if b.uid not in mine])
+
+    def upcoming(self, patient: Patient, after: datetime) -> list[Appointment]:
+        found = self._appointments(after, after + UPCOMING)
+        return [a for a in found if a.patient_id == patient.id and a.start > after]
+
+    def between(self, start: datetime, end: datetime) -> list[Appointment]:
+        return [a for a in self._appointments(start, end) if a.start >= start]
+
+    def _appointments(self, start: datetime, end: datetime) -> list[Appointment]:
+        found = [
+            busy.appointment
+            for practitioner in self.directory.practitioners()
+            for busy in self._busy(practitioner, start, end)
+            if busy.appointment is not None and busy.appointment.start < end
+        ]
+        return sorted(found, key=lambda a: (a.start, a.practitioner))
+
+    def cancel(self, appointment: Appointment, *, by: str) -> None:
+        href = self._href(self._practitioner(appointment.practitioner), appointment.id)
+        self._call(f"deleting {href}", self._remove, href, appointment)
+        log.info("agenda.cancelled", appointment=appointment.id, by=by)
+
+    def move(self, appointment: Appointment, slot: Slot, *, by: str) -> Appointment:
+        if appointment.patient_id is None:
+            raise UnknownAppointment(f"appointment {appointment.id} has no patient to move")
+        patient = Patient(appointment.patient_id, appointment.patient_name, appointment.phone)
+        moved = self._book(slot, patient, by, replacing=appointment.id)
+        try:
+            self.cancel(appointment, by=by)
+        except BaseException:
+            self._give_back(moved, by)
+            raise
+        return moved
+
+    def _give_back(self, booked: Appointment, by: str) -> None:
+        """Cancel what a move booked: its old appointment could not be cancelled."""
+        try:
+            self.cancel(booked, by=by)
+        except Exception:
+            log.error("agenda.move_left_both", moved_from_kept=True, new_appointment=booked.id)
+            raise
+
+    def confirm(self, appointment: Appointment, *, by: str) -> None:
+        href = self._href(self._practitioner(appointment.practitioner), appointment.id)
+        self._call(f"confirming {href}", self._set_confirmed, href, appointment, by)
+
+    def _practitioner(self, practitioner_id: str) -> Practitioner:
+        for practitioner in self.directory.practitioners():
+            if practitioner.id == practitioner_id:
+                return practitioner
+        raise AgendaUnavailable(f"no practitioner {practitioner_id!r} in the directory")
+
+    def _calendar_url(self, practitioner: Practitioner) -> str:
+        """`Practitioner.calendar` as a URL, or a path under caldav_url; by default the
+        practitioner's id."""
+        calendar = practitioner.calendar or practitioner.id
+        return urljoin(self._base, calendar.rstrip("/") + "/")
+
+    def _href(self, practitioner: Practitioner, uid: str) -> str:
+        return self._calendar_url(practitioner) + quote(uid, safe="") + ".ics"
+
+    def _busy(self, practitioner: Practitioner, start: datetime, end: datetime) -> list[_Busy]:
+        url = self._calendar_url(practitioner)
+        return self._call(f"reading {url}", self._read, practitioner, url, start, end)
+
+    def _event(self, appointment: Appointment) -> str:
+        """The iCalendar text of a booking."""
+        event = icalendar.Event()
+        event.add("UID", appointment.id)
+        event.add("DTSTAMP", self._wall().astimezone(UTC))
+        event.add("DTSTART", appointment.start.astimezone(UTC))
+        event.add("DTEND", appointment.end.astimezone(UTC))
+        event.add("SUMMARY", f"{self._label(appointment.kind)}: {appointment.patient_name}")
+        event.add("DESCRIPTION", f"{appointment.phone} (frontdesk, {appointment.booked_by})")
+        event.add("STATUS", "CONFIRMED")
+        event.add("TRANSP", "OPAQUE")
+        event.add(X_PATIENT_ID, str(appointment.patient_id))
+        event.add(X_PATIENT_NAME, appointment.patient_name)
+        event.add(X_PHONE, appointment.phone)
+        event.add(X_KIND, appointment.kind)
+        event.add(X_BOOKED_BY, appointment.booked_by)
+        event.add(X_STATE, ACTIVE)
+        calendar = icalendar.Calendar()
+        calendar.add("PRODID", "-//frontdesk//agenda//EN")
+        calendar.add("VERSION", "2.0")
+        calendar.add_component(event)
+        return calendar.to_ical().decode("utf-8")
+
+    def _label(self, kind: str) -> str:
+        for known in self.directory.appointment_types():
+            if known.name == kind:
+                return known.label or known.name
+        return kind
+
+    # What runs in the thread pool: HTTP and the parsing of what the server answered.
+
+    def _call(self, what: str, work: Callable[..., T], *args: Any) -> T:
+        """`work(*args)` in gevent's thread pool; a failure is `AgendaUnavailable` naming
+        `what` (`SlotTaken` and `UnknownAppointment` go through as they are)."""
+        outcome = gevent.get_hub().threadpool.spawn(_attempt, work, *args).get()
+        result, problem = cast(tuple[T, Exception | None], outcome)
+        if problem is None:
+            return result
+        if isinstance(problem, SlotTaken | UnknownAppointment | AgendaUnavailable):
+            raise problem
+        raise AgendaUnavailable(f"CalDAV agenda, {what}: {self._reason(problem)}") from problem
+
+    def _reason(self, problem: Exception) -> str:
+        if isinstance(problem, http.exceptions.Timeout):
+            return f"no answer within {self._settings.timeout:g} s"
+        if isinstance(problem, http.exceptions.ConnectionError):
+            errno = re.search(r"\[Errno -?\d+\][^'\")]*", str(problem))
+            return f"the connection failed ({errno.group(0) if errno else problem})"
+        if isinstance(problem, caldav_error.AuthorizationError):
+            return "the server refused the login (caldav_username, caldav_password_file)"
+        if isinstance(problem, caldav_error.NotFoundError):
+            return "no such calendar on the server"
+        if isinstance(problem, caldav_error.DAVError):
+            return f"the server answered an error ({problem})"
+        return f"the server answered something unreadable ({type(problem).__name__}: {problem})"
+
+    def _client(self) -> DAVClient:
+        """This pool thread's client (a client is not shared between threads)."""
+        client = getattr(self._clients, "client", None)
+        if client is None:
+            client = DAVClient(
+                url=self._base,
+                username=self._settings.caldav_username,
+                password=self._password,
+                timeout=self._settings.timeout,  # type: ignore[arg-type]  # any float works
+                auth_type="basic",  # at once: Radicale makes a request without it wait 1 s
+                enable_rfc6764=False,
+            )
+            self._clients.client = client
+        return client
+
+    def _read(
+        self, practitioner: Practitioner, url: str, start: datetime, end: datetime
+    ) -> list[_Busy]:
+        """The busy occurrences in [start, end) of the calendar at `url`: one REPORT."""
+        query = QUERY.format(start=start.astimezone(UTC), end=end.astimezone(UTC))
+        response = self._client().report(url, query, depth=1)
+        if response.status == 404:
+            raise caldav_error.NotFoundError(url)
+        _check(response, url)
+        if response.status != 207 or response.tree is None:
+            raise ValueError(f"HTTP {response.status} without a multistatus body")
+        found: list[_Busy] = []
+        for result in response.parse_calendar_query():
+            if result.calendar_data is None:
+                raise ValueError(f"no calendar data for {result.href}")
+            calendar = icalendar.Calendar.from_ical(result.calendar_data)
+            found += self._busy_in(practitioner, calendar, start, end)
+        return found
+
+    def _busy_in(
+        self,
+        practitioner: Practitioner,
+        calendar: icalendar.Calendar,
+        start: datetime,
+        end: datetime,
+    ) -> Iterable[_Busy]:
+        for event in recurring_ical_events.of(calendar).between(start, end):
+            if event.get("STATUS") == "CANCELLED" or event.get("TRANSP") == "TRANSPARENT":
+                continue
+            uid = str(event["UID"])
+            begins, ends = self._moment(event.start), self._moment(event.end)
+            appointment = None
+            if X_PATIENT_ID in event:
+                appointment = self._appointment(practitioner, uid, begins, ends, event)
+            yield _Busy(uid, begins, ends, appointment)
+
+    def _moment(self, value: date | datetime) -> datetime:
+        """A DTSTART/DTEND as an aware datetime: a date is local midnight, a floating time
+        is local time."""
+        if not isinstance(value, datetime):
+            return datetime.combine(value, time(), self._zone)
+        return value if value.tzinfo is not None else value.replace(tzinfo=self._zone)
+
+    def _appointment(
+        self,
+        practitioner: Practitioner,
+        uid: str,
+        start: datetime,
+        end: datetime,
+        event: icalendar.Event,
+    ) -> Appointment:
+        return Appointment(
+            id=uid,
+            practitioner=practitioner.id,
+            start=start,
+            end=end,
+            kind=str(event.get(X_KIND, "")),
+            patient_id=int(str(event[X_PATIENT_ID])),
+            patient_name=str(event.get(X_PATIENT_NAME, "")),
+            phone=str(event.get(X_PHONE, "")),
+            state=str(event.get(X_STATE, ACTIVE)),
+            booked_by=str(event.get(X_BOOKED_BY, "")),
+        )
+
+    def _create(self, href: str, body: str) -> str | None:
+        """PUT a new event; its ETag. `SlotTaken` if the UID exists (412)."""
+        response = self._client().put(href, body, {"If-None-Match": "*", **ICALENDAR})
+        if response.status == 412:
+            raise SlotTaken(f"{href} exists: the slot was booked meanwhile")
+        _check(response, href)
+        return response.headers.get("ETag")
+
+    def _delete(self, href: str, etag: str | None) -> None:
+        """DELETE an event (only the version `etag` when given)."""
+        headers = {"If-Match": etag} if etag else {}
+        response = self._client().delete(href, headers)
+        if response.status in (404, 412):
+            raise UnknownAppointment(f"no appointment at {href} (HTTP {response.status})")
+        _check(response, href)
+
+    def _fetch(self, href: str, appointment: Appointment) -> tuple[icalendar.Calendar, str]:
+        """The event of `appointment` and its ETag. `UnknownAppointment` if it is gone, or is
+        another patient's (the slot was cancelled and booked again since)."""
+        response = self._client().request(href, "GET")
+        if response.status == 404:
+            raise UnknownAppointment(f"no appointment at {href}")
+        _check(response, href)
+        calendar = icalendar.Calendar.from_ical(response.raw)
+        patients = {str(e.get(X_PATIENT_ID)) for e in calendar.walk("VEVENT")}
+        if patients != {str(appointment.patient_id)}:
+            raise UnknownAppointment(f"{href} is no longer this patient's appointment")
+        return calendar, response.headers["ETag"]
+
+    def _remove(self, href: str, appointment: Appointment) -> None:
+        self._delete(href, self._fetch(href, appointment)[1])
+
+    def _set_confirmed(self, href: str, appointment: Appointment, by: str) -> None:
+        calendar, etag = self._fetch(href, appointment)
+        for event in calendar.walk("VEVENT"):
+            for name, value in ((X_STATE, "confirmed"), (X_CONFIRMED_BY, by)):
+                event.pop(name, None)
+                event.add(name, value)
+        headers = {"If-Match": etag, **ICALENDAR}
+        _check(self._client().put(href, calendar.to_ical().decode("utf-8"), headers), href)
+
+
+def uid_of(practitioner: str, start: datetime) -> str:
+    """The UID (and file name) of a booking: the same for every booking of one practitioner
+    at one start, so the server can refuse the second (``If-None-Match: *``)."""
+    return f"{UID_PREFIX}{practitioner}-{start.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+
+
+def _attempt(work: Callable[..., T], *args: Any) -> tuple[T | None, Exception | None]:
+    """In a pool thread: what `work` returned or raised, for the greenlet to judge (an
+    exception raised in the pool would be printed as a crash)."""
+    try:
+        return work(*args), None
+    except Exception as problem:
+        return None, problem
+
+
+def _check(response: Any, href: str) -> None:
+    if response.status >= 300:
+        raise caldav_error.DAVError(href, f"HTTP {response.status} {response.reason}")
+
+
+def _read_password(file: Path | None) -> str | None:
+    if file is None:
+        return None
+    try:
+        return file.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as problem:
+        raise AgendaUnavailable(f"cannot read the CalDAV password file {file}: {problem}") from None
