@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -18,64 +18,33 @@ import pytest
 
 from frontdesk.agenda import (
     Absence,
+    Agenda,
     AgendaUnavailable,
     Appointment,
     AppointmentType,
-    ConsultationHours,
     Patient,
     Practitioner,
     Slot,
     SlotTaken,
     UnknownAppointment,
+    open_agenda,
 )
 from frontdesk.agenda.caldav import CalDAVAgenda
+from frontdesk.config import load_config
 from frontdesk.config.model import AgendaSettings
+from frontdesk.store import Store
+from helpers import set_in_section
 from radicale_rig import PASSWORD, USERNAME, Answering, Proxy, Radicale
 
 PARIS = ZoneInfo("Europe/Paris")
 MONDAY = date(2027, 3, 1)
-JEANNE = Patient(1, "Jeanne Dupont", "0612345678")
-PAUL = Patient(2, "Paul Martin", "0698765432")
 
 
 def at(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), PARIS)
 
 
-@dataclass
-class InTestDirectory:
-    """The practice's directory (frontdesk's store stands in here until it has the agenda)."""
-
-    doctors: list[Practitioner]
-    away: list[Absence] = field(default_factory=list)
-
-    def practitioners(self) -> list[Practitioner]:
-        return list(self.doctors)
-
-    def consultation_hours(self, practitioner: str) -> list[ConsultationHours]:
-        return [
-            ConsultationHours(practitioner, weekday, time(*start), time(*end))
-            for weekday in range(5)
-            for start, end in (((9, 0), (12, 0)), ((14, 0), (17, 0)))
-        ]
-
-    def appointment_types(self) -> list[AppointmentType]:
-        return [AppointmentType("consultation", 15, "Consultation"), AppointmentType("long", 30)]
-
-    def absences(self, practitioner: str, start: datetime, end: datetime) -> list[Absence]:
-        return [
-            a for a in self.away
-            if a.practitioner == practitioner and start < a.end and a.start < end
-        ]
-
-    def patients_by_phone(self, phone: str) -> list[Patient]:
-        return [p for p in (JEANNE, PAUL) if p.phone == phone]
-
-    def patients_by_birth_date(self, birth_date: date) -> list[Patient]:
-        return []
-
-    def get_patient(self, patient_id: int) -> Patient | None:
-        return {1: JEANNE, 2: PAUL}.get(patient_id)
+NINE = Slot("martin", at(MONDAY, 9), at(MONDAY, 9, 15), "consultation")
 
 
 @pytest.fixture(scope="module")
@@ -86,11 +55,14 @@ def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Radicale]:
 
 
 @dataclass
-class Practice:
-    directory: InTestDirectory
-    calendars: dict[str, str]
-    """Practitioner id -> calendar URL."""
+class Office:
+    """frontdesk's store as the directory (two practitioners, each with a new calendar on the
+    Radicale, working 9-12 and 14-17 on weekdays) and two patients."""
+
+    store: Store
     server: Radicale
+    jeanne: Patient
+    paul: Patient
 
     def agenda(self, url: str | None = None, timeout: float = 5.0) -> CalDAVAgenda:
         settings = AgendaSettings(
@@ -100,10 +72,18 @@ class Practice:
             caldav_username=USERNAME,
             caldav_password_file=self.server.password_file,
         )
-        return CalDAVAgenda(self.directory, settings, PARIS)
+        return CalDAVAgenda(self.store, settings, PARIS)
+
+    def calendar_url(self, practitioner: str) -> str:
+        [calendar] = [p.calendar for p in self.store.practitioners() if p.id == practitioner]
+        return f"{self.server.url}{calendar}/"
 
     def write_event(self, practitioner: str, start: datetime, end: datetime, *extra: str) -> str:
         """An event written by another agenda, straight to the calendar; its UID."""
+        return self.write_event_to(self.calendar_url(practitioner), start, end, *extra)
+
+    def write_event_to(self, url: str, start: datetime, end: datetime, *extra: str) -> str:
+        """`write_event` to a calendar's `url` (from any thread: no store)."""
         uid = f"other-{uuid.uuid4()}"
         lines = [
             "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//another agenda//EN", "BEGIN:VEVENT",
@@ -112,41 +92,67 @@ class Practice:
             f"DTEND;TZID=Europe/Paris:{end:%Y%m%dT%H%M%S}",
             "SUMMARY:Réunion", *extra, "END:VEVENT", "END:VCALENDAR",
         ]
-        calendar = self.server.client().calendar(url=self.calendars[practitioner])
+        calendar = self.server.client().calendar(url=url)
         calendar.add_event("\r\n".join(lines) + "\r\n")
         return uid
 
     def events(self, practitioner: str) -> list[str]:
         """The iCalendar text of every event in the practitioner's calendar."""
-        calendar = self.server.client().calendar(url=self.calendars[practitioner])
+        calendar = self.server.client().calendar(url=self.calendar_url(practitioner))
         return [event.data for event in calendar.events()]
 
 
-@pytest.fixture
-def practice(radicale: Radicale) -> Practice:
-    """Two practitioners, each with a new calendar on the Radicale."""
+def open_office(store: Store, server: Radicale) -> Office:
     prefix = uuid.uuid4().hex[:8]
-    doctors = [
-        Practitioner("martin", "Docteur Martin", f"{prefix}-martin"),
-        Practitioner("durand", "Docteure Durand", f"{prefix}-durand"),
-    ]
-    calendars = {d.id: radicale.make_calendar(d.calendar or d.id) for d in doctors}
-    return Practice(InTestDirectory(doctors), calendars, radicale)
+    for practitioner in (Practitioner("martin", "Docteur Martin", f"{prefix}-martin"),
+                         Practitioner("durand", "Docteure Durand", f"{prefix}-durand")):
+        store.add_practitioner(practitioner)
+        server.make_calendar(f"{prefix}-{practitioner.id}")
+        for weekday in range(5):
+            store.set_hours(practitioner.id, weekday,
+                            [(time(9), time(12)), (time(14), time(17))])
+    store.add_appointment_type(AppointmentType("consultation", 15, "Consultation"))
+    store.add_appointment_type(AppointmentType("long", 30))
+    (jeanne, _), (paul, _) = store.add_patients(
+        [("Jeanne Dupont", "0612345678", None), ("Paul Martin", "0698765432", None)]
+    )
+    return Office(store, server, jeanne, paul)
+
+
+@pytest.fixture
+def office(radicale: Radicale, tmp_path: Path) -> Iterator[Office]:
+    with Store(tmp_path / "frontdesk.db") as store:
+        yield open_office(store, radicale)
+
+
+def test_the_config_opens_the_caldav_agenda_on_the_store(
+    office: Office, practice_dir: Path
+) -> None:
+    path = practice_dir / "frontdesk.toml"
+    path.write_text(set_in_section(path.read_text(), "agenda", {
+        "adapter": "caldav", "caldav_url": office.server.url, "caldav_username": USERNAME,
+        "caldav_password_file": str(office.server.password_file),
+    }))
+    agenda: Agenda | None = open_agenda(load_config(path), office.store)
+
+    assert isinstance(agenda, CalDAVAgenda) and agenda.name == "caldav"
+    assert agenda.directory is office.store
+    assert agenda.free_slots("consultation", "durand", at(MONDAY, 8), 1)[0].start == at(MONDAY, 9)
 
 
 def starts(slots: list[Slot]) -> list[tuple[str, datetime]]:
     return [(slot.practitioner, slot.start) for slot in slots]
 
 
-def test_free_slots_are_the_hours_minus_what_any_agenda_wrote(practice: Practice) -> None:
-    practice.write_event("martin", at(MONDAY, 9), at(MONDAY, 9, 20))
-    practice.write_event("martin", at(MONDAY, 9, 30), at(MONDAY, 9, 45), "STATUS:CANCELLED")
-    practice.write_event("martin", at(MONDAY, 9, 45), at(MONDAY, 10), "TRANSP:TRANSPARENT")
-    practice.write_event(
+def test_free_slots_are_the_hours_minus_what_any_agenda_wrote(office: Office) -> None:
+    office.write_event("martin", at(MONDAY, 9), at(MONDAY, 9, 20))
+    office.write_event("martin", at(MONDAY, 9, 30), at(MONDAY, 9, 45), "STATUS:CANCELLED")
+    office.write_event("martin", at(MONDAY, 9, 45), at(MONDAY, 10), "TRANSP:TRANSPARENT")
+    office.write_event(
         "martin", at(MONDAY, 10), at(MONDAY, 10, 30), "RRULE:FREQ=WEEKLY;COUNT=2"
     )
-    practice.directory.away.append(Absence("martin", at(MONDAY, 11), at(MONDAY, 12)))
-    agenda = practice.agenda()
+    office.store.add_absence(Absence("martin", at(MONDAY, 11), at(MONDAY, 12)))
+    agenda = office.agenda()
 
     slots = agenda.free_slots("consultation", "martin", at(MONDAY, 8), 6)
     assert [s.start for s in slots] == [
@@ -157,35 +163,35 @@ def test_free_slots_are_the_hours_minus_what_any_agenda_wrote(practice: Practice
     assert next_week[0].start == at(MONDAY + timedelta(days=7), 10, 30)  # recurring: busy too
 
 
-def test_first_available_searches_every_practitioner_soonest_first(practice: Practice) -> None:
-    practice.write_event("martin", at(MONDAY, 9), at(MONDAY, 12))
-    slots = practice.agenda().free_slots("long", None, at(MONDAY, 8), 3)
+def test_first_available_searches_every_practitioner_soonest_first(office: Office) -> None:
+    office.write_event("martin", at(MONDAY, 9), at(MONDAY, 12))
+    slots = office.agenda().free_slots("long", None, at(MONDAY, 8), 3)
     assert starts(slots) == [
         ("durand", at(MONDAY, 9)), ("durand", at(MONDAY, 9, 30)), ("durand", at(MONDAY, 10)),
     ]
 
 
-def test_slots_are_found_beyond_the_first_weeks_when_those_are_full(practice: Practice) -> None:
-    practice.write_event("martin", at(MONDAY, 0), at(MONDAY, 0) + timedelta(days=17))
-    slots = practice.agenda().free_slots("consultation", "martin", at(MONDAY, 8), 1)
+def test_slots_are_found_beyond_the_first_weeks_when_those_are_full(office: Office) -> None:
+    office.write_event("martin", at(MONDAY, 0), at(MONDAY, 0) + timedelta(days=17))
+    slots = office.agenda().free_slots("consultation", "martin", at(MONDAY, 8), 1)
     assert starts(slots) == [("martin", at(MONDAY + timedelta(days=17), 9))]
 
 
 def test_a_booking_is_an_event_read_back_and_its_slot_is_no_longer_free(
-    practice: Practice,
+    office: Office,
 ) -> None:
-    agenda = practice.agenda()
+    agenda = office.agenda()
     slot = agenda.free_slots("consultation", "martin", at(MONDAY, 8), 1)[0]
-    booked = agenda.book(slot, JEANNE, by="phone")
+    booked = agenda.book(slot, office.jeanne, by="phone")
 
     assert (booked.practitioner, booked.start, booked.end) == ("martin", at(MONDAY, 9), at(
         MONDAY, 9, 15))
-    [event] = practice.events("martin")
+    [event] = office.events("martin")
     assert "SUMMARY:Consultation: Jeanne Dupont" in event
-    assert agenda.upcoming(JEANNE, at(MONDAY, 8)) == [booked]
-    assert agenda.upcoming(PAUL, at(MONDAY, 8)) == []
+    assert agenda.upcoming(office.jeanne, at(MONDAY, 8)) == [booked]
+    assert agenda.upcoming(office.paul, at(MONDAY, 8)) == []
     assert agenda.between(at(MONDAY, 0), at(MONDAY, 23)) == [booked]
-    assert booked.phone == JEANNE.phone and booked.booked_by == "phone"
+    assert booked.phone == office.jeanne.phone and booked.booked_by == "phone"
     assert agenda.free_slots("consultation", "martin", at(MONDAY, 8), 1)[0].start == at(
         MONDAY, 9, 15)
     # another agenda reading the calendar sees the practitioner busy
@@ -193,45 +199,45 @@ def test_a_booking_is_an_event_read_back_and_its_slot_is_no_longer_free(
 
 
 def test_a_slot_booked_by_someone_else_since_it_was_offered_is_refused(
-    practice: Practice,
+    office: Office,
 ) -> None:
-    agenda = practice.agenda()
+    agenda = office.agenda()
     slot = agenda.free_slots("long", "martin", at(MONDAY, 8), 1)[0]
-    practice.write_event("martin", at(MONDAY, 9, 15), at(MONDAY, 9, 45))
+    office.write_event("martin", at(MONDAY, 9, 15), at(MONDAY, 9, 45))
     with pytest.raises(SlotTaken):
-        agenda.book(slot, JEANNE, by="phone")
-    assert len(practice.events("martin")) == 1
+        agenda.book(slot, office.jeanne, by="phone")
+    assert len(office.events("martin")) == 1
 
 
-def test_cancel_frees_the_slot_at_once(practice: Practice) -> None:
-    agenda = practice.agenda()
+def test_cancel_frees_the_slot_at_once(office: Office) -> None:
+    agenda = office.agenda()
     slot = agenda.free_slots("consultation", "martin", at(MONDAY, 8), 1)[0]
-    booked = agenda.book(slot, JEANNE, by="phone")
+    booked = agenda.book(slot, office.jeanne, by="phone")
     agenda.cancel(booked, by="phone")
 
-    assert agenda.upcoming(JEANNE, at(MONDAY, 8)) == []
+    assert agenda.upcoming(office.jeanne, at(MONDAY, 8)) == []
     assert agenda.free_slots("consultation", "martin", at(MONDAY, 8), 1) == [slot]
-    pauls = agenda.book(slot, PAUL, by="phone")  # same slot, same UID
+    pauls = agenda.book(slot, office.paul, by="phone")  # same slot, same UID
     with pytest.raises(UnknownAppointment):
         agenda.cancel(booked, by="phone")  # Jeanne's, cancelled already: Paul's stays
-    assert agenda.upcoming(PAUL, at(MONDAY, 8)) == [pauls]
+    assert agenda.upcoming(office.paul, at(MONDAY, 8)) == [pauls]
 
 
-def test_move_books_the_new_slot_and_frees_the_old_one(practice: Practice) -> None:
-    agenda = practice.agenda()
+def test_move_books_the_new_slot_and_frees_the_old_one(office: Office) -> None:
+    agenda = office.agenda()
     first = agenda.book(
-        Slot("martin", at(MONDAY, 9), at(MONDAY, 9, 30), "long"), JEANNE, by="phone"
+        Slot("martin", at(MONDAY, 9), at(MONDAY, 9, 30), "long"), office.jeanne, by="phone"
     )
     overlapping = Slot("martin", at(MONDAY, 9, 15), at(MONDAY, 9, 45), "long")
     moved = agenda.move(first, overlapping, by="phone")  # its own old time does not block it
 
-    assert agenda.upcoming(JEANNE, at(MONDAY, 8)) == [moved]
+    assert agenda.upcoming(office.jeanne, at(MONDAY, 8)) == [moved]
     assert (moved.start, moved.patient_name, moved.phone) == (
-        at(MONDAY, 9, 15), JEANNE.name, JEANNE.phone)
-    assert len(practice.events("martin")) == 1
+        at(MONDAY, 9, 15), office.jeanne.name, office.jeanne.phone)
+    assert len(office.events("martin")) == 1
 
 
-def test_a_move_whose_cancel_fails_gives_the_new_slot_back(practice: Practice) -> None:
+def test_a_move_whose_cancel_fails_gives_the_new_slot_back(office: Office) -> None:
     deletes: list[str] = []
 
     def first_delete_fails(method: str, path: str) -> int | None:
@@ -240,35 +246,36 @@ def test_a_move_whose_cancel_fails_gives_the_new_slot_back(practice: Practice) -
             return 500 if len(deletes) == 1 else None
         return None
 
-    proxy = Proxy(practice.server.port, first_delete_fails)
+    proxy = Proxy(office.server.port, first_delete_fails)
     try:
-        agenda = practice.agenda(f"http://127.0.0.1:{proxy.port}/{USERNAME}/")
-        first = agenda.book(Slot("martin", at(MONDAY, 9), at(MONDAY, 9, 15), "consultation"),
-                            JEANNE, by="phone")
+        agenda = office.agenda(f"http://127.0.0.1:{proxy.port}/{USERNAME}/")
+        first = agenda.book(NINE, office.jeanne, by="phone")
         with pytest.raises(AgendaUnavailable, match="HTTP 500"):
             agenda.move(first, Slot("durand", at(MONDAY, 10), at(MONDAY, 10, 15),
                                     "consultation"), by="phone")
-        assert agenda.upcoming(JEANNE, at(MONDAY, 8)) == [first]
-        assert practice.events("durand") == []
+        assert agenda.upcoming(office.jeanne, at(MONDAY, 8)) == [first]
+        assert office.events("durand") == []
     finally:
         proxy.close()
 
 
-def test_confirm_marks_the_event_confirmed(practice: Practice) -> None:
-    agenda = practice.agenda()
+def test_confirm_marks_the_event_confirmed(office: Office) -> None:
+    agenda = office.agenda()
     slot = Slot("durand", at(MONDAY, 14), at(MONDAY, 14, 15), "consultation")
-    booked = agenda.book(slot, PAUL, by="cli:alice")
+    booked = agenda.book(slot, office.paul, by="cli:alice")
     agenda.confirm(booked, by="reminder")
 
     [appointment] = agenda.between(at(MONDAY, 0), at(MONDAY + timedelta(days=1), 0))
     assert appointment.state == "confirmed"
-    assert "X-FRONTDESK-CONFIRMED-BY:reminder" in practice.events("durand")[0]
+    assert "X-FRONTDESK-CONFIRMED-BY:reminder" in office.events("durand")[0]
     agenda.cancel(booked, by="phone")
     with pytest.raises(UnknownAppointment):
         agenda.confirm(booked, by="reminder")
 
 
-def book_together(agendas: list[CalDAVAgenda], slots: list[Slot]) -> list[Appointment | str]:
+def book_together(
+    agendas: list[CalDAVAgenda], slots: list[Slot], patients: tuple[Patient, Patient]
+) -> list[Appointment | str]:
     """Each agenda books its slot for its patient in its own greenlet; what each got."""
 
     def book(agenda: CalDAVAgenda, slot: Slot, patient: Patient) -> Appointment | str:
@@ -277,12 +284,12 @@ def book_together(agendas: list[CalDAVAgenda], slots: list[Slot]) -> list[Appoin
         except SlotTaken:
             return "taken"
 
-    jobs = [gevent.spawn(book, *job) for job in zip(agendas, slots, (JEANNE, PAUL), strict=True)]
+    jobs = [gevent.spawn(book, *job) for job in zip(agendas, slots, patients, strict=True)]
     gevent.joinall(jobs, raise_error=True)
     return [job.value for job in jobs]
 
 
-def test_two_simultaneous_bookings_of_one_slot_exactly_one_wins(practice: Practice) -> None:
+def test_two_simultaneous_bookings_of_one_slot_exactly_one_wins(office: Office) -> None:
     """Both callers' checks find the slot free; the proxy holds their writes until both have
     come, then lets them go at once: the server's conditional create keeps one."""
     both_writing = threading.Barrier(2, timeout=20)
@@ -291,22 +298,22 @@ def test_two_simultaneous_bookings_of_one_slot_exactly_one_wins(practice: Practi
         if method == "PUT":
             both_writing.wait()
 
-    proxy = Proxy(practice.server.port, hold_writes)
+    proxy = Proxy(office.server.port, hold_writes)
     try:
         url = f"http://127.0.0.1:{proxy.port}/{USERNAME}/"
-        agendas = [practice.agenda(url), practice.agenda(url)]
-        slot = Slot("martin", at(MONDAY, 9), at(MONDAY, 9, 15), "consultation")
-        results = book_together(agendas, [slot, slot])
+        agendas = [office.agenda(url), office.agenda(url)]
+        slot = NINE
+        results = book_together(agendas, [slot, slot], (office.jeanne, office.paul))
     finally:
         proxy.close()
 
     assert sorted(map(type, results), key=str) == [Appointment, str]
     [winner] = [r for r in results if isinstance(r, Appointment)]
-    [event] = practice.events("martin")
+    [event] = office.events("martin")
     assert f"X-FRONTDESK-PATIENT-NAME:{winner.patient_name}" in event
 
 
-def test_overlapping_bookings_at_the_same_moment_never_both_win(practice: Practice) -> None:
+def test_overlapping_bookings_at_the_same_moment_never_both_win(office: Office) -> None:
     """Different starts (different UIDs), same time: the check after the write catches it."""
     both_writing = threading.Barrier(2, timeout=20)
 
@@ -314,57 +321,58 @@ def test_overlapping_bookings_at_the_same_moment_never_both_win(practice: Practi
         if method == "PUT":
             both_writing.wait()
 
-    proxy = Proxy(practice.server.port, hold_writes)
+    proxy = Proxy(office.server.port, hold_writes)
     try:
         url = f"http://127.0.0.1:{proxy.port}/{USERNAME}/"
-        agendas = [practice.agenda(url), practice.agenda(url)]
+        agendas = [office.agenda(url), office.agenda(url)]
         slots = [
             Slot("martin", at(MONDAY, 9), at(MONDAY, 9, 30), "long"),
             Slot("martin", at(MONDAY, 9, 15), at(MONDAY, 9, 30), "consultation"),
         ]
-        results = book_together(agendas, slots)
+        results = book_together(agendas, slots, (office.jeanne, office.paul))
     finally:
         proxy.close()
 
     assert sum(isinstance(r, Appointment) for r in results) <= 1
-    assert len(practice.events("martin")) == sum(isinstance(r, Appointment) for r in results)
+    assert len(office.events("martin")) == sum(isinstance(r, Appointment) for r in results)
 
 
 def test_an_event_written_between_the_check_and_the_write_keeps_the_slot(
-    practice: Practice,
+    office: Office,
 ) -> None:
     written: list[str] = []
+    martins = office.calendar_url("martin")
 
     def another_agenda_writes_first(method: str, path: str) -> None:
         if method == "PUT" and not written:
-            written.append(practice.write_event("martin", at(MONDAY, 9, 10), at(MONDAY, 9, 40)))
+            written.append(office.write_event_to(martins, at(MONDAY, 9, 10), at(MONDAY, 9, 40)))
 
-    proxy = Proxy(practice.server.port, another_agenda_writes_first)
+    proxy = Proxy(office.server.port, another_agenda_writes_first)
     try:
-        agenda = practice.agenda(f"http://127.0.0.1:{proxy.port}/{USERNAME}/")
+        agenda = office.agenda(f"http://127.0.0.1:{proxy.port}/{USERNAME}/")
         with pytest.raises(SlotTaken):
-            agenda.book(Slot("martin", at(MONDAY, 9), at(MONDAY, 9, 15), "consultation"), JEANNE,
-                        by="phone")
+            agenda.book(NINE, office.jeanne, by="phone")
     finally:
         proxy.close()
-    [event] = practice.events("martin")
+    [event] = office.events("martin")
     assert f"UID:{written[0]}" in event
 
 
-def test_a_stopped_server_is_an_unavailable_agenda(practice: Practice, tmp_path: Path) -> None:
+def test_a_stopped_server_is_an_unavailable_agenda(tmp_path: Path) -> None:
     server = Radicale(tmp_path / "radicale")
-    server.make_calendar("martin")
-    directory = InTestDirectory([Practitioner("martin", "Docteur Martin")])
-    agenda = Practice(directory, {}, server).agenda()
-    assert agenda.free_slots("consultation", "martin", at(MONDAY, 8), 1)
-    server.stop()
+    with Store(tmp_path / "frontdesk.db") as store:
+        office = open_office(store, server)
+        agenda = office.agenda()
+        assert agenda.free_slots("consultation", "martin", at(MONDAY, 8), 1)
+        server.stop()
 
-    with pytest.raises(AgendaUnavailable, match="connection failed.*Connection refused") as refused:
-        agenda.free_slots("consultation", "martin", at(MONDAY, 8), 1)
-    assert "martin" in str(refused.value)
-    with pytest.raises(AgendaUnavailable):
-        agenda.book(Slot("martin", at(MONDAY, 9), at(MONDAY, 9, 15), "consultation"), JEANNE,
-                    by="phone")
+        with pytest.raises(
+            AgendaUnavailable, match="connection failed.*Connection refused"
+        ) as refused:
+            agenda.free_slots("consultation", "martin", at(MONDAY, 8), 1)
+        assert "martin" in str(refused.value)
+        with pytest.raises(AgendaUnavailable):
+            agenda.book(NINE, office.jeanne, by="phone")
 
 
 GARBAGE = {
@@ -387,14 +395,14 @@ NOT_ICALENDAR = (
 
 @pytest.mark.parametrize("kind", sorted(GARBAGE))
 def test_a_server_answering_garbage_is_an_unavailable_agenda(
-    practice: Practice, kind: str
+    office: Office, kind: str
 ) -> None:
     answer = GARBAGE[kind]
     if kind == "not iCalendar":
         answer = answer % (len(NOT_ICALENDAR), NOT_ICALENDAR)
     server = Answering(answer)
     try:
-        agenda = practice.agenda(server.url)
+        agenda = office.agenda(server.url)
         with pytest.raises(AgendaUnavailable, match="CalDAV agenda, reading http.*martin"):
             agenda.free_slots("consultation", "martin", at(MONDAY, 8), 1)
     finally:
@@ -402,36 +410,36 @@ def test_a_server_answering_garbage_is_an_unavailable_agenda(
 
 
 def test_a_server_that_does_not_answer_is_unavailable_after_the_timeout(
-    practice: Practice,
+    office: Office,
 ) -> None:
     server = Answering(None)
     try:
-        agenda = practice.agenda(server.url, timeout=0.5)
+        agenda = office.agenda(server.url, timeout=0.5)
         with pytest.raises(AgendaUnavailable, match="no answer within 0.5 s"):
             agenda.free_slots("consultation", "martin", at(MONDAY, 8), 1)
         with pytest.raises(AgendaUnavailable, match="no answer within 0.5 s"):
-            agenda.book(Slot("martin", at(MONDAY, 9), at(MONDAY, 9, 15), "consultation"), JEANNE,
-                        by="phone")
+            agenda.book(NINE, office.jeanne, by="phone")
     finally:
         server.close()
 
 
 def test_a_refused_login_is_unavailable_and_the_password_is_not_told(
-    practice: Practice, tmp_path: Path
+    office: Office, tmp_path: Path
 ) -> None:
     wrong = tmp_path / "wrong-password"
     wrong.write_text("not-the-password\n")
     settings = AgendaSettings(
-        adapter="caldav", caldav_url=practice.server.url, caldav_username=USERNAME,
+        adapter="caldav", caldav_url=office.server.url, caldav_username=USERNAME,
         caldav_password_file=wrong,
     )
-    agenda = CalDAVAgenda(practice.directory, settings, PARIS)
+    agenda = CalDAVAgenda(office.store, settings, PARIS)
     with pytest.raises(AgendaUnavailable, match="refused the login") as refused:
         agenda.free_slots("consultation", "martin", at(MONDAY, 8), 1)
     assert "not-the-password" not in str(refused.value) and PASSWORD not in str(refused.value)
 
 
-def test_a_calendar_missing_on_the_server_is_named(practice: Practice) -> None:
-    practice.directory.doctors.append(Practitioner("leroy", "Docteur Leroy", "nobody-made-it"))
+def test_a_calendar_missing_on_the_server_is_named(office: Office) -> None:
+    office.store.add_practitioner(Practitioner("leroy", "Docteur Leroy", "nobody-made-it"))
+    office.store.set_hours("leroy", 0, [(time(9), time(12))])
     with pytest.raises(AgendaUnavailable, match="nobody-made-it"):
-        practice.agenda().free_slots("consultation", "leroy", at(MONDAY, 8), 1)
+        office.agenda().free_slots("consultation", "leroy", at(MONDAY, 8), 1)
