@@ -78,13 +78,16 @@ class Office:
         [calendar] = [p.calendar for p in self.store.practitioners() if p.id == practitioner]
         return f"{self.server.url}{calendar}/"
 
-    def write_event(self, practitioner: str, start: datetime, end: datetime, *extra: str) -> str:
-        """An event written by another agenda, straight to the calendar; its UID."""
-        return self.write_event_to(self.calendar_url(practitioner), start, end, *extra)
+    def write_event(self, practitioner: str, start: datetime, end: datetime, *extra: str,
+                    uid: str | None = None) -> str:
+        """An event written by another agenda, straight to the calendar (`uid`: that event
+        changed); its UID."""
+        return self.write_event_to(self.calendar_url(practitioner), start, end, *extra, uid=uid)
 
-    def write_event_to(self, url: str, start: datetime, end: datetime, *extra: str) -> str:
+    def write_event_to(self, url: str, start: datetime, end: datetime, *extra: str,
+                       uid: str | None = None) -> str:
         """`write_event` to a calendar's `url` (from any thread: no store)."""
-        uid = f"other-{uuid.uuid4()}"
+        uid = uid or f"other-{uuid.uuid4()}"
         lines = [
             "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//another agenda//EN", "BEGIN:VEVENT",
             f"UID:{uid}", "DTSTAMP:20270101T000000Z",
@@ -161,6 +164,18 @@ def test_free_slots_are_the_hours_minus_what_any_agenda_wrote(office: Office) ->
     ]
     next_week = agenda.free_slots("consultation", "martin", at(MONDAY, 10) + timedelta(days=7), 1)
     assert next_week[0].start == at(MONDAY + timedelta(days=7), 10, 30)  # recurring: busy too
+
+
+def test_an_event_another_agenda_moves_is_busy_at_its_new_time(office: Office) -> None:
+    agenda = office.agenda()
+    uid = office.write_event("martin", at(MONDAY, 9), at(MONDAY, 9, 15))
+    assert agenda.free_slots("consultation", "martin", at(MONDAY, 8), 1)[0].start == at(
+        MONDAY, 9, 15)
+    office.write_event("martin", at(MONDAY, 9, 15), at(MONDAY, 9, 30), uid=uid)
+
+    slots = agenda.free_slots("consultation", "martin", at(MONDAY, 8), 2)
+    assert [s.start for s in slots] == [at(MONDAY, 9), at(MONDAY, 9, 30)]
+    assert len(office.events("martin")) == 1
 
 
 def test_first_available_searches_every_practitioner_soonest_first(office: Office) -> None:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -68,8 +68,12 @@ X_KIND = "X-FRONTDESK-KIND"
 X_BOOKED_BY = "X-FRONTDESK-BOOKED-BY"
 X_STATE = "X-FRONTDESK-STATE"
 X_CONFIRMED_BY = "X-FRONTDESK-CONFIRMED-BY"
-WINDOW = timedelta(days=7)
-"""Free slots are searched a week of events at a time: the next few are usually close."""
+FIRST_WINDOW = timedelta(days=1)
+LAST_WINDOW = timedelta(days=7)
+"""Free slots are searched in windows of events from a day, doubled up to a week: the next
+few are usually close, and every event read must be parsed."""
+RESOURCES_KEPT = 50_000
+"""Parsed calendar resources kept by ETag (all are forgotten when there are more)."""
 UPCOMING = timedelta(days=366)
 """How far ahead a patient's appointments are looked for."""
 ICALENDAR = {"Content-Type": "text/calendar; charset=utf-8"}
@@ -83,6 +87,20 @@ QUERY = """<?xml version="1.0" encoding="utf-8"?>
 """The events overlapping [start, end) (RFC 4791 calendar-query), with their data."""
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class _Resource:
+    """A calendar resource as read: the busy times of one single event (`fixed`), or a
+    recurring one's, computed for each range (`expand`)."""
+
+    fixed: tuple[_Busy, ...]
+    expand: Callable[[datetime, datetime], list[_Busy]] | None = None
+
+    def busy(self, start: datetime, end: datetime) -> list[_Busy]:
+        if self.expand is not None:
+            return self.expand(start, end)
+        return [b for b in self.fixed if b.start < end and start < b.end]
 
 
 @dataclass(frozen=True)
@@ -121,6 +139,7 @@ class CalDAVAgenda:
             clock.wall if clock is not None else lambda: datetime.now(UTC)
         )
         self._clients = threading.local()
+        self._resources: dict[tuple[str, str], _Resource] = {}
 
     def free_slots(
         self, kind: str, practitioner: str | None, after: datetime, count: int
@@ -129,12 +148,12 @@ class CalDAVAgenda:
         chosen = [p for p in self.directory.practitioners() if practitioner in (None, p.id)]
         until = after + timedelta(days=self._settings.horizon_days)
         found: list[Slot] = []
-        start = after
+        start, window = after, FIRST_WINDOW
         while start < until and len(found) < count:
-            end = min(start + WINDOW, until)
-            window = [s for p in chosen for s in self._slots_of(p, kind, minutes, start, end)]
-            found += sorted(window, key=lambda slot: (slot.start, slot.practitioner))
-            start = end
+            end = min(start + window, until)
+            slots = [s for p in chosen for s in self._slots_of(p, kind, minutes, start, end)]
+            found += sorted(slots, key=lambda slot: (slot.start, slot.practitioner))
+            start, window = end, min(2 * window, LAST_WINDOW)
         return found[:count]
 
     def _slots_of(
@@ -179,7 +198,7 @@ class CalDAVAgenda:
         if self._clashes(practitioner, slot, mine):
             raise SlotTaken(f"{slot.practitioner} is no longer free at {slot.start}")
         href = self._href(practitioner, appointment.id)
-        body = self._event(appointment)
+        body = booking_event(appointment, self._label(appointment.kind), self._wall())
         etag = self._call(f"writing to {href}", self._create, href, body)
         try:
             clash = self._clashes(practitioner, slot, mine)
@@ -259,29 +278,6 @@ class CalDAVAgenda:
         url = self._calendar_url(practitioner)
         return self._call(f"reading {url}", self._read, practitioner, url, start, end)
 
-    def _event(self, appointment: Appointment) -> str:
-        """The iCalendar text of a booking."""
-        event = icalendar.Event()
-        event.add("UID", appointment.id)
-        event.add("DTSTAMP", self._wall().astimezone(UTC))
-        event.add("DTSTART", appointment.start.astimezone(UTC))
-        event.add("DTEND", appointment.end.astimezone(UTC))
-        event.add("SUMMARY", f"{self._label(appointment.kind)}: {appointment.patient_name}")
-        event.add("DESCRIPTION", f"{appointment.phone} (frontdesk, {appointment.booked_by})")
-        event.add("STATUS", "CONFIRMED")
-        event.add("TRANSP", "OPAQUE")
-        event.add(X_PATIENT_ID, str(appointment.patient_id))
-        event.add(X_PATIENT_NAME, appointment.patient_name)
-        event.add(X_PHONE, appointment.phone)
-        event.add(X_KIND, appointment.kind)
-        event.add(X_BOOKED_BY, appointment.booked_by)
-        event.add(X_STATE, ACTIVE)
-        calendar = icalendar.Calendar()
-        calendar.add("PRODID", "-//frontdesk//agenda//EN")
-        calendar.add("VERSION", "2.0")
-        calendar.add_component(event)
-        return calendar.to_ical().decode("utf-8")
-
     def _label(self, kind: str) -> str:
         for known in self.directory.appointment_types():
             if known.name == kind:
@@ -345,26 +341,42 @@ class CalDAVAgenda:
         for result in response.parse_calendar_query():
             if result.calendar_data is None:
                 raise ValueError(f"no calendar data for {result.href}")
-            calendar = icalendar.Calendar.from_ical(result.calendar_data)
-            found += self._busy_in(practitioner, calendar, start, end)
+            resource = self._parsed(practitioner, result.href, result.etag, result.calendar_data)
+            found += resource.busy(start, end)
         return found
 
-    def _busy_in(
-        self,
-        practitioner: Practitioner,
-        calendar: icalendar.Calendar,
-        start: datetime,
-        end: datetime,
-    ) -> Iterable[_Busy]:
-        for event in recurring_ical_events.of(calendar).between(start, end):
-            if event.get("STATUS") == "CANCELLED" or event.get("TRANSP") == "TRANSPARENT":
-                continue
-            uid = str(event["UID"])
-            begins, ends = self._moment(event.start), self._moment(event.end)
-            appointment = None
-            if X_PATIENT_ID in event:
-                appointment = self._appointment(practitioner, uid, begins, ends, event)
-            yield _Busy(uid, begins, ends, appointment)
+    def _parsed(
+        self, practitioner: Practitioner, href: str, etag: str | None, data: str
+    ) -> _Resource:
+        """The resource parsed, once per version (ETag): parsing is most of a search's work."""
+        key = (href, etag or "")
+        resource = self._resources.get(key) if etag else None
+        if resource is None:
+            resource = self._parse(practitioner, data)
+            if len(self._resources) >= RESOURCES_KEPT:
+                self._resources.clear()
+            if etag:
+                self._resources[key] = resource
+        return resource
+
+    def _parse(self, practitioner: Practitioner, data: str) -> _Resource:
+        calendar = icalendar.Calendar.from_ical(data)
+        events = calendar.events
+        if len(events) == 1 and not {"RRULE", "RDATE"} & set(events[0]):
+            return _Resource(tuple(self._busy_of(practitioner, e) for e in events if _opaque(e)))
+        return _Resource((), lambda start, end: [
+            self._busy_of(practitioner, occurrence)
+            for occurrence in recurring_ical_events.of(calendar).between(start, end)
+            if _opaque(occurrence)
+        ])
+
+    def _busy_of(self, practitioner: Practitioner, event: icalendar.Event) -> _Busy:
+        uid = str(event["UID"])
+        start, end = self._moment(event.start), self._moment(event.end)
+        appointment = None
+        if X_PATIENT_ID in event:
+            appointment = self._appointment(practitioner, uid, start, end, event)
+        return _Busy(uid, start, end, appointment)
 
     def _moment(self, value: date | datetime) -> datetime:
         """A DTSTART/DTEND as an aware datetime: a date is local midnight, a floating time
@@ -436,10 +448,39 @@ class CalDAVAgenda:
         _check(self._client().put(href, calendar.to_ical().decode("utf-8"), headers), href)
 
 
+def booking_event(appointment: Appointment, label: str, stamp: datetime) -> str:
+    """The iCalendar text of a booking; `label`: its type as the staff read it."""
+    event = icalendar.Event()
+    event.add("UID", appointment.id)
+    event.add("DTSTAMP", stamp.astimezone(UTC))
+    event.add("DTSTART", appointment.start.astimezone(UTC))
+    event.add("DTEND", appointment.end.astimezone(UTC))
+    event.add("SUMMARY", f"{label}: {appointment.patient_name}")
+    event.add("DESCRIPTION", f"{appointment.phone} (frontdesk, {appointment.booked_by})")
+    event.add("STATUS", "CONFIRMED")
+    event.add("TRANSP", "OPAQUE")
+    event.add(X_PATIENT_ID, str(appointment.patient_id))
+    event.add(X_PATIENT_NAME, appointment.patient_name)
+    event.add(X_PHONE, appointment.phone)
+    event.add(X_KIND, appointment.kind)
+    event.add(X_BOOKED_BY, appointment.booked_by)
+    event.add(X_STATE, ACTIVE)
+    calendar = icalendar.Calendar()
+    calendar.add("PRODID", "-//frontdesk//agenda//EN")
+    calendar.add("VERSION", "2.0")
+    calendar.add_component(event)
+    return calendar.to_ical().decode("utf-8")
+
+
 def uid_of(practitioner: str, start: datetime) -> str:
     """The UID (and file name) of a booking: the same for every booking of one practitioner
     at one start, so the server can refuse the second (``If-None-Match: *``)."""
     return f"{UID_PREFIX}{practitioner}-{start.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+
+
+def _opaque(event: icalendar.Event) -> bool:
+    """Whether the event makes its time busy: not cancelled, not transparent."""
+    return event.get("STATUS") != "CANCELLED" and event.get("TRANSP") != "TRANSPARENT"
 
 
 def _attempt(work: Callable[..., T], *args: Any) -> tuple[T | None, Exception | None]:
