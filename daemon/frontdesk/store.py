@@ -1082,6 +1082,15 @@ class Store:
         """The records of the calls that left a message, newest first."""
         return self._run(_select_messages, limit)
 
+    def message_done(self, call_uuid: str, *, by: str, at: datetime) -> bool:
+        """The staff dealt with the messages of this call (a row is not needed: a fallback
+        message may be on disk only); False if they were marked done already."""
+        return self._change(_mark_message_done, call_uuid, by, _ts(at))
+
+    def message_marks(self) -> dict[str, tuple[datetime, str]]:
+        """When and by whom the messages of each call marked done were dealt with."""
+        return self._run(_message_marks)
+
     # --- booking requests ---------------------------------------------------------------
 
     def booking_request(self, request: BookingRequest, *, at: datetime) -> int:
@@ -1096,6 +1105,10 @@ class Store:
     def get_booking_request(self, request_id: int) -> FiledBookingRequest | None:
         row = self._run(_get_request, request_id)
         return None if row is None else _decode_request(row)
+
+    def booking_request_done(self, request_id: int, *, by: str, at: datetime) -> bool:
+        """The staff dealt with a booking request; False if there is none not done yet."""
+        return self._change(_booking_request_done, request_id, by, _ts(at))
 
     # --- overrides ------------------------------------------------------------------------
 
@@ -1648,3 +1661,25 @@ def _select_requests(db: Database, include_done: bool) -> list[dict[str, Any]]:
 def _get_request(db: Database, request_id: int) -> dict[str, Any] | None:
     rows = list(db.query("SELECT * FROM booking_requests WHERE id = ?", [request_id]))
     return rows[0] if rows else None
+
+
+def _booking_request_done(db: Database, request_id: int, by: str, at: str) -> bool:
+    cursor = db.execute(
+        "UPDATE booking_requests SET done_at = ?, done_by = ? WHERE id = ? AND done_at IS NULL",
+        [at, by, request_id],
+    )
+    return cursor.rowcount == 1
+
+
+def _mark_message_done(db: Database, call_uuid: str, by: str, at: str) -> bool:
+    cursor = db.execute(
+        "INSERT OR IGNORE INTO message_done (call_uuid, done_at, done_by) VALUES (?, ?, ?)",
+        [call_uuid, at, by],
+    )
+    return cursor.rowcount == 1
+
+
+def _message_marks(db: Database) -> dict[str, tuple[datetime, str]]:
+    rows = db.query("SELECT call_uuid, done_at, done_by FROM message_done")
+    return {row["call_uuid"]: (datetime.fromisoformat(row["done_at"]), row["done_by"])
+            for row in rows}
