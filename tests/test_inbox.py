@@ -126,9 +126,10 @@ class Practice:
     def store(self) -> Store:
         return Store(self.config.storage.database)
 
-    def recording(self, name: str, seconds: float, number: str = "") -> Path:
+    def recording(self, name: str, seconds: float, number: str = "", comment: str = "") -> Path:
         path = self.messages / name
-        path.write_bytes(wav_bytes(int(seconds * 8000), {"RECORD_ARTIST": number}))
+        tags = {"RECORD_ARTIST": number, "RECORD_COMMENT": comment}
+        path.write_bytes(wav_bytes(int(seconds * 8000), tags))
         return settled(path)
 
     def flow_call(
@@ -325,3 +326,17 @@ def test_a_message_a_row_holds_is_listed_once_however_its_path_was_spelled(
 
     (item,) = desk.items(capsys)
     assert (item["call"], item["seconds"], item["missing"]) == (PRESCRIPTION, 4.0, False)
+
+
+def test_a_flow_message_whose_call_row_was_lost_is_told_by_its_file(
+    desk: Practice, capsys
+) -> None:
+    """The daemon killed while the database could not take its writes: the row never was."""
+    desk.recording(f"{PRESCRIPTION}.wav", 9.0, NUMBER, comment="prescription")
+    desk.recording(f"{VOICEMAIL}.wav", 9.0, NUMBER, comment="\x1b[2Jnot a reason")
+
+    voicemail, prescription = desk.items(capsys)
+    assert (prescription["call"], prescription["caller_number"], prescription["reason"]) == (
+        PRESCRIPTION, NUMBER, "prescription")
+    assert prescription["outcome"] is None and prescription["seconds"] == 9.0
+    assert (voicemail["call"], voicemail["reason"]) == (VOICEMAIL, "other")

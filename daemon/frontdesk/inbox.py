@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from frontdesk.agenda import BookingRequest
+from frontdesk.config.model import REASONS
 from frontdesk.messages import (
+    WavInfo,
     is_message,
     message_file,
     read_wav_info,
@@ -129,7 +131,7 @@ def _message_item(
     return InboxItem(
         ref=uuid[:MESSAGE_REF_LENGTH],
         at=at,
-        reason=row.get("reason") or ("fallback" if fallback else "other"),
+        reason=row.get("reason") or _tagged_reason(info) or ("fallback" if fallback else "other"),
         caller_number=row.get("caller_number") or (info.artist if info else ""),
         caller_name=row.get("caller_name") or "",
         call_uuid=uuid,
@@ -139,6 +141,11 @@ def _message_item(
         done_at=done_at,
         done_by=done_by,
     )
+
+
+def _tagged_reason(info: WavInfo | None) -> str | None:
+    """The reason the flow wrote into its message (`esl.commands.message_tags`)."""
+    return info.comment if info is not None and info.comment in REASONS else None
 
 
 def _request_item(filed: FiledBookingRequest) -> InboxItem:
