@@ -76,7 +76,7 @@ class InboxItem:
 def inbox(store: Store, directory: Path, *, include_done: bool = False) -> list[InboxItem]:
     """The open items (`include_done`: every item), newest first."""
     requests = store.booking_requests(include_done=include_done)
-    items = [*_messages(store, directory), *map(_request_item, requests)]
+    items = [*_messages(store, directory), *(_request_item(store, filed) for filed in requests)]
     if not include_done:
         items = [item for item in items if item.done_at is None]
     return sorted(items, key=lambda item: item.at, reverse=True)
@@ -148,13 +148,15 @@ def _tagged_reason(info: WavInfo | None) -> str | None:
     return info.comment if info is not None and info.comment in REASONS else None
 
 
-def _request_item(filed: FiledBookingRequest) -> InboxItem:
+def _request_item(store: Store, filed: FiledBookingRequest) -> InboxItem:
     request = filed.request
+    patient = None if request.patient_id is None else store.get_patient(request.patient_id)
     return InboxItem(
         ref=f"{REQUEST_REF}{filed.id}",
         at=filed.created_at,
         reason=BOOKING_REQUEST,
         caller_number=request.callback_number,
+        caller_name="" if patient is None else patient.name,
         call_uuid=request.call_uuid,
         request=request,
         done_at=filed.done_at,
