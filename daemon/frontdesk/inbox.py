@@ -76,9 +76,8 @@ class InboxItem:
 def inbox(store: Store, directory: Path, *, include_done: bool = False) -> list[InboxItem]:
     """The open items (`include_done`: every item), newest first."""
     requests = store.booking_requests(include_done=include_done)
-    items = [*_messages(store, directory), *(_request_item(store, filed) for filed in requests)]
-    if not include_done:
-        items = [item for item in items if item.done_at is None]
+    items = [*_messages(store, directory, include_done),
+             *(_request_item(store, filed) for filed in requests)]
     return sorted(items, key=lambda item: item.at, reverse=True)
 
 
@@ -99,17 +98,21 @@ def mark_done(store: Store, directory: Path, ref: str, *, by: str, at: datetime)
     return store.message_done(calls.pop(), by=by, at=at)
 
 
-def _messages(store: Store, directory: Path) -> Iterator[InboxItem]:
+def _messages(store: Store, directory: Path, include_done: bool) -> Iterator[InboxItem]:
+    """Each message file once; those of calls marked done only with `include_done` (their
+    files are not even opened otherwise: the directory keeps every message ever left)."""
     marks = store.message_marks()
     rows = store.messages()
     held = {Path(row["message_file"]).name for row in rows}  # however the path was spelled
     for row in rows:
-        path = Path(row["message_file"])
-        found = message_file(path)
-        yield _message_item(path, found is not None and found.fallback, row, marks,
-                            at=row["started_at"], uuid=row["uuid"])
+        if include_done or row["uuid"] not in marks:
+            path = Path(row["message_file"])
+            found = message_file(path)
+            yield _message_item(path, found is not None and found.fallback, row, marks,
+                                at=row["started_at"], uuid=row["uuid"])
     for found, mtime in settled_messages(directory):
-        if found.path.name not in held and is_message(found.path):
+        shown = include_done or found.call_uuid not in marks
+        if shown and found.path.name not in held and is_message(found.path):
             row = store.get_call(found.call_uuid) or {}
             at = row.get("started_at") or found.stamp or datetime.fromtimestamp(mtime, UTC)
             yield _message_item(found.path, found.fallback, row, marks,
