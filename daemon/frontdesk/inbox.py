@@ -7,7 +7,7 @@ Two kinds of item, newest first:
   of FreeSWITCH's dialplan; a call cut by a daemon that died). Every message file of
   ``[storage] messages`` is an item, whether a call's row holds it already or not yet (the
   daemon links files at start and every minute, `frontdesk.messages`): a message recorded while
-  the daemon is down is listed at once, and a file is listed once however many rows know it.
+  the daemon is down is listed at once, and each file once.
   Its ref is the start of its call's uuid; done marks are kept per call (``message_done``).
 - a **booking request** (`frontdesk.agenda.BookingRequest`, the hand-off agenda's): ref
   ``R<id>``; its done mark is on its row.
