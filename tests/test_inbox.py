@@ -244,6 +244,7 @@ def test_the_json_listing_keeps_its_fields_and_gives_lengths_and_requests(
         "details": {"note": "après 10 h", "spoken": "mardi"},
     }
     assert all(item["done_at"] is None for item in (fallback, request, voicemail, prescription))
+    assert [item["call"] for item in filled.items(capsys, "--limit", "1")] == [FALLBACK]
 
 
 def test_an_item_marked_done_leaves_the_list_and_all_shows_who_and_when(
