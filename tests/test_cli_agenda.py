@@ -73,13 +73,20 @@ def test_the_technician_sets_up_the_directory_and_the_desk_books_and_cancels(
     assert "no appointment 1" in capsys.readouterr().err
 
 
-def test_an_absence_given_as_whole_days_keeps_the_desk_from_booking_then(
+def test_an_absence_given_as_whole_days_shows_what_was_booked_and_keeps_the_desk_from_booking(
     config: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     set_up(config)
+    assert agenda(config, "book", "martin", "2026-12-24", "08:30", "consultation",
+                  "--patient", "1") == 0
+    capsys.readouterr()
     assert agenda(config, "absence", "add", "martin", "2026-12-24", "2026-12-25",
                   "--reason", "holidays") == 0
-    assert "absent from Thu 24/12/2026 00:00 to Sat 26/12/2026 00:00" in capsys.readouterr().out
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "martin: absent from Thu 24/12/2026 00:00 to Sat 26/12/2026 00:00"
+    assert out[1].startswith("Appointments booked then (kept: call these patients")
+    assert out[3].split() == ["Thu", "24/12", "08:30", "consultation", "Marie", "Dupont",
+                              "0612345678", "1"]
     assert agenda(config, "book", "martin", "2026-12-25", "17:30", "consultation",
                   "--patient", "1") == 1
     assert "martin is absent at that time" in capsys.readouterr().err

@@ -226,6 +226,14 @@ def _absence_add(desk: Desk, args: argparse.Namespace) -> None:
     end = _moment(args.end, desk.zone, end_of_day=True)
     desk.store.add_absence(Absence(args.id, start, end, args.reason))
     print(f"{args.id}: absent from {start:%a %d/%m/%Y %H:%M} to {end:%a %d/%m/%Y %H:%M}")
+    kept = [a for a in desk.store.appointments_between(start - timedelta(days=1), end)
+            if a.practitioner == args.id and a.end > start]
+    print(_titled_table(
+        "Appointments booked then (kept: call these patients, then cancel them)",
+        ("when", "type", "patient", "phone", "ref"),
+        [(f"{a.start.astimezone(desk.zone):%a %d/%m %H:%M}", a.kind, a.patient_name or "-",
+          a.phone or "-", a.id) for a in kept],
+    ))
 
 
 def _day(desk: Desk, args: argparse.Namespace) -> None:
@@ -360,8 +368,7 @@ def _read_patients(path: Path) -> tuple[list[tuple[str, str, date | None]], list
     """The file's patients, and a `FILE:LINE: problem` for each row that is not one."""
     try:
         with path.open(encoding="utf-8-sig", newline="") as lines:
-            sample = lines.readline()
-            dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
+            dialect = _dialect(lines.readline())
             lines.seek(0)
             reader = csv.DictReader(lines, dialect=dialect)
             header = [name.strip().lower() for name in reader.fieldnames or ()]
@@ -373,6 +380,14 @@ def _read_patients(path: Path) -> tuple[list[tuple[str, str, date | None]], list
             return _rows(path, reader)
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise Refused(f"{path}: cannot be read: {error}") from error
+
+
+def _dialect(header: str) -> type[csv.Dialect]:
+    """Comma, semicolon (spreadsheets set to French) or tab, as the first line has it."""
+    try:
+        return csv.Sniffer().sniff(header, delimiters=",;\t")
+    except csv.Error:  # a single column
+        return csv.excel
 
 
 def _rows(
