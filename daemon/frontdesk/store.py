@@ -1465,8 +1465,7 @@ class Store:
     def absences(self, practitioner: str, start: datetime, end: datetime) -> list[Absence]:
         """The practitioner's absences that overlap [start, end), soonest first."""
         rows = self._run(_select_absences, practitioner, _ts(start), _ts(end))
-        return [Absence(row["practitioner"], _utc(row["start"]), _utc(row["end"]),
-                        row["reason"]) for row in rows]
+        return [Absence(row["practitioner"], *_interval(row), row["reason"]) for row in rows]
 
     def add_absence(self, absence: Absence) -> int:
         """Record it; returns its id. Appointments already booked then are kept (the staff
@@ -1511,7 +1510,7 @@ class Store:
         """The (start, end) of the practitioner's appointments (not cancelled) that overlap
         [start, end)."""
         rows = self._run(_select_booked, practitioner, _ts(start), _ts(end))
-        return [(_utc(row["start"]), _utc(row["end"])) for row in rows]
+        return [_interval(row) for row in rows]
 
     def appointments_between(self, start: datetime, end: datetime) -> list[Appointment]:
         """Every appointment (not cancelled) starting in [start, end), soonest first."""
@@ -1848,8 +1847,8 @@ def _missed_done(db: Database, prefix: str, by: str, at: str) -> str | None:
 NOT_CANCELLED = "a.state != 'cancelled'"
 
 
-def _utc(text: str) -> datetime:
-    return datetime.fromisoformat(text)
+def _interval(row: dict[str, Any]) -> tuple[datetime, datetime]:
+    return datetime.fromisoformat(row["start"]), datetime.fromisoformat(row["end"])
 
 
 @contextmanager
@@ -2019,8 +2018,8 @@ def _decode_appointment(row: dict[str, Any]) -> Appointment:
     return Appointment(
         id=str(row["id"]),
         practitioner=row["practitioner"],
-        start=_utc(row["start"]),
-        end=_utc(row["end"]),
+        start=datetime.fromisoformat(row["start"]),
+        end=datetime.fromisoformat(row["end"]),
         kind=row["kind"],
         patient_id=row["patient_id"],
         patient_name=row["patient_name"] or "",
