@@ -226,6 +226,7 @@ def _absence_add(desk: Desk, args: argparse.Namespace) -> None:
     end = _moment(args.end, desk.zone, end_of_day=True)
     desk.store.add_absence(Absence(args.id, start, end, args.reason))
     print(f"{args.id}: absent from {start:%a %d/%m/%Y %H:%M} to {end:%a %d/%m/%Y %H:%M}")
+    # from a day before: an appointment that began before the absence may run into it
     kept = [a for a in desk.store.appointments_between(start - timedelta(days=1), end)
             if a.practitioner == args.id and a.end > start]
     print(_titled_table(
