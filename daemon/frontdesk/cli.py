@@ -548,7 +548,7 @@ def cmd_messages(args: argparse.Namespace) -> int:
         print(json.dumps([_inbox_json(item) for item in items], indent=2))
         return 0
     zone = ZoneInfo(config.practice.timezone)
-    header = ("ref", "when", "number", "reason", "length", "message or request")
+    header: tuple[str, ...] = ("ref", "when", "number", "reason", "length", "message or request")
     rows = [_inbox_row(item, zone) for item in items]
     if args.all:
         header += ("done",)
