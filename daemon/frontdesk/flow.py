@@ -169,8 +169,8 @@ class CallFlow:
         next_name: str | None = name
         while next_name is not None:
             node = self.config.flow.nodes[next_name]
+            self._note_reason(node)  # saved with the step: a daemon lost in the node keeps it
             self._step(node.name, "enter")
-            self._note_reason(node)
             next_name = self._visit(node, first_menu)
             first_menu = False
 
@@ -356,6 +356,9 @@ class CallFlow:
         self.result.end_node = node.name
         self._play(node.prompt)
         self.session.set("playback_terminators", "#")
+        reason = self.result.reason or node.reason
+        for name, value in commands.message_tags(self.session.caller_number, reason).items():
+            self.session.set(name, value)
         target = self.config.storage.messages / f"{self.session.uuid}.wav"
         done = self.session.execute(
             "record",

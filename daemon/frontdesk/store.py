@@ -53,6 +53,7 @@ from frontdesk.agenda import (
     Absence,
     Appointment,
     AppointmentType,
+    BookingRequest,
     ConsultationHours,
     Patient,
     Practitioner,
@@ -124,8 +125,8 @@ class UnknownPatient(StoreError, ValueError):
 
 
 STAFF_EVENTS = ("login", "logout")
-PRACTITIONER_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
-"""What a practitioner's id (and an appointment type's name) may be: it is typed in commands
+SHORT_NAME = re.compile(r"[A-Za-z0-9_-]{1,32}")
+"""What a practitioner's id and an appointment type's name may be: they are typed in commands
 and used in URLs."""
 
 
@@ -198,6 +199,21 @@ class MissedCall:
     """Seconds they waited in the queue before hanging up (latest call)."""
     calls: int
     """How many such calls from this number."""
+
+
+BOOKING_ACTIONS = ("book", "move", "cancel")
+PREFERRED_TIMES = ("morning", "afternoon", "any")
+
+
+@dataclass(frozen=True)
+class FiledBookingRequest:
+    """A caller's `BookingRequest` as the staff find it in the inbox."""
+
+    id: int
+    request: BookingRequest
+    created_at: datetime
+    done_at: datetime | None = None
+    done_by: str | None = None
 
 
 # --- timestamps and JSON ------------------------------------------------------------------
@@ -423,6 +439,27 @@ def m010_agenda(db: Database) -> None:
     appointments.create_index(["start"])
 
 
+def m011_inbox(db: Database) -> None:
+    """The staff's inbox: booking requests callers left for the desk to confirm (the hand-off
+    agenda), and which messages the staff dealt with (``message_done``, keyed by the call)."""
+    requests = _table(db, "booking_requests")
+    requests.create(
+        {"id": int, "created_at": str, "kind": str, "practitioner": str,
+         "preferred_days": str, "preferred_times": str, "callback_number": str,
+         "call_uuid": str, "patient_id": int, "action": str, "appointment_id": str,
+         "details": str, "done_at": str, "done_by": str},
+        pk="id",
+        not_null={"created_at", "kind", "preferred_days", "preferred_times", "callback_number",
+                  "action", "details"},
+    )
+    requests.create_index(["created_at"])
+    _table(db, "message_done").create(
+        {"call_uuid": str, "done_at": str, "done_by": str},
+        pk="call_uuid",
+        not_null={"done_at", "done_by"},
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_calls,
     m002_overrides,
@@ -434,6 +471,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m008_callback_reason,
     m009_r_call_last_seen,
     m010_agenda,
+    m011_inbox,
 )
 
 
@@ -1115,6 +1153,34 @@ class Store:
         """The records of the calls that left a message, newest first."""
         return self._run(_select_messages, limit)
 
+    def message_done(self, call_uuid: str, *, by: str, at: datetime) -> bool:
+        """The staff dealt with the messages of this call (a row is not needed: a fallback
+        message may be on disk only); False if they were marked done already."""
+        return self._change(_mark_message_done, call_uuid, by, _ts(at))
+
+    def message_marks(self) -> dict[str, tuple[datetime, str]]:
+        """When and by whom the messages of each call marked done were dealt with."""
+        return self._run(_message_marks)
+
+    # --- booking requests ---------------------------------------------------------------
+
+    def booking_request(self, request: BookingRequest, *, at: datetime) -> int:
+        """Store what a caller asked the desk for; returns its id. Waited for (the caller is
+        told the desk will call back only once it is stored): StoreUnavailable otherwise."""
+        return self._change(_insert_returning_id, "booking_requests", _request_row(request, at))
+
+    def booking_requests(self, *, include_done: bool = False) -> list[FiledBookingRequest]:
+        """The booking requests not dealt with yet (`include_done`: all), newest first."""
+        return [_decode_request(row) for row in self._run(_select_requests, include_done)]
+
+    def get_booking_request(self, request_id: int) -> FiledBookingRequest | None:
+        row = self._run(_get_request, request_id)
+        return None if row is None else _decode_request(row)
+
+    def booking_request_done(self, request_id: int, *, by: str, at: datetime) -> bool:
+        """The staff dealt with a booking request; False if there is none not done yet."""
+        return self._change(_booking_request_done, request_id, by, _ts(at))
+
     # --- overrides ------------------------------------------------------------------------
 
     def set_override(
@@ -1347,7 +1413,7 @@ class Store:
 
     def add_practitioner(self, practitioner: Practitioner) -> None:
         """Add it, or change its name and calendar (a removed one becomes active again)."""
-        if not PRACTITIONER_ID.fullmatch(practitioner.id):
+        if not SHORT_NAME.fullmatch(practitioner.id):
             raise ValueError(f"practitioner id {practitioner.id!r}: use letters, digits, - and _")
         if not practitioner.name.strip():
             raise ValueError("a practitioner needs a name")
@@ -1390,7 +1456,7 @@ class Store:
 
     def add_appointment_type(self, kind: AppointmentType) -> None:
         """Add it, or change its length and label."""
-        if not PRACTITIONER_ID.fullmatch(kind.name):
+        if not SHORT_NAME.fullmatch(kind.name):
             raise ValueError(f"appointment type {kind.name!r}: use letters, digits, - and _")
         if not 5 <= kind.minutes <= 480:
             raise ValueError(f"an appointment lasts 5 to 480 minutes, not {kind.minutes}")
@@ -1399,8 +1465,7 @@ class Store:
     def absences(self, practitioner: str, start: datetime, end: datetime) -> list[Absence]:
         """The practitioner's absences that overlap [start, end), soonest first."""
         rows = self._run(_select_absences, practitioner, _ts(start), _ts(end))
-        return [Absence(row["practitioner"], _utc(row["start"]), _utc(row["end"]),
-                        row["reason"]) for row in rows]
+        return [Absence(row["practitioner"], *_interval(row), row["reason"]) for row in rows]
 
     def add_absence(self, absence: Absence) -> int:
         """Record it; returns its id. Appointments already booked then are kept (the staff
@@ -1445,7 +1510,7 @@ class Store:
         """The (start, end) of the practitioner's appointments (not cancelled) that overlap
         [start, end)."""
         rows = self._run(_select_booked, practitioner, _ts(start), _ts(end))
-        return [(_utc(row["start"]), _utc(row["end"])) for row in rows]
+        return [_interval(row) for row in rows]
 
     def appointments_between(self, start: datetime, end: datetime) -> list[Appointment]:
         """Every appointment (not cancelled) starting in [start, end), soonest first."""
@@ -1461,7 +1526,7 @@ class Store:
 
     def get_appointment(self, appointment_id: int) -> Appointment | None:
         """The appointment, cancelled or not."""
-        rows = self._run(_select_appointments, "a.id = ?", [appointment_id], True)
+        rows = self._run(_select_appointments, "a.id = ?", [appointment_id], "any")
         return _decode_appointment(rows[0]) if rows else None
 
     def book_appointment(
@@ -1485,9 +1550,9 @@ class Store:
         row = {"practitioner": practitioner, "start": _ts(start), "end": _ts(end), "kind": kind,
                "patient_id": patient_id, "state": ACTIVE, "booked_by": by, "booked_at": _ts(at),
                "call_uuid": call_uuid}
-        appointment_id = self._change(_book, row)
-        booked = self.get_appointment(appointment_id)
-        assert booked is not None  # written and committed just above
+        booked = _decode_appointment(self._change(_book, row))
+        log.info("store.appointment_booked", appointment=booked.id, practitioner=practitioner,
+                 by=by)
         return booked
 
     def cancel_appointment(self, appointment_id: int, *, by: str, at: datetime) -> None:
@@ -1495,6 +1560,7 @@ class Store:
         was cancelled already)."""
         self._change(_set_appointment_state, appointment_id, "cancelled",
                      {"cancelled_by": by, "cancelled_at": _ts(at)})
+        log.info("store.appointment_cancelled", appointment=appointment_id, by=by)
 
     def confirm_appointment(self, appointment_id: int, *, by: str, at: datetime) -> None:
         """The patient said they will come. `UnknownAppointment` if it is cancelled or gone."""
@@ -1781,8 +1847,8 @@ def _missed_done(db: Database, prefix: str, by: str, at: str) -> str | None:
 NOT_CANCELLED = "a.state != 'cancelled'"
 
 
-def _utc(text: str) -> datetime:
-    return datetime.fromisoformat(text)
+def _interval(row: dict[str, Any]) -> tuple[datetime, datetime]:
+    return datetime.fromisoformat(row["start"]), datetime.fromisoformat(row["end"])
 
 
 @contextmanager
@@ -1886,7 +1952,13 @@ def _insert_absence(db: Database, row: dict[str, Any]) -> int:
             "INSERT INTO absences (practitioner, start, [end], reason) VALUES (?, ?, ?, ?)",
             [row["practitioner"], row["start"], row["end"], row["reason"]],
         )
-    return int(cursor.lastrowid or 0)
+    return _new_id(cursor)
+
+
+def _new_id(cursor: sqlite3.Cursor) -> int:
+    if cursor.lastrowid is None:
+        raise StoreError("no row was inserted")
+    return cursor.lastrowid
 
 
 def _decode_patient(row: dict[str, Any]) -> Patient:
@@ -1916,7 +1988,7 @@ def _add_patients(db: Database, rows: list[dict[str, Any]]) -> list[tuple[dict[s
                 "INSERT INTO patients (name, phone, birth_date) VALUES (?, ?, ?)",
                 [row["name"], row["phone"], row["birth_date"]],
             )
-            added.append(({**row, "id": cursor.lastrowid}, True))
+            added.append(({**row, "id": _new_id(cursor)}, True))
     return added
 
 
@@ -1930,9 +2002,10 @@ def _select_booked(db: Database, practitioner: str, start: str, end: str
 
 
 def _select_appointments(
-    db: Database, where: str, args: list[Any], cancelled_too: bool = False
+    db: Database, where: str, args: list[Any], states: str = "active"
 ) -> list[dict[str, Any]]:
-    state = "" if cancelled_too else f" AND {NOT_CANCELLED}"
+    """`states`: ``active`` (not cancelled) or ``any``."""
+    state = "" if states == "any" else f" AND {NOT_CANCELLED}"
     return list(db.query(
         "SELECT a.*, p.name AS patient_name, p.phone AS phone FROM appointments AS a"
         f" LEFT JOIN patients AS p ON p.id = a.patient_id WHERE {where}{state}"
@@ -1945,8 +2018,8 @@ def _decode_appointment(row: dict[str, Any]) -> Appointment:
     return Appointment(
         id=str(row["id"]),
         practitioner=row["practitioner"],
-        start=_utc(row["start"]),
-        end=_utc(row["end"]),
+        start=datetime.fromisoformat(row["start"]),
+        end=datetime.fromisoformat(row["end"]),
         kind=row["kind"],
         patient_id=row["patient_id"],
         patient_name=row["patient_name"] or "",
@@ -1956,7 +2029,7 @@ def _decode_appointment(row: dict[str, Any]) -> Appointment:
     )
 
 
-def _book(db: Database, row: dict[str, Any]) -> int:
+def _book(db: Database, row: dict[str, Any]) -> dict[str, Any]:
     with _write_locked(db):
         _check_practitioner(db, row["practitioner"])
         if row["patient_id"] is not None and not _select_patients(db, "id", row["patient_id"]):
@@ -1971,7 +2044,7 @@ def _book(db: Database, row: dict[str, Any]) -> int:
             [row[name] for name in ("practitioner", "start", "end", "kind", "patient_id",
                                     "state", "booked_by", "booked_at", "call_uuid")],
         )
-    return int(cursor.lastrowid or 0)
+    return _select_appointments(db, "a.id = ?", [_new_id(cursor)])[0]
 
 
 def _set_appointment_state(
@@ -1979,8 +2052,85 @@ def _set_appointment_state(
 ) -> None:
     columns = "".join(f", {name} = ?" for name in marks)
     cursor = db.execute(
-        f"UPDATE appointments AS a SET state = ?{columns} WHERE id = ? AND {NOT_CANCELLED}",
+        f"UPDATE appointments SET state = ?{columns} WHERE id = ? AND state != 'cancelled'",
         [state, *marks.values(), appointment_id],
     )
     if cursor.rowcount == 0:
         raise UnknownAppointment(f"no appointment {appointment_id} (or it was cancelled)")
+
+
+def _request_row(request: BookingRequest, at: datetime) -> dict[str, Any]:
+    if request.action not in BOOKING_ACTIONS:
+        raise ValueError(f"unknown booking action {request.action!r}")
+    if request.preferred_times not in PREFERRED_TIMES:
+        raise ValueError(f"unknown preferred times {request.preferred_times!r}")
+    if any(day not in range(7) for day in request.preferred_days):
+        raise ValueError(f"weekdays are 0 to 6, not {request.preferred_days!r}")
+    return {
+        "created_at": _ts(at),
+        "kind": request.kind,
+        "practitioner": request.practitioner,
+        "preferred_days": ",".join(str(day) for day in request.preferred_days),
+        "preferred_times": request.preferred_times,
+        "callback_number": request.callback_number,
+        "call_uuid": request.call_uuid,
+        "patient_id": request.patient_id,
+        "action": request.action,
+        "appointment_id": request.appointment_id,
+        "details": json.dumps(request.details, ensure_ascii=False, separators=(",", ":")),
+    }
+
+
+def _decode_request(row: dict[str, Any]) -> FiledBookingRequest:
+    request = BookingRequest(
+        kind=row["kind"],
+        practitioner=row["practitioner"],
+        preferred_days=tuple(int(day) for day in row["preferred_days"].split(",") if day),
+        preferred_times=row["preferred_times"],
+        callback_number=row["callback_number"],
+        call_uuid=row["call_uuid"],
+        patient_id=row["patient_id"],
+        action=row["action"],
+        appointment_id=row["appointment_id"],
+        details=json.loads(row["details"]),
+    )
+    return FiledBookingRequest(
+        id=row["id"],
+        request=request,
+        created_at=datetime.fromisoformat(row["created_at"]),
+        done_at=_dt(row["done_at"]),
+        done_by=row["done_by"],
+    )
+
+
+def _select_requests(db: Database, include_done: bool) -> list[dict[str, Any]]:
+    where = None if include_done else "done_at IS NULL"
+    rows = _table(db, "booking_requests").rows_where(where, order_by="created_at DESC, id DESC")
+    return list(rows)
+
+
+def _get_request(db: Database, request_id: int) -> dict[str, Any] | None:
+    rows = list(db.query("SELECT * FROM booking_requests WHERE id = ?", [request_id]))
+    return rows[0] if rows else None
+
+
+def _booking_request_done(db: Database, request_id: int, by: str, at: str) -> bool:
+    cursor = db.execute(
+        "UPDATE booking_requests SET done_at = ?, done_by = ? WHERE id = ? AND done_at IS NULL",
+        [at, by, request_id],
+    )
+    return cursor.rowcount == 1
+
+
+def _mark_message_done(db: Database, call_uuid: str, by: str, at: str) -> bool:
+    cursor = db.execute(
+        "INSERT OR IGNORE INTO message_done (call_uuid, done_at, done_by) VALUES (?, ?, ?)",
+        [call_uuid, at, by],
+    )
+    return cursor.rowcount == 1
+
+
+def _message_marks(db: Database) -> dict[str, tuple[datetime, str]]:
+    rows = db.query("SELECT call_uuid, done_at, done_by FROM message_done")
+    return {row["call_uuid"]: (datetime.fromisoformat(row["done_at"]), row["done_by"])
+            for row in rows}
