@@ -46,6 +46,9 @@ class Radicale:
             f"[auth]\ntype = htpasswd\nhtpasswd_filename = {users}\n"
             "htpasswd_encryption = plain\n"
             f"[storage]\nfilesystem_folder = {directory / 'collections'}\n"
+            # Radicale's advice for large calendars: a REPORT over 1500 events takes 0.13 s
+            # instead of 0.7 s (it reads every event of the calendar for each query).
+            "use_mtime_and_size_for_item_cache = True\n"
             "[rights]\ntype = owner_only\n"
             "[logging]\nlevel = info\n"
         )
