@@ -19,7 +19,6 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import gevent
-import structlog
 
 from frontdesk.agenda import (
     AgendaUnavailable,
@@ -29,12 +28,11 @@ from frontdesk.agenda import (
     Slot,
     UnknownAppointment,
 )
+from frontdesk.agenda._move import finish_move
 from frontdesk.agenda.slots import free_slots
 from frontdesk.clock import Clock
 from frontdesk.config.model import AgendaSettings
 from frontdesk.store import Store, StoreError
-
-log = structlog.get_logger(__name__)
 
 
 class BuiltinAgenda:
@@ -113,20 +111,7 @@ class BuiltinAgenda:
                 slot.practitioner, slot.start, slot.end, slot.kind, appointment.patient_id,
                 by=by, at=self._wall(),
             )
-        try:
-            self.cancel(appointment, by=by)
-        except BaseException:
-            self._give_back(moved, by)
-            raise
-        return moved
-
-    def _give_back(self, booked: Appointment, by: str) -> None:
-        """Cancel what a move booked: its old appointment could not be cancelled."""
-        try:
-            self.cancel(booked, by=by)
-        except Exception:
-            log.error("agenda.move_left_both", moved_from_kept=True, new_appointment=booked.id)
-            raise
+        return finish_move(self, appointment, moved, by=by)
 
     def confirm(self, appointment: Appointment, *, by: str) -> None:
         with self._writing():

@@ -54,6 +54,7 @@ from frontdesk.agenda import (
     SlotTaken,
     UnknownAppointment,
 )
+from frontdesk.agenda._move import finish_move
 from frontdesk.agenda.slots import free_slots, overlaps
 from frontdesk.clock import Clock
 from frontdesk.config.model import AgendaSettings
@@ -240,20 +241,7 @@ class CalDAVAgenda:
             raise UnknownAppointment(f"appointment {appointment.id} has no patient to move")
         patient = Patient(appointment.patient_id, appointment.patient_name, appointment.phone)
         moved = self._book(slot, patient, by, replacing=appointment.id)
-        try:
-            self.cancel(appointment, by=by)
-        except BaseException:
-            self._give_back(moved, by)
-            raise
-        return moved
-
-    def _give_back(self, booked: Appointment, by: str) -> None:
-        """Cancel what a move booked: its old appointment could not be cancelled."""
-        try:
-            self.cancel(booked, by=by)
-        except Exception:
-            log.error("agenda.move_left_both", moved_from_kept=True, new_appointment=booked.id)
-            raise
+        return finish_move(self, appointment, moved, by=by)
 
     def confirm(self, appointment: Appointment, *, by: str) -> None:
         href = self._href(self._practitioner(appointment.practitioner), appointment.id)
