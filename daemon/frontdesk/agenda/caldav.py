@@ -217,7 +217,7 @@ class CalDAVAgenda:
 
     def upcoming(self, patient: Patient, after: datetime) -> list[Appointment]:
         found = self._appointments(after, after + UPCOMING)
-        return [a for a in found if a.patient_id == patient.id and a.start > after]
+        return [a for a in found if a.patient_id == patient.id and a.start >= after]
 
     def between(self, start: datetime, end: datetime) -> list[Appointment]:
         return [a for a in self._appointments(start, end) if a.start >= start]
