@@ -213,6 +213,21 @@ def test_a_booking_is_an_event_read_back_and_its_slot_is_no_longer_free(
     assert "DTSTART:20270301T080000Z" in event
 
 
+def test_a_patient_s_name_is_read_back_as_it_was_written(office: Office) -> None:
+    ((zoe, _),) = office.store.add_patients([("Zoé L'Hôte, née Durand; \\ fille", "0611", None)])
+    agenda = office.agenda()
+    booked = agenda.book(NINE, zoe, by="phone")
+    assert agenda.upcoming(zoe, at(MONDAY, 8)) == [booked]
+    assert booked.patient_name == zoe.name
+
+
+def test_an_unreadable_password_file_is_told_at_once(office: Office, tmp_path: Path) -> None:
+    settings = AgendaSettings(adapter="caldav", caldav_url=office.server.url,
+                              caldav_username=USERNAME, caldav_password_file=tmp_path / "none")
+    with pytest.raises(AgendaUnavailable, match="cannot read the CalDAV password file"):
+        CalDAVAgenda(office.store, settings, PARIS)
+
+
 def test_a_slot_booked_by_someone_else_since_it_was_offered_is_refused(
     office: Office,
 ) -> None:

@@ -386,12 +386,12 @@ class CalDAVAgenda:
             practitioner=practitioner.id,
             start=start,
             end=end,
-            kind=str(event.get(X_KIND, "")),
-            patient_id=int(str(event[X_PATIENT_ID])),
-            patient_name=str(event.get(X_PATIENT_NAME, "")),
-            phone=str(event.get(X_PHONE, "")),
-            state=str(event.get(X_STATE, ACTIVE)),
-            booked_by=str(event.get(X_BOOKED_BY, "")),
+            kind=_text(event, X_KIND),
+            patient_id=int(_text(event, X_PATIENT_ID)),
+            patient_name=_text(event, X_PATIENT_NAME),
+            phone=_text(event, X_PHONE),
+            state=_text(event, X_STATE) or ACTIVE,
+            booked_by=_text(event, X_BOOKED_BY),
         )
 
     def _create(self, href: str, body: str) -> str | None:
@@ -418,7 +418,7 @@ class CalDAVAgenda:
             raise UnknownAppointment(f"no appointment at {href}")
         _check(response, href)
         calendar = icalendar.Calendar.from_ical(response.raw)
-        patients = {str(e.get(X_PATIENT_ID)) for e in calendar.walk("VEVENT")}
+        patients = {_text(e, X_PATIENT_ID) for e in calendar.walk("VEVENT")}
         if patients != {str(appointment.patient_id)}:
             raise UnknownAppointment(f"{href} is no longer this patient's appointment")
         return calendar, response.headers["ETag"]
@@ -431,7 +431,7 @@ class CalDAVAgenda:
         for event in calendar.walk("VEVENT"):
             for name, value in ((X_STATE, "confirmed"), (X_CONFIRMED_BY, by)):
                 event.pop(name, None)
-                event.add(name, value)
+                event.add(name, icalendar.vText(value))
         headers = {"If-Match": etag, **ICALENDAR}
         _check(self._client().put(href, calendar.to_ical().decode("utf-8"), headers), href)
 
@@ -447,12 +447,15 @@ def booking_event(appointment: Appointment, label: str, stamp: datetime) -> str:
     event.add("DESCRIPTION", f"{appointment.phone} (frontdesk, {appointment.booked_by})")
     event.add("STATUS", "CONFIRMED")
     event.add("TRANSP", "OPAQUE")
-    event.add(X_PATIENT_ID, str(appointment.patient_id))
-    event.add(X_PATIENT_NAME, appointment.patient_name)
-    event.add(X_PHONE, appointment.phone)
-    event.add(X_KIND, appointment.kind)
-    event.add(X_BOOKED_BY, appointment.booked_by)
-    event.add(X_STATE, ACTIVE)
+    for name, value in (
+        (X_PATIENT_ID, str(appointment.patient_id)),
+        (X_PATIENT_NAME, appointment.patient_name),
+        (X_PHONE, appointment.phone),
+        (X_KIND, appointment.kind),
+        (X_BOOKED_BY, appointment.booked_by),
+        (X_STATE, ACTIVE),
+    ):
+        event.add(name, icalendar.vText(value))  # escaped: a bare comma would split the value
     calendar = icalendar.Calendar()
     calendar.add("PRODID", "-//frontdesk//agenda//EN")
     calendar.add("VERSION", "2.0")
@@ -464,6 +467,12 @@ def uid_of(practitioner: str, start: datetime) -> str:
     """The UID (and file name) of a booking: the same for every booking of one practitioner
     at one start, so the server can refuse the second (``If-None-Match: *``)."""
     return f"{UID_PREFIX}{practitioner}-{start.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+
+
+def _text(event: icalendar.Event, name: str) -> str:
+    """An X- property's text, unescaped (icalendar leaves X- properties as it read them)."""
+    raw = str(event.get(name, ""))
+    return re.sub(r"\\([\\,;nN])", lambda m: "\n" if m[1] in "nN" else m[1], raw)
 
 
 def _opaque(event: icalendar.Event) -> bool:
