@@ -418,7 +418,7 @@ class CalDAVAgenda:
             raise UnknownAppointment(f"no appointment at {href}")
         _check(response, href)
         calendar = icalendar.Calendar.from_ical(response.raw)
-        patients = {_text(e, X_PATIENT_ID) for e in calendar.walk("VEVENT")}
+        patients = {_text(e, X_PATIENT_ID) for e in calendar.events}
         if patients != {str(appointment.patient_id)}:
             raise UnknownAppointment(f"{href} is no longer this patient's appointment")
         return calendar, response.headers["ETag"]
@@ -428,7 +428,7 @@ class CalDAVAgenda:
 
     def _set_confirmed(self, href: str, appointment: Appointment, by: str) -> None:
         calendar, etag = self._fetch(href, appointment)
-        for event in calendar.walk("VEVENT"):
+        for event in calendar.events:
             for name, value in ((X_STATE, "confirmed"), (X_CONFIRMED_BY, by)):
                 event.pop(name, None)
                 event.add(name, icalendar.vText(value))
