@@ -54,6 +54,12 @@ def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Radicale]:
     server.stop()
 
 
+def ical_time(moment: date) -> str:
+    if isinstance(moment, datetime):
+        return f";TZID=Europe/Paris:{moment:%Y%m%dT%H%M%S}"
+    return f";VALUE=DATE:{moment:%Y%m%d}"
+
+
 @dataclass
 class Office:
     """frontdesk's store as the directory (two practitioners, each with a new calendar on the
@@ -78,21 +84,20 @@ class Office:
         [calendar] = [p.calendar for p in self.store.practitioners() if p.id == practitioner]
         return f"{self.server.url}{calendar}/"
 
-    def write_event(self, practitioner: str, start: datetime, end: datetime, *extra: str,
+    def write_event(self, practitioner: str, start: date, end: date, *extra: str,
                     uid: str | None = None) -> str:
-        """An event written by another agenda, straight to the calendar (`uid`: that event
-        changed); its UID."""
+        """An event written by another agenda, straight to the calendar (dates: an all-day
+        event; `uid`: that event changed); its UID."""
         return self.write_event_to(self.calendar_url(practitioner), start, end, *extra, uid=uid)
 
-    def write_event_to(self, url: str, start: datetime, end: datetime, *extra: str,
+    def write_event_to(self, url: str, start: date, end: date, *extra: str,
                        uid: str | None = None) -> str:
         """`write_event` to a calendar's `url` (from any thread: no store)."""
         uid = uid or f"other-{uuid.uuid4()}"
         lines = [
             "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//another agenda//EN", "BEGIN:VEVENT",
             f"UID:{uid}", "DTSTAMP:20270101T000000Z",
-            f"DTSTART;TZID=Europe/Paris:{start:%Y%m%dT%H%M%S}",
-            f"DTEND;TZID=Europe/Paris:{end:%Y%m%dT%H%M%S}",
+            f"DTSTART{ical_time(start)}", f"DTEND{ical_time(end)}",
             "SUMMARY:Réunion", *extra, "END:VEVENT", "END:VCALENDAR",
         ]
         calendar = self.server.client().calendar(url=url)
@@ -164,6 +169,12 @@ def test_free_slots_are_the_hours_minus_what_any_agenda_wrote(office: Office) ->
     ]
     next_week = agenda.free_slots("consultation", "martin", at(MONDAY, 10) + timedelta(days=7), 1)
     assert next_week[0].start == at(MONDAY + timedelta(days=7), 10, 30)  # recurring: busy too
+
+
+def test_an_all_day_event_makes_the_whole_day_busy(office: Office) -> None:
+    office.write_event("martin", MONDAY, MONDAY + timedelta(days=2))  # Monday and Tuesday
+    slots = office.agenda().free_slots("consultation", "martin", at(MONDAY, 8), 1)
+    assert slots[0].start == at(MONDAY + timedelta(days=2), 9)
 
 
 def test_an_event_another_agenda_moves_is_busy_at_its_new_time(office: Office) -> None:
