@@ -522,10 +522,9 @@ class RemindersSettings:
     """Local times in which reminder calls may be placed (a retry waits for the next range)."""
     days: tuple[str, ...] = key(List(Str(choices=WEEKDAY_NAMES), nonempty=True),
                                 WEEKDAY_NAMES[:6])
-    """Days on which reminder calls are placed; a day's appointments are reminded on the last
-    of these days at least `days_before` days ahead (Saturday for Monday)."""
-    public_holidays: bool = key(Bool(), True)
-    """No reminder call on the practice country's public holidays."""
+    """Days on which reminder calls are placed (never on a public holiday of the schedule); a
+    day's appointments are reminded on the last of these days at least `days_before` days
+    ahead (Saturday for Monday)."""
     days_before: int = key(Int(minimum=1, maximum=7), 1)
     max_calls: int = key(Int(minimum=1, maximum=10), 2)
     """Reminder calls at once."""
