@@ -232,3 +232,36 @@ def test_frontdesk_reminders_lists_the_run_from_the_database(practice_dir, capsy
     out = capsys.readouterr().out
     assert "Jeanne" not in out and "0611223344" not in out
     assert "06******44" in out
+
+
+def test_an_appointment_gets_one_reminder_ever_and_is_called_once_at_most(tmp_path):
+    at = datetime(2026, 12, 7, 10, 0, tzinfo=PARIS)
+    with Store(tmp_path / "frontdesk.db") as store:
+        for run in ("2026-12-07", "2026-12-07", "2026-12-08"):  # planned again, next day too
+            store.reminder_planned("42", run_date=run, starts_at=at + timedelta(days=2),
+                                   practitioner="Docteur Martin", patient_name="Jeanne Petit",
+                                   number=PATIENT, at=at)
+        [reminder] = store.due_reminders("2026-12-07", at)
+        assert store.due_reminders("2026-12-08", at) == []
+        assert store.reminder_calling(reminder.id, at=at)
+        assert not store.reminder_calling(reminder.id, at=at)  # a second placing: refused
+        store.reminders_cut(at)  # the next start: the call was cut
+        store.reminders_over("2026-12-08", at)
+        [after] = store.reminders("2026-12-07")
+    assert (after.state, after.last_result, after.attempts) == ("failed", "interrupted", 1)
+
+
+def test_pending_reminders_of_a_past_run_are_closed(tmp_path):
+    at = datetime(2026, 12, 7, 19, 0, tzinfo=PARIS)
+    with Store(tmp_path / "frontdesk.db") as store:
+        for appointment in ("1", "2"):
+            store.reminder_planned(appointment, run_date="2026-12-07",
+                                   starts_at=at + timedelta(days=1), practitioner="Docteur Martin",
+                                   patient_name="Jeanne Petit", number=PATIENT, at=at)
+        first, _ = store.due_reminders("2026-12-07", at)
+        store.reminder_calling(first.id, at=at)
+        store.reminder_ended(first.id, state="pending", result="NO_ANSWER", at=at,
+                             next_attempt_at=at + timedelta(minutes=30))
+        store.reminders_over("2026-12-08", at + timedelta(hours=15))
+        states = [(r.state, r.last_result) for r in store.reminders("2026-12-07")]
+    assert states == [("no_answer", "NO_ANSWER"), ("failed", "outside the window")]
