@@ -49,6 +49,7 @@ def run(max_calls: int, appointments: int) -> dict:
     with tempfile.TemporaryDirectory() as scratch:
         workdir = Path(scratch)
         config = load_config(copy_practice(workdir, enable_reminders(max_calls)))
+        (workdir / "messages").mkdir()  # the rig's messages directory
         started = time.perf_counter()
         rig = Rig(config, workdir)
         try:
