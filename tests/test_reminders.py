@@ -15,7 +15,7 @@ import pytest
 from frontdesk.agenda import AppointmentType, Practitioner
 from frontdesk.agenda.reminders import ReminderDesk
 from frontdesk.cli import main
-from frontdesk.config import load_config
+from frontdesk.config import ConfigError, load_config
 from frontdesk.rehearse import Rig
 from frontdesk.sim import CallerScript
 from frontdesk.store import Store
@@ -265,3 +265,26 @@ def test_pending_reminders_of_a_past_run_are_closed(tmp_path):
         store.reminders_over("2026-12-08", at + timedelta(hours=15))
         states = [(r.state, r.last_result) for r in store.reminders("2026-12-07")]
     assert states == [("no_answer", "NO_ANSWER"), ("failed", "outside the window")]
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda text: text.replace('adapter = "builtin"', 'adapter = "handoff"'),
+     "reminders.enabled: reminder calls need an agenda that can be read"),
+    (lambda text: text.replace("\n[agenda]\n", "\n[unused_agenda]\n"),
+     "reminders.enabled: reminder calls need an [agenda] section"),
+    (lambda text: set_in_section(text, "reminders", {"window": []}),
+     "reminders.window: must not be empty"),
+    (lambda text: set_in_section(text, "reminders", {"days": ["sunday", "funday"]}),
+     "reminders.days[1]: must be one of"),
+    (lambda text: set_in_section(text, "reminders", {"max_calls": 11}),
+     "reminders.max_calls: must be between 1 and 10, not 11"),
+])
+def test_a_reminders_section_that_cannot_work_is_refused_naming_its_key(
+    practice_dir, edit, message
+):
+
+    path = practice_dir / "frontdesk.toml"
+    path.write_text(edit(set_in_section(path.read_text(), "reminders", {"enabled": True})))
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert any(message in error for error in caught.value.errors), caught.value.errors
