@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from frontdesk.agenda import AppointmentType, Practitioner
-from frontdesk.agenda.reminders import ReminderDesk
+from frontdesk.agenda import Appointment, AppointmentType, Practitioner
+from frontdesk.agenda.reminders import ReminderDesk, spoken_appointment
 from frontdesk.cli import main
 from frontdesk.config import ConfigError, load_config
 from frontdesk.rehearse import Rig
@@ -288,3 +288,18 @@ def test_a_reminders_section_that_cannot_work_is_refused_naming_its_key(
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     assert any(message in error for error in caught.value.errors), caught.value.errors
+
+
+def test_an_appointment_further_than_tomorrow_is_said_with_its_day():
+    friday = date(2026, 12, 11)
+    monday = Appointment("1", "martin", datetime(2026, 12, 14, 9, 0, tzinfo=PARIS),
+                         datetime(2026, 12, 14, 9, 20, tzinfo=PARIS), "consultation", 1)
+    assert spoken_appointment(monday, "Docteur Martin", friday, PARIS, "fr") == (
+        "du lundi quatorze décembre à neuf heures avec le docteur Martin"
+    )
+    assert spoken_appointment(monday, "Docteur Martin", date(2026, 12, 12), PARIS, "fr") == (
+        "après-demain lundi quatorze décembre à neuf heures avec le docteur Martin"
+    )
+    assert spoken_appointment(monday, "Dr Martin", date(2026, 12, 13), PARIS, "en") == (
+        "tomorrow Monday the fourteenth of December at nine am with Dr Martin"
+    )

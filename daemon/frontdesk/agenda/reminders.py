@@ -103,6 +103,7 @@ _SENTENCES = {
     },
 }
 _RELATIVE = {"fr": {1: "demain", 2: "après-demain"}, "en": {1: "tomorrow"}}
+_ON = {"fr": "du", "en": "on"}
 
 
 class Reminding(Protocol):
@@ -147,17 +148,11 @@ def spoken_appointment(
 ) -> str:
     """ "demain mardi huit décembre à quatorze heures trente avec le docteur Martin"."""
     local = appointment.start.astimezone(zone)
-    relative = _RELATIVE[language].get((local.date() - today).days)
-    when = moment(local, language)
-    if relative is not None:
-        when = f"{relative} {when}"
-    elif language == "fr":
-        when = f"du {when}"
-    else:
-        when = f"on {when}"
-    return f"{when} avec {_with_article(practitioner)}" if language == "fr" else (
-        f"{when} with {practitioner}"
-    )
+    prefix = _RELATIVE[language].get((local.date() - today).days) or _ON[language]
+    when = f"{prefix} {moment(local, language)}"
+    if language == "fr":
+        return f"{when} avec {_with_article(practitioner)}"
+    return f"{when} with {practitioner}"
 
 
 def _with_article(name: str) -> str:
