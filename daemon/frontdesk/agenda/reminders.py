@@ -140,7 +140,7 @@ class _Call:
     leg: str
     spoken: dict[str, Path]
     """The rendered sentences by name (see _SENTENCES)."""
-    done: gevent.event.AsyncResult = field(default_factory=gevent.event.AsyncResult)
+    done: gevent.event.AsyncResult[Answer] = field(default_factory=gevent.event.AsyncResult)
 
 
 def spoken_appointment(
@@ -331,10 +331,9 @@ class ReminderDesk(BackgroundLoop):
                 log.warning("reminders.originate_failed", reminder=reminder.id, error=str(error))
                 reply = "-ERR FREESWITCH_UNREACHABLE"
             if commands.succeeded(reply):
-                if daemon.clock.wait(call.done, CONVERSATION_LIMIT):
-                    answer = call.done.get()
-                else:
-                    answer = Answer("failed", "no conversation")
+                talked = daemon.clock.wait(call.done, CONVERSATION_LIMIT)
+                answer = (call.done.get() if talked else None) or Answer("failed",
+                                                                         "no conversation")
             else:
                 answer = self._not_answered(reminder, commands.cause(reply))
             self._ended(reminder, answer)
