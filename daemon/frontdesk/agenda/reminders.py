@@ -173,6 +173,8 @@ class ReminderDesk(BackgroundLoop):
         """Reminder calls placed or under way, by reminder id (at most max_calls)."""
         self._wake = gevent.event.Event()
         self._placing: set[gevent.Greenlet] = set()
+        self._agenda_down = False
+        """The last look could not read the agenda (logged once, and its return)."""
 
     def stop(self) -> None:
         """Stop looking and placing; a call under way is left ``calling`` (the next start
@@ -249,8 +251,13 @@ class ReminderDesk(BackgroundLoop):
             appointments = self._agenda_call(lambda: agenda.between(start, end))
             names = {p.id: p.name for p in agenda.directory.practitioners()}
         except AgendaError as error:
-            log.warning("reminders.agenda_unavailable", error=str(error))
+            if not self._agenda_down:
+                log.warning("reminders.agenda_unavailable", error=str(error))
+            self._agenda_down = True
             return None
+        if self._agenda_down:
+            log.info("reminders.agenda_back")
+            self._agenda_down = False
         for appointment in appointments:
             if appointment.state == ACTIVE and appointment.start > now:
                 self.daemon.records(
