@@ -11,8 +11,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import structlog.testing
 
-from frontdesk.agenda import Appointment, AppointmentType, Practitioner
+from frontdesk.agenda import AgendaUnavailable, Appointment, AppointmentType, Practitioner
 from frontdesk.agenda.reminders import ReminderDesk, spoken_appointment
 from frontdesk.cli import main
 from frontdesk.config import ConfigError, load_config
@@ -303,3 +304,29 @@ def test_an_appointment_further_than_tomorrow_is_said_with_its_day():
     assert spoken_appointment(monday, "Dr Martin", date(2026, 12, 13), PARIS, "en") == (
         "tomorrow Monday the fourteenth of December at nine am with Dr Martin"
     )
+
+
+class _Unreachable:
+    """An agenda that cannot be read (a CalDAV server down)."""
+
+    def __init__(self, agenda) -> None:
+        self.directory = agenda.directory
+
+    def between(self, start, end):
+        raise AgendaUnavailable("connection refused")
+
+
+def test_an_unreachable_agenda_places_no_call_and_is_logged_once(make_rig):
+    rig = make_rig()
+    patient = rig.sim.add_outside(PATIENT, script=CallerScript(keys=["1"]))
+    appointment = book(rig, PATIENT, 14, 30)
+    agenda = rig.daemon.agenda
+    with structlog.testing.capture_logs() as logs:
+        rig.daemon.agenda = _Unreachable(agenda)
+        assert not rig.wait_for(lambda: patient.shown, timeout=15 * 60)
+        rig.daemon.agenda = agenda
+        assert rig.wait_for(lambda: ended(rig, appointment), timeout=5 * 60)
+
+    events = [entry["event"] for entry in logs if entry["event"].startswith("reminders.agenda")]
+    assert events == ["reminders.agenda_unavailable", "reminders.agenda_back"]
+    assert reminder_of(rig, appointment).state == "confirmed"
