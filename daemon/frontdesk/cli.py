@@ -580,7 +580,7 @@ def cmd_messages(args: argparse.Namespace) -> int:
     from frontdesk.inbox import inbox, mark_done
     from frontdesk.store import Store
 
-    config = _load_or_report(args.config)
+    config = _load_or_report(args.config, data_directories=False)  # the list says it
     if config is None:
         return 1
     if args.action == "done" and not args.ref:
@@ -596,11 +596,14 @@ def cmd_messages(args: argparse.Namespace) -> int:
             print(f"{args.ref}: done")
             return 0
         items = inbox(store, directory, include_done=args.all)[: max(args.limit, 0)]
+    if not os.access(directory, os.R_OK | os.X_OK):
+        print(f"frontdesk messages: cannot read {directory}: the messages no call record "
+              "holds yet are not listed", file=sys.stderr)
     if args.json:
-        print(json.dumps([_inbox_json(item) for item in items], indent=2, ensure_ascii=False))
+        print(json.dumps([_inbox_json(item) for item in items], indent=2))
         return 0
     zone = ZoneInfo(config.practice.timezone)
-    header = ("ref", "when", "number", "reason", "length", "message or request")
+    header: tuple[str, ...] = ("ref", "when", "number", "reason", "length", "message or request")
     rows = [_inbox_row(item, zone) for item in items]
     if args.all:
         header += ("done",)
@@ -614,7 +617,7 @@ WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 def _inbox_row(item: InboxItem, zone: tzinfo) -> tuple[str, ...]:
     if item.request is not None:
-        length, what = "-", _request_text(item.request)
+        length, what = "-", _request_text(item.request, item.caller_name)
     elif item.missing:
         length, what = "MISSING", f"{item.file} (file not found)"
     else:
@@ -623,11 +626,14 @@ def _inbox_row(item: InboxItem, zone: tzinfo) -> tuple[str, ...]:
             item.caller_number or "hidden", item.reason, length, what)
 
 
-def _request_text(request: BookingRequest) -> str:
-    """`move consultation, martin, Tue Thu morning, appointment 42, note: après 10 h`."""
+def _request_text(request: BookingRequest, patient: str) -> str:
+    """`move consultation, martin, Tue Thu morning, patient DUPONT Marie, appointment 42,
+    note: après 10 h`."""
     days = " ".join(WEEKDAY_NAMES[day] for day in request.preferred_days) or "any day"
     parts = [f"{request.action} {request.kind}", request.practitioner or "first available",
              f"{days} {request.preferred_times}"]
+    if patient:
+        parts.append(f"patient {patient}")
     if request.appointment_id:
         parts.append(f"appointment {request.appointment_id}")
     parts += [f"{name}: {value}" for name, value in request.details.items()]

@@ -356,6 +356,9 @@ class CallFlow:
         self.result.end_node = node.name
         self._play(node.prompt)
         self.session.set("playback_terminators", "#")
+        reason = self.result.reason or node.reason
+        for name, value in commands.message_tags(self.session.caller_number, reason).items():
+            self.session.set(name, value)
         target = self.config.storage.messages / f"{self.session.uuid}.wav"
         done = self.session.execute(
             "record",

@@ -108,7 +108,8 @@ def load_config(
     missing prompt files are not errors, and the ESL password file is not read (the password
     is then empty). The daemon always checks them. `data_directories=False` does not require
     the messages directory, for `frontdesk freeswitch-config`, which a staged install
-    (DESTDIR) runs before the box's data directories are in their place.
+    (DESTDIR) runs before the box's data directories are in their place, and for `frontdesk
+    messages`, which lists what it can and says it could not read the directory.
     """
     source = Path(path)
     name = str(path)

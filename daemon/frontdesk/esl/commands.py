@@ -328,6 +328,15 @@ def play_and_get_digits(
     )
 
 
+def message_tags(number: str | None, reason: str) -> dict[str, str]:
+    """Channel variables to set before a caller's message is recorded: mod_sndfile writes
+    ``RECORD_ARTIST`` and ``RECORD_COMMENT`` into the WAV's INFO tags (IART, ICMT), as the
+    shipped static fallback does with the number, so the file itself tells who called and why
+    even when its call's row was lost."""
+    _words(reason)
+    return {"RECORD_ARTIST": digits(number), "RECORD_COMMENT": reason}
+
+
 def record(path: str, max_seconds: int, silence_threshold: int, silence_seconds: int) -> str:
     """``record`` into `path`, at most `max_seconds`, ended by `silence_seconds` under
     `silence_threshold` (or by a key of ``playback_terminators``)."""
