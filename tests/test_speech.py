@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, datetime, time
 
 import pytest
 
-from frontdesk.speech import cardinal, clock_time, day, duration, ordinal, phone_number
+from frontdesk.speech import (
+    cardinal,
+    clock_time,
+    day,
+    duration,
+    moment,
+    ordinal,
+    phone_number,
+)
 
 
 @pytest.mark.parametrize(
@@ -117,3 +125,10 @@ def test_an_unknown_language_or_a_non_number_is_refused():
         cardinal(3, "de")
     with pytest.raises(ValueError, match="phone number"):
         phone_number("06 39", "fr")
+
+
+def test_an_appointment_is_said_with_its_day_date_and_time():
+    when = datetime(2026, 12, 8, 14, 30)
+    assert moment(when, "fr") == "mardi huit décembre à quatorze heures trente"
+    assert moment(when, "en") == "Tuesday the eighth of December at two thirty pm"
+    assert moment(datetime(2027, 3, 1, 9, 0), "fr") == "lundi premier mars à neuf heures"

@@ -22,6 +22,8 @@ import gevent.event
 import gevent.util
 import structlog
 
+from frontdesk.agenda import open_agenda
+from frontdesk.agenda.reminders import ReminderDesk
 from frontdesk.clock import Clock, RealClock
 from frontdesk.config import ConfigError, load_config
 from frontdesk.config.loader import may_dial
@@ -129,6 +131,7 @@ class Daemon:
         self.store = Store(config.storage.database, keep_trying=True, clock=self.clock)
         self.records = Records(self.store, log)
         """The store on the calls' path: a failing store never stops a call."""
+        self.agenda = open_agenda(config, self.store)
         fs = config.freeswitch
         self.server = OutboundServer(
             fs.listen_host,
@@ -177,6 +180,8 @@ class Daemon:
         self.messages = MessageLinker(self)
         self.supervisor = Supervisor(self)
         self.daily = DailyJobs(self)
+        self.reminders = ReminderDesk(self)
+        """Reminder calls before appointments ([reminders]; frontdesk.agenda.reminders)."""
 
     @classmethod
     def from_path(cls, path: Path, **kwargs) -> Daemon:
@@ -203,6 +208,7 @@ class Daemon:
         self.queue.start()
         self.callbacks.start()
         self.control.start()
+        self.reminders.start()
         self._start_panel()
         try:
             self.control_socket.start()
@@ -239,6 +245,7 @@ class Daemon:
         `grace` seconds, then are cut (their records say interrupted; FreeSWITCH's dialplan
         fallback takes those callers)."""
         self._stopping.set()
+        self.reminders.stop()
         self.panel.stop()
         self.control_socket.stop()
         self.messages.stop()
@@ -298,6 +305,7 @@ class Daemon:
                 log.warning("config.needs_restart", section=section)
         self.schedule = Schedule(new.schedule, new.practice)
         self.announcer = Announcer(new, self.clock)
+        self.agenda = open_agenda(new, self.store)
         self.queue.reconfigure(new.queue, staff_extensions(new))
         old_panel = (self.config.panel, self.config.practice.language)  # a sign shows words
         self.config = new
@@ -336,6 +344,9 @@ class Daemon:
             return
         self._calls[uuid] = cast(gevent.Greenlet, gevent.getcurrent())  # the server spawned it
         self._remember_served(uuid)
+        if session.variable(commands.REMINDER) is not None:
+            self._reminder_call(session, call_log)
+            return
         if feature_of(config, session.destination) is not None:
             self._feature_call(session, config, schedule, call_log)
             return
@@ -435,6 +446,21 @@ class Daemon:
             call_log.warning("feature.lost", error=str(error))
         except Exception:
             call_log.exception("feature.failed")
+        finally:
+            session.close()
+            self._calls.pop(session.uuid, None)
+
+    def _reminder_call(self, session: CallSession, call_log) -> None:
+        """A reminder call the patient answered (frontdesk.agenda.reminders): no call record,
+        its answer is stored with the reminder."""
+        try:
+            session.myevents()
+            session.linger(LINGER_SECONDS)
+            self.reminders.converse(session)
+        except (CallGone, ESLError) as error:
+            call_log.warning("reminders.call_lost", error=str(error))
+        except Exception:
+            call_log.exception("reminders.call_failed")
         finally:
             session.close()
             self._calls.pop(session.uuid, None)

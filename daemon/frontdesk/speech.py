@@ -9,7 +9,7 @@ what it lacks (feminine forms, times, dates, phone numbers spoken in pairs) is a
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, datetime, time
 
 from num2words import num2words
 
@@ -102,6 +102,16 @@ def day(when: date, language: str) -> str:
     return (
         f"{_EN_DAYS[when.weekday()]} the {ordinal(when.day, 'en')} of {_EN_MONTHS[when.month - 1]}"
     )
+
+
+def moment(when: datetime, language: str) -> str:
+    """An appointment's local day and time as a person says it: "mardi huit décembre à
+    quatorze heures trente" / "Tuesday the eighth of December at two thirty pm"."""
+    _check(language)
+    spoken_time = clock_time(when.time(), language)
+    if language == "fr":
+        return f"{day(when.date(), 'fr').removeprefix('le ')} à {spoken_time}"
+    return f"{day(when.date(), 'en')} at {spoken_time}"
 
 
 def phone_number(number: str, language: str) -> str:

@@ -52,6 +52,7 @@ from .model import (
     QueueNode,
     QueueSettings,
     RecordingSettings,
+    RemindersSettings,
     Scenario,
     ScheduleSettings,
     StorageSettings,
@@ -340,6 +341,7 @@ class _Builder:
         maintenance = self.maintenance(storage)
         panel = self.panel(frontdesk)
         agenda = self.agenda()
+        reminders = self.reminders(agenda)
         if self.issues:
             return None
         # a section reader returns None only after adding an issue
@@ -367,6 +369,7 @@ class _Builder:
             maintenance=maintenance,
             panel=panel,
             agenda=agenda,
+            reminders=reminders,
             allow_international=outside["allow_international"],
             prompt_directory=prompt_directory,
             prompt_voice=prompt_settings.get("voice"),
@@ -563,6 +566,24 @@ class _Builder:
             if self.check_files:
                 self.check_secret_file(file, here + ("caldav_password_file",))
         return _make(AgendaSettings, values)
+
+    def reminders(self, agenda: AgendaSettings | None) -> RemindersSettings:
+        values = self.section("reminders")
+        here = ("reminders",)
+        if values.get("enabled"):
+            if agenda is None and "agenda" not in self.raw:
+                self.add(here + ("enabled",), "reminder calls need an [agenda] section")
+            elif agenda is not None and agenda.adapter == "handoff":
+                self.add(here + ("enabled",),
+                         "reminder calls need an agenda that can be read: [agenda] adapter "
+                         "'builtin' or 'caldav', not 'handoff'")
+            if "trunk" not in self.raw:
+                self.add(here + ("enabled",),
+                         "reminder calls go out through the trunk: set [trunk] (its caller_id "
+                         "is the number patients see)")
+            if values.get("window") == ():
+                self.add(here + ("window",), "must not be empty: calls are placed only there")
+        return RemindersSettings(**values)
 
     def check_secret_file(self, file: Path, path: tuple[str, ...]) -> None:
         """A secrets file must be readable, not empty, and readable by its owner only."""

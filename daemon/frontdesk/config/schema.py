@@ -44,6 +44,7 @@ from .model import (
     QueueNode,
     QueueSettings,
     RecordingSettings,
+    RemindersSettings,
     Scenario,
     ScheduleSettings,
     StorageSettings,
@@ -111,6 +112,7 @@ FLOW = Table.of(FlowSettings, required=True).with_keys(
 QUEUE = Table.of(QueueSettings)
 PANEL = Table.of(PanelSettings)
 AGENDA = Table.of(AgendaSettings)
+REMINDERS = Table.of(RemindersSettings)
 
 ROOT = Table(
     {
@@ -132,6 +134,7 @@ ROOT = Table(
         "queue": QUEUE,
         "panel": PANEL,
         "agenda": AGENDA,
+        "reminders": REMINDERS,
         "rehearse": TableArray(Table.of(Scenario)),
     }
 )
