@@ -117,7 +117,7 @@ def seed_caldav(radicale: Radicale, slots: list[Slot], patients: list[Patient],
         for slot in (s for s in slots if s.practitioner == doctor):
             patient = rng.choice(patients)
             appointment = Appointment(
-                uid_of(doctor, slot.start), doctor, slot.start, slot.end, slot.kind,
+                f"{uid_of(doctor, slot.start)}#seed", doctor, slot.start, slot.end, slot.kind,
                 patient.id, patient.name, patient.phone, booked_by="seed",
             )
             text = booking_event(appointment, "Consultation", stamp)

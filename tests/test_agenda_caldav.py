@@ -264,6 +264,22 @@ def test_cancel_frees_the_slot_at_once(office: Office) -> None:
     assert agenda.upcoming(office.paul, at(MONDAY, 8)) == [pauls]
 
 
+def test_a_slot_booked_again_after_a_cancel_is_another_appointment(office: Office) -> None:
+    """Another id (reminders and call outcomes keep one per booking), though the same
+    event UID: cancelling or confirming the old one does not touch the new one."""
+    agenda = office.agenda()
+    first = agenda.book(NINE, office.jeanne, by="phone")
+    agenda.cancel(first, by="phone")
+    again = agenda.book(NINE, office.jeanne, by="phone")
+
+    assert again.id != first.id
+    with pytest.raises(UnknownAppointment):
+        agenda.confirm(first, by="reminder")
+    with pytest.raises(UnknownAppointment):
+        agenda.cancel(first, by="phone")
+    assert agenda.upcoming(office.jeanne, at(MONDAY, 8)) == [again]
+
+
 def test_move_books_the_new_slot_and_frees_the_old_one(office: Office) -> None:
     agenda = office.agenda()
     first = agenda.book(

@@ -6,7 +6,10 @@ whoever wrote it, recurring ones expanded, all-day ones busy the whole local day
 
 A booking is a VEVENT whose UID is the practitioner and the start (`uid_of`), stored as
 ``<UID>.ics`` in the calendar with ``If-None-Match: *``: of two bookings of one slot at the same
-moment the server stores one and refuses the other (412), which gets `SlotTaken`. The slot's
+moment the server stores one and refuses the other (412), which gets `SlotTaken`. The
+appointment's id is that UID and a random token of the booking (`X_BOOKING`), ``<UID>#<token>``:
+a slot cancelled and booked again is another appointment (reminders and call outcomes keep
+one id per booking), and a cancel or confirm of the old one finds it gone. The slot's
 time is read just before the write (an event written meanwhile: `SlotTaken`) and just after
 it: an overlapping event that appeared between the two (another agenda, or a frontdesk
 booking of an overlapping slot with another start, which the UID cannot catch) makes frontdesk
@@ -26,6 +29,7 @@ iCalendar that cannot be read) is `AgendaUnavailable`, with the calendar and the
 from __future__ import annotations
 
 import re
+import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -62,6 +66,7 @@ from frontdesk.config.model import AgendaSettings
 log = structlog.get_logger(__name__)
 
 UID_PREFIX = "frontdesk-"
+X_BOOKING = "X-FRONTDESK-BOOKING"
 X_PATIENT_ID = "X-FRONTDESK-PATIENT-ID"
 X_PATIENT_NAME = "X-FRONTDESK-PATIENT-NAME"
 X_PHONE = "X-FRONTDESK-PHONE"
@@ -184,8 +189,9 @@ class CalDAVAgenda:
         """Check, write with ``If-None-Match: *``, check again (see the module's doc).
         `replacing`: the appointment a move gives up, which does not make the slot busy."""
         practitioner = self._practitioner(slot.practitioner)
+        uid = uid_of(slot.practitioner, slot.start)
         appointment = Appointment(
-            id=uid_of(slot.practitioner, slot.start),
+            id=f"{uid}#{secrets.token_hex(4)}",
             practitioner=slot.practitioner,
             start=slot.start,
             end=slot.end,
@@ -195,7 +201,7 @@ class CalDAVAgenda:
             phone=patient.phone,
             booked_by=by,
         )
-        mine = {appointment.id, replacing}
+        mine = {uid} if replacing is None else {uid, _uid(replacing)}
         if self._clashes(practitioner, slot, mine):
             raise SlotTaken(f"{slot.practitioner} is no longer free at {slot.start}")
         href = self._href(practitioner, appointment.id)
@@ -211,7 +217,7 @@ class CalDAVAgenda:
             raise SlotTaken(f"{slot.practitioner}: another event was written at {slot.start}")
         return appointment
 
-    def _clashes(self, practitioner: Practitioner, slot: Slot, mine: set[str | None]) -> bool:
+    def _clashes(self, practitioner: Practitioner, slot: Slot, mine: set[str]) -> bool:
         busy = self._busy(practitioner, slot.start, slot.end)
         return overlaps(slot, [(b.start, b.end) for b in busy if b.uid not in mine])
 
@@ -259,8 +265,8 @@ class CalDAVAgenda:
         calendar = practitioner.calendar or practitioner.id
         return urljoin(self._base, calendar.rstrip("/") + "/")
 
-    def _href(self, practitioner: Practitioner, uid: str) -> str:
-        return self._calendar_url(practitioner) + quote(uid, safe="") + ".ics"
+    def _href(self, practitioner: Practitioner, appointment_id: str) -> str:
+        return self._calendar_url(practitioner) + quote(_uid(appointment_id), safe="") + ".ics"
 
     def _busy(self, practitioner: Practitioner, start: datetime, end: datetime) -> list[_Busy]:
         url = self._calendar_url(practitioner)
@@ -382,7 +388,7 @@ class CalDAVAgenda:
         event: icalendar.Event,
     ) -> Appointment:
         return Appointment(
-            id=uid,
+            id=f"{uid}#{_text(event, X_BOOKING)}",
             practitioner=practitioner.id,
             start=start,
             end=end,
@@ -412,15 +418,15 @@ class CalDAVAgenda:
 
     def _fetch(self, href: str, appointment: Appointment) -> tuple[icalendar.Calendar, str]:
         """The event of `appointment` and its ETag. `UnknownAppointment` if it is gone, or is
-        another patient's (the slot was cancelled and booked again since)."""
+        another booking (the slot was cancelled and booked again since)."""
         response = self._client().request(href, "GET")
         if response.status == 404:
             raise UnknownAppointment(f"no appointment at {href}")
         _check(response, href)
         calendar = icalendar.Calendar.from_ical(response.raw)
-        patients = {_text(e, X_PATIENT_ID) for e in calendar.events}
-        if patients != {str(appointment.patient_id)}:
-            raise UnknownAppointment(f"{href} is no longer this patient's appointment")
+        bookings = {f"{_uid(appointment.id)}#{_text(e, X_BOOKING)}" for e in calendar.events}
+        if bookings != {appointment.id}:
+            raise UnknownAppointment(f"{href} is another booking now")
         return calendar, response.headers["ETag"]
 
     def _remove(self, href: str, appointment: Appointment) -> None:
@@ -437,9 +443,10 @@ class CalDAVAgenda:
 
 
 def booking_event(appointment: Appointment, label: str, stamp: datetime) -> str:
-    """The iCalendar text of a booking; `label`: its type as the staff read it."""
+    """The iCalendar text of a booking (`appointment.id`: ``<UID>#<token>``); `label`: its
+    type as the staff read it."""
     event = icalendar.Event()
-    event.add("UID", appointment.id)
+    event.add("UID", _uid(appointment.id))
     event.add("DTSTAMP", stamp.astimezone(UTC))
     event.add("DTSTART", appointment.start.astimezone(UTC))
     event.add("DTEND", appointment.end.astimezone(UTC))
@@ -448,6 +455,7 @@ def booking_event(appointment: Appointment, label: str, stamp: datetime) -> str:
     event.add("STATUS", "CONFIRMED")
     event.add("TRANSP", "OPAQUE")
     for name, value in (
+        (X_BOOKING, appointment.id.partition("#")[2]),
         (X_PATIENT_ID, str(appointment.patient_id)),
         (X_PATIENT_NAME, appointment.patient_name),
         (X_PHONE, appointment.phone),
@@ -467,6 +475,11 @@ def uid_of(practitioner: str, start: datetime) -> str:
     """The UID (and file name) of a booking: the same for every booking of one practitioner
     at one start, so the server can refuse the second (``If-None-Match: *``)."""
     return f"{UID_PREFIX}{practitioner}-{start.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+
+
+def _uid(appointment_id: str) -> str:
+    """The event's UID in an appointment's id (``<UID>#<token>``)."""
+    return appointment_id.partition("#")[0]
 
 
 def _text(event: icalendar.Event, name: str) -> str:
