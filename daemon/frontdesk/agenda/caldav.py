@@ -74,10 +74,10 @@ X_KIND = "X-FRONTDESK-KIND"
 X_BOOKED_BY = "X-FRONTDESK-BOOKED-BY"
 X_STATE = "X-FRONTDESK-STATE"
 X_CONFIRMED_BY = "X-FRONTDESK-CONFIRMED-BY"
-FIRST_WINDOW = timedelta(days=1)
-LAST_WINDOW = timedelta(days=7)
-"""Free slots are searched in windows of events from a day, doubled up to a week: the next
-few are usually close, and every event read must be parsed."""
+WINDOW = timedelta(days=7)
+"""Free slots are searched a week of events at a time (one query per practitioner): the next
+few are usually close. A day at a time costs more: Radicale, for one, reads every event of the
+calendar for each query."""
 RESOURCES_KEPT = 50_000
 """Parsed calendar resources kept by ETag (all are forgotten when there are more)."""
 UPCOMING = timedelta(days=366)
@@ -154,12 +154,12 @@ class CalDAVAgenda:
         chosen = [p for p in self.directory.practitioners() if practitioner in (None, p.id)]
         until = after + timedelta(days=self._settings.horizon_days)
         found: list[Slot] = []
-        start, window = after, FIRST_WINDOW
+        start = after
         while start < until and len(found) < count:
-            end = min(start + window, until)
+            end = min(start + WINDOW, until)
             slots = [s for p in chosen for s in self._slots_of(p, kind, minutes, start, end)]
             found += sorted(slots, key=lambda slot: (slot.start, slot.practitioner))
-            start, window = end, min(2 * window, LAST_WINDOW)
+            start = end
         return found[:count]
 
     def _slots_of(
