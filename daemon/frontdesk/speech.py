@@ -9,7 +9,7 @@ what it lacks (feminine forms, times, dates, phone numbers spoken in pairs) is a
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, datetime, time
 
 from num2words import num2words
 
@@ -96,12 +96,44 @@ def clock_time(moment: time, language: str) -> str:
 def day(when: date, language: str) -> str:
     """`2025-03-03` -> "le lundi trois mars" / "Monday the third of March"."""
     _check(language)
+    return f"le {_date(when, 'fr')}" if language == "fr" else _date(when, "en")
+
+
+def _date(when: date, language: str) -> str:
     if language == "fr":
         number = ordinal(1, "fr") if when.day == 1 else cardinal(when.day, "fr")
-        return f"le {_FR_DAYS[when.weekday()]} {number} {_FR_MONTHS[when.month - 1]}"
+        return f"{_FR_DAYS[when.weekday()]} {number} {_FR_MONTHS[when.month - 1]}"
     return (
         f"{_EN_DAYS[when.weekday()]} the {ordinal(when.day, 'en')} of {_EN_MONTHS[when.month - 1]}"
     )
+
+
+def moment(when: datetime, language: str) -> str:
+    """A day and a time, as the practice says them (local time of `when`): "mardi huit
+    décembre à quatorze heures trente" / "Tuesday the eighth of December at two thirty pm"."""
+    _check(language)
+    at = "à" if language == "fr" else "at"
+    return f"{_date(when.date(), language)} {at} {clock_time(when.time(), language)}"
+
+
+def practitioner(name: str, language: str) -> str:
+    """A practitioner's name as said after "with" or "for": a French title becomes
+    "le docteur" ("Docteur Martin", "Dr Martin" -> "le docteur Martin"), an English "Dr"
+    "Doctor"; any other name is said as written ("Sophie Martin, sage-femme")."""
+    _check(language)
+    title, _, rest = name.strip().partition(" ")
+    doctor = title.lower().rstrip(".") in ("docteur", "dr", "doctor")
+    if not doctor or not rest:
+        return name.strip()
+    return f"le docteur {rest}" if language == "fr" else f"Doctor {rest}"
+
+
+def appointment(when: datetime, practitioner_name: str, language: str) -> str:
+    """An appointment as the caller hears it: "mardi huit décembre à quatorze heures trente
+    avec le docteur Martin" / "Tuesday the eighth of December at two thirty pm with Doctor
+    Martin"."""
+    with_ = "avec" if language == "fr" else "with"
+    return f"{moment(when, language)} {with_} {practitioner(practitioner_name, language)}"
 
 
 def phone_number(number: str, language: str) -> str:

@@ -70,9 +70,14 @@ OUTCOMES = (
     "interrupted",
     "failed",
     "fallback",
+    "booked",
+    "moved",
+    "cancelled",
+    "requested",
 )
 """How a call ended, as stored in its record ("fallback": the daemon never served it and
-FreeSWITCH's static fallback took it)."""
+FreeSWITCH's static fallback took it; "booked", "moved", "cancelled": by the caller in the
+agenda; "requested": a request for the staff, who call back to confirm)."""
 
 
 LANGUAGES = ("fr", "en")
@@ -401,7 +406,34 @@ class TransferNode:
     ring_timeout: float = key(_seconds, 30.0)
 
 
-Node = MenuNode | InfoNode | MessageNode | QueueNode | TransferNode
+@dataclass(frozen=True)
+class BookingNode:
+    """The caller books an appointment of `kind` in the agenda ([agenda]); with the hand-off
+    adapter (or no [agenda]) their request is stored for the staff, who call back."""
+
+    name: str
+    then: str = key(Str())
+    """A frontdesk node: where the caller goes when the agenda cannot be reached, they may not
+    book by phone, or they ask for someone (operator key)."""
+    kind: str = key(Str(doc="appointment type name (frontdesk agenda type add)"), "consultation")
+    prompt: str | None = key(Str(), None)
+    reason: str = key(_reason, "appointment_new")
+
+
+@dataclass(frozen=True)
+class AppointmentsNode:
+    """The caller's upcoming appointments are read back to be cancelled or moved; with the
+    hand-off adapter (or no [agenda]) their request is stored for the staff."""
+
+    name: str
+    then: str = key(Str())
+    """A frontdesk node, as for `booking`."""
+    prompt: str | None = key(Str(), None)
+    reason: str = key(_reason, "appointment_change")
+
+
+AgendaNode = BookingNode | AppointmentsNode
+Node = MenuNode | InfoNode | MessageNode | QueueNode | TransferNode | BookingNode | AppointmentsNode
 
 
 @dataclass(frozen=True, kw_only=True)
