@@ -106,6 +106,13 @@ EXPECTED_COLUMNS = {
         "done_at": ("TEXT", True, False),
         "done_by": ("TEXT", True, False),
     },
+    "agenda_actions": {
+        "id": ("INTEGER", False, True),
+        "call_uuid": ("TEXT", True, False),
+        "action": ("TEXT", True, False),
+        "appointment_id": ("TEXT", False, False),
+        "at": ("TEXT", True, False),
+    },
     "_migrations": {
         "name": ("TEXT", False, True),
         "applied_at": ("TEXT", True, False),

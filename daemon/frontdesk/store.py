@@ -102,6 +102,9 @@ class DuplicateCallError(StoreError):
 
 
 STAFF_EVENTS = ("login", "logout")
+AGENDA_ACTIONS = ("booked", "moved", "cancelled", "confirmed", "handed_off")
+"""What a call did in the agenda (`Store.agenda_action`): ``handed_off`` is a request stored
+for the staff (frontdesk.agenda.BookingRequest)."""
 
 
 @dataclass(frozen=True)
@@ -353,6 +356,20 @@ def m009_r_call_last_seen(db: Database) -> None:
     _table(db, "calls").add_column("last_seen_at", str)
 
 
+def m012_agenda_outcomes(db: Database) -> None:
+    """What each call did in the agenda, one row per action (a booking, a move, a
+    cancellation, a confirmation, a request handed to the staff) with the appointment's id in
+    the agenda: the figures of booking by phone come from here."""
+    actions = _table(db, "agenda_actions")
+    actions.create(
+        {"id": int, "call_uuid": str, "action": str, "appointment_id": str, "at": str},
+        pk="id",
+        not_null={"call_uuid", "action", "at"},
+    )
+    actions.create_index(["call_uuid"])
+    actions.create_index(["at"])
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_calls,
     m002_overrides,
@@ -363,6 +380,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m007_callbacks,
     m008_callback_reason,
     m009_r_call_last_seen,
+    m012_agenda_outcomes,
 )
 
 
@@ -1185,6 +1203,24 @@ class Store:
         """Extensions whose latest staff event is a login."""
         return set(self._run(_logged_in))
 
+    # --- what calls did in the agenda ------------------------------------------------------
+
+    def agenda_action(
+        self, call_uuid: str, action: str, appointment_id: str | None, *, at: datetime
+    ) -> None:
+        """Record that call `call_uuid` did `action` (one of AGENDA_ACTIONS) on the appointment
+        `appointment_id` (None: a request handed to the staff, no appointment yet)."""
+        if action not in AGENDA_ACTIONS:
+            raise ValueError(f"unknown agenda action {action!r}, must be one of "
+                             f"{', '.join(AGENDA_ACTIONS)}")
+        row = {"call_uuid": call_uuid, "action": action, "appointment_id": appointment_id,
+               "at": _ts(at)}
+        self._write(_insert_agenda_action, row)
+
+    def agenda_actions(self, call_uuid: str) -> list[dict[str, Any]]:
+        """The agenda actions of one call, in order."""
+        return self._run(_select_agenda_actions, call_uuid)
+
     # --- callbacks and missed patients ----------------------------------------------------
 
     def callback_requested(
@@ -1414,6 +1450,15 @@ def _check_writable(db: Database, timeout_ms: int) -> None:
         db.execute("ROLLBACK")
     finally:
         db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
+
+def _insert_agenda_action(db: Database, row: dict[str, Any]) -> None:
+    _table(db, "agenda_actions").insert(row)
+
+
+def _select_agenda_actions(db: Database, call_uuid: str) -> list[dict[str, Any]]:
+    rows = _table(db, "agenda_actions").rows_where("call_uuid = ?", [call_uuid], order_by="id")
+    return [{key: row[key] for key in ("action", "appointment_id", "at")} for row in rows]
 
 
 def _insert_staff_event(db: Database, row: dict[str, Any]) -> None:
