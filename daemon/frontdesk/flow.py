@@ -26,9 +26,13 @@ from datetime import datetime
 
 import structlog
 
+from frontdesk.agenda.phone import AgendaCall, AgendaLine
 from frontdesk.clock import Clock, RealClock
 from frontdesk.config.loader import may_dial
 from frontdesk.config.model import (
+    AgendaNode,
+    AppointmentsNode,
+    BookingNode,
     Config,
     InfoNode,
     MenuNode,
@@ -99,11 +103,16 @@ class CallFlow:
         clock: Clock | None = None,
         queue: CallQueue,
         announcer: Announcer | None = None,
+        agenda: AgendaLine,
         on_progress: Callable[[CallResult], None] | None = None,
+        on_agenda_action: Callable[[str, str | None], None] | None = None,
     ) -> None:
         """`on_progress(result)` is called after every step of the path (it must not block):
-        what a crash leaves behind is the path so far."""
+        what a crash leaves behind is the path so far. `on_agenda_action(action,
+        appointment_id)` stores what the caller did in the agenda, at once."""
         self.session = session
+        self.agenda = agenda
+        self._on_agenda_action = on_agenda_action
         self._on_progress = on_progress
         self.queue = queue
         self.announcer = announcer
@@ -197,6 +206,8 @@ class CallFlow:
             return self._frontdesk(node)
         if isinstance(node, TransferNode):
             return self._transfer(node)
+        if isinstance(node, BookingNode | AppointmentsNode):
+            return self._agenda_node(node)
         raise TypeError(f"unknown node type {type(node).__name__}")
 
     # -- menus --------------------------------------------------------------------------
@@ -352,6 +363,35 @@ class CallFlow:
         self._fallback = True
         return node.then
 
+    def _agenda_node(self, node: AgendaNode) -> str | None:
+        """Book, move or cancel (frontdesk.agenda.phone); None once settled (the caller
+        heard it: goodbye), else the node's `then`, the desk."""
+        if node.prompt:
+            self._play(node.prompt)
+        call = AgendaCall(
+            self.session,
+            self.agenda,
+            self.config.practice.language,
+            say=self._say,
+            invalid_uri=self._prompt_uri(self.config.flow.invalid),
+            operator_key=self.config.flow.operator_key,
+            step=lambda event, key: self._step(node.name, event, key),
+            record=self._on_agenda_action or (lambda _action, _appointment: None),
+            confirm_callback_number=self._callback_number,
+            now=self.clock.wall,
+        )
+        if isinstance(node, BookingNode):
+            outcome = call.run_booking(node.kind)
+        else:
+            outcome = call.run_appointments()
+        if outcome is None:
+            self._fallback = True
+            return node.then
+        self.result.outcome = outcome
+        self.result.end_node = node.name
+        self._goodbye()
+        return None
+
     def _message(self, node: MessageNode) -> None:
         self.result.end_node = node.name
         self._play(node.prompt)
@@ -436,16 +476,7 @@ class CallFlow:
         if settings.callback_prompt is None or callbacks is None:
             return False
         self._step("callback", "enter")
-        number = confirm_number(
-            self.session,
-            caller_number=self.session.caller_number,
-            settings=settings,
-            language=self.config.practice.language,
-            prompt_uri=self._prompt_uri,
-            invalid_uri=self._prompt_uri(self.config.flow.invalid),
-            say=self._say,
-            dialable=lambda digits: may_dial(self.config, digits),
-        )
+        number = self._callback_number()
         if number is None or entry.state != "waiting" or not callbacks.request(entry, number):
             entry.declined_callback = entry.declined_callback or number is None
             self._step("callback", "declined")
@@ -460,6 +491,19 @@ class CallFlow:
         finally:
             callbacks.ready(entry)
         return True
+
+    def _callback_number(self) -> str | None:
+        """The number the caller confirmed or typed to be called back on (None: none)."""
+        return confirm_number(
+            self.session,
+            caller_number=self.session.caller_number,
+            settings=self.config.queue,
+            language=self.config.practice.language,
+            prompt_uri=self._prompt_uri,
+            invalid_uri=self._prompt_uri(self.config.flow.invalid),
+            say=self._say,
+            dialable=lambda digits: may_dial(self.config, digits),
+        )
 
     def _say(self, text: str) -> str | None:
         """A rendered sentence to play (frontdesk.queue.announce), or None."""

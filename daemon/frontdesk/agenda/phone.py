@@ -1,0 +1,558 @@
+"""Booking, moving and cancelling by phone: what the flow's `booking` and `appointments` nodes
+say and ask.
+
+The caller is found by their number among the patients (`Directory.patients_by_phone`); an
+unknown, hidden or shared number is asked for the date of birth on the keypad. They choose a
+practitioner or the first available, hear `slots_offered` free slots read as a person says
+them (`frontdesk.speech.appointment`), press one's number and confirm it; the slot is written
+at once. A slot booked by someone else meanwhile is detected at write time (`SlotTaken`) and
+the next ones are offered. Their upcoming appointments are read back one by one to be
+cancelled (after a confirmation) or moved (a new slot chosen as for a booking, then
+`Agenda.move`).
+
+Without an agenda to write in (the hand-off adapter, or no [agenda]) nothing is booked: the
+caller's wishes (practitioner, half-day, days) and the number to call back are stored as a
+`BookingRequest` for the staff, and the caller hears that the desk will call back to confirm.
+
+Every agenda operation is bounded by ``[agenda] timeout`` (real time: it guards I/O). An
+agenda that fails or is too slow is told to the caller, who is put through to the desk (the
+node's `then`); it is logged once when it fails and once when it works again
+(`AgendaHealth`), not once per call. Sentences are rendered by the flow's `say` (the queue's
+announcer); a caller who cannot be spoken to (no speech synthesis) goes to the desk at once.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Any, NoReturn, TypeVar
+from zoneinfo import ZoneInfo
+
+import gevent
+import structlog
+
+from frontdesk.agenda import (
+    Agenda,
+    AgendaError,
+    AgendaUnavailable,
+    Appointment,
+    BookingRequest,
+    Patient,
+    Practitioner,
+    Slot,
+    SlotTaken,
+    UnknownAppointment,
+)
+from frontdesk.config.loader import CALLING_CODES
+from frontdesk.config.model import AgendaSettings
+from frontdesk.esl import CallSession
+from frontdesk.queue.callbacks import callback_digits
+from frontdesk.speech import appointment as spoken_appointment
+from frontdesk.speech import practitioner as spoken_practitioner
+from frontdesk.store import Store, StoreError
+
+log = structlog.get_logger(__name__)
+
+KEY_TIMEOUT_MS = 6000
+TYPING_TIMEOUT_MS = 12000
+INTER_DIGIT_MS = 4000
+TRIES = 2
+"""Tries of each question: after the second wrong key or silence the caller goes to the desk."""
+MAX_PRACTITIONERS = 8
+"""Practitioners offered by key (2 to 9; 1 is the first available)."""
+FIRST_AVAILABLE = "1"
+ANY_DAY = "9"
+BY = "phone"
+"""`by` of what a caller writes in the agenda."""
+
+_T = TypeVar("_T")
+_variables = itertools.count(1)
+
+_SENTENCES = {
+    "fr": {
+        "practitioners": "Pour le premier rendez-vous disponible, tapez 1.",
+        "practitioner": "Pour {who}, tapez {key}.",
+        "slots": "Voici les prochains rendez-vous disponibles.",
+        "slot": "Pour {appointment}, tapez {key}.",
+        "chosen": "Vous avez choisi {appointment}. Pour confirmer ce rendez-vous, tapez 1. "
+                  "Pour entendre d'autres rendez-vous, tapez 2.",
+        "booked": "Votre rendez-vous est enregistré : {appointment}. Merci.",
+        "moved": "Votre rendez-vous est déplacé : {appointment}. Merci.",
+        "taken": "Ce rendez-vous vient d'être pris.",
+        "no_slots": "Nous n'avons pas d'autre rendez-vous à vous proposer par téléphone : "
+                    "nous vous mettons en relation avec le secrétariat.",
+        "unreachable": "Notre agenda ne peut pas être consulté pour le moment : nous vous "
+                       "mettons en relation avec le secrétariat.",
+        "birth_date": "Tapez votre date de naissance en huit chiffres : le jour, le mois, "
+                      "puis l'année. Par exemple, pour le trois mars mille neuf cent "
+                      "soixante-quinze : zéro, trois, zéro, trois, un, neuf, sept, cinq.",
+        "not_found": "Nous ne trouvons pas votre dossier : nous vous mettons en relation "
+                     "avec le secrétariat.",
+        "no_appointments": "Nous ne trouvons aucun rendez-vous à venir à votre nom : nous "
+                           "vous mettons en relation avec le secrétariat.",
+        "appointment": "Votre rendez-vous du {appointment}. Pour l'annuler, tapez 1. "
+                       "Pour le déplacer, tapez 2.",
+        "next": "Pour le rendez-vous suivant, tapez 3.",
+        "cancel": "Vous allez annuler votre rendez-vous du {appointment}. Pour confirmer "
+                  "l'annulation, tapez 1. Pour revenir en arrière, tapez 2.",
+        "cancelled": "Votre rendez-vous est annulé. Merci de nous avoir prévenus.",
+        "gone": "Ce rendez-vous n'est plus dans notre agenda : nous vous mettons en relation "
+                "avec le secrétariat.",
+        "half_day": "Pour un rendez-vous le matin, tapez 1. L'après-midi, tapez 2. "
+                    "Si cela vous est égal, tapez 3.",
+        "days": "Tapez les jours qui vous conviennent, puis la touche dièse : 1 pour lundi, "
+                "2 pour mardi, 3 pour mercredi, 4 pour jeudi, 5 pour vendredi, 6 pour samedi. "
+                "Si tous les jours vous conviennent, tapez 9 puis dièse.",
+        "change": "Pour déplacer un rendez-vous, tapez 1. Pour l'annuler, tapez 2.",
+        "requested": "Votre demande est enregistrée : le secrétariat vous rappellera pour la "
+                     "confirmer. Merci.",
+    },
+    "en": {
+        "practitioners": "For the first available appointment, press 1.",
+        "practitioner": "For {who}, press {key}.",
+        "slots": "Here are the next available appointments.",
+        "slot": "For {appointment}, press {key}.",
+        "chosen": "You chose {appointment}. To confirm this appointment, press 1. "
+                  "To hear other appointments, press 2.",
+        "booked": "Your appointment is booked: {appointment}. Thank you.",
+        "moved": "Your appointment is moved: {appointment}. Thank you.",
+        "taken": "This appointment has just been taken.",
+        "no_slots": "We have no other appointment to offer by phone: we are putting you "
+                    "through to the front desk.",
+        "unreachable": "Our agenda cannot be reached at the moment: we are putting you "
+                       "through to the front desk.",
+        "birth_date": "Please type your date of birth in eight digits: the day, the month, "
+                      "then the year. For example, for the third of March nineteen "
+                      "seventy-five: zero, three, zero, three, one, nine, seven, five.",
+        "not_found": "We cannot find your file: we are putting you through to the front desk.",
+        "no_appointments": "We cannot find any upcoming appointment in your name: we are "
+                           "putting you through to the front desk.",
+        "appointment": "Your appointment on {appointment}. To cancel it, press 1. "
+                       "To move it, press 2.",
+        "next": "For the next appointment, press 3.",
+        "cancel": "You are about to cancel your appointment on {appointment}. To confirm "
+                  "the cancellation, press 1. To go back, press 2.",
+        "cancelled": "Your appointment is cancelled. Thank you for letting us know.",
+        "gone": "This appointment is no longer in our agenda: we are putting you through to "
+                "the front desk.",
+        "half_day": "For a morning appointment, press 1. For the afternoon, press 2. "
+                    "If either suits you, press 3.",
+        "days": "Type the days that suit you, then the hash key: 1 for Monday, 2 for Tuesday, "
+                "3 for Wednesday, 4 for Thursday, 5 for Friday, 6 for Saturday. "
+                "If any day suits you, press 9 then hash.",
+        "change": "To move an appointment, press 1. To cancel it, press 2.",
+        "requested": "Your request is recorded: the front desk will call you back to "
+                     "confirm it. Thank you.",
+    },
+}
+HALF_DAYS = {"1": "morning", "2": "afternoon", "3": "any"}
+
+
+class AgendaHealth:
+    """Whether the agenda worked last time: its first failure and its recovery are logged,
+    not every call that meets it down."""
+
+    def __init__(self) -> None:
+        self.down = False
+
+    def failed(self, error: Exception) -> None:
+        if not self.down:
+            self.down = True
+            log.error("agenda.unavailable", error=str(error))
+
+    def worked(self) -> None:
+        if self.down:
+            self.down = False
+            log.info("agenda.recovered")
+
+
+@dataclass(frozen=True)
+class AgendaLine:
+    """What the daemon gives each call for its agenda nodes (the config the call started
+    with): the agenda (None: hand-off), the store (the directory, booking requests and the
+    call's agenda actions), the settings and the agenda's health (shared by every call)."""
+
+    agenda: Agenda | None
+    store: Store
+    settings: AgendaSettings
+    health: AgendaHealth
+    zone: ZoneInfo
+    country: str
+
+
+class _ToDesk(Exception):
+    """The conversation ends at the desk (the node's `then`): the caller asked for someone,
+    pressed nothing, cannot be served by phone, or the agenda failed."""
+
+
+@dataclass
+class AgendaCall:
+    """One caller's conversation at an agenda node. `run_booking` and `run_appointments`
+    return the call's outcome ("booked", "moved", "cancelled", "requested"), or None: the
+    caller goes to the desk."""
+
+    session: CallSession
+    line: AgendaLine
+    language: str
+    say: Callable[[str], str | None]
+    """Renders a sentence; its file, or None when it cannot be spoken."""
+    invalid_uri: str
+    operator_key: str
+    step: Callable[[str, str | None], None]
+    """Adds a step (event, key) to the call's path."""
+    record: Callable[[str, str | None], None]
+    """Stores an agenda action (action, appointment id) with the call."""
+    confirm_callback_number: Callable[[], str | None]
+    """`frontdesk.conversation.confirm_number` for this call."""
+    now: Callable[[], datetime]
+
+    def __post_init__(self) -> None:
+        self.sentences = _SENTENCES[self.language]
+        self._names: dict[str, str] | None = None
+
+    # -- the nodes -------------------------------------------------------------------------
+
+    def run_booking(self, kind: str) -> str | None:
+        try:
+            if self.line.agenda is None:
+                return self._request(BookingRequest(kind=kind, practitioner=None))
+            return self._book(self.line.agenda, kind)
+        except _ToDesk:
+            return None
+
+    def run_appointments(self) -> str | None:
+        try:
+            if self.line.agenda is None:
+                return self._request_change()
+            return self._change(self.line.agenda)
+        except _ToDesk:
+            return None
+
+    # -- booking ---------------------------------------------------------------------------
+
+    def _book(self, agenda: Agenda, kind: str) -> str:
+        patient = self._identify()
+        if patient is None:
+            self._unknown_caller(kind)
+        practitioner = self._choose_practitioner()
+        booked = self._settle(
+            kind, practitioner, lambda slot: agenda.book(slot, patient, by=BY)
+        )
+        self.record("booked", booked.id)
+        self._tell("booked", appointment=self._spoken(booked.start, booked.practitioner))
+        return "booked"
+
+    def _unknown_caller(self, kind: str) -> NoReturn:
+        """A caller not found among the patients may not book by phone: the desk takes them,
+        with a request in the inbox in case they hang up before anyone answers."""
+        self.step("unknown_caller", None)
+        number = callback_digits(self.session.caller_number)
+        request = BookingRequest(kind=kind, practitioner=None, callback_number=number,
+                                 details={"why": "caller not found among the patients"})
+        self._store_request(request)
+        self._tell("not_found")
+        raise _ToDesk
+
+    def _settle(
+        self, kind: str, practitioner: str | None, write: Callable[[Slot], Appointment]
+    ) -> Appointment:
+        """Offer free slots until the caller confirms one that can be written; a slot taken
+        meanwhile is said and the next ones are offered."""
+        offered: set[tuple[str, datetime]] = set()
+        while True:
+            slots = self._next_slots(kind, practitioner, offered)
+            if not slots:
+                self._tell("no_slots")
+                raise _ToDesk
+            offered.update((slot.practitioner, slot.start) for slot in slots)
+            slot = self._pick(slots)
+            if slot is None:
+                continue
+            try:
+                written = self._guarded(write, slot)
+            except SlotTaken:
+                self.step("slot_taken", None)
+                self._tell("taken")
+                continue
+            return written
+
+    def _next_slots(
+        self, kind: str, practitioner: str | None, offered: set[tuple[str, datetime]]
+    ) -> list[Slot]:
+        agenda, settings = self.line.agenda, self.line.settings
+        assert agenda is not None
+        after = self.now() + timedelta(minutes=settings.min_notice_minutes)
+        wanted = settings.slots_offered
+        slots = self._guarded(agenda.free_slots, kind, practitioner, after, len(offered) + wanted)
+        return [s for s in slots if (s.practitioner, s.start) not in offered][:wanted]
+
+    def _pick(self, slots: Sequence[Slot]) -> Slot | None:
+        """The slot the caller chose and confirmed; None: they want other slots."""
+        lines = [self.sentences["slots"]] + [
+            self.sentences["slot"].format(
+                appointment=self._spoken(slot.start, slot.practitioner), key=index
+            )
+            for index, slot in enumerate(slots, 1)
+        ]
+        key = self._choose(" ".join(lines), "".join(str(i) for i in range(1, len(slots) + 1)))
+        slot = slots[int(key) - 1]
+        chosen = self.sentences["chosen"].format(
+            appointment=self._spoken(slot.start, slot.practitioner)
+        )
+        return slot if self._choose(chosen, "12") == "1" else None
+
+    def _choose_practitioner(self) -> str | None:
+        """The practitioner chosen, or None for the first available (also when there is only
+        one to choose)."""
+        practitioners = self._practitioners()[:MAX_PRACTITIONERS]
+        if len(practitioners) < 2:
+            return None
+        lines = [self.sentences["practitioners"]] + [
+            self.sentences["practitioner"].format(
+                who=spoken_practitioner(p.name, self.language), key=index
+            )
+            for index, p in enumerate(practitioners, 2)
+        ]
+        keys = FIRST_AVAILABLE + "".join(str(i) for i in range(2, len(practitioners) + 2))
+        key = self._choose(" ".join(lines), keys)
+        return None if key == FIRST_AVAILABLE else practitioners[int(key) - 2].id
+
+    # -- moving and cancelling ---------------------------------------------------------------
+
+    def _change(self, agenda: Agenda) -> str:
+        patient = self._identify()
+        if patient is None:
+            self.step("unknown_caller", None)
+            self._tell("not_found")
+            raise _ToDesk
+        upcoming = self._guarded(agenda.upcoming, patient, self.now())
+        if not upcoming:
+            self._tell("no_appointments")
+            raise _ToDesk
+        index = 0
+        while True:
+            current = upcoming[index]
+            spoken = self._spoken(current.start, current.practitioner)
+            text = self.sentences["appointment"].format(appointment=spoken)
+            keys = "12"
+            if len(upcoming) > 1:
+                text, keys = f"{text} {self.sentences['next']}", "123"
+            key = self._choose(text, keys)
+            if key == "1" and self._confirm_cancel(spoken):
+                self._cancel(agenda, current)
+                return "cancelled"
+            if key == "2":
+                return self._move(agenda, current)
+            if key == "3":
+                index = (index + 1) % len(upcoming)
+
+    def _confirm_cancel(self, spoken: str) -> bool:
+        return self._choose(self.sentences["cancel"].format(appointment=spoken), "12") == "1"
+
+    def _cancel(self, agenda: Agenda, appointment: Appointment) -> None:
+        try:
+            self._guarded(agenda.cancel, appointment, by=BY)
+        except UnknownAppointment:
+            self._tell("gone")
+            raise _ToDesk from None
+        self.record("cancelled", appointment.id)
+        self._tell("cancelled")
+
+    def _move(self, agenda: Agenda, appointment: Appointment) -> str:
+        practitioner = self._choose_practitioner()
+        try:
+            moved = self._settle(
+                appointment.kind, practitioner, lambda slot: agenda.move(appointment, slot, by=BY)
+            )
+        except UnknownAppointment:
+            self._tell("gone")
+            raise _ToDesk from None
+        self.record("moved", moved.id)
+        self._tell("moved", appointment=self._spoken(moved.start, moved.practitioner))
+        return "moved"
+
+    # -- hand-off: a request for the staff ---------------------------------------------------
+
+    def _request(self, wish: BookingRequest) -> str:
+        """Ask what the caller wishes (practitioner, half-day, days) and the number to call
+        back, store it for the staff; nothing is booked."""
+        practitioner = self._choose_practitioner()
+        half_day = HALF_DAYS[self._choose(self.sentences["half_day"], "123")]
+        days = self._days()
+        number = self.confirm_callback_number()
+        if number is None:
+            raise _ToDesk
+        self._store_request(
+            BookingRequest(
+                kind=wish.kind,
+                practitioner=practitioner,
+                preferred_days=days,
+                preferred_times=half_day,
+                callback_number=number,
+                action=wish.action,
+                patient_id=self._patient_by_number(),
+            )
+        )
+        self._tell("requested")
+        return "requested"
+
+    def _request_change(self) -> str:
+        action = {"1": "move", "2": "cancel"}[self._choose(self.sentences["change"], "12")]
+        number = self.confirm_callback_number()
+        if number is None:
+            raise _ToDesk
+        self._store_request(
+            BookingRequest(kind="", practitioner=None, callback_number=number, action=action,
+                           patient_id=self._patient_by_number())
+        )
+        self._tell("requested")
+        return "requested"
+
+    def _days(self) -> tuple[int, ...]:
+        """Weekdays (0 = Monday) the caller typed; () for any day."""
+        typed = self._type(self.sentences["days"], 1, 6, rf"^({ANY_DAY}|[1-6]+)$")
+        if typed is None or typed == ANY_DAY:
+            return ()
+        return tuple(sorted({int(key) - 1 for key in typed}))
+
+    def _patient_by_number(self) -> int | None:
+        """The patient the caller's number belongs to, if exactly one (for the staff)."""
+        patients = self._guarded(self.line.store.patients_by_phone, self._number())
+        return patients[0].id if len(patients) == 1 else None
+
+    def _store_request(self, request: BookingRequest) -> None:
+        request = replace(request, call_uuid=self.session.uuid)
+        self._guarded(self.line.store.booking_request, request, at=self.now())
+        self.record("handed_off", None)
+
+    # -- who is calling ----------------------------------------------------------------------
+
+    def _identify(self) -> Patient | None:
+        """The patient calling: by their number when it is theirs alone, else by their date
+        of birth (among those sharing the number, or, for an unknown number, the only
+        patient born that day)."""
+        store = self.line.store
+        number = self._number()
+        by_number = self._guarded(store.patients_by_phone, number) if number else []
+        if len(by_number) == 1:
+            self.step("identified", "number")
+            return by_number[0]
+        born = self._birth_date()
+        if born is None:
+            return None
+        if by_number:
+            matching = [p for p in by_number if p.birth_date == born]
+        else:
+            matching = self._guarded(store.patients_by_birth_date, born)
+        if len(matching) != 1:
+            return None
+        self.step("identified", "birth_date")
+        return matching[0]
+
+    def _number(self) -> str:
+        """The caller's number as the practice dials it (``+33 6…`` -> ``06…`` in France)."""
+        digits = callback_digits(self.session.caller_number)
+        code = CALLING_CODES.get(self.line.country)
+        if code and digits.startswith(f"+{code}"):
+            national = digits[len(code) + 1:]
+            return national if code == "1" else f"0{national}"
+        return digits
+
+    def _birth_date(self) -> date | None:
+        for _ in range(TRIES):
+            typed = self._type(self.sentences["birth_date"], 8, 8, r"^[0-9]{8}$")
+            if typed is None:
+                return None
+            try:
+                return date(int(typed[4:]), int(typed[2:4]), int(typed[:2]))
+            except ValueError:
+                self.session.execute("playback", self.invalid_uri)
+        return None
+
+    # -- speaking and asking -----------------------------------------------------------------
+
+    def _spoken(self, start: datetime, practitioner: str) -> str:
+        name = self._practitioner_names().get(practitioner, practitioner)
+        return spoken_appointment(start.astimezone(self.line.zone), name, self.language)
+
+    def _practitioners(self) -> list[Practitioner]:
+        return self._guarded(self.line.store.practitioners)
+
+    def _practitioner_names(self) -> dict[str, str]:
+        if self._names is None:
+            self._names = {p.id: p.name for p in self._practitioners()}
+        return self._names
+
+    def _tell(self, sentence: str, **values: str) -> None:
+        uri = self.say(self.sentences[sentence].format(**values))
+        if uri is not None:
+            self.session.execute("playback", uri)
+
+    def _choose(self, text: str, keys: str) -> str:
+        """The key the caller pressed among `keys`; the operator key, or no valid key after
+        `TRIES` tries, ends the conversation at the desk."""
+        uri = self.say(text)
+        if uri is None:
+            raise _ToDesk
+        accepted = keys + self.operator_key
+        for _ in range(TRIES):
+            key, outcome = self.session.read_digits(
+                uri, variable=_variable(), regex=f"^[{_escaped(accepted)}]$",
+                timeout_ms=KEY_TIMEOUT_MS,
+            )
+            if key is not None:
+                self.step("key", key)
+                if key == self.operator_key:
+                    raise _ToDesk
+                return key
+            self.step(outcome, None)
+            if outcome == "invalid":
+                self.session.execute("playback", self.invalid_uri)
+        raise _ToDesk
+
+    def _type(self, text: str, least: int, most: int, regex: str) -> str | None:
+        """Digits typed after `text` (ended by # or the last digit); None after silence."""
+        uri = self.say(text)
+        if uri is None:
+            raise _ToDesk
+        for _ in range(TRIES):
+            typed, outcome = self.session.read_digits(
+                uri, variable=_variable(), regex=regex, timeout_ms=TYPING_TIMEOUT_MS,
+                min_digits=least, max_digits=most, inter_digit_ms=INTER_DIGIT_MS,
+            )
+            if typed is not None:
+                self.step("typed", None)  # a date of birth is not kept in the path
+                return typed
+            self.step(outcome, None)
+            if outcome == "invalid":
+                self.session.execute("playback", self.invalid_uri)
+        return None
+
+    def _guarded(self, operation: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
+        """`operation` within ``[agenda] timeout``; a failure or no answer in time is said to
+        the caller, who goes to the desk. SlotTaken and UnknownAppointment are the caller's
+        business and pass through."""
+        limit = self.line.settings.timeout
+        try:
+            with gevent.Timeout(limit, AgendaUnavailable(f"no answer within {limit:g} s")):
+                value = operation(*args, **kwargs)
+        except (SlotTaken, UnknownAppointment):
+            self.line.health.worked()
+            raise
+        except (AgendaError, StoreError) as error:
+            self.line.health.failed(error)
+            self.step("agenda_unavailable", None)
+            self._tell("unreachable")
+            raise _ToDesk from error
+        self.line.health.worked()
+        return value
+
+
+def _variable() -> str:
+    return f"fd_agenda_{next(_variables)}"
+
+
+def _escaped(keys: str) -> str:
+    return "".join("\\" + key if key in "*#" else key for key in keys)
