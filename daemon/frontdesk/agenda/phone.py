@@ -14,11 +14,13 @@ Without an agenda to write in (the hand-off adapter, or no [agenda]) nothing is 
 caller's wishes (practitioner, half-day, days) and the number to call back are stored as a
 `BookingRequest` for the staff, and the caller hears that the desk will call back to confirm.
 
-Every agenda operation is bounded by ``[agenda] timeout`` (real time: it guards I/O). An
-agenda that fails or is too slow is told to the caller, who is put through to the desk (the
-node's `then`); it is logged once when it fails and once when it works again
-(`AgendaHealth`), not once per call. Sentences are rendered by the flow's `say` (the queue's
-announcer); a caller who cannot be spoken to (no speech synthesis) goes to the desk at once.
+Every read of the agenda is bounded by ``[agenda] timeout`` (real time: it guards I/O); a
+write (book, move, cancel, a request) is waited for, bounded by the adapter's own I/O, so
+nothing is written behind a caller told otherwise. An agenda that fails or is too slow is told
+to the caller, who is put through to the desk (the node's `then`); it is logged once when it
+fails and once when it works again (`AgendaHealth`), not once per call. Sentences are
+rendered by the flow's `say` (the queue's announcer); a caller who cannot be spoken to (no
+speech synthesis) goes to the desk at once.
 """
 
 from __future__ import annotations
@@ -271,7 +273,7 @@ class AgendaCall:
             if slot is None:
                 continue
             try:
-                written = self._guarded(write, slot)
+                written = self._written(write, slot)
             except SlotTaken:
                 self.step("slot_taken", None)
                 self._tell("taken")
@@ -353,7 +355,7 @@ class AgendaCall:
 
     def _cancel(self, agenda: Agenda, appointment: Appointment) -> None:
         try:
-            self._guarded(agenda.cancel, appointment, by=BY)
+            self._written(agenda.cancel, appointment, by=BY)
         except UnknownAppointment:
             self._tell("gone")
             raise _ToDesk from None
@@ -424,7 +426,7 @@ class AgendaCall:
 
     def _store_request(self, request: BookingRequest) -> None:
         request = replace(request, call_uuid=self.session.uuid)
-        self._guarded(self.line.store.booking_request, request, at=self.now())
+        self._written(self.line.store.booking_request, request, at=self.now())
         self.record("handed_off", None)
 
     # -- who is calling ----------------------------------------------------------------------
@@ -531,13 +533,18 @@ class AgendaCall:
         return None
 
     def _guarded(self, operation: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
-        """`operation` within ``[agenda] timeout``; a failure or no answer in time is said to
-        the caller, who goes to the desk. SlotTaken and UnknownAppointment are the caller's
-        business and pass through."""
+        """A read of the agenda or the directory, within ``[agenda] timeout``."""
         limit = self.line.settings.timeout
+        with gevent.Timeout(limit, AgendaUnavailable(f"no answer within {limit:g} s")):
+            return self._written(operation, *args, **kwargs)
+
+    def _written(self, operation: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
+        """`operation`; a failing agenda (or store) is said to the caller, who goes to the
+        desk. A write is waited for, never cut short (the adapter bounds its own I/O): a
+        caller is never told "not booked" about an appointment written a moment later.
+        SlotTaken and UnknownAppointment are the caller's business and pass through."""
         try:
-            with gevent.Timeout(limit, AgendaUnavailable(f"no answer within {limit:g} s")):
-                value = operation(*args, **kwargs)
+            value = operation(*args, **kwargs)
         except (SlotTaken, UnknownAppointment):
             self.line.health.worked()
             raise
