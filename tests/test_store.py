@@ -19,6 +19,7 @@ from gevent.monkey import get_original
 from sqlite_utils import Database
 
 import frontdesk
+from frontdesk.agenda import Practitioner
 from frontdesk.store import (
     MIGRATIONS,
     MigrationError,
@@ -112,6 +113,52 @@ EXPECTED_COLUMNS = {
         "action": ("TEXT", True, False),
         "appointment_id": ("TEXT", False, False),
         "at": ("TEXT", True, False),
+    "practitioners": {
+        "id": ("TEXT", False, True),
+        "name": ("TEXT", True, False),
+        "calendar": ("TEXT", False, False),
+        "active": ("INTEGER", True, False),
+    },
+    "consultation_hours": {
+        "id": ("INTEGER", False, True),
+        "practitioner": ("TEXT", True, False),
+        "weekday": ("INTEGER", True, False),
+        "start": ("TEXT", True, False),
+        "end": ("TEXT", True, False),
+    },
+    "appointment_types": {
+        "name": ("TEXT", False, True),
+        "minutes": ("INTEGER", True, False),
+        "label": ("TEXT", True, False),
+    },
+    "absences": {
+        "id": ("INTEGER", False, True),
+        "practitioner": ("TEXT", True, False),
+        "start": ("TEXT", True, False),
+        "end": ("TEXT", True, False),
+        "reason": ("TEXT", True, False),
+    },
+    "patients": {
+        "id": ("INTEGER", False, True),
+        "name": ("TEXT", True, False),
+        "phone": ("TEXT", True, False),
+        "birth_date": ("TEXT", False, False),
+    },
+    "appointments": {
+        "id": ("INTEGER", False, True),
+        "practitioner": ("TEXT", True, False),
+        "start": ("TEXT", True, False),
+        "end": ("TEXT", True, False),
+        "kind": ("TEXT", True, False),
+        "patient_id": ("INTEGER", False, False),
+        "state": ("TEXT", True, False),
+        "booked_by": ("TEXT", True, False),
+        "booked_at": ("TEXT", True, False),
+        "cancelled_by": ("TEXT", False, False),
+        "cancelled_at": ("TEXT", False, False),
+        "confirmed_by": ("TEXT", False, False),
+        "confirmed_at": ("TEXT", False, False),
+        "call_uuid": ("TEXT", False, False),
     },
     "_migrations": {
         "name": ("TEXT", False, True),
@@ -228,6 +275,25 @@ def test_a_database_from_an_older_version_is_migrated_with_its_rows_kept(db_path
         assert upgraded.get_call("call-before-upgrade") is not None
         upgraded.set_override("closed", until=None, set_by="1001")
         assert upgraded.get_override() is not None
+
+
+def test_a_database_from_before_the_agenda_gets_its_tables_and_keeps_its_calls(
+    db_path: Path,
+) -> None:
+    before_agenda = MIGRATIONS[: [m.__name__ for m in MIGRATIONS].index("m010_agenda")]
+    with Store(db_path, migrations=before_agenda) as old:
+        start(old, "call-before-the-agenda")
+    assert "appointments" not in Database(raw(db_path)).table_names()
+
+    with Store(db_path) as upgraded:
+        assert upgraded.get_call("call-before-the-agenda") is not None
+        upgraded.add_practitioner(Practitioner("martin", "Docteur Martin"))
+        ((patient, _),) = upgraded.add_patients([("Marie Dupont", "0612345678", None)])
+        booked = upgraded.book_appointment(
+            "martin", T0, T0 + timedelta(minutes=30), "consultation", patient.id,
+            by="cli:desk", at=T0,
+        )
+        assert upgraded.appointments_between(T0, T0 + timedelta(hours=1)) == [booked]
 
 
 def test_a_migration_that_fails_is_rolled_back_and_stays_pending(db_path: Path) -> None:

@@ -25,8 +25,10 @@ new ones at the end; never edit or reorder one that has shipped.
 from __future__ import annotations
 
 import fcntl
+import itertools
 import json
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -34,7 +36,8 @@ from collections import deque
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from datetime import time as time_of_day
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -45,6 +48,17 @@ from gevent.threadpool import ThreadPool
 from sqlite_utils import Database
 from sqlite_utils.db import Table
 
+from frontdesk.agenda import (
+    ACTIVE,
+    Absence,
+    Appointment,
+    AppointmentType,
+    ConsultationHours,
+    Patient,
+    Practitioner,
+    SlotTaken,
+    UnknownAppointment,
+)
 from frontdesk.clock import Clock
 from frontdesk.config.model import OUTCOMES, OVERRIDE_MODES
 
@@ -101,10 +115,21 @@ class DuplicateCallError(StoreError):
     """A call with this uuid was already started."""
 
 
+class UnknownPractitioner(StoreError, ValueError):
+    """No active practitioner has this id."""
+
+
+class UnknownPatient(StoreError, ValueError):
+    """No patient has this id."""
+
+
 STAFF_EVENTS = ("login", "logout")
 AGENDA_ACTIONS = ("booked", "moved", "cancelled", "confirmed", "handed_off")
 """What a call did in the agenda (`Store.agenda_action`): ``handed_off`` is a request stored
 for the staff (frontdesk.agenda.BookingRequest)."""
+PRACTITIONER_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
+"""What a practitioner's id (and an appointment type's name) may be: it is typed in commands
+and used in URLs."""
 
 
 @dataclass(frozen=True)
@@ -356,6 +381,51 @@ def m009_r_call_last_seen(db: Database) -> None:
     _table(db, "calls").add_column("last_seen_at", str)
 
 
+def m010_agenda(db: Database) -> None:
+    """The practice's directory (practitioners, their weekly hours, appointment types,
+    absences, patients) and the built-in agenda's appointments (frontdesk.agenda). Hours are
+    local "HH:MM" of the practice; absences and appointments are UTC timestamps."""
+    _table(db, "practitioners").create(
+        {"id": str, "name": str, "calendar": str, "active": int},
+        pk="id", not_null={"name", "active"}, defaults={"active": 1},
+    )
+    hours = _table(db, "consultation_hours")
+    hours.create(
+        {"id": int, "practitioner": str, "weekday": int, "start": str, "end": str},
+        pk="id", not_null={"practitioner", "weekday", "start", "end"},
+    )
+    hours.create_index(["practitioner", "weekday"])
+    _table(db, "appointment_types").create(
+        {"name": str, "minutes": int, "label": str},
+        pk="name", not_null={"minutes", "label"}, defaults={"label": ""},
+    )
+    absences = _table(db, "absences")
+    absences.create(
+        {"id": int, "practitioner": str, "start": str, "end": str, "reason": str},
+        pk="id", not_null={"practitioner", "start", "end", "reason"}, defaults={"reason": ""},
+    )
+    absences.create_index(["practitioner", "start"])
+    patients = _table(db, "patients")
+    patients.create(
+        {"id": int, "name": str, "phone": str, "birth_date": str},
+        pk="id", not_null={"name", "phone"},
+    )
+    patients.create_index(["phone"])
+    patients.create_index(["birth_date"])
+    appointments = _table(db, "appointments")
+    appointments.create(
+        {"id": int, "practitioner": str, "start": str, "end": str, "kind": str,
+         "patient_id": int, "state": str, "booked_by": str, "booked_at": str,
+         "cancelled_by": str, "cancelled_at": str, "confirmed_by": str, "confirmed_at": str,
+         "call_uuid": str},
+        pk="id",
+        not_null={"practitioner", "start", "end", "kind", "state", "booked_by", "booked_at"},
+    )
+    appointments.create_index(["practitioner", "start"])
+    appointments.create_index(["patient_id"])
+    appointments.create_index(["start"])
+
+
 def m012_agenda_outcomes(db: Database) -> None:
     """What each call did in the agenda, one row per action (a booking, a move, a
     cancellation, a confirmation, a request handed to the staff) with the appointment's id in
@@ -380,6 +450,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m007_callbacks,
     m008_callback_reason,
     m009_r_call_last_seen,
+    m010_agenda,
     m012_agenda_outcomes,
 )
 
@@ -1303,6 +1374,169 @@ class Store:
             return None
         return self._change(_missed_done, call_uuid, by, _ts(at))
 
+    # --- the agenda: the practice's directory and the built-in appointments ----------------
+    # Every write here waits for its result (`_change`): the CLI and the flow must know.
+
+    def practitioners(self) -> list[Practitioner]:
+        """The active practitioners, by id."""
+        return [_decode_practitioner(row) for row in self._run(_select_practitioners)]
+
+    def add_practitioner(self, practitioner: Practitioner) -> None:
+        """Add it, or change its name and calendar (a removed one becomes active again)."""
+        if not PRACTITIONER_ID.fullmatch(practitioner.id):
+            raise ValueError(f"practitioner id {practitioner.id!r}: use letters, digits, - and _")
+        if not practitioner.name.strip():
+            raise ValueError("a practitioner needs a name")
+        self._change(_upsert_practitioner, practitioner)
+
+    def remove_practitioner(self, practitioner: str) -> bool:
+        """Nobody books them any more; their appointments and hours are kept (adding them
+        again brings them back). False if there is no such active practitioner."""
+        return self._change(_deactivate_practitioner, practitioner)
+
+    def consultation_hours(self, practitioner: str) -> list[ConsultationHours]:
+        """The practitioner's weekly template, by weekday and start."""
+        return [_decode_hours(row) for row in self._run(_select_hours, practitioner)]
+
+    def set_hours(
+        self,
+        practitioner: str,
+        weekday: int,
+        ranges: Sequence[tuple[time_of_day, time_of_day]],
+    ) -> None:
+        """Replace the practitioner's hours on `weekday` (0 = Monday) by `ranges` (none: they
+        do not work that day). Ranges must not overlap."""
+        if not 0 <= weekday <= 6:
+            raise ValueError(f"weekday {weekday} is not 0 (Monday) to 6 (Sunday)")
+        ordered = sorted(ranges)
+        for start, end in ordered:
+            if start >= end:
+                raise ValueError(f"{start:%H:%M}-{end:%H:%M} ends before it starts")
+        for (_, end), (start, _) in itertools.pairwise(ordered):
+            if start < end:
+                raise ValueError(f"ranges overlap at {start:%H:%M}")
+        rows = [{"practitioner": practitioner, "weekday": weekday, "start": f"{start:%H:%M}",
+                 "end": f"{end:%H:%M}"} for start, end in ordered]
+        self._change(_replace_hours, practitioner, weekday, rows)
+
+    def appointment_types(self) -> list[AppointmentType]:
+        """Every appointment type, by name."""
+        return [AppointmentType(row["name"], row["minutes"], row["label"])
+                for row in self._run(_select_types)]
+
+    def add_appointment_type(self, kind: AppointmentType) -> None:
+        """Add it, or change its length and label."""
+        if not PRACTITIONER_ID.fullmatch(kind.name):
+            raise ValueError(f"appointment type {kind.name!r}: use letters, digits, - and _")
+        if not 5 <= kind.minutes <= 480:
+            raise ValueError(f"an appointment lasts 5 to 480 minutes, not {kind.minutes}")
+        self._change(_upsert_type, kind)
+
+    def absences(self, practitioner: str, start: datetime, end: datetime) -> list[Absence]:
+        """The practitioner's absences that overlap [start, end), soonest first."""
+        rows = self._run(_select_absences, practitioner, _ts(start), _ts(end))
+        return [Absence(row["practitioner"], _utc(row["start"]), _utc(row["end"]),
+                        row["reason"]) for row in rows]
+
+    def add_absence(self, absence: Absence) -> int:
+        """Record it; returns its id. Appointments already booked then are kept (the staff
+        see them with `frontdesk agenda day`)."""
+        if absence.start >= absence.end:
+            raise ValueError("an absence must end after it starts")
+        row = {"practitioner": absence.practitioner, "start": _ts(absence.start),
+               "end": _ts(absence.end), "reason": absence.reason}
+        return self._change(_insert_absence, row)
+
+    def patients_by_phone(self, phone: str) -> list[Patient]:
+        """The patients with this number (digits only; several share a family's phone)."""
+        return [_decode_patient(row) for row in self._run(_select_patients, "phone", phone)]
+
+    def patients_by_birth_date(self, birth_date: date) -> list[Patient]:
+        return [_decode_patient(row)
+                for row in self._run(_select_patients, "birth_date", birth_date.isoformat())]
+
+    def get_patient(self, patient_id: int) -> Patient | None:
+        rows = self._run(_select_patients, "id", patient_id)
+        return _decode_patient(rows[0]) if rows else None
+
+    def add_patients(
+        self, entries: Sequence[tuple[str, str, date | None]]
+    ) -> list[tuple[Patient, bool]]:
+        """Add (name, phone, birth date) patients in one transaction; each with whether it was
+        new: the same name, phone and birth date as a known patient is that patient (an import
+        run twice adds nobody)."""
+        for name, phone, _ in entries:
+            if not name.strip():
+                raise ValueError("a patient needs a name")
+            if not phone.isdigit():
+                raise ValueError(f"phone {phone!r}: digits only")
+        rows = [{"name": name, "phone": phone,
+                 "birth_date": None if born is None else born.isoformat()}
+                for name, phone, born in entries]
+        added = self._change(_add_patients, rows)
+        return [(_decode_patient(row), new) for row, new in added]
+
+    def booked_times(self, practitioner: str, start: datetime, end: datetime
+                     ) -> list[tuple[datetime, datetime]]:
+        """The (start, end) of the practitioner's appointments (not cancelled) that overlap
+        [start, end)."""
+        rows = self._run(_select_booked, practitioner, _ts(start), _ts(end))
+        return [(_utc(row["start"]), _utc(row["end"])) for row in rows]
+
+    def appointments_between(self, start: datetime, end: datetime) -> list[Appointment]:
+        """Every appointment (not cancelled) starting in [start, end), soonest first."""
+        rows = self._run(_select_appointments, "a.start >= ? AND a.start < ?",
+                         [_ts(start), _ts(end)])
+        return [_decode_appointment(row) for row in rows]
+
+    def upcoming_appointments(self, patient_id: int, after: datetime) -> list[Appointment]:
+        """The patient's appointments (not cancelled) starting at or after `after`."""
+        rows = self._run(_select_appointments, "a.patient_id = ? AND a.start >= ?",
+                         [patient_id, _ts(after)])
+        return [_decode_appointment(row) for row in rows]
+
+    def get_appointment(self, appointment_id: int) -> Appointment | None:
+        """The appointment, cancelled or not."""
+        rows = self._run(_select_appointments, "a.id = ?", [appointment_id], True)
+        return _decode_appointment(rows[0]) if rows else None
+
+    def book_appointment(
+        self,
+        practitioner: str,
+        start: datetime,
+        end: datetime,
+        kind: str,
+        patient_id: int | None,
+        *,
+        by: str,
+        at: datetime,
+        call_uuid: str | None = None,
+    ) -> Appointment:
+        """Write the appointment unless [start, end) overlaps another of the practitioner's
+        (not cancelled) or an absence: `SlotTaken`. The check and the write are one
+        transaction holding SQLite's write lock, so neither this process nor another (the
+        CLI, the daemon) can book the same time in between."""
+        if start >= end:
+            raise ValueError("an appointment must end after it starts")
+        row = {"practitioner": practitioner, "start": _ts(start), "end": _ts(end), "kind": kind,
+               "patient_id": patient_id, "state": ACTIVE, "booked_by": by, "booked_at": _ts(at),
+               "call_uuid": call_uuid}
+        appointment_id = self._change(_book, row)
+        booked = self.get_appointment(appointment_id)
+        assert booked is not None  # written and committed just above
+        return booked
+
+    def cancel_appointment(self, appointment_id: int, *, by: str, at: datetime) -> None:
+        """Cancel it: its time is free at once. `UnknownAppointment` if there is none (or it
+        was cancelled already)."""
+        self._change(_set_appointment_state, appointment_id, "cancelled",
+                     {"cancelled_by": by, "cancelled_at": _ts(at)})
+
+    def confirm_appointment(self, appointment_id: int, *, by: str, at: datetime) -> None:
+        """The patient said they will come. `UnknownAppointment` if it is cancelled or gone."""
+        self._change(_set_appointment_state, appointment_id, "confirmed",
+                     {"confirmed_by": by, "confirmed_at": _ts(at)})
+
 
 # --- statements (each runs in the worker thread) ------------------------------------------
 
@@ -1585,3 +1819,213 @@ def _missed_done(db: Database, prefix: str, by: str, at: str) -> str | None:
         [uuid, at, by],
     )
     return uuid
+
+
+# --- the agenda's statements ---------------------------------------------------------------
+
+NOT_CANCELLED = "a.state != 'cancelled'"
+
+
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+@contextmanager
+def _write_locked(db: Database) -> Iterator[None]:
+    """One transaction that takes SQLite's write lock first (BEGIN IMMEDIATE): what it reads
+    cannot change before it commits, in this process or another."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.conn.rollback()
+        raise
+    db.execute("COMMIT")
+
+
+def _decode_practitioner(row: dict[str, Any]) -> Practitioner:
+    return Practitioner(row["id"], row["name"], row["calendar"])
+
+
+def _select_practitioners(db: Database) -> list[dict[str, Any]]:
+    return list(db.query("SELECT * FROM practitioners WHERE active = 1 ORDER BY id"))
+
+
+def _upsert_practitioner(db: Database, practitioner: Practitioner) -> None:
+    db.execute(
+        "INSERT INTO practitioners (id, name, calendar, active) VALUES (?, ?, ?, 1)"
+        " ON CONFLICT (id) DO UPDATE SET name = excluded.name, calendar = excluded.calendar,"
+        " active = 1",
+        [practitioner.id, practitioner.name, practitioner.calendar],
+    )
+
+
+def _deactivate_practitioner(db: Database, practitioner: str) -> bool:
+    cursor = db.execute(
+        "UPDATE practitioners SET active = 0 WHERE id = ? AND active = 1", [practitioner]
+    )
+    return cursor.rowcount == 1
+
+
+def _check_practitioner(db: Database, practitioner: str) -> None:
+    row = db.execute(
+        "SELECT 1 FROM practitioners WHERE id = ? AND active = 1", [practitioner]
+    ).fetchone()
+    if row is None:
+        raise UnknownPractitioner(f"no practitioner {practitioner!r}")
+
+
+def _decode_hours(row: dict[str, Any]) -> ConsultationHours:
+    return ConsultationHours(row["practitioner"], row["weekday"],
+                             time_of_day.fromisoformat(row["start"]),
+                             time_of_day.fromisoformat(row["end"]))
+
+
+def _select_hours(db: Database, practitioner: str) -> list[dict[str, Any]]:
+    return list(db.query(
+        "SELECT * FROM consultation_hours WHERE practitioner = ? ORDER BY weekday, start",
+        [practitioner],
+    ))
+
+
+def _replace_hours(
+    db: Database, practitioner: str, weekday: int, rows: list[dict[str, Any]]
+) -> None:
+    with _write_locked(db):
+        _check_practitioner(db, practitioner)
+        db.execute("DELETE FROM consultation_hours WHERE practitioner = ? AND weekday = ?",
+                   [practitioner, weekday])
+        for row in rows:
+            db.execute(
+                "INSERT INTO consultation_hours (practitioner, weekday, start, [end])"
+                " VALUES (?, ?, ?, ?)",
+                [row["practitioner"], row["weekday"], row["start"], row["end"]],
+            )
+
+
+def _select_types(db: Database) -> list[dict[str, Any]]:
+    return list(db.query("SELECT * FROM appointment_types ORDER BY name"))
+
+
+def _upsert_type(db: Database, kind: AppointmentType) -> None:
+    db.execute(
+        "INSERT INTO appointment_types (name, minutes, label) VALUES (?, ?, ?)"
+        " ON CONFLICT (name) DO UPDATE SET minutes = excluded.minutes, label = excluded.label",
+        [kind.name, kind.minutes, kind.label],
+    )
+
+
+def _select_absences(db: Database, practitioner: str, start: str, end: str
+                     ) -> list[dict[str, Any]]:
+    return list(db.query(
+        "SELECT * FROM absences WHERE practitioner = ? AND start < ? AND [end] > ?"
+        " ORDER BY start",
+        [practitioner, end, start],
+    ))
+
+
+def _insert_absence(db: Database, row: dict[str, Any]) -> int:
+    with _write_locked(db):
+        _check_practitioner(db, row["practitioner"])
+        cursor = db.execute(
+            "INSERT INTO absences (practitioner, start, [end], reason) VALUES (?, ?, ?, ?)",
+            [row["practitioner"], row["start"], row["end"], row["reason"]],
+        )
+    return int(cursor.lastrowid or 0)
+
+
+def _decode_patient(row: dict[str, Any]) -> Patient:
+    born = row["birth_date"]
+    return Patient(row["id"], row["name"], row["phone"],
+                   None if born is None else date.fromisoformat(born))
+
+
+def _select_patients(db: Database, column: str, value: object) -> list[dict[str, Any]]:
+    if column not in ("id", "phone", "birth_date"):
+        raise ValueError(f"patients are not looked up by {column!r}")
+    return list(db.query(f"SELECT * FROM patients WHERE {column} = ? ORDER BY id", [value]))
+
+
+def _add_patients(db: Database, rows: list[dict[str, Any]]) -> list[tuple[dict[str, Any], bool]]:
+    added = []
+    with _write_locked(db):
+        for row in rows:
+            same = db.execute(
+                "SELECT id FROM patients WHERE name = ? AND phone = ? AND birth_date IS ?",
+                [row["name"], row["phone"], row["birth_date"]],
+            ).fetchone()
+            if same is not None:
+                added.append(({**row, "id": same[0]}, False))
+                continue
+            cursor = db.execute(
+                "INSERT INTO patients (name, phone, birth_date) VALUES (?, ?, ?)",
+                [row["name"], row["phone"], row["birth_date"]],
+            )
+            added.append(({**row, "id": cursor.lastrowid}, True))
+    return added
+
+
+def _select_booked(db: Database, practitioner: str, start: str, end: str
+                   ) -> list[dict[str, Any]]:
+    return list(db.query(
+        f"SELECT start, [end] FROM appointments AS a WHERE practitioner = ? AND {NOT_CANCELLED}"
+        " AND start < ? AND [end] > ? ORDER BY start",
+        [practitioner, end, start],
+    ))
+
+
+def _select_appointments(
+    db: Database, where: str, args: list[Any], cancelled_too: bool = False
+) -> list[dict[str, Any]]:
+    state = "" if cancelled_too else f" AND {NOT_CANCELLED}"
+    return list(db.query(
+        "SELECT a.*, p.name AS patient_name, p.phone AS phone FROM appointments AS a"
+        f" LEFT JOIN patients AS p ON p.id = a.patient_id WHERE {where}{state}"
+        " ORDER BY a.start, a.id",
+        args,
+    ))
+
+
+def _decode_appointment(row: dict[str, Any]) -> Appointment:
+    return Appointment(
+        id=str(row["id"]),
+        practitioner=row["practitioner"],
+        start=_utc(row["start"]),
+        end=_utc(row["end"]),
+        kind=row["kind"],
+        patient_id=row["patient_id"],
+        patient_name=row["patient_name"] or "",
+        phone=row["phone"] or "",
+        state=row["state"],
+        booked_by=row["booked_by"],
+    )
+
+
+def _book(db: Database, row: dict[str, Any]) -> int:
+    with _write_locked(db):
+        _check_practitioner(db, row["practitioner"])
+        if row["patient_id"] is not None and not _select_patients(db, "id", row["patient_id"]):
+            raise UnknownPatient(f"no patient {row['patient_id']}")
+        if _select_booked(db, row["practitioner"], row["start"], row["end"]):
+            raise SlotTaken(f"{row['practitioner']} is booked at that time")
+        if _select_absences(db, row["practitioner"], row["start"], row["end"]):
+            raise SlotTaken(f"{row['practitioner']} is absent at that time")
+        cursor = db.execute(
+            "INSERT INTO appointments (practitioner, start, [end], kind, patient_id, state,"
+            " booked_by, booked_at, call_uuid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [row[name] for name in ("practitioner", "start", "end", "kind", "patient_id",
+                                    "state", "booked_by", "booked_at", "call_uuid")],
+        )
+    return int(cursor.lastrowid or 0)
+
+
+def _set_appointment_state(
+    db: Database, appointment_id: int, state: str, marks: dict[str, str]
+) -> None:
+    columns = "".join(f", {name} = ?" for name in marks)
+    cursor = db.execute(
+        f"UPDATE appointments AS a SET state = ?{columns} WHERE id = ? AND {NOT_CANCELLED}",
+        [state, *marks.values(), appointment_id],
+    )
+    if cursor.rowcount == 0:
+        raise UnknownAppointment(f"no appointment {appointment_id} (or it was cancelled)")
