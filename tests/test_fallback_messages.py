@@ -6,19 +6,15 @@ actions (ring the desk phones, prompt, a message recorded with the caller's numb
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from frontdesk.cli import main
-from frontdesk.config import load_config
 from frontdesk.messages import MAX_TEXT_CHARS, read_wav_info
 from frontdesk.rehearse import Rig
 from frontdesk.sim import CallerScript, SimCall
 from frontdesk.sim._wav import wav_bytes
-from frontdesk.store import Store
 from helpers import settled, wait_for
 
 NOBODY = "1999"
@@ -190,47 +186,6 @@ def test_the_daemon_records_fallback_files_with_hostile_metadata_without_harm(
     assert all(row is not None and row["outcome"] == "fallback" for row in rows)
     assert all(row["caller_number"].isprintable() for row in rows)
     assert all(len(row["caller_number"]) <= MAX_TEXT_CHARS for row in rows)
-
-
-def test_the_staff_list_every_message_newest_first(practice_dir: Path, capsys) -> None:
-    config_path = practice_dir / "frontdesk.toml"
-    config = load_config(config_path)
-    now = datetime.now(UTC)
-    with Store(config.storage.database) as store:
-        for uuid, number, minutes_ago in (
-            ("a1b2c3d4-0000-4000-8000-000000000001", "0639981111", 60),
-            ("a1b2c3d4-0000-4000-8000-000000000002", "0639982222", 30),
-        ):
-            started = now - timedelta(minutes=minutes_ago)
-            store.call_started(
-                uuid, caller_number=number, caller_name="", destination="5000",
-                started_at=started, schedule_state="open", schedule_detail="",
-                config_version=config.version,
-            )
-            store.call_finished(
-                uuid, ended_at=started + timedelta(minutes=1), answered_at=started, path=[],
-                reason="prescription", outcome="message", hangup_cause="NORMAL_CLEARING",
-                message_file=f"/msg/{uuid}.wav" if number.endswith("1111") else None,
-            )
-        store.fallback_call(
-            UUID, caller_number="06\x1b[2J39983333", caller_name="", destination="",
-            started_at=now - timedelta(minutes=5), answered_at=None, ended_at=now,
-            hangup_cause=None, message_file=f"/msg/fallback-20261127-091502-{UUID}.wav",
-            schedule_state="closed", schedule_detail="", config_version=config.version,
-        )
-    capsys.readouterr()
-
-    assert main(["messages", "--config", str(config_path)]) == 0
-    listing = capsys.readouterr().out.splitlines()
-    assert listing[0] == "Messages:"
-    fallback, flow = listing[2:]
-    assert "06\\x1b[2J39983333" in fallback and "fallback" in fallback
-    assert fallback.endswith(f"fallback-20261127-091502-{UUID}.wav")
-    assert "0639981111" in flow and "prescription" in flow
-    assert main(["messages", "--json", "--config", str(config_path)]) == 0
-    rows = json.loads(capsys.readouterr().out)
-    assert [row["reason"] for row in rows] == ["fallback", "prescription"]
-    assert rows[0]["caller_number"] == "06\x1b[2J39983333"
 
 
 def test_a_fallback_file_named_without_a_readable_time_is_dated_by_its_file(

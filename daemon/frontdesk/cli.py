@@ -7,8 +7,13 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from frontdesk.agenda import BookingRequest
+    from frontdesk.inbox import InboxItem
 
 DEFAULT_CONFIG = Path("/etc/frontdesk/frontdesk.toml")
 
@@ -183,14 +188,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     messages = commands.add_parser(
         "messages",
-        help="the calls that left a message, newest first, with the message file",
-        description="List the calls in which the caller left a message, newest first: the "
-        "flow's message nodes and voicemail, the static fallback of FreeSWITCH's dialplan "
-        "(recorded while the daemon was down or did not take the call: reason 'fallback'; "
-        "the daemon adds them at start and each minute), and messages of calls cut by a "
-        "daemon that died. Works from the database, with or without the daemon running.",
+        help="the inbox: callers' messages and booking requests still to deal with",
+        description="List what callers left for the desk and nobody dealt with yet, newest "
+        "first: every recorded message (the flow's message nodes, e.g. prescription renewals, "
+        "and voicemail; the static fallback of FreeSWITCH's dialplan, recorded while the "
+        "daemon was down or did not take the call: reason 'fallback'; messages of calls cut "
+        "by a daemon that died) with its length and file, and the booking requests of the "
+        "hand-off agenda (ref R<n>). 'done REF' marks one dealt with. Works from the database "
+        "and the messages directory, with or without the daemon running.",
     )
+    messages.add_argument("action", nargs="?", choices=("list", "done"), default="list")
+    messages.add_argument("ref", nargs="?", metavar="REF", help="with done: what was dealt with")
     messages.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="config file")
+    messages.add_argument("--all", action="store_true", help="the items marked done too")
     messages.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
     messages.add_argument("--json", action="store_true", help="JSON, for scripts")
     messages.set_defaults(handler=cmd_messages)
@@ -503,35 +513,99 @@ def cmd_callbacks(args: argparse.Namespace) -> int:
 
 
 def cmd_messages(args: argparse.Namespace) -> int:
+    """Reads and writes the database directly: it works while the daemon is stopped."""
+    import getpass
     import json
     from zoneinfo import ZoneInfo
 
+    from frontdesk.inbox import inbox, mark_done
     from frontdesk.store import Store
 
     config = _load_or_report(args.config)
     if config is None:
         return 1
+    if args.action == "done" and not args.ref:
+        print("frontdesk messages done: say which (REF from the list)", file=sys.stderr)
+        return 2
+    directory = config.storage.messages
     with Store(config.storage.database) as store:
-        calls = store.messages(limit=max(args.limit, 0))
+        if args.action == "done":
+            by = f"cli:{getpass.getuser()}"
+            if not mark_done(store, directory, args.ref, by=by, at=datetime.now(UTC)):
+                print(f"frontdesk messages: nothing open matches {args.ref!r}", file=sys.stderr)
+                return 1
+            print(f"{args.ref}: done")
+            return 0
+        items = inbox(store, directory, include_done=args.all)[: max(args.limit, 0)]
     if args.json:
-        print(json.dumps([
-            {"call": call["uuid"], "started_at": call["started_at"].isoformat(),
-             "caller_number": call["caller_number"], "caller_name": call["caller_name"],
-             "reason": call["reason"], "outcome": call["outcome"],
-             "message_file": call["message_file"]}
-            for call in calls
-        ], indent=2))
+        print(json.dumps([_inbox_json(item) for item in items], indent=2, ensure_ascii=False))
         return 0
     zone = ZoneInfo(config.practice.timezone)
-    print(_titled_table(
-        "Messages",
-        ("called at", "number", "reason", "file"),
-        [(f"{call['started_at'].astimezone(zone):%a %d/%m %H:%M}",
-          call["caller_number"] or "hidden", call["reason"] or "-",
-          call["message_file"])
-         for call in calls],
-    ))
+    header = ("ref", "when", "number", "reason", "length", "message or request")
+    rows = [_inbox_row(item, zone) for item in items]
+    if args.all:
+        header += ("done",)
+        rows = [(*row, _done(item, zone)) for row, item in zip(rows, items, strict=True)]
+    print(_titled_table("Messages", header, rows))
     return 0
+
+
+WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def _inbox_row(item: InboxItem, zone: tzinfo) -> tuple[str, ...]:
+    if item.request is not None:
+        length, what = "-", _request_text(item.request)
+    elif item.missing:
+        length, what = "MISSING", f"{item.file} (file not found)"
+    else:
+        length, what = _minutes(item.seconds or 0), str(item.file)
+    return (item.ref, f"{item.at.astimezone(zone):%a %d/%m %H:%M}",
+            item.caller_number or "hidden", item.reason, length, what)
+
+
+def _request_text(request: BookingRequest) -> str:
+    """`move consultation, martin, Tue Thu morning, appointment 42, note: après 10 h`."""
+    days = " ".join(WEEKDAY_NAMES[day] for day in request.preferred_days) or "any day"
+    parts = [f"{request.action} {request.kind}", request.practitioner or "first available",
+             f"{days} {request.preferred_times}"]
+    if request.appointment_id:
+        parts.append(f"appointment {request.appointment_id}")
+    parts += [f"{name}: {value}" for name, value in request.details.items()]
+    return ", ".join(parts)
+
+
+def _done(item: InboxItem, zone: tzinfo) -> str:
+    if item.done_at is None:
+        return ""
+    return f"{item.done_at.astimezone(zone):%d/%m %H:%M} {item.done_by}"
+
+
+def _inbox_json(item: InboxItem) -> dict:
+    request = item.request
+    return {
+        "ref": item.ref,
+        "kind": "message" if request is None else "booking_request",
+        "call": item.call_uuid,
+        "started_at": item.at.isoformat(),
+        "caller_number": item.caller_number,
+        "caller_name": item.caller_name,
+        "reason": item.reason,
+        "outcome": item.outcome,
+        "message_file": None if item.file is None else str(item.file),
+        "seconds": None if item.seconds is None else round(item.seconds, 1),
+        "missing": item.missing,
+        "request": None if request is None else {
+            "action": request.action, "kind": request.kind,
+            "practitioner": request.practitioner,
+            "preferred_days": list(request.preferred_days),
+            "preferred_times": request.preferred_times,
+            "callback_number": request.callback_number, "patient_id": request.patient_id,
+            "appointment_id": request.appointment_id, "details": request.details,
+        },
+        "done_at": None if item.done_at is None else item.done_at.isoformat(),
+        "done_by": item.done_by,
+    }
 
 
 def _titled_table(title: str, header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:

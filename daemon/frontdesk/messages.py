@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Container, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -166,6 +167,50 @@ def is_message(path: Path) -> bool:
     return read_wav_info(path).seconds * 1000 >= MIN_MESSAGE_MS
 
 
+@dataclass(frozen=True)
+class MessageFile:
+    """A file of the messages directory named as the flow or the static fallback name theirs."""
+
+    path: Path
+    call_uuid: str
+    fallback: bool
+    """Recorded by the static fallback (``fallback-<time>-<uuid>.wav``)."""
+    stamp: datetime | None = None
+    """The time in a fallback's name, when readable."""
+
+
+def message_file(path: Path) -> MessageFile | None:
+    """What the file's name says, or None for a name neither the flow nor the fallback gives."""
+    if flow := FLOW_MESSAGE.fullmatch(path.name):
+        return MessageFile(path, flow.group(1), fallback=False)
+    if fallback := FALLBACK_MESSAGE.fullmatch(path.name):
+        stamp = _local_stamp(fallback.group(1) or "")
+        return MessageFile(path, fallback.group(2), fallback=True, stamp=stamp)
+    return None
+
+
+def settled_messages(
+    directory: Path, skip: Container[str] = ()
+) -> Iterator[tuple[MessageFile, float]]:
+    """The message files of `directory` (names in `skip` left out) with their mtime, except
+    those written to in the last `SETTLE_SECONDS` (maybe still recording). Nothing for a
+    missing directory (reported at the daemon's start)."""
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return
+    now = time.time()
+    for entry in entries:
+        if entry.name in skip or (found := message_file(Path(directory, entry.name))) is None:
+            continue
+        try:
+            mtime = entry.stat().st_mtime
+        except OSError:  # deleted meanwhile
+            continue
+        if now - mtime >= SETTLE_SECONDS:
+            yield found, mtime
+
+
 class MessageDesk(Protocol):
     """What the message linker uses of the running daemon (the config of its last reload)."""
 
@@ -201,49 +246,33 @@ class MessageLinker(BackgroundLoop):
     def scan(self) -> int:
         """Link every message file written to long enough ago and not dealt with yet;
         returns how many rows were created or given a message."""
-        try:
-            entries = [
-                entry for entry in os.scandir(self.directory)
-                if entry.name not in self._settled and entry.name.endswith(".wav")
-            ]
-        except OSError:  # a missing directory is reported at start
-            return 0
-        if not entries:
-            return 0
-        linked = self.daemon.store.message_files()
-        now = time.time()
+        linked: set[str] | None = None
         changed = 0
-        for entry in entries:
-            path = os.path.join(self.directory, entry.name)
-            if path not in linked:
-                try:
-                    mtime = entry.stat().st_mtime
-                except OSError:  # deleted meanwhile
-                    continue
-                if now - mtime < SETTLE_SECONDS:
-                    continue
-                changed += self._link(entry.name, Path(path), mtime)
-            self._settled.add(entry.name)
+        for found, mtime in settled_messages(self.directory, skip=self._settled):
+            if linked is None:
+                linked = self.daemon.store.message_files()
+            if str(found.path) not in linked:
+                changed += self._link(found, mtime)
+            self._settled.add(found.path.name)
         return changed
 
-    def _link(self, name: str, path: Path, mtime: float) -> bool:
-        if flow := FLOW_MESSAGE.fullmatch(name):
-            linked = is_message(path) and self.daemon.store.link_message(flow.group(1), str(path))
-            if linked:
-                log.info("messages.linked_after_restart", call=flow.group(1), file=str(path))
-            return linked
-        if fallback := FALLBACK_MESSAGE.fullmatch(name):
-            return self._fallback_file(fallback.group(2), fallback.group(1), path, mtime)
-        return False
+    def _link(self, found: MessageFile, mtime: float) -> bool:
+        if found.fallback:
+            return self._fallback_file(found, mtime)
+        store, path = self.daemon.store, found.path
+        linked = is_message(path) and store.link_message(found.call_uuid, str(path))
+        if linked:
+            log.info("messages.linked_after_restart", call=found.call_uuid, file=str(path))
+        return linked
 
-    def _fallback_file(self, uuid: str, stamp: str | None, path: Path, mtime: float) -> bool:
+    def _fallback_file(self, found: MessageFile, mtime: float) -> bool:
         """A fallback message found on disk: all the call's row can say is in the file."""
-        info = read_wav_info(path)
+        info = read_wav_info(found.path)
         ended = datetime.fromtimestamp(mtime, UTC)
-        started = min(_local_stamp(stamp or "") or ended, ended)
-        message = str(path) if info.seconds * 1000 >= MIN_MESSAGE_MS else None
+        started = min(found.stamp or ended, ended)
+        message = str(found.path) if info.seconds * 1000 >= MIN_MESSAGE_MS else None
         return self._record_fallback(
-            uuid, caller_number=info.artist, caller_name="", destination="",
+            found.call_uuid, caller_number=info.artist, caller_name="", destination="",
             started_at=started, answered_at=None, ended_at=ended, hangup_cause=None,
             message_file=message,
         )

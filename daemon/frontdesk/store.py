@@ -53,6 +53,7 @@ from frontdesk.agenda import (
     Absence,
     Appointment,
     AppointmentType,
+    BookingRequest,
     ConsultationHours,
     Patient,
     Practitioner,
@@ -201,6 +202,21 @@ class MissedCall:
     """Seconds they waited in the queue before hanging up (latest call)."""
     calls: int
     """How many such calls from this number."""
+
+
+BOOKING_ACTIONS = ("book", "move", "cancel")
+PREFERRED_TIMES = ("morning", "afternoon", "any")
+
+
+@dataclass(frozen=True)
+class FiledBookingRequest:
+    """A caller's `BookingRequest` as the staff find it in the inbox."""
+
+    id: int
+    request: BookingRequest
+    created_at: datetime
+    done_at: datetime | None = None
+    done_by: str | None = None
 
 
 # --- timestamps and JSON ------------------------------------------------------------------
@@ -440,6 +456,27 @@ def m012_agenda_outcomes(db: Database) -> None:
     actions.create_index(["at"])
 
 
+def m011_inbox(db: Database) -> None:
+    """The staff's inbox: booking requests callers left for the desk to confirm (the hand-off
+    agenda), and which messages the staff dealt with (``message_done``, keyed by the call)."""
+    requests = _table(db, "booking_requests")
+    requests.create(
+        {"id": int, "created_at": str, "kind": str, "practitioner": str,
+         "preferred_days": str, "preferred_times": str, "callback_number": str,
+         "call_uuid": str, "patient_id": int, "action": str, "appointment_id": str,
+         "details": str, "done_at": str, "done_by": str},
+        pk="id",
+        not_null={"created_at", "kind", "preferred_days", "preferred_times", "callback_number",
+                  "action", "details"},
+    )
+    requests.create_index(["created_at"])
+    _table(db, "message_done").create(
+        {"call_uuid": str, "done_at": str, "done_by": str},
+        pk="call_uuid",
+        not_null={"done_at", "done_by"},
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_calls,
     m002_overrides,
@@ -451,6 +488,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m008_callback_reason,
     m009_r_call_last_seen,
     m010_agenda,
+    m011_inbox,
     m012_agenda_outcomes,
 )
 
@@ -1132,6 +1170,34 @@ class Store:
     def messages(self, limit: int | None = None) -> list[dict[str, Any]]:
         """The records of the calls that left a message, newest first."""
         return self._run(_select_messages, limit)
+
+    def message_done(self, call_uuid: str, *, by: str, at: datetime) -> bool:
+        """The staff dealt with the messages of this call (a row is not needed: a fallback
+        message may be on disk only); False if they were marked done already."""
+        return self._change(_mark_message_done, call_uuid, by, _ts(at))
+
+    def message_marks(self) -> dict[str, tuple[datetime, str]]:
+        """When and by whom the messages of each call marked done were dealt with."""
+        return self._run(_message_marks)
+
+    # --- booking requests ---------------------------------------------------------------
+
+    def booking_request(self, request: BookingRequest, *, at: datetime) -> int:
+        """Store what a caller asked the desk for; returns its id. Waited for (the caller is
+        told the desk will call back only once it is stored): StoreUnavailable otherwise."""
+        return self._change(_insert_returning_id, "booking_requests", _request_row(request, at))
+
+    def booking_requests(self, *, include_done: bool = False) -> list[FiledBookingRequest]:
+        """The booking requests not dealt with yet (`include_done`: all), newest first."""
+        return [_decode_request(row) for row in self._run(_select_requests, include_done)]
+
+    def get_booking_request(self, request_id: int) -> FiledBookingRequest | None:
+        row = self._run(_get_request, request_id)
+        return None if row is None else _decode_request(row)
+
+    def booking_request_done(self, request_id: int, *, by: str, at: datetime) -> bool:
+        """The staff dealt with a booking request; False if there is none not done yet."""
+        return self._change(_booking_request_done, request_id, by, _ts(at))
 
     # --- overrides ------------------------------------------------------------------------
 
@@ -2029,3 +2095,80 @@ def _set_appointment_state(
     )
     if cursor.rowcount == 0:
         raise UnknownAppointment(f"no appointment {appointment_id} (or it was cancelled)")
+
+
+def _request_row(request: BookingRequest, at: datetime) -> dict[str, Any]:
+    if request.action not in BOOKING_ACTIONS:
+        raise ValueError(f"unknown booking action {request.action!r}")
+    if request.preferred_times not in PREFERRED_TIMES:
+        raise ValueError(f"unknown preferred times {request.preferred_times!r}")
+    if any(day not in range(7) for day in request.preferred_days):
+        raise ValueError(f"weekdays are 0 to 6, not {request.preferred_days!r}")
+    return {
+        "created_at": _ts(at),
+        "kind": request.kind,
+        "practitioner": request.practitioner,
+        "preferred_days": ",".join(str(day) for day in request.preferred_days),
+        "preferred_times": request.preferred_times,
+        "callback_number": request.callback_number,
+        "call_uuid": request.call_uuid,
+        "patient_id": request.patient_id,
+        "action": request.action,
+        "appointment_id": request.appointment_id,
+        "details": json.dumps(request.details, ensure_ascii=False, separators=(",", ":")),
+    }
+
+
+def _decode_request(row: dict[str, Any]) -> FiledBookingRequest:
+    request = BookingRequest(
+        kind=row["kind"],
+        practitioner=row["practitioner"],
+        preferred_days=tuple(int(day) for day in row["preferred_days"].split(",") if day),
+        preferred_times=row["preferred_times"],
+        callback_number=row["callback_number"],
+        call_uuid=row["call_uuid"],
+        patient_id=row["patient_id"],
+        action=row["action"],
+        appointment_id=row["appointment_id"],
+        details=json.loads(row["details"]),
+    )
+    return FiledBookingRequest(
+        id=row["id"],
+        request=request,
+        created_at=datetime.fromisoformat(row["created_at"]),
+        done_at=_dt(row["done_at"]),
+        done_by=row["done_by"],
+    )
+
+
+def _select_requests(db: Database, include_done: bool) -> list[dict[str, Any]]:
+    where = None if include_done else "done_at IS NULL"
+    rows = _table(db, "booking_requests").rows_where(where, order_by="created_at DESC, id DESC")
+    return list(rows)
+
+
+def _get_request(db: Database, request_id: int) -> dict[str, Any] | None:
+    rows = list(db.query("SELECT * FROM booking_requests WHERE id = ?", [request_id]))
+    return rows[0] if rows else None
+
+
+def _booking_request_done(db: Database, request_id: int, by: str, at: str) -> bool:
+    cursor = db.execute(
+        "UPDATE booking_requests SET done_at = ?, done_by = ? WHERE id = ? AND done_at IS NULL",
+        [at, by, request_id],
+    )
+    return cursor.rowcount == 1
+
+
+def _mark_message_done(db: Database, call_uuid: str, by: str, at: str) -> bool:
+    cursor = db.execute(
+        "INSERT OR IGNORE INTO message_done (call_uuid, done_at, done_by) VALUES (?, ?, ?)",
+        [call_uuid, at, by],
+    )
+    return cursor.rowcount == 1
+
+
+def _message_marks(db: Database) -> dict[str, tuple[datetime, str]]:
+    rows = db.query("SELECT call_uuid, done_at, done_by FROM message_done")
+    return {row["call_uuid"]: (datetime.fromisoformat(row["done_at"]), row["done_by"])
+            for row in rows}
