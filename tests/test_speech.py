@@ -142,6 +142,12 @@ def test_an_appointment_is_said_with_its_day_date_time_and_practitioner():
     )
 
 
+def test_a_french_doctor_title_takes_its_article():
+    start = datetime(2026, 12, 8, 9, 0, tzinfo=PARIS)
+    assert appointment(start, "Docteure Durand", "fr").endswith("avec la docteure Durand")
+    assert appointment(start, "Dr. Martin", "fr").endswith("avec le docteur Martin")
+
+
 def test_a_practitioner_without_a_doctor_title_is_said_as_written():
     start = datetime(2026, 12, 1, 9, 0, tzinfo=PARIS)
     assert appointment(start, "Sophie Leroy, sage-femme", "fr") == (

@@ -116,16 +116,21 @@ def moment(when: datetime, language: str) -> str:
     return f"{_date(when.date(), language)} {at} {clock_time(when.time(), language)}"
 
 
+_FR_TITLES = {"docteur": "le docteur", "dr": "le docteur", "docteure": "la docteure",
+              "dre": "la docteure"}
+_EN_TITLES = {"doctor": "Doctor", "dr": "Doctor"}
+
+
 def practitioner(name: str, language: str) -> str:
-    """A practitioner's name as said after "with" or "for": a French title becomes
-    "le docteur" ("Docteur Martin", "Dr Martin" -> "le docteur Martin"), an English "Dr"
-    "Doctor"; any other name is said as written ("Sophie Martin, sage-femme")."""
+    """A practitioner's name as said after "with" or "for": a French title takes its article
+    ("Docteur Martin", "Dr Martin" -> "le docteur Martin"; "Docteure Durand" -> "la docteure
+    Durand"), an English "Dr" is "Doctor"; any other name is said as written ("Sophie Leroy,
+    sage-femme")."""
     _check(language)
     title, _, rest = name.strip().partition(" ")
-    doctor = title.lower().rstrip(".") in ("docteur", "dr", "doctor")
-    if not doctor or not rest:
-        return name.strip()
-    return f"le docteur {rest}" if language == "fr" else f"Doctor {rest}"
+    titles = _FR_TITLES if language == "fr" else _EN_TITLES
+    spoken = titles.get(title.lower().rstrip("."))
+    return f"{spoken} {rest}" if spoken and rest else name.strip()
 
 
 def appointment(when: datetime, practitioner_name: str, language: str) -> str:

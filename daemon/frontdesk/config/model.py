@@ -453,6 +453,9 @@ class FlowSettings:
     """After a menu timeout with no key pressed; None: the menu is repeated at once."""
 
 
+REHEARSAL_CALLERS = ("patient", "unknown")
+
+
 @dataclass(frozen=True)
 class Scenario:
     """A rehearsal: a call at `when` pressing `keys` must end at `expect`."""
@@ -463,6 +466,11 @@ class Scenario:
     expect: str = key(Str(doc="node name or outcome"))
     """The node where the call ends, or an outcome (see frontdesk.flow.OUTCOMES)."""
     keys: tuple[str, ...] = key(List(Keys()), ())
+    caller: str = key(Str(choices=REHEARSAL_CALLERS), "patient")
+    """``patient``: the rehearsal's patient calls (their number is in the seeded agenda, with
+    one upcoming appointment); ``unknown``: a number no patient has."""
+    slot_taken_meanwhile: bool = key(Bool(), False)
+    """The first slot offered to the caller is booked by someone else before they confirm."""
 
 
 QUEUE_STRATEGIES = ("longest_idle", "ring_all", "fixed_order")
