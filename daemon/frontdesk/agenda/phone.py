@@ -260,35 +260,35 @@ class AgendaCall:
     def _settle(
         self, kind: str, practitioner: str | None, write: Callable[[Slot], Appointment]
     ) -> Appointment:
-        """Offer free slots until the caller confirms one that can be written; a slot taken
-        meanwhile is said and the next ones are offered."""
-        offered: set[tuple[str, datetime]] = set()
+        """Offer free slots until the caller confirms one that can be written. Slots the
+        caller passed over ("other slots") are not offered again; a slot taken meanwhile is
+        said, and the next free ones are offered."""
+        passed: set[tuple[str, datetime]] = set()
         while True:
-            slots = self._next_slots(kind, practitioner, offered)
+            slots = self._next_slots(kind, practitioner, passed)
             if not slots:
                 self._tell("no_slots")
                 raise _ToDesk
-            offered.update((slot.practitioner, slot.start) for slot in slots)
             slot = self._pick(slots)
             if slot is None:
+                passed.update((s.practitioner, s.start) for s in slots)
                 continue
             try:
-                written = self._written(write, slot)
+                return self._written(write, slot)
             except SlotTaken:
                 self.step("slot_taken", None)
                 self._tell("taken")
-                continue
-            return written
+                passed.add((slot.practitioner, slot.start))
 
     def _next_slots(
-        self, kind: str, practitioner: str | None, offered: set[tuple[str, datetime]]
+        self, kind: str, practitioner: str | None, passed: set[tuple[str, datetime]]
     ) -> list[Slot]:
         agenda, settings = self.line.agenda, self.line.settings
         assert agenda is not None
         after = self.now() + timedelta(minutes=settings.min_notice_minutes)
         wanted = settings.slots_offered
-        slots = self._guarded(agenda.free_slots, kind, practitioner, after, len(offered) + wanted)
-        return [s for s in slots if (s.practitioner, s.start) not in offered][:wanted]
+        slots = self._guarded(agenda.free_slots, kind, practitioner, after, len(passed) + wanted)
+        return [s for s in slots if (s.practitioner, s.start) not in passed][:wanted]
 
     def _pick(self, slots: Sequence[Slot]) -> Slot | None:
         """The slot the caller chose and confirmed; None: they want other slots."""
@@ -421,12 +421,13 @@ class AgendaCall:
 
     def _patient_by_number(self) -> int | None:
         """The patient the caller's number belongs to, if exactly one (for the staff)."""
-        patients = self._guarded(self.line.store.patients_by_phone, self._number())
+        patients = self._looked_up(self.line.store.patients_by_phone, self._number())
         return patients[0].id if len(patients) == 1 else None
 
     def _store_request(self, request: BookingRequest) -> None:
         request = replace(request, call_uuid=self.session.uuid)
-        self._written(self.line.store.booking_request, request, at=self.now())
+        self._called(self.line.store.booking_request, (request,), {"at": self.now()},
+                     proves_up=False)
         self.record("handed_off", None)
 
     # -- who is calling ----------------------------------------------------------------------
@@ -437,7 +438,7 @@ class AgendaCall:
         patient born that day)."""
         store = self.line.store
         number = self._number()
-        by_number = self._guarded(store.patients_by_phone, number) if number else []
+        by_number = self._looked_up(store.patients_by_phone, number) if number else []
         if len(by_number) == 1:
             self.step("identified", "number")
             return by_number[0]
@@ -447,7 +448,7 @@ class AgendaCall:
         if by_number:
             matching = [p for p in by_number if p.birth_date == born]
         else:
-            matching = self._guarded(store.patients_by_birth_date, born)
+            matching = self._looked_up(store.patients_by_birth_date, born)
         if len(matching) != 1:
             return None
         self.step("identified", "birth_date")
@@ -480,7 +481,7 @@ class AgendaCall:
         return spoken_appointment(start.astimezone(self.line.zone), name, self.language)
 
     def _practitioners(self) -> list[Practitioner]:
-        return self._guarded(self.line.store.practitioners)
+        return self._looked_up(self.line.store.practitioners)
 
     def _practitioner_names(self) -> dict[str, str]:
         if self._names is None:
@@ -533,16 +534,32 @@ class AgendaCall:
         return None
 
     def _guarded(self, operation: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
-        """A read of the agenda or the directory, within ``[agenda] timeout``."""
-        limit = self.line.settings.timeout
-        with gevent.Timeout(limit, AgendaUnavailable(f"no answer within {limit:g} s")):
-            return self._written(operation, *args, **kwargs)
+        """A read of the agenda, within ``[agenda] timeout``."""
+        with self._limit():
+            return self._called(operation, args, kwargs, proves_up=True)
+
+    def _looked_up(self, operation: Callable[..., _T], *args: Any) -> _T:
+        """A read of the directory (practitioners, patients), within ``[agenda] timeout``.
+        It may work while the agenda's appointments do not: it says nothing of the agenda's
+        recovery."""
+        with self._limit():
+            return self._called(operation, args, {}, proves_up=False)
 
     def _written(self, operation: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
+        """A write, waited for and never cut short (the adapter bounds its own I/O): a caller
+        is never told "not booked" about an appointment written a moment later."""
+        return self._called(operation, args, kwargs, proves_up=True)
+
+    def _limit(self) -> gevent.Timeout:
+        limit = self.line.settings.timeout
+        return gevent.Timeout(limit, AgendaUnavailable(f"no answer within {limit:g} s"))
+
+    def _called(
+        self, operation: Callable[..., _T], args: tuple, kwargs: dict[str, Any], *,
+        proves_up: bool,
+    ) -> _T:
         """`operation`; a failing agenda (or store) is said to the caller, who goes to the
-        desk. A write is waited for, never cut short (the adapter bounds its own I/O): a
-        caller is never told "not booked" about an appointment written a moment later.
-        SlotTaken and UnknownAppointment are the caller's business and pass through."""
+        desk. SlotTaken and UnknownAppointment are the caller's business and pass through."""
         try:
             value = operation(*args, **kwargs)
         except (SlotTaken, UnknownAppointment):
@@ -553,7 +570,8 @@ class AgendaCall:
             self.step("agenda_unavailable", None)
             self._tell("unreachable")
             raise _ToDesk from error
-        self.line.health.worked()
+        if proves_up:
+            self.line.health.worked()
         return value
 
 
