@@ -28,10 +28,18 @@ def test_every_scenario_of_the_example_practice_passes(practice_dir):
     row = next(line for line in lines if "pressing 3 then 1 while open" in line)
     assert row.startswith("ok")
     assert "greeting, main_menu, renewal_menu, prescription" in row
-    desk = next(line for line in lines if "pressing 2 then 1 while open" in line)
-    assert "connecting, announcement" in desk  # the spoken sentence, not its cache file
-    assert "frontdesk-rehearse-" not in done.stdout, "the table is the same from run to run"
     assert "prescription_message (message)" in row
+    desk = next(line for line in lines if "a caller who presses nothing reaches the desk" in line)
+    assert "connecting, announcement" in desk  # the spoken sentence, not its cache file
+    for scenario, ended in (("a patient books the first available", "appointment_new (booked)"),
+                            ("a slot taken meanwhile", "appointment_new (booked)"),
+                            ("a patient moves their appointment", "appointment_change (moved)"),
+                            ("a patient cancels their appointment",
+                             "appointment_change (cancelled)"),
+                            ("an unknown caller who wants an appointment", "desk (answered)")):
+        row = next(line for line in lines if scenario in line)
+        assert row.startswith("ok") and ended in row, row
+    assert "frontdesk-rehearse-" not in done.stdout, "the table is the same from run to run"
     assert "emergency key during the greeting (closed)" in done.stdout
     assert "pressing nothing reaches a human (open)" in done.stdout
     assert "option 4 leads somewhere (open)" in done.stdout
