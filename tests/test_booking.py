@@ -234,3 +234,37 @@ def test_the_handoff_agenda_stores_the_callers_wishes_and_books_nothing(handoff:
     assert [a["action"] for a in handoff.daemon.store.agenda_actions(call.uuid)] == [
         "handed_off"
     ]
+
+
+@pytest.fixture
+def everyone(practice_dir: Path, tmp_path: Path) -> Iterator[Rig]:
+    path = practice_dir / "frontdesk.toml"
+    path.write_text(set_in_section(path.read_text(), "agenda", {"who_may_book": "everyone"}))
+    with Rig(load_config(path), tmp_path) as running:
+        yield running
+
+
+def test_a_new_patient_says_their_name_books_and_the_staff_are_asked_to_complete_the_file(
+    everyone: Rig,
+):
+    at = moment_for("open", everyone.config, everyone.now)
+    assert at is not None
+    (first,) = free(everyone, at)
+    no_birth_date = ["", ""]
+
+    call, result = everyone.call(
+        CallerScript(keys=[*BOOK, *no_birth_date, FIRST_AVAILABLE, FIRST_SLOT, CONFIRM],
+                     message_seconds=None),  # says their name, stays on the line
+        at=at,
+        caller_number=UNKNOWN,
+    )
+
+    assert result is not None and result.outcome == "booked"
+    assert heard(everyone, call, "dites votre nom")
+    (patient,) = everyone.daemon.store.patients_by_phone(UNKNOWN)
+    (booked,) = everyone.seeded.upcoming(patient, at)
+    assert booked.start == first.start
+    (filed,) = everyone.daemon.store.booking_requests()
+    assert (filed.request.patient_id, filed.request.appointment_id) == (patient.id, booked.id)
+    assert filed.request.details["name_recording"] == result.message_file == call.recorded[0]
+    assert everyone.daemon.store.get_call(call.uuid)["message_file"] == result.message_file

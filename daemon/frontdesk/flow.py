@@ -57,6 +57,8 @@ RECORD_SILENCE_THRESHOLD = 200
 RECORD_SILENCE_SECONDS = 3
 MIN_MESSAGE_MS = 1500
 """A recording shorter than this is a caller who hung up at the beep, not a message."""
+NAME_SECONDS = 15
+"""A new patient's name, said to be booked by phone (frontdesk.agenda.phone)."""
 
 
 @dataclass
@@ -378,6 +380,7 @@ class CallFlow:
             step=lambda event, key: self._step(node.name, event, key),
             record=self._on_agenda_action or (lambda _action, _appointment: None),
             confirm_callback_number=self._callback_number,
+            record_name=lambda: self._record_name(node.name),
             now=self.clock.wall,
         )
         if isinstance(node, BookingNode):
@@ -395,25 +398,38 @@ class CallFlow:
     def _message(self, node: MessageNode) -> None:
         self.result.end_node = node.name
         self._play(node.prompt)
-        self.session.set("playback_terminators", "#")
-        target = self.config.storage.messages / f"{self.session.uuid}.wav"
-        done = self.session.execute(
-            "record",
-            commands.record(
-                str(target), node.max_seconds, RECORD_SILENCE_THRESHOLD, RECORD_SILENCE_SECONDS
-            ),
-            timeout=self.session.limit(node.max_seconds),
-        )
-        recorded_ms = int(done.variable("record_ms") or 0)
-        self._step(node.name, "recorded", str(recorded_ms))
-        if recorded_ms >= MIN_MESSAGE_MS:
+        if self._record(node.name, node.max_seconds) is not None:
             self.result.outcome = "voicemail" if self._fallback else "message"
-            self.result.message_file = str(target)
         if self.session.hungup.is_set():
             return
         if node.thanks_prompt:
             self._play(node.thanks_prompt)
         self._goodbye()
+
+    def _record(self, node_name: str, max_seconds: int) -> str | None:
+        """Record the caller (until #, silence or `max_seconds`) into the call's message
+        file; its path when it holds a message, which is then the call's."""
+        self.session.set("playback_terminators", "#")
+        target = self.config.storage.messages / f"{self.session.uuid}.wav"
+        done = self.session.execute(
+            "record",
+            commands.record(
+                str(target), max_seconds, RECORD_SILENCE_THRESHOLD, RECORD_SILENCE_SECONDS
+            ),
+            timeout=self.session.limit(max_seconds),
+        )
+        recorded_ms = int(done.variable("record_ms") or 0)
+        self._step(node_name, "recorded", str(recorded_ms))
+        if recorded_ms < MIN_MESSAGE_MS:
+            return None
+        self.result.message_file = str(target)
+        return str(target)
+
+    def _record_name(self, node_name: str) -> str | None:
+        """A new patient says their name (frontdesk.agenda.phone), for the staff."""
+        recorded = self._record(node_name, NAME_SECONDS)
+        self.session.set("playback_terminators", "none")
+        return recorded
 
     # -- FreeSWITCH actions -------------------------------------------------------------
 

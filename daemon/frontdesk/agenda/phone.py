@@ -110,6 +110,9 @@ _SENTENCES = {
         "change": "Pour déplacer un rendez-vous, tapez 1. Pour l'annuler, tapez 2.",
         "requested": "Votre demande est enregistrée : le secrétariat vous rappellera pour la "
                      "confirmer. Merci.",
+        "new_patient": "Vous n'êtes pas encore patient du cabinet. Après le bip, dites votre "
+                       "nom et votre prénom, puis tapez dièse.",
+        "placeholder": "Nouveau patient (à compléter)",
     },
     "en": {
         "practitioners": "For the first available appointment, press 1.",
@@ -147,6 +150,9 @@ _SENTENCES = {
         "change": "To move an appointment, press 1. To cancel it, press 2.",
         "requested": "Your request is recorded: the front desk will call you back to "
                      "confirm it. Thank you.",
+        "new_patient": "You are not yet a patient of the practice. After the beep, say your "
+                       "first and last name, then press the hash key.",
+        "placeholder": "New patient (to complete)",
     },
 }
 HALF_DAYS = {"1": "morning", "2": "afternoon", "3": "any"}
@@ -208,11 +214,15 @@ class AgendaCall:
     """Stores an agenda action (action, appointment id) with the call."""
     confirm_callback_number: Callable[[], str | None]
     """`frontdesk.conversation.confirm_number` for this call."""
+    record_name: Callable[[], str | None]
+    """Records the caller saying their name (the call's message file); None: nothing said."""
     now: Callable[[], datetime]
 
     def __post_init__(self) -> None:
         self.sentences = _SENTENCES[self.language]
         self._names: dict[str, str] | None = None
+        self._born: date | None = None
+        """The date of birth the caller typed, if asked."""
 
     # -- the nodes -------------------------------------------------------------------------
 
@@ -236,15 +246,49 @@ class AgendaCall:
 
     def _book(self, agenda: Agenda, kind: str) -> str:
         patient = self._identify()
+        name_file = None
         if patient is None:
-            self._unknown_caller(kind)
+            if self.line.settings.who_may_book != "everyone" or not self._number():
+                self._unknown_caller(kind)
+            patient, name_file = self._new_patient(kind)
         practitioner = self._choose_practitioner()
         booked = self._settle(
             kind, practitioner, lambda slot: agenda.book(slot, patient, by=BY)
         )
         self.record("booked", booked.id)
+        if name_file is not None:
+            self._complete_patient(patient, booked, name_file)
         self._tell("booked", appointment=self._spoken(booked.start, booked.practitioner))
         return "booked"
+
+    def _new_patient(self, kind: str) -> tuple[Patient, str]:
+        """``who_may_book = "everyone"``: a caller not among the patients says their name;
+        they are added with their number (and date of birth) and book like anyone."""
+        self._tell("new_patient")
+        name_file = self.record_name()
+        if name_file is None:
+            self._unknown_caller(kind)
+        self.step("new_patient", None)
+        entry = (self.sentences["placeholder"], self._number(), self._born)
+        ((patient, _new),) = self._called(
+            self.line.store.add_patients, ([entry],), {}, proves_up=False
+        )
+        return patient, name_file
+
+    def _complete_patient(self, patient: Patient, booked: Appointment, name_file: str) -> None:
+        """Ask the staff to complete a new patient's file (their name is in `name_file`). The
+        appointment is written: a store that fails now loses only this reminder (logged)."""
+        request = BookingRequest(
+            kind=booked.kind, practitioner=booked.practitioner, callback_number=patient.phone,
+            call_uuid=self.session.uuid, patient_id=patient.id, appointment_id=booked.id,
+            details={"why": "new patient booked by phone: complete their file",
+                     "name_recording": name_file},
+        )
+        try:
+            self.line.store.booking_request(request, at=self.now())
+        except StoreError as error:
+            log.warning("agenda.new_patient_request_lost", call=self.session.uuid,
+                        patient=patient.id, error=str(error))
 
     def _unknown_caller(self, kind: str) -> NoReturn:
         """A caller not found among the patients may not book by phone: the desk takes them,
@@ -442,7 +486,7 @@ class AgendaCall:
         if len(by_number) == 1:
             self.step("identified", "number")
             return by_number[0]
-        born = self._birth_date()
+        born = self._born = self._birth_date()
         if born is None:
             return None
         if by_number:
