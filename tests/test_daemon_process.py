@@ -16,6 +16,7 @@ import gevent
 import gevent.subprocess
 import pytest
 
+from frontdesk.cli import main
 from frontdesk.sim import CallerScript, Simulator
 from frontdesk.store import Store
 from helpers import settled, wait_for
@@ -235,8 +236,15 @@ def test_a_daemon_killed_mid_call_leaves_the_call_recorded_as_interrupted(
     assert row["ended_at"] is not None
 
 
+def staff_inbox(config_file: Path, capsys) -> list[dict]:
+    """`frontdesk messages --json`, as the staff run it."""
+    capsys.readouterr()
+    assert main(["messages", "--json", "--config", str(config_file)]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
 def test_a_message_recorded_while_the_daemon_was_killed_is_on_its_row_at_the_next_start(
-    sim, config_file
+    sim, config_file, capsys
 ):
     messages = config_file.parent.parent / "var" / "messages"
     messages.mkdir(parents=True, exist_ok=True)  # check-config requires it
@@ -251,6 +259,8 @@ def test_a_message_recorded_while_the_daemon_was_killed_is_on_its_row_at_the_nex
     message = messages / f"{call.uuid}.wav"
     assert message.exists() and stored_call(config_file, call.uuid)["message_file"] is None
     settled(message)
+    (waiting,) = staff_inbox(config_file, capsys)  # the daemon down: listed from the file
+    assert (waiting["call"], waiting["reason"]) == (call.uuid, "prescription")
 
     restarted = DaemonProcess(config_file)
     try:
@@ -262,6 +272,9 @@ def test_a_message_recorded_while_the_daemon_was_killed_is_on_its_row_at_the_nex
     row = stored_call(config_file, call.uuid)
     assert Path(row["message_file"]).resolve() == message.resolve()
     assert row["outcome"] == "interrupted"
+    (item,) = staff_inbox(config_file, capsys)
+    assert (item["ref"], item["reason"], item["outcome"]) == (
+        waiting["ref"], "prescription", "interrupted")
 
 
 def test_the_daemon_refuses_to_start_without_its_messages_directory(config_file):

@@ -6,21 +6,27 @@ actions (ring the desk phones, prompt, a message recorded with the caller's numb
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from frontdesk.messages import MAX_TEXT_CHARS, read_wav_info
+from frontdesk.config.model import Config
+from frontdesk.inbox import InboxItem, inbox
+from frontdesk.messages import MAX_TEXT_CHARS, SCAN_EVERY, read_wav_info
 from frontdesk.rehearse import Rig
 from frontdesk.sim import CallerScript, SimCall
 from frontdesk.sim._wav import wav_bytes
+from frontdesk.store import Store
 from helpers import settled, wait_for
 
 NOBODY = "1999"
 """A desk phone nobody registered: the fallback's ring-all fails at once, then the message."""
 NUMBER = "0639981234"
 UUID = "3f2a9c1e-5b7d-4e8f-9a0b-1c2d3e4f5a6b"
+TUESDAY_MORNING = datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo("Europe/Paris"))
 
 
 @pytest.fixture
@@ -44,6 +50,13 @@ def stored(rig: Rig, uuid: str) -> dict | None:
     return rig.daemon.store.get_call(uuid)
 
 
+def staff_inbox(rig: Rig) -> list[InboxItem]:
+    """What `frontdesk messages` lists, the daemon running or not."""
+    config = rig.daemon.config
+    with Store(config.storage.database) as store:
+        return inbox(store, config.storage.messages)
+
+
 def test_a_call_taken_by_the_fallback_while_the_daemon_was_down_is_recorded_at_start(
     rig: Rig, messages: Path
 ) -> None:
@@ -52,6 +65,9 @@ def test_a_call_taken_by_the_fallback_while_the_daemon_was_down_is_recorded_at_s
     assert call.daemon_unreachable
     (message,) = messages.iterdir()
     settled(message)
+    (waiting,) = staff_inbox(rig)  # the daemon down: the staff see it all the same
+    assert (waiting.call_uuid, waiting.caller_number, waiting.reason) == (
+        call.uuid, NUMBER, "fallback")
 
     rig.restart_daemon()
 
@@ -63,6 +79,79 @@ def test_a_call_taken_by_the_fallback_while_the_daemon_was_down_is_recorded_at_s
     assert row["started_at"] <= row["ended_at"]
     assert rig.daemon.messages.scan() == 0, "a file already linked is never added twice"
     assert [c["uuid"] for c in rig.daemon.store.calls()] == [call.uuid]
+    (item,) = staff_inbox(rig)
+    assert (item.ref, item.file, item.caller_number, item.reason, item.seconds) == (
+        waiting.ref, message, NUMBER, "fallback", 5.0)
+
+
+def test_a_fallback_message_left_while_the_daemon_runs_is_picked_up_by_its_next_scan(
+    rig: Rig, messages: Path
+) -> None:
+    """Missed as the call ended (the control connection was down then, say): the scan that
+    comes every minute records it."""
+    path = messages / f"fallback-20261127-091502-{UUID}.wav"
+    path.write_bytes(wav_bytes(5 * 8000, {"RECORD_ARTIST": NUMBER}))
+    settled(path)
+
+    assert rig.wait_for(lambda: stored(rig, UUID) is not None, timeout=2 * SCAN_EVERY)
+    assert stored(rig, UUID)["message_file"] == str(path)
+    (item,) = staff_inbox(rig)
+    assert (item.call_uuid, item.caller_number, item.reason) == (UUID, NUMBER, "fallback")
+
+
+def test_the_fallback_message_of_a_call_the_daemon_had_taken_is_listed_once(
+    practice: Config, tmp_path: Path
+) -> None:
+    """The daemon answered, then failed the call (FreeSWITCH stuck in a playback): the
+    fallback took the caller, who left a message. The call keeps its one row and its one
+    item in the inbox."""
+    config = replace(practice, freeswitch=replace(practice.freeswitch, application_timeout=5))
+    with Rig(config, tmp_path) as rig:
+        directory = rig.daemon.config.storage.messages
+        directory.mkdir(parents=True, exist_ok=True)
+        rig.sim.fallback_extensions = [NOBODY]
+        rig.sim.fallback_messages = str(directory)
+        call, result = rig.call(
+            CallerScript(keys=("4",), stuck_app="playback", message_seconds=5.0),
+            caller_number=NUMBER,
+        )
+        assert result is not None and result.outcome == "failed" and call.fallback_ran
+        (message,) = directory.iterdir()
+        settled(message)
+        assert [item.file for item in staff_inbox(rig)] == [message]
+
+        assert rig.wait_for(lambda: stored(rig, call.uuid)["message_file"] is not None,
+                            timeout=2 * SCAN_EVERY)
+        row = stored(rig, call.uuid)
+        assert (row["message_file"], row["outcome"]) == (str(message), "failed")
+        assert [c["uuid"] for c in rig.daemon.store.calls()] == [call.uuid]
+        (item,) = staff_inbox(rig)
+        assert (item.call_uuid, item.file, item.caller_number) == (call.uuid, message, NUMBER)
+
+
+def test_a_prescription_message_of_a_call_the_daemon_lost_while_recording_is_in_the_inbox(
+    rig: Rig,
+) -> None:
+    """The daemon stopped while the caller spoke: FreeSWITCH finished the record (its row
+    has no message yet); the staff see it at once, then on the row the next daemon links."""
+    directory = rig.daemon.config.storage.messages
+    directory.mkdir(parents=True, exist_ok=True)
+    call = rig.place(CallerScript(keys=("3", "1"), message_seconds=20.0),
+                     caller_number=NUMBER, at=TUESDAY_MORNING)
+    assert rig.wait_for(lambda: call.recorded)
+    rig.daemon.stop(grace=0.1)
+    assert call.wait_done(10)
+    message = settled(directory / f"{call.uuid}.wav")
+
+    (item,) = staff_inbox(rig)
+    assert (item.call_uuid, item.file, item.reason, item.caller_number) == (
+        call.uuid, message, "prescription", NUMBER)
+
+    rig.restart_daemon()
+    assert wait_for(lambda: stored(rig, call.uuid)["message_file"] == str(message))
+    (item,) = staff_inbox(rig)
+    assert (item.call_uuid, item.reason, item.outcome) == (call.uuid, "prescription",
+                                                          "interrupted")
 
 
 def test_a_call_refused_while_running_that_ran_the_fallback_gets_a_row(

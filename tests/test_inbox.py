@@ -308,3 +308,20 @@ def test_messages_on_disk_are_listed_while_the_daemon_is_down(
     assert fallback["started_at"] == stamp.isoformat(), "the time FreeSWITCH put in its name"
     assert desk.messages_command("done", FALLBACK[:8]) == 0
     assert [item["call"] for item in desk.items(capsys)] == [unfinished]
+
+
+def test_a_message_a_row_holds_is_listed_once_however_its_path_was_spelled(
+    desk: Practice, capsys
+) -> None:
+    """The daemon that linked it may have been started with the config named another way."""
+    message = desk.recording(f"{PRESCRIPTION}.wav", 4.0)
+    with desk.store() as store:
+        store.fallback_call(
+            PRESCRIPTION, caller_number=NUMBER, caller_name="", destination="",
+            started_at=desk.now, answered_at=None, ended_at=desk.now, hangup_cause=None,
+            message_file=f"{desk.messages}/../{desk.messages.name}//{message.name}",
+            schedule_state="closed", schedule_detail="", config_version=desk.config.version,
+        )
+
+    (item,) = desk.items(capsys)
+    assert (item["call"], item["seconds"], item["missing"]) == (PRESCRIPTION, 4.0, False)

@@ -180,8 +180,8 @@ class CallFlow:
         next_name: str | None = name
         while next_name is not None:
             node = self.config.flow.nodes[next_name]
+            self._note_reason(node)  # saved with the step: a daemon lost in the node keeps it
             self._step(node.name, "enter")
-            self._note_reason(node)
             next_name = self._visit(node, first_menu)
             first_menu = False
 

@@ -100,14 +100,14 @@ def mark_done(store: Store, directory: Path, ref: str, *, by: str, at: datetime)
 def _messages(store: Store, directory: Path) -> Iterator[InboxItem]:
     marks = store.message_marks()
     rows = store.messages()
-    held = {row["message_file"] for row in rows}
+    held = {Path(row["message_file"]).name for row in rows}  # however the path was spelled
     for row in rows:
         path = Path(row["message_file"])
         found = message_file(path)
         yield _message_item(path, found is not None and found.fallback, row, marks,
                             at=row["started_at"], uuid=row["uuid"])
     for found, mtime in settled_messages(directory):
-        if str(found.path) not in held and is_message(found.path):
+        if found.path.name not in held and is_message(found.path):
             row = store.get_call(found.call_uuid) or {}
             at = row.get("started_at") or found.stamp or datetime.fromtimestamp(mtime, UTC)
             yield _message_item(found.path, found.fallback, row, marks,

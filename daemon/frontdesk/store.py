@@ -442,20 +442,6 @@ def m010_agenda(db: Database) -> None:
     appointments.create_index(["start"])
 
 
-def m012_agenda_outcomes(db: Database) -> None:
-    """What each call did in the agenda, one row per action (a booking, a move, a
-    cancellation, a confirmation, a request handed to the staff) with the appointment's id in
-    the agenda: the figures of booking by phone come from here."""
-    actions = _table(db, "agenda_actions")
-    actions.create(
-        {"id": int, "call_uuid": str, "action": str, "appointment_id": str, "at": str},
-        pk="id",
-        not_null={"call_uuid", "action", "at"},
-    )
-    actions.create_index(["call_uuid"])
-    actions.create_index(["at"])
-
-
 def m011_inbox(db: Database) -> None:
     """The staff's inbox: booking requests callers left for the desk to confirm (the hand-off
     agenda), and which messages the staff dealt with (``message_done``, keyed by the call)."""
@@ -475,6 +461,20 @@ def m011_inbox(db: Database) -> None:
         pk="call_uuid",
         not_null={"done_at", "done_by"},
     )
+
+
+def m012_agenda_outcomes(db: Database) -> None:
+    """What each call did in the agenda, one row per action (a booking, a move, a
+    cancellation, a confirmation, a request handed to the staff) with the appointment's id in
+    the agenda: the figures of booking by phone come from here."""
+    actions = _table(db, "agenda_actions")
+    actions.create(
+        {"id": int, "call_uuid": str, "action": str, "appointment_id": str, "at": str},
+        pk="id",
+        not_null={"call_uuid", "action", "at"},
+    )
+    actions.create_index(["call_uuid"])
+    actions.create_index(["at"])
 
 
 MIGRATIONS: tuple[Migration, ...] = (
