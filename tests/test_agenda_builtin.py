@@ -4,6 +4,7 @@ cancelling and moving, as the phone flow and the desk use them."""
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -27,6 +28,7 @@ from frontdesk.agenda import (
 from frontdesk.agenda.builtin import BuiltinAgenda
 from frontdesk.config.model import AgendaSettings
 from frontdesk.store import Store
+from helpers import wait_for
 
 PARIS = ZoneInfo("Europe/Paris")
 MONDAY = date(2026, 12, 7)
@@ -290,3 +292,21 @@ def test_a_removed_practitioner_is_offered_and_booked_no_more_but_their_appointm
         agenda.book(slot, patient, by="phone")
     store.add_practitioner(Practitioner("durand", "Docteure Durand"))  # back from leave
     assert agenda.free_slots("consultation", "durand", slot.start, 1)[0].start == slot.end
+
+
+def test_a_database_too_slow_to_answer_is_an_unavailable_agenda_after_the_timeout(
+    store: Store,
+) -> None:
+    """The database's one worker is busy (a long job before ours): the caller is not kept
+    waiting beyond `[agenda] timeout`."""
+    agenda = BuiltinAgenda(store, AgendaSettings(timeout=0.5), PARIS)
+    release = threading.Event()
+    gevent.spawn(store._run, lambda db: release.wait(10))
+    assert wait_for(store.working)
+    gevent.spawn_later(5, release.set)  # without the timeout, the slots would come then
+    try:
+        with pytest.raises(AgendaUnavailable, match="did not answer within 0.5 s"):
+            agenda.free_slots("consultation", None, local(MONDAY, "08:00"), 1)
+    finally:
+        release.set()
+    assert agenda.free_slots("consultation", "durand", local(MONDAY, "08:00"), 1)

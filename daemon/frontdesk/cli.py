@@ -205,6 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
     messages.add_argument("--json", action="store_true", help="JSON, for scripts")
     messages.set_defaults(handler=cmd_messages)
 
+    from frontdesk.cli_agenda import add_agenda_parser
+
+    add_agenda_parser(commands, DEFAULT_CONFIG)
+
     panel = commands.add_parser(
         "panel",
         help="try the desk panel: every state in turn, or a simulated panel on this terminal",

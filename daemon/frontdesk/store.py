@@ -128,8 +128,8 @@ STAFF_EVENTS = ("login", "logout")
 AGENDA_ACTIONS = ("booked", "moved", "cancelled", "confirmed", "handed_off")
 """What a call did in the agenda (`Store.agenda_action`): ``handed_off`` is a request stored
 for the staff (frontdesk.agenda.BookingRequest)."""
-PRACTITIONER_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
-"""What a practitioner's id (and an appointment type's name) may be: it is typed in commands
+SHORT_NAME = re.compile(r"[A-Za-z0-9_-]{1,32}")
+"""What a practitioner's id and an appointment type's name may be: they are typed in commands
 and used in URLs."""
 
 
@@ -1449,7 +1449,7 @@ class Store:
 
     def add_practitioner(self, practitioner: Practitioner) -> None:
         """Add it, or change its name and calendar (a removed one becomes active again)."""
-        if not PRACTITIONER_ID.fullmatch(practitioner.id):
+        if not SHORT_NAME.fullmatch(practitioner.id):
             raise ValueError(f"practitioner id {practitioner.id!r}: use letters, digits, - and _")
         if not practitioner.name.strip():
             raise ValueError("a practitioner needs a name")
@@ -1492,7 +1492,7 @@ class Store:
 
     def add_appointment_type(self, kind: AppointmentType) -> None:
         """Add it, or change its length and label."""
-        if not PRACTITIONER_ID.fullmatch(kind.name):
+        if not SHORT_NAME.fullmatch(kind.name):
             raise ValueError(f"appointment type {kind.name!r}: use letters, digits, - and _")
         if not 5 <= kind.minutes <= 480:
             raise ValueError(f"an appointment lasts 5 to 480 minutes, not {kind.minutes}")
@@ -1501,8 +1501,7 @@ class Store:
     def absences(self, practitioner: str, start: datetime, end: datetime) -> list[Absence]:
         """The practitioner's absences that overlap [start, end), soonest first."""
         rows = self._run(_select_absences, practitioner, _ts(start), _ts(end))
-        return [Absence(row["practitioner"], _utc(row["start"]), _utc(row["end"]),
-                        row["reason"]) for row in rows]
+        return [Absence(row["practitioner"], *_interval(row), row["reason"]) for row in rows]
 
     def add_absence(self, absence: Absence) -> int:
         """Record it; returns its id. Appointments already booked then are kept (the staff
@@ -1547,7 +1546,7 @@ class Store:
         """The (start, end) of the practitioner's appointments (not cancelled) that overlap
         [start, end)."""
         rows = self._run(_select_booked, practitioner, _ts(start), _ts(end))
-        return [(_utc(row["start"]), _utc(row["end"])) for row in rows]
+        return [_interval(row) for row in rows]
 
     def appointments_between(self, start: datetime, end: datetime) -> list[Appointment]:
         """Every appointment (not cancelled) starting in [start, end), soonest first."""
@@ -1563,7 +1562,7 @@ class Store:
 
     def get_appointment(self, appointment_id: int) -> Appointment | None:
         """The appointment, cancelled or not."""
-        rows = self._run(_select_appointments, "a.id = ?", [appointment_id], True)
+        rows = self._run(_select_appointments, "a.id = ?", [appointment_id], "any")
         return _decode_appointment(rows[0]) if rows else None
 
     def book_appointment(
@@ -1587,9 +1586,9 @@ class Store:
         row = {"practitioner": practitioner, "start": _ts(start), "end": _ts(end), "kind": kind,
                "patient_id": patient_id, "state": ACTIVE, "booked_by": by, "booked_at": _ts(at),
                "call_uuid": call_uuid}
-        appointment_id = self._change(_book, row)
-        booked = self.get_appointment(appointment_id)
-        assert booked is not None  # written and committed just above
+        booked = _decode_appointment(self._change(_book, row))
+        log.info("store.appointment_booked", appointment=booked.id, practitioner=practitioner,
+                 by=by)
         return booked
 
     def cancel_appointment(self, appointment_id: int, *, by: str, at: datetime) -> None:
@@ -1597,6 +1596,7 @@ class Store:
         was cancelled already)."""
         self._change(_set_appointment_state, appointment_id, "cancelled",
                      {"cancelled_by": by, "cancelled_at": _ts(at)})
+        log.info("store.appointment_cancelled", appointment=appointment_id, by=by)
 
     def confirm_appointment(self, appointment_id: int, *, by: str, at: datetime) -> None:
         """The patient said they will come. `UnknownAppointment` if it is cancelled or gone."""
@@ -1892,8 +1892,8 @@ def _missed_done(db: Database, prefix: str, by: str, at: str) -> str | None:
 NOT_CANCELLED = "a.state != 'cancelled'"
 
 
-def _utc(text: str) -> datetime:
-    return datetime.fromisoformat(text)
+def _interval(row: dict[str, Any]) -> tuple[datetime, datetime]:
+    return datetime.fromisoformat(row["start"]), datetime.fromisoformat(row["end"])
 
 
 @contextmanager
@@ -1997,7 +1997,13 @@ def _insert_absence(db: Database, row: dict[str, Any]) -> int:
             "INSERT INTO absences (practitioner, start, [end], reason) VALUES (?, ?, ?, ?)",
             [row["practitioner"], row["start"], row["end"], row["reason"]],
         )
-    return int(cursor.lastrowid or 0)
+    return _new_id(cursor)
+
+
+def _new_id(cursor: sqlite3.Cursor) -> int:
+    if cursor.lastrowid is None:
+        raise StoreError("no row was inserted")
+    return cursor.lastrowid
 
 
 def _decode_patient(row: dict[str, Any]) -> Patient:
@@ -2027,7 +2033,7 @@ def _add_patients(db: Database, rows: list[dict[str, Any]]) -> list[tuple[dict[s
                 "INSERT INTO patients (name, phone, birth_date) VALUES (?, ?, ?)",
                 [row["name"], row["phone"], row["birth_date"]],
             )
-            added.append(({**row, "id": cursor.lastrowid}, True))
+            added.append(({**row, "id": _new_id(cursor)}, True))
     return added
 
 
@@ -2041,9 +2047,10 @@ def _select_booked(db: Database, practitioner: str, start: str, end: str
 
 
 def _select_appointments(
-    db: Database, where: str, args: list[Any], cancelled_too: bool = False
+    db: Database, where: str, args: list[Any], states: str = "active"
 ) -> list[dict[str, Any]]:
-    state = "" if cancelled_too else f" AND {NOT_CANCELLED}"
+    """`states`: ``active`` (not cancelled) or ``any``."""
+    state = "" if states == "any" else f" AND {NOT_CANCELLED}"
     return list(db.query(
         "SELECT a.*, p.name AS patient_name, p.phone AS phone FROM appointments AS a"
         f" LEFT JOIN patients AS p ON p.id = a.patient_id WHERE {where}{state}"
@@ -2056,8 +2063,8 @@ def _decode_appointment(row: dict[str, Any]) -> Appointment:
     return Appointment(
         id=str(row["id"]),
         practitioner=row["practitioner"],
-        start=_utc(row["start"]),
-        end=_utc(row["end"]),
+        start=datetime.fromisoformat(row["start"]),
+        end=datetime.fromisoformat(row["end"]),
         kind=row["kind"],
         patient_id=row["patient_id"],
         patient_name=row["patient_name"] or "",
@@ -2067,7 +2074,7 @@ def _decode_appointment(row: dict[str, Any]) -> Appointment:
     )
 
 
-def _book(db: Database, row: dict[str, Any]) -> int:
+def _book(db: Database, row: dict[str, Any]) -> dict[str, Any]:
     with _write_locked(db):
         _check_practitioner(db, row["practitioner"])
         if row["patient_id"] is not None and not _select_patients(db, "id", row["patient_id"]):
@@ -2082,7 +2089,7 @@ def _book(db: Database, row: dict[str, Any]) -> int:
             [row[name] for name in ("practitioner", "start", "end", "kind", "patient_id",
                                     "state", "booked_by", "booked_at", "call_uuid")],
         )
-    return int(cursor.lastrowid or 0)
+    return _select_appointments(db, "a.id = ?", [_new_id(cursor)])[0]
 
 
 def _set_appointment_state(
@@ -2090,7 +2097,7 @@ def _set_appointment_state(
 ) -> None:
     columns = "".join(f", {name} = ?" for name in marks)
     cursor = db.execute(
-        f"UPDATE appointments AS a SET state = ?{columns} WHERE id = ? AND {NOT_CANCELLED}",
+        f"UPDATE appointments SET state = ?{columns} WHERE id = ? AND state != 'cancelled'",
         [state, *marks.values(), appointment_id],
     )
     if cursor.rowcount == 0:
