@@ -268,3 +268,50 @@ def test_a_new_patient_says_their_name_books_and_the_staff_are_asked_to_complete
     assert (filed.request.patient_id, filed.request.appointment_id) == (patient.id, booked.id)
     assert filed.request.details["name_recording"] == result.message_file == call.recorded[0]
     assert everyone.daemon.store.get_call(call.uuid)["message_file"] == result.message_file
+
+
+def test_a_change_request_to_the_handoff_agenda_says_which_and_where_to_call_back(handoff: Rig):
+    at = moment_for("open", handoff.config, handoff.now)
+    cancel, this_number = "2", "1"
+
+    call, result = handoff.call(CallerScript(keys=[*CHANGE, cancel, this_number]), at=at)
+
+    assert result is not None
+    assert (result.outcome, result.end_node) == ("requested", "appointment_change")
+    (filed,) = handoff.daemon.store.booking_requests()
+    assert (filed.request.action, filed.request.callback_number, filed.request.call_uuid) == (
+        "cancel", CALLERS["patient"], call.uuid
+    )
+
+
+def test_a_caller_who_cannot_be_spoken_to_is_put_through_to_the_desk(
+    practice_dir: Path, tmp_path: Path
+):
+    path = practice_dir / "frontdesk.toml"
+    path.write_text(set_in_section(path.read_text(), "prompts", {"voice": "zz-none"}))
+    with Rig(load_config(path), tmp_path) as rig:  # espeak-ng has no such voice
+        at = moment_for("open", rig.config, rig.now)
+        _call, result = rig.call(CallerScript(keys=BOOK), at=at)
+
+        assert result is not None
+        assert (result.end_node, result.outcome, result.reason) == (
+            "desk", "answered", "appointment_new"
+        )
+        assert rig.seeded.between(at, at + timedelta(days=90)) == []
+
+
+def test_two_callers_confirming_the_same_slot_one_gets_it_the_other_the_next(
+    rig: Rig, at: datetime
+):
+    first, second = free(rig, at, 2)
+    script = [*BOOK, FIRST_AVAILABLE, FIRST_SLOT, CONFIRM, FIRST_SLOT, CONFIRM]
+
+    calls = [rig.place(CallerScript(keys=script), at=at, caller_number=patient.phone)
+             for patient in (rig.patient, rig.other_patient)]
+    results = [rig.result(call) for call in calls]
+
+    assert [r.outcome for r in results if r is not None] == ["booked", "booked"]
+    assert sum(heard(rig, call, "vient d'être pris") for call in calls) == 1
+    booked = rig.seeded.between(at, at + timedelta(days=90))
+    assert sorted(a.start for a in booked) == [first.start, second.start]
+    assert {a.patient_id for a in booked} == {rig.patient.id, rig.other_patient.id}
