@@ -106,8 +106,8 @@ class CallFlow:
         queue: CallQueue,
         announcer: Announcer | None = None,
         agenda: AgendaLine,
+        on_agenda_action: Callable[[str, str | None], None],
         on_progress: Callable[[CallResult], None] | None = None,
-        on_agenda_action: Callable[[str, str | None], None] | None = None,
     ) -> None:
         """`on_progress(result)` is called after every step of the path (it must not block):
         what a crash leaves behind is the path so far. `on_agenda_action(action,
@@ -378,7 +378,7 @@ class CallFlow:
             invalid_uri=self._prompt_uri(self.config.flow.invalid),
             operator_key=self.config.flow.operator_key,
             step=lambda event, key: self._step(node.name, event, key),
-            record=self._on_agenda_action or (lambda _action, _appointment: None),
+            record=self._on_agenda_action,
             confirm_callback_number=self._callback_number,
             record_name=lambda: self._record_name(node.name),
             now=self.clock.wall,
