@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import structlog
 
-from frontdesk.agenda import Slot
+from frontdesk.agenda import Practitioner, Slot
 from frontdesk.config import load_config
 from frontdesk.config.model import Config
 from frontdesk.rehearse import CALLERS, Rig, moment_for
@@ -315,3 +315,17 @@ def test_two_callers_confirming_the_same_slot_one_gets_it_the_other_the_next(
     booked = rig.seeded.between(at, at + timedelta(days=90))
     assert sorted(a.start for a in booked) == [first.start, second.start]
     assert {a.patient_id for a in booked} == {rig.patient.id, rig.other_patient.id}
+
+
+def test_at_most_eight_practitioners_are_offered_by_key(rig: Rig, at: datetime):
+    for number in range(1, 10):
+        rig.daemon.store.add_practitioner(Practitioner(f"dr{number}", f"Docteur Nom{number}"))
+
+    call, _result = rig.call(CallerScript(keys=BOOK), at=at)
+
+    texts = rig.daemon.announcer.texts
+    (question,) = {texts[Path(uri)] for uri in call.prompts_heard
+                   if "premier rendez-vous disponible" in texts.get(Path(uri), "")}
+    assert question.startswith("Pour le premier rendez-vous disponible, tapez 1.")
+    assert "tapez 9." in question and "tapez 10" not in question
+    assert question.count("Pour le docteur") == 8
