@@ -108,6 +108,27 @@ def test_a_patient_is_rung_through_the_gateway_showing_the_practice() -> None:
     )
 
 
+def test_a_reminder_call_is_handed_to_the_daemons_socket_once_answered() -> None:
+    command = commands.into_socket(
+        "leg-4",
+        commands.gateway_target("trunk", "0639981234"),
+        30,
+        {"frontdesk_token": "abc123", commands.REMINDER: "7",
+         **caller_id("0199000001", "Cabinet Martin")},
+        ("127.0.0.1", 8084),
+    )
+
+    assert command == (
+        "originate {origination_uuid=leg-4,ignore_early_media=true,originate_timeout=30,"
+        "frontdesk_token=abc123,frontdesk_reminder=7,origination_caller_id_number=0199000001,"
+        "origination_caller_id_name='Cabinet Martin'}sofia/gateway/trunk/0639981234 "
+        "'&socket(127.0.0.1:8084 async full)'"
+    )
+    assert len(split_outside_quotes(command, " ")) == 3  # the application is one argument
+    with pytest.raises(ValueError):
+        commands.originate("user/1001", "socket", "127.0.0.1:8084 'async full")
+
+
 def test_values_from_the_config_or_a_caller_cannot_split_an_originate() -> None:
     command = commands.ring(
         "leg-3",

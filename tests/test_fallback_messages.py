@@ -290,3 +290,16 @@ def test_a_fallback_file_named_without_a_readable_time_is_dated_by_its_file(
     written = datetime.fromtimestamp(path.stat().st_mtime, UTC)
     assert abs(row["started_at"] - written) < timedelta(seconds=1)
     assert row["started_at"] == row["ended_at"] and row["message_file"] == str(path)
+
+
+def test_a_message_the_flow_records_carries_the_callers_number_and_reason(rig: Rig) -> None:
+    """As the static fallback's do (RECORD_ARTIST, RECORD_COMMENT): the file alone tells who
+    called and why, should the call's row be lost."""
+    directory = rig.daemon.config.storage.messages
+    directory.mkdir(parents=True, exist_ok=True)
+    call, result = rig.call(CallerScript(keys=("3", "1"), message_seconds=5.0),
+                            caller_number="+33 6 39/98,12{34}", at=TUESDAY_MORNING)
+
+    assert result is not None and result.outcome == "message"
+    info = read_wav_info(directory / f"{call.uuid}.wav")
+    assert (info.artist, info.comment) == ("+33639981234", "prescription")

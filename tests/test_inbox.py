@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import getpass
 import json
+import shutil
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+import frontdesk.store
 from frontdesk.agenda import BookingRequest
 from frontdesk.cli import main
 from frontdesk.config import load_config
@@ -79,8 +82,9 @@ def test_a_booking_request_with_a_value_nobody_can_act_on_is_refused(
 
 
 def test_a_booking_request_the_database_cannot_take_is_not_reported_stored(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(frontdesk.store, "BUSY_TIMEOUT_MS", 100)  # the lock is not let go
     path = tmp_path / "frontdesk.db"
     with Store(path) as store:
         other = sqlite3.connect(path, isolation_level=None)
@@ -126,9 +130,10 @@ class Practice:
     def store(self) -> Store:
         return Store(self.config.storage.database)
 
-    def recording(self, name: str, seconds: float, number: str = "") -> Path:
+    def recording(self, name: str, seconds: float, number: str = "", comment: str = "") -> Path:
         path = self.messages / name
-        path.write_bytes(wav_bytes(int(seconds * 8000), {"RECORD_ARTIST": number}))
+        tags = {"RECORD_ARTIST": number, "RECORD_COMMENT": comment}
+        path.write_bytes(wav_bytes(int(seconds * 8000), tags))
         return settled(path)
 
     def flow_call(
@@ -189,7 +194,9 @@ def filled(desk: Practice) -> Practice:
         desk.flow_call(store, VOICEMAIL, minutes_ago=30, reason="speak_to_someone",
                            outcome="voicemail", seconds=3.0)
         desk.fallback_call(store, FALLBACK, minutes_ago=5, number="06\x1b[2J39983333")
-        store.booking_request(REQUEST, at=desk.now - timedelta(minutes=10))
+        ((patient, _),) = store.add_patients([("DUPONT Marie", NUMBER, None)])
+        request = replace(REQUEST, patient_id=patient.id)
+        store.booking_request(request, at=desk.now - timedelta(minutes=10))
     return desk
 
 
@@ -207,7 +214,8 @@ def test_the_staff_see_every_message_and_request_newest_first_with_its_length(
     assert "fallback" in fallback and "0:07" in fallback
     assert fallback.endswith(f"fallback-20261127-091502-{FALLBACK}.wav")
     assert request.split()[0] == "R1" and "booking request" in request
-    assert "move consultation, martin, Tue Thu morning, appointment 42" in request
+    assert "move consultation, martin, Tue Thu morning, patient DUPONT Marie, appointment 42" \
+        in request
     assert "note: après 10 h" in request and NUMBER in request
     assert "speak_to_someone" in voicemail and "0:03" in voicemail
     assert "prescription" in prescription and "0:12" in prescription
@@ -228,13 +236,15 @@ def test_the_json_listing_keeps_its_fields_and_gives_lengths_and_requests(
     assert voicemail["outcome"] == "voicemail"
     assert request["kind"] == "booking_request" and request["ref"] == "R1"
     assert request["call"] == CALL and request["caller_number"] == NUMBER
+    assert request["caller_name"] == "DUPONT Marie"
     assert request["request"] == {
         "action": "move", "kind": "consultation", "practitioner": "martin",
         "preferred_days": [1, 3], "preferred_times": "morning", "callback_number": NUMBER,
-        "patient_id": 7, "appointment_id": "42",
+        "patient_id": 1, "appointment_id": "42",
         "details": {"note": "après 10 h", "spoken": "mardi"},
     }
     assert all(item["done_at"] is None for item in (fallback, request, voicemail, prescription))
+    assert [item["call"] for item in filled.items(capsys, "--limit", "1")] == [FALLBACK]
 
 
 def test_an_item_marked_done_leaves_the_list_and_all_shows_who_and_when(
@@ -325,3 +335,28 @@ def test_a_message_a_row_holds_is_listed_once_however_its_path_was_spelled(
 
     (item,) = desk.items(capsys)
     assert (item["call"], item["seconds"], item["missing"]) == (PRESCRIPTION, 4.0, False)
+
+
+def test_a_flow_message_whose_call_row_was_lost_is_told_by_its_file(
+    desk: Practice, capsys
+) -> None:
+    """The daemon killed while the database could not take its writes: the row never was."""
+    desk.recording(f"{PRESCRIPTION}.wav", 9.0, NUMBER, comment="prescription")
+    desk.recording(f"{VOICEMAIL}.wav", 9.0, NUMBER, comment="\x1b[2Jnot a reason")
+
+    voicemail, prescription = desk.items(capsys)
+    assert (prescription["call"], prescription["caller_number"], prescription["reason"]) == (
+        PRESCRIPTION, NUMBER, "prescription")
+    assert prescription["outcome"] is None and prescription["seconds"] == 9.0
+    assert (voicemail["call"], voicemail["reason"]) == (VOICEMAIL, "other")
+
+
+def test_without_the_messages_directory_the_list_says_so_and_goes_on(
+    filled: Practice, capsys
+) -> None:
+    shutil.rmtree(filled.messages)
+
+    assert filled.messages_command() == 0
+    out, err = capsys.readouterr()
+    assert f"cannot read {filled.messages}" in err
+    assert out.count("MISSING") == 3 and "R1" in out

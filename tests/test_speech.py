@@ -160,3 +160,10 @@ def test_a_moment_is_said_in_the_local_time_it_carries():
     assert moment(datetime(2026, 3, 2, 8, 5, tzinfo=PARIS), "en") == (
         "Monday the second of March at eight oh five am"
     )
+
+
+def test_an_appointment_is_said_with_its_day_date_and_time():
+    when = datetime(2026, 12, 8, 14, 30)
+    assert moment(when, "fr") == "mardi huit décembre à quatorze heures trente"
+    assert moment(when, "en") == "Tuesday the eighth of December at two thirty pm"
+    assert moment(datetime(2027, 3, 1, 9, 0), "fr") == "lundi premier mars à neuf heures"

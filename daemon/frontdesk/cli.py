@@ -7,13 +7,16 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
     from frontdesk.agenda import BookingRequest
     from frontdesk.inbox import InboxItem
+    from frontdesk.store import Reminder
 
 DEFAULT_CONFIG = Path("/etc/frontdesk/frontdesk.toml")
 
@@ -185,6 +188,21 @@ def build_parser() -> argparse.ArgumentParser:
     callbacks.add_argument("ref", nargs="?", metavar="REF", help="with done: what was dealt with")
     callbacks.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="config file")
     callbacks.set_defaults(handler=cmd_callbacks)
+
+    reminders = commands.add_parser(
+        "reminders",
+        help="the reminder calls of a day and how each one ended",
+        description="List the reminder calls of today's run (or --date's): the appointment, "
+        "the practitioner, the patient, the attempts and the outcome (confirmed, cancelled, "
+        "answered without confirming, no answer, failed, pending with its next attempt). "
+        "Works from the database, with or without the daemon running.",
+    )
+    reminders.add_argument("--date", type=date.fromisoformat, metavar="YYYY-MM-DD",
+                           help="the run of that day (default: today)")
+    reminders.add_argument("--masked", action="store_true",
+                           help="hide the patients' names and most of their numbers")
+    reminders.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="config file")
+    reminders.set_defaults(handler=cmd_reminders)
 
     messages = commands.add_parser(
         "messages",
@@ -516,6 +534,43 @@ def cmd_callbacks(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reminders(args: argparse.Namespace) -> int:
+    from zoneinfo import ZoneInfo
+
+    from frontdesk.logs import mask_number
+    from frontdesk.store import Store
+
+    config = _load_or_report(args.config)
+    if config is None:
+        return 1
+    zone = ZoneInfo(config.practice.timezone)
+    day = args.date or datetime.now(zone).date()
+    with Store(config.storage.database) as store:
+        reminders = store.reminders(day.isoformat())
+    print(_titled_table(
+        f"Reminder calls of {day:%a %d/%m/%Y}",
+        ("appointment", "practitioner", "patient", "number", "attempts", "outcome"),
+        [(f"{r.starts_at.astimezone(zone):%a %d/%m %H:%M}", r.practitioner,
+          "-" if args.masked else r.patient_name or "-",
+          mask_number(r.number) if args.masked else r.number or "-", str(r.attempts),
+          _reminder_outcome(r, zone))
+         for r in reminders],
+    ))
+    return 0
+
+
+def _reminder_outcome(reminder: Reminder, zone: ZoneInfo) -> str:
+    """What became of a reminder, as the staff read it."""
+    state = reminder.state
+    if state == "pending" and reminder.next_attempt_at is not None:
+        return f"pending, next at {reminder.next_attempt_at.astimezone(zone):%H:%M}"
+    if state == "answered":
+        return "heard, not confirmed" + (f" (keys {reminder.answer})" if reminder.answer else "")
+    if state in ("failed", "no_answer", "skipped"):
+        return f"{state.replace('_', ' ')} ({reminder.last_result})"
+    return state
+
+
 def cmd_messages(args: argparse.Namespace) -> int:
     """Reads and writes the database directly: it works while the daemon is stopped."""
     import getpass
@@ -525,7 +580,7 @@ def cmd_messages(args: argparse.Namespace) -> int:
     from frontdesk.inbox import inbox, mark_done
     from frontdesk.store import Store
 
-    config = _load_or_report(args.config)
+    config = _load_or_report(args.config, data_directories=False)  # the list says it
     if config is None:
         return 1
     if args.action == "done" and not args.ref:
@@ -541,11 +596,14 @@ def cmd_messages(args: argparse.Namespace) -> int:
             print(f"{args.ref}: done")
             return 0
         items = inbox(store, directory, include_done=args.all)[: max(args.limit, 0)]
+    if not os.access(directory, os.R_OK | os.X_OK):
+        print(f"frontdesk messages: cannot read {directory}: the messages no call record "
+              "holds yet are not listed", file=sys.stderr)
     if args.json:
-        print(json.dumps([_inbox_json(item) for item in items], indent=2, ensure_ascii=False))
+        print(json.dumps([_inbox_json(item) for item in items], indent=2))
         return 0
     zone = ZoneInfo(config.practice.timezone)
-    header = ("ref", "when", "number", "reason", "length", "message or request")
+    header: tuple[str, ...] = ("ref", "when", "number", "reason", "length", "message or request")
     rows = [_inbox_row(item, zone) for item in items]
     if args.all:
         header += ("done",)
@@ -559,7 +617,7 @@ WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 def _inbox_row(item: InboxItem, zone: tzinfo) -> tuple[str, ...]:
     if item.request is not None:
-        length, what = "-", _request_text(item.request)
+        length, what = "-", _request_text(item.request, item.caller_name)
     elif item.missing:
         length, what = "MISSING", f"{item.file} (file not found)"
     else:
@@ -568,11 +626,14 @@ def _inbox_row(item: InboxItem, zone: tzinfo) -> tuple[str, ...]:
             item.caller_number or "hidden", item.reason, length, what)
 
 
-def _request_text(request: BookingRequest) -> str:
-    """`move consultation, martin, Tue Thu morning, appointment 42, note: après 10 h`."""
+def _request_text(request: BookingRequest, patient: str) -> str:
+    """`move consultation, martin, Tue Thu morning, patient DUPONT Marie, appointment 42,
+    note: après 10 h`."""
     days = " ".join(WEEKDAY_NAMES[day] for day in request.preferred_days) or "any day"
     parts = [f"{request.action} {request.kind}", request.practitioner or "first available",
              f"{days} {request.preferred_times}"]
+    if patient:
+        parts.append(f"patient {patient}")
     if request.appointment_id:
         parts.append(f"appointment {request.appointment_id}")
     parts += [f"{name}: {value}" for name, value in request.details.items()]

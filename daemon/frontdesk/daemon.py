@@ -25,6 +25,7 @@ import structlog
 
 from frontdesk.agenda import Agenda, open_agenda
 from frontdesk.agenda.phone import AgendaHealth, AgendaLine
+from frontdesk.agenda.reminders import ReminderDesk
 from frontdesk.clock import Clock, RealClock
 from frontdesk.config import ConfigError, load_config
 from frontdesk.config.loader import may_dial
@@ -183,6 +184,8 @@ class Daemon:
         self.messages = MessageLinker(self)
         self.supervisor = Supervisor(self)
         self.daily = DailyJobs(self)
+        self.reminders = ReminderDesk(self)
+        """Reminder calls before appointments ([reminders]; frontdesk.agenda.reminders)."""
 
     @classmethod
     def from_path(cls, path: Path, **kwargs) -> Daemon:
@@ -209,6 +212,7 @@ class Daemon:
         self.queue.start()
         self.callbacks.start()
         self.control.start()
+        self.reminders.start()
         self._start_panel()
         try:
             self.control_socket.start()
@@ -245,6 +249,7 @@ class Daemon:
         `grace` seconds, then are cut (their records say interrupted; FreeSWITCH's dialplan
         fallback takes those callers)."""
         self._stopping.set()
+        self.reminders.stop()
         self.panel.stop()
         self.control_socket.stop()
         self.messages.stop()
@@ -343,6 +348,9 @@ class Daemon:
             return
         self._calls[uuid] = cast(gevent.Greenlet, gevent.getcurrent())  # the server spawned it
         self._remember_served(uuid)
+        if session.variable(commands.REMINDER) is not None:
+            self._reminder_call(session, call_log)
+            return
         if feature_of(config, session.destination) is not None:
             self._feature_call(session, config, schedule, call_log)
             return
@@ -458,6 +466,21 @@ class Daemon:
             call_log.warning("feature.lost", error=str(error))
         except Exception:
             call_log.exception("feature.failed")
+        finally:
+            session.close()
+            self._calls.pop(session.uuid, None)
+
+    def _reminder_call(self, session: CallSession, call_log) -> None:
+        """A reminder call the patient answered (frontdesk.agenda.reminders): no call record,
+        its answer is stored with the reminder."""
+        try:
+            session.myevents()
+            session.linger(LINGER_SECONDS)
+            self.reminders.converse(session)
+        except (CallGone, ESLError) as error:
+            call_log.warning("reminders.call_lost", error=str(error))
+        except Exception:
+            call_log.exception("reminders.call_failed")
         finally:
             session.close()
             self._calls.pop(session.uuid, None)

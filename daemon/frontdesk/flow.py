@@ -380,7 +380,7 @@ class CallFlow:
             step=lambda event, key: self._step(node.name, event, key),
             record=self._on_agenda_action,
             confirm_callback_number=self._callback_number,
-            record_name=lambda: self._record_name(node.name),
+            record_name=lambda: self._record_name(node),
             now=self.clock.wall,
         )
         if isinstance(node, BookingNode):
@@ -398,7 +398,7 @@ class CallFlow:
     def _message(self, node: MessageNode) -> None:
         self.result.end_node = node.name
         self._play(node.prompt)
-        if self._record(node.name, node.max_seconds) is not None:
+        if self._record(node.name, node.max_seconds, node.reason) is not None:
             self.result.outcome = "voicemail" if self._fallback else "message"
         if self.session.hungup.is_set():
             return
@@ -406,10 +406,14 @@ class CallFlow:
             self._play(node.thanks_prompt)
         self._goodbye()
 
-    def _record(self, node_name: str, max_seconds: int) -> str | None:
+    def _record(self, node_name: str, max_seconds: int, node_reason: str) -> str | None:
         """Record the caller (until #, silence or `max_seconds`) into the call's message
-        file; its path when it holds a message, which is then the call's."""
+        file, tagged with the call's reason (else `node_reason`); its path when it holds a
+        message, which is then the call's."""
         self.session.set("playback_terminators", "#")
+        reason = self.result.reason or node_reason
+        for name, value in commands.message_tags(self.session.caller_number, reason).items():
+            self.session.set(name, value)
         target = self.config.storage.messages / f"{self.session.uuid}.wav"
         done = self.session.execute(
             "record",
@@ -425,9 +429,9 @@ class CallFlow:
         self.result.message_file = str(target)
         return str(target)
 
-    def _record_name(self, node_name: str) -> str | None:
+    def _record_name(self, node: AgendaNode) -> str | None:
         """A new patient says their name (frontdesk.agenda.phone), for the staff."""
-        recorded = self._record(node_name, NAME_SECONDS)
+        recorded = self._record(node.name, NAME_SECONDS, node.reason)
         self.session.set("playback_terminators", "none")
         return recorded
 

@@ -7,7 +7,7 @@ Two kinds of item, newest first:
   of FreeSWITCH's dialplan; a call cut by a daemon that died). Every message file of
   ``[storage] messages`` is an item, whether a call's row holds it already or not yet (the
   daemon links files at start and every minute, `frontdesk.messages`): a message recorded while
-  the daemon is down is listed at once, and a file is listed once however many rows know it.
+  the daemon is down is listed at once, and each file once.
   Its ref is the start of its call's uuid; done marks are kept per call (``message_done``).
 - a **booking request** (`frontdesk.agenda.BookingRequest`, the hand-off agenda's): ref
   ``R<id>``; its done mark is on its row.
@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from frontdesk.agenda import BookingRequest
+from frontdesk.config.model import REASONS
 from frontdesk.messages import (
+    WavInfo,
     is_message,
     message_file,
     read_wav_info,
@@ -74,9 +76,8 @@ class InboxItem:
 def inbox(store: Store, directory: Path, *, include_done: bool = False) -> list[InboxItem]:
     """The open items (`include_done`: every item), newest first."""
     requests = store.booking_requests(include_done=include_done)
-    items = [*_messages(store, directory), *map(_request_item, requests)]
-    if not include_done:
-        items = [item for item in items if item.done_at is None]
+    items = [*_messages(store, directory, include_done),
+             *(_request_item(store, filed) for filed in requests)]
     return sorted(items, key=lambda item: item.at, reverse=True)
 
 
@@ -97,17 +98,21 @@ def mark_done(store: Store, directory: Path, ref: str, *, by: str, at: datetime)
     return store.message_done(calls.pop(), by=by, at=at)
 
 
-def _messages(store: Store, directory: Path) -> Iterator[InboxItem]:
+def _messages(store: Store, directory: Path, include_done: bool) -> Iterator[InboxItem]:
+    """Each message file once; those of calls marked done only with `include_done` (their
+    files are not even opened otherwise: the directory keeps every message ever left)."""
     marks = store.message_marks()
     rows = store.messages()
     held = {Path(row["message_file"]).name for row in rows}  # however the path was spelled
     for row in rows:
-        path = Path(row["message_file"])
-        found = message_file(path)
-        yield _message_item(path, found is not None and found.fallback, row, marks,
-                            at=row["started_at"], uuid=row["uuid"])
+        if include_done or row["uuid"] not in marks:
+            path = Path(row["message_file"])
+            found = message_file(path)
+            yield _message_item(path, found is not None and found.fallback, row, marks,
+                                at=row["started_at"], uuid=row["uuid"])
     for found, mtime in settled_messages(directory):
-        if found.path.name not in held and is_message(found.path):
+        shown = include_done or found.call_uuid not in marks
+        if shown and found.path.name not in held and is_message(found.path):
             row = store.get_call(found.call_uuid) or {}
             at = row.get("started_at") or found.stamp or datetime.fromtimestamp(mtime, UTC)
             yield _message_item(found.path, found.fallback, row, marks,
@@ -129,7 +134,7 @@ def _message_item(
     return InboxItem(
         ref=uuid[:MESSAGE_REF_LENGTH],
         at=at,
-        reason=row.get("reason") or ("fallback" if fallback else "other"),
+        reason=row.get("reason") or _tagged_reason(info) or ("fallback" if fallback else "other"),
         caller_number=row.get("caller_number") or (info.artist if info else ""),
         caller_name=row.get("caller_name") or "",
         call_uuid=uuid,
@@ -141,13 +146,20 @@ def _message_item(
     )
 
 
-def _request_item(filed: FiledBookingRequest) -> InboxItem:
+def _tagged_reason(info: WavInfo | None) -> str | None:
+    """The reason the flow wrote into its message (`esl.commands.message_tags`)."""
+    return info.comment if info is not None and info.comment in REASONS else None
+
+
+def _request_item(store: Store, filed: FiledBookingRequest) -> InboxItem:
     request = filed.request
+    patient = None if request.patient_id is None else store.get_patient(request.patient_id)
     return InboxItem(
         ref=f"{REQUEST_REF}{filed.id}",
         at=filed.created_at,
         reason=BOOKING_REQUEST,
         caller_number=request.callback_number,
+        caller_name="" if patient is None else patient.name,
         call_uuid=request.call_uuid,
         request=request,
         done_at=filed.done_at,

@@ -4,7 +4,8 @@ FreeSWITCH writes two kinds of message files into ``[storage] messages``:
 
 - ``<uuid>.wav``: a message node of the flow (frontdesk.flow). The daemon puts the file on the
   call's row when the record ends; a daemon killed meanwhile never does, so the file is linked
-  to its (interrupted) row here.
+  to its (interrupted) row here. The flow tags it with the caller's number and the reason
+  (``IART``, ``ICMT``: `frontdesk.esl.commands.message_tags`), for a row that was lost.
 - ``fallback-<YYYYmmdd-HHMMSS>-<uuid>.wav``: the static fallback of the shipped dialplan, run
   when the daemon is down or did not serve the call. Its calls have no row: one is created here
   (outcome and reason "fallback"), with the caller's number FreeSWITCH wrote into the file

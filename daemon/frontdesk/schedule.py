@@ -67,6 +67,10 @@ class Schedule:
             return ScheduleState(override.mode, "manual override", overridden=True)
         return self._scheduled(when.astimezone(self.zone))
 
+    def holiday(self, day: dt.date) -> str | None:
+        """The public holiday's name on `day`; None when it is none (or holidays are off)."""
+        return self._holidays.get(day) if self._holidays is not None else None
+
     def next_change(self, when: dt.datetime) -> dt.datetime | None:
         """When the scheduled state (ignoring any override) next differs from the one at
         `when`, in the practice's zone; None if it never changes within a year."""
@@ -89,10 +93,9 @@ class Schedule:
         for closure in self.settings.closures:
             if closure.start <= day <= closure.end:
                 return ScheduleState("closure", closure.reason)
-        if self._holidays is not None:
-            name = self._holidays.get(day)
-            if name:
-                return ScheduleState("holiday", name)
+        name = self.holiday(day)
+        if name:
+            return ScheduleState("holiday", name)
         ranges = self.settings.week.get(day.weekday(), ())
         now = local.time().replace(tzinfo=None)
         if any(opening.start <= now < opening.end for opening in ranges):

@@ -117,8 +117,8 @@ def moment(when: datetime, language: str) -> str:
 
 
 _FR_TITLES = {"docteur": "le docteur", "dr": "le docteur", "docteure": "la docteure",
-              "dre": "la docteure"}
-_EN_TITLES = {"doctor": "Doctor", "dr": "Doctor"}
+              "dre": "la docteure", "professeur": "le professeur", "pr": "le professeur"}
+_EN_TITLES = {"doctor": "Doctor", "dr": "Doctor", "professor": "Professor"}
 
 
 def practitioner(name: str, language: str) -> str:

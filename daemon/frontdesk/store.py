@@ -154,6 +154,40 @@ class Override:
     set_by: str
 
 
+REMINDER_STATES = (
+    "pending", "calling", "confirmed", "cancelled", "answered", "no_answer", "failed", "skipped"
+)
+"""pending: to call (first time, or again after no answer); calling: a call is being placed or
+under way; confirmed / cancelled: the patient's answer (written to the agenda); answered: the
+patient heard the reminder and kept the appointment without confirming it; no_answer: every
+attempt went unanswered; failed: the call could not be made (or was cut by a restart: never
+placed twice); skipped: the appointment was cancelled or moved before the call."""
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """One appointment's reminder call (frontdesk.agenda.reminders)."""
+
+    id: int
+    appointment_id: str
+    run_date: str
+    """The local date (YYYY-MM-DD) of the run that calls it."""
+    starts_at: datetime
+    practitioner: str
+    patient_name: str
+    number: str
+    state: str
+    """One of REMINDER_STATES."""
+    attempts: int
+    next_attempt_at: datetime | None
+    last_result: str | None
+    """Why the last attempt ended (NO_ANSWER, USER_BUSY, the key pressed...)."""
+    answer: str | None
+    """The keys the patient pressed (``1``, ``2`` then ``1``...)."""
+    last_attempt_at: datetime | None
+    ended_at: datetime | None
+
+
 CALLBACK_STATES = ("pending", "completed", "failed", "done")
 """pending: waiting for its turn or a retry; completed: staff and patient were connected;
 failed: every attempt failed (the staff's list); done: marked done by the staff."""
@@ -477,6 +511,24 @@ def m012_agenda_outcomes(db: Database) -> None:
     actions.create_index(["at"])
 
 
+def m013_reminders(db: Database) -> None:
+    """Reminder calls: one row per appointment, ever (its id is unique), so a restart never
+    calls twice."""
+    reminders = _table(db, "reminders")
+    reminders.create(
+        {"id": int, "appointment_id": str, "run_date": str, "starts_at": str,
+         "practitioner": str, "patient_name": str, "number": str, "state": str,
+         "attempts": int, "next_attempt_at": str, "last_result": str, "answer": str,
+         "planned_at": str, "last_attempt_at": str, "ended_at": str},
+        pk="id",
+        not_null={"appointment_id", "run_date", "starts_at", "practitioner", "patient_name",
+                  "number", "state", "attempts", "planned_at"},
+        defaults={"attempts": 0},
+    )
+    reminders.create_index(["appointment_id"], unique=True)
+    reminders.create_index(["run_date", "state"])
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_calls,
     m002_overrides,
@@ -490,6 +542,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m010_agenda,
     m011_inbox,
     m012_agenda_outcomes,
+    m013_reminders,
 )
 
 
@@ -1603,6 +1656,69 @@ class Store:
         self._change(_set_appointment_state, appointment_id, "confirmed",
                      {"confirmed_by": by, "confirmed_at": _ts(at)})
 
+    # -- reminder calls (frontdesk.agenda.reminders) ------------------------------------
+
+    def reminder_planned(
+        self,
+        appointment_id: str,
+        *,
+        run_date: str,
+        starts_at: datetime,
+        practitioner: str,
+        patient_name: str,
+        number: str,
+        at: datetime,
+    ) -> None:
+        """A reminder to place for this appointment, unless it already has one (any state)."""
+        row = {"appointment_id": appointment_id, "run_date": run_date,
+               "starts_at": _ts(starts_at), "practitioner": practitioner,
+               "patient_name": patient_name, "number": number, "state": "pending",
+               "attempts": 0, "planned_at": _ts(at)}
+        self._write(_insert_reminder, row)
+
+    def due_reminders(self, run_date: str, now: datetime) -> list[Reminder]:
+        """The run's pending reminders whose time has come (first attempt, or retry due),
+        soonest appointment first."""
+        return [_decode_reminder(row) for row in self._run(_due_reminders, run_date, _ts(now))]
+
+    def reminders(self, run_date: str) -> list[Reminder]:
+        """Every reminder of one run (a local date), soonest appointment first."""
+        return [_decode_reminder(row) for row in self._run(_run_reminders, run_date)]
+
+    def reminder_calling(self, reminder_id: int, *, at: datetime) -> bool:
+        """Mark a pending reminder as being called, written before the call is placed (a
+        restart then never calls it again); False when it is no longer pending."""
+        return self._change(_reminder_calling, reminder_id, _ts(at))
+
+    def reminder_ended(
+        self,
+        reminder_id: int,
+        *,
+        state: str,
+        result: str,
+        at: datetime,
+        answer: str | None = None,
+        next_attempt_at: datetime | None = None,
+    ) -> None:
+        """How an attempt ended: the reminder's new state (``pending`` again for a retry at
+        `next_attempt_at`), its result and the keys the patient pressed."""
+        if state not in REMINDER_STATES:
+            raise ValueError(f"unknown reminder state {state!r}")
+        updates = {"state": state, "last_result": result, "answer": answer,
+                   "next_attempt_at": _ts_or_none(next_attempt_at),
+                   "ended_at": None if state == "pending" else _ts(at)}
+        self._write(_update_reminder, reminder_id, updates)
+
+    def reminders_cut(self, at: datetime) -> None:
+        """At start: reminders a previous run was calling when it stopped are failed, never
+        placed again (the patient may have heard them)."""
+        self._write(_reminders_cut, _ts(at))
+
+    def reminders_over(self, run_date: str, at: datetime) -> None:
+        """Pending reminders of runs before `run_date` were not reached in their window:
+        ``no_answer`` when called at least once, else ``failed``."""
+        self._write(_reminders_over, run_date, _ts(at))
+
 
 # --- statements (each runs in the worker thread) ------------------------------------------
 
@@ -2179,3 +2295,73 @@ def _message_marks(db: Database) -> dict[str, tuple[datetime, str]]:
     rows = db.query("SELECT call_uuid, done_at, done_by FROM message_done")
     return {row["call_uuid"]: (datetime.fromisoformat(row["done_at"]), row["done_by"])
             for row in rows}
+
+
+def _insert_reminder(db: Database, row: dict[str, Any]) -> None:
+    _table(db, "reminders").insert(row, ignore=True)
+
+
+_REMINDERS_BY_TIME = " ORDER BY starts_at, id"
+
+
+def _due_reminders(db: Database, run_date: str, now: str) -> list[dict[str, Any]]:
+    return list(db.query(
+        "SELECT * FROM reminders WHERE run_date = ? AND state = 'pending'"
+        " AND (next_attempt_at IS NULL OR next_attempt_at <= ?)" + _REMINDERS_BY_TIME,
+        [run_date, now],
+    ))
+
+
+def _run_reminders(db: Database, run_date: str) -> list[dict[str, Any]]:
+    return list(db.query("SELECT * FROM reminders WHERE run_date = ?" + _REMINDERS_BY_TIME,
+                         [run_date]))
+
+
+def _reminder_calling(db: Database, reminder_id: int, at: str) -> bool:
+    cursor = db.execute(
+        "UPDATE reminders SET state = 'calling', attempts = attempts + 1, last_attempt_at = ?,"
+        " next_attempt_at = NULL WHERE id = ? AND state = 'pending'",
+        [at, reminder_id],
+    )
+    return cursor.rowcount == 1
+
+
+def _update_reminder(db: Database, reminder_id: int, updates: dict[str, Any]) -> None:
+    columns = ", ".join(f"[{name}] = ?" for name in updates)
+    db.execute(f"UPDATE reminders SET {columns} WHERE id = ?", [*updates.values(), reminder_id])
+
+
+def _reminders_cut(db: Database, at: str) -> None:
+    db.execute(
+        "UPDATE reminders SET state = 'failed', last_result = 'interrupted', ended_at = ?"
+        " WHERE state = 'calling'",
+        [at],
+    )
+
+
+def _reminders_over(db: Database, run_date: str, at: str) -> None:
+    db.execute(
+        "UPDATE reminders SET state = CASE WHEN attempts > 0 THEN 'no_answer' ELSE 'failed' END,"
+        " last_result = coalesce(last_result, 'outside the window'), next_attempt_at = NULL,"
+        " ended_at = ? WHERE state = 'pending' AND run_date < ?",
+        [at, run_date],
+    )
+
+
+def _decode_reminder(row: dict[str, Any]) -> Reminder:
+    return Reminder(
+        id=row["id"],
+        appointment_id=row["appointment_id"],
+        run_date=row["run_date"],
+        starts_at=datetime.fromisoformat(row["starts_at"]),
+        practitioner=row["practitioner"],
+        patient_name=row["patient_name"],
+        number=row["number"],
+        state=row["state"],
+        attempts=row["attempts"],
+        next_attempt_at=_dt(row["next_attempt_at"]),
+        last_result=row["last_result"],
+        answer=row["answer"],
+        last_attempt_at=_dt(row["last_attempt_at"]),
+        ended_at=_dt(row["ended_at"]),
+    )

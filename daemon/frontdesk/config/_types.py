@@ -535,6 +535,8 @@ def check_default(kind: Value) -> str:
 
 def _as_written(value: Any) -> Any:
     """A default as the technician would write it in the file."""
+    if isinstance(value, tuple) and value and all(isinstance(v, dt.time) for v in value):
+        return "-".join(v.strftime("%H:%M") for v in value)  # a range of TimeRanges
     if isinstance(value, tuple):
         return [_as_written(item) for item in value]
     if isinstance(value, PurePath):

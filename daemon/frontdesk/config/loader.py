@@ -54,6 +54,7 @@ from .model import (
     QueueNode,
     QueueSettings,
     RecordingSettings,
+    RemindersSettings,
     Scenario,
     ScheduleSettings,
     StorageSettings,
@@ -111,7 +112,8 @@ def load_config(
     missing prompt files are not errors, and the ESL password file is not read (the password
     is then empty). The daemon always checks them. `data_directories=False` does not require
     the messages directory, for `frontdesk freeswitch-config`, which a staged install
-    (DESTDIR) runs before the box's data directories are in their place.
+    (DESTDIR) runs before the box's data directories are in their place, and for `frontdesk
+    messages`, which lists what it can and says it could not read the directory.
     """
     source = Path(path)
     name = str(path)
@@ -345,6 +347,7 @@ class _Builder:
         agenda = self.agenda()
         if flow is not None:
             self.check_agenda_nodes(flow, agenda, queue)
+        reminders = self.reminders(agenda)
         if self.issues:
             return None
         # a section reader returns None only after adding an issue
@@ -372,6 +375,7 @@ class _Builder:
             maintenance=maintenance,
             panel=panel,
             agenda=agenda,
+            reminders=reminders,
             allow_international=outside["allow_international"],
             prompt_directory=prompt_directory,
             prompt_voice=prompt_settings.get("voice"),
@@ -583,6 +587,24 @@ class _Builder:
                     "needs queue.callback_prompt: with the hand-off agenda (or no [agenda]) the "
                     "caller confirms the number the desk calls back on",
                 )
+
+    def reminders(self, agenda: AgendaSettings | None) -> RemindersSettings:
+        values = self.section("reminders")
+        here = ("reminders",)
+        if values.get("enabled"):
+            if agenda is None and "agenda" not in self.raw:
+                self.add(here + ("enabled",), "reminder calls need an [agenda] section")
+            elif agenda is not None and agenda.adapter == "handoff":
+                self.add(here + ("enabled",),
+                         "reminder calls need an agenda that can be read: [agenda] adapter "
+                         "'builtin' or 'caldav', not 'handoff'")
+            if "trunk" not in self.raw:
+                self.add(here + ("enabled",),
+                         "reminder calls go out through the trunk: set [trunk] (its caller_id "
+                         "is the number patients see)")
+            if values.get("window") == ():
+                self.add(here + ("window",), "must not be empty: calls are placed only there")
+        return RemindersSettings(**values)
 
     def check_secret_file(self, file: Path, path: tuple[str, ...]) -> None:
         """A secrets file must be readable, not empty, and readable by its owner only."""

@@ -31,6 +31,7 @@ from ._types import (
     Secret,
     SipName,
     Str,
+    TimeRanges,
     Timezone,
     key,
 )
@@ -547,6 +548,32 @@ class AgendaSettings:
     caldav_password_file: Path | None = key(Str(doc="file holding the CalDAV password"), None)
 
 
+WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+@dataclass(frozen=True)
+class RemindersSettings:
+    """Reminder calls the day before an appointment (frontdesk.agenda.reminders)."""
+
+    enabled: bool = key(Bool(), False)
+    window: tuple[tuple[time, time], ...] = key(
+        TimeRanges(), ((time(10, 0), time(12, 0)), (time(17, 0), time(19, 0)))
+    )
+    """Local times in which reminder calls may be placed (a retry waits for the next range)."""
+    days: tuple[str, ...] = key(List(Str(choices=WEEKDAY_NAMES), nonempty=True),
+                                WEEKDAY_NAMES[:6])
+    """Days on which reminder calls are placed (never on a public holiday of the schedule); a
+    day's appointments are reminded on the last of these days at least `days_before` days
+    ahead (Saturday for Monday)."""
+    days_before: int = key(Int(minimum=1, maximum=7), 1)
+    max_calls: int = key(Int(minimum=1, maximum=10), 2)
+    """Reminder calls at once."""
+    retries: int = key(Int(minimum=0, maximum=5), 2)
+    """More attempts after no answer or busy."""
+    retry_minutes: int = key(Int(minimum=5, maximum=600), 30)
+    ring_seconds: int = key(Int(minimum=10, maximum=120), 30)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Config:
     source: Path
@@ -571,6 +598,7 @@ class Config:
     panel: PanelSettings = PanelSettings()
     agenda: AgendaSettings | None = None
     """None: no [agenda] section (no booking by phone)."""
+    reminders: RemindersSettings = RemindersSettings()
     network: NetworkSettings | None = None
     phones: PhoneSettings | None = None
     trunk: TrunkSettings | None = None

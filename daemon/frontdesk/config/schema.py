@@ -46,6 +46,7 @@ from .model import (
     QueueNode,
     QueueSettings,
     RecordingSettings,
+    RemindersSettings,
     Scenario,
     ScheduleSettings,
     StorageSettings,
@@ -115,6 +116,7 @@ FLOW = Table.of(FlowSettings, required=True).with_keys(
 QUEUE = Table.of(QueueSettings)
 PANEL = Table.of(PanelSettings)
 AGENDA = Table.of(AgendaSettings)
+REMINDERS = Table.of(RemindersSettings)
 
 ROOT = Table(
     {
@@ -136,6 +138,7 @@ ROOT = Table(
         "queue": QUEUE,
         "panel": PANEL,
         "agenda": AGENDA,
+        "reminders": REMINDERS,
         "rehearse": TableArray(Table.of(Scenario)),
     }
 )

@@ -226,9 +226,16 @@ def caller_id(number: str | None, name: str | None = None) -> dict[str, str]:
     return shown
 
 
-def originate(dial: str, application: str = "park") -> str:
-    """The ``originate`` api command: ring `dial`, then run `application` on the new leg."""
-    return f"originate {dial} &{application}()"
+def originate(dial: str, application: str = "park", argument: str = "") -> str:
+    """The ``originate`` api command: ring `dial`, then run `application` (with `argument`)
+    on the new leg. An argument with blanks is single-quoted as a whole: FreeSWITCH splits
+    the command on blanks outside quotes and takes the quotes off."""
+    if not argument:
+        return f"originate {dial} &{application}()"
+    check_line(argument)
+    if "'" in argument:
+        raise ValueError(f"quote in an originate application's argument: {argument!r}")
+    return f"originate {dial} '&{application}({argument})'"
 
 
 def ring(leg: str, target: str, ring_seconds: float, shown: Mapping[str, str]) -> str:
@@ -241,6 +248,30 @@ def ring(leg: str, target: str, ring_seconds: float, shown: Mapping[str, str]) -
         **shown,
     }
     return originate(dial_string(target, variables))
+
+
+REMINDER = "frontdesk_reminder"
+"""Channel variable of a reminder call: the id of the reminder it places (see `into_socket`)."""
+
+
+def into_socket(
+    leg: str,
+    target: str,
+    ring_seconds: float,
+    variables: Mapping[str, str],
+    address: tuple[str, int],
+) -> str:
+    """Ring `target` on a new leg `leg` and, once answered, hand it to the daemon's outbound
+    socket at `address` (``socket host:port async full``, as the practice line's dialplan
+    does), with the channel `variables` (the socket's token, `REMINDER`, the caller id)."""
+    host, port = address
+    dial = dial_string(target, {
+        "origination_uuid": leg,
+        "ignore_early_media": "true",
+        "originate_timeout": int(ring_seconds),
+        **variables,
+    })
+    return originate(dial, "socket", f"{_part(host)}:{int(port)} async full")
 
 
 def bridge_dial(target: str, ring_seconds: float, shown: Mapping[str, str]) -> str:
@@ -295,6 +326,15 @@ def play_and_get_digits(
         f"{min_digits} {max_digits} 1 {timeout_ms} # {prompt} {invalid} "
         f"{variable} {regex} {inter_digit_ms}"
     )
+
+
+def message_tags(number: str | None, reason: str) -> dict[str, str]:
+    """Channel variables to set before a caller's message is recorded: mod_sndfile writes
+    ``RECORD_ARTIST`` and ``RECORD_COMMENT`` into the WAV's INFO tags (IART, ICMT), as the
+    shipped static fallback does with the number, so the file itself tells who called and why
+    even when its call's row was lost."""
+    _words(reason)
+    return {"RECORD_ARTIST": digits(number), "RECORD_COMMENT": reason}
 
 
 def record(path: str, max_seconds: int, silence_threshold: int, silence_seconds: int) -> str:

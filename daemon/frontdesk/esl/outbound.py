@@ -125,6 +125,10 @@ class CallSession:
     def destination(self) -> str:
         return self._value("Caller-Destination-Number")
 
+    def variable(self, name: str) -> str | None:
+        """A channel variable of the channel data (``variable_<name>``), None when unset."""
+        return self._data.variable(name) if self._data is not None else None
+
     def has_token(self, token: str) -> bool:
         """Whether the channel data carries `token` in `TOKEN_VARIABLE` (constant time)."""
         given = self._data.variable(TOKEN_VARIABLE) if self._data is not None else None

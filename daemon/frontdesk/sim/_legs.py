@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import gevent
 import gevent.event
@@ -11,6 +12,9 @@ import gevent.event
 from frontdesk.clock import Clock
 
 from ._channel import Channel, new_uuid
+
+if TYPE_CHECKING:
+    from .session import CallerScript, SimCall
 
 DEFAULT_ORIGINATE_TIMEOUT = 60.0
 
@@ -38,6 +42,11 @@ class Outside:
     calls_answered: int = 0
     shown: list[tuple[str, str]] = field(default_factory=list)
     """(caller id number, name) this phone showed for each call that rang it."""
+    script: CallerScript | None = None
+    """What the person who answers does when the call is handed to the daemon's socket
+    (``originate … '&socket(…)'``); None: they just listen (no key)."""
+    conversations: list[SimCall] = field(default_factory=list)
+    """The calls of this number handed to the daemon's socket, in order."""
 
 
 Endpoint = Phone | Outside

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from xml.sax.saxutils import escape as xml_escape
@@ -300,10 +301,16 @@ class Simulator:
         self.fire(self.events.simple("CUSTOM", headers, subclass=subclass))
 
     def add_outside(
-        self, number: str, *, answer_after: float | None = 1.0, talk_seconds: float = 20.0
+        self,
+        number: str,
+        *,
+        answer_after: float | None = 1.0,
+        talk_seconds: float = 20.0,
+        script: CallerScript | None = None,
     ) -> Outside:
-        """A number reachable as ``sofia/gateway/<any gateway>/<number>``."""
-        outside = Outside(number, answer_after, talk_seconds)
+        """A number reachable as ``sofia/gateway/<any gateway>/<number>``; `script`: what its
+        person does in a call handed to the daemon's socket."""
+        outside = Outside(number, answer_after, talk_seconds, script=script)
         self.outside[number] = outside
         return outside
 
@@ -329,6 +336,9 @@ class Simulator:
     def session_ended(self, session: OutboundSession) -> None:
         self._sessions.pop(session.channel.uuid, None)
         self.channels.pop(session.channel.uuid, None)
+        endpoint = self._leg_endpoints.pop(session.channel.uuid, None)
+        if endpoint is not None:  # an originated leg handed to the socket
+            endpoint.state = "idle"
 
     def resolve(self, target: str, busy_ok: bool = False) -> Endpoint | str:
         """The endpoint behind one dial target, or the failure cause."""
@@ -593,15 +603,41 @@ class Simulator:
         self.end_leg(first, first.hangup_cause)
 
     def _api_originate(self, arg: str) -> tuple[str, Deferred]:
-        dialstring = (split_outside_quotes(arg.strip(), " ") or [""])[0]
+        """``originate <dial string> &park()`` or ``… '&socket(<host:port> async full)'``
+        (FreeSWITCH takes the quotes off): once answered the leg is parked, or handed to the
+        outbound socket like a call of the dialplan, with the dial string's variables on it."""
+        words = split_outside_quotes(arg.strip(), " ") or [""]
+        dialstring = words[0]
+        application = words[1].strip("'") if len(words) > 1 else "&park()"
+        socket_to = _socket_address(application)
         result = self.dial(dialstring, channel_vars={}, caller=None)
         after: Deferred = (lambda: self.release(result)) if result.losers else None
         if result.winner is None:
             return f"-ERR {result.cause}\n", after
         winner = result.winner
         winner.leg.state = "CS_EXECUTE"
-        gevent.spawn(self._parked_leg, winner)
+        if socket_to is None:
+            gevent.spawn(self._parked_leg, winner)
+        else:
+            self._hand_to_socket(winner, parse_dialstring(dialstring)[0], socket_to)
         return f"+OK {winner.leg.uuid}\n", after
+
+    def _hand_to_socket(
+        self, ringing: Ringing, variables: dict[str, str], address: tuple[str, int]
+    ) -> None:
+        """The answered leg runs ``socket``: an outbound session towards `address`, played
+        by the endpoint's script; when the socket application returns the leg hangs up (it
+        has nothing else to run)."""
+        leg, endpoint = ringing.leg, ringing.endpoint
+        leg.variables.update(variables)
+        script = endpoint.script if isinstance(endpoint, Outside) else None
+        session = OutboundSession.for_leg(self, leg, script or CallerScript(), address)
+        if isinstance(endpoint, Outside):
+            endpoint.conversations.append(session.call)
+        self.calls.append(session.call)
+        self._sessions[leg.uuid] = session
+        self._sessions_since_start += 1
+        session.start()
 
     def _parked_leg(self, ringing: Ringing) -> None:
         """An originated leg stays parked until it is bridged (then talks) or killed."""
@@ -663,6 +699,13 @@ class Simulator:
         if phone is None or not phone.registered:
             return "error/user_not_registered", None
         return f"sofia/fsref/sip:{ext}@127.0.0.1:5090", None
+
+
+def _socket_address(application: str) -> tuple[str, int] | None:
+    """``&socket(127.0.0.1:8084 async full)`` -> ("127.0.0.1", 8084); None for another
+    application."""
+    match = re.fullmatch(r"&socket\(\s*([^\s:()]+):(\d+)(?:\s[^()]*)?\)", application.strip())
+    return None if match is None else (match.group(1), int(match.group(2)))
 
 
 def _set_variable(channel: Channel, name: str, value: str) -> None:

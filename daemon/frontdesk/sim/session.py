@@ -139,12 +139,20 @@ class OutboundSession:
         caller_number: str,
         caller_name: str,
         destination: str,
+        *,
+        leg: Channel | None = None,
+        address: tuple[str, int] | None = None,
     ) -> None:
+        """A caller of the dialplan; or, given `leg` and `address`, a leg the control
+        connection originated with ``&socket(<address> async full)`` (see `for_leg`)."""
         self.sim = sim
         self.script = script
-        uuid = new_uuid()
+        self.address = address or sim.daemon
+        self.originated = leg is not None
+        """An originated leg: its `socket` is its only application (no dialplan after it)."""
+        uuid = leg.uuid if leg is not None else new_uuid()
         name = f"sofia/fsref/{caller_number}@127.0.0.1:5061"
-        self.channel = Channel(
+        self.channel = leg or Channel(
             clock=sim.clock,
             uuid=uuid,
             name=name,
@@ -156,7 +164,12 @@ class OutboundSession:
             username=caller_number,
             network_addr="127.0.0.1",
         )
-        self.channel.variables = self._initial_variables()
+        if leg is None:
+            self.channel.variables = self._initial_variables()
+        else:
+            host, port = self.address
+            leg.variables.update({"current_application": "socket",
+                                  "current_application_data": f"{host}:{port} async full"})
         self.call = SimCall(uuid)
         self.keys = list(script.keys)
         self.sink: EventSink | None = None
@@ -184,6 +197,16 @@ class OutboundSession:
         """record_session files still recording -> simulated start time."""
         """Bridged to someone or leaving a message: patience no longer runs out."""
         self.log = log.bind(call_uuid=uuid)
+
+    @classmethod
+    def for_leg(
+        cls, sim: Simulator, leg: Channel, script: CallerScript, address: tuple[str, int]
+    ) -> OutboundSession:
+        """An answered leg of ``originate … '&socket(host:port async full)'``: its channel
+        data shows the originated call (outbound, the number called as destination, the
+        originate's variables)."""
+        return cls(sim, script, leg.caller_number, leg.caller_name, leg.destination, leg=leg,
+                   address=address)
 
     def _initial_variables(self) -> dict[str, str]:
         ch = self.channel
@@ -224,12 +247,15 @@ class OutboundSession:
     # ---- lifecycle
 
     def start(self) -> None:
-        self.sim.fire_channel(self.channel, "CHANNEL_CREATE")
+        if self.originated:  # created and answered already
+            self._start_timers()
+        else:
+            self.sim.fire_channel(self.channel, "CHANNEL_CREATE")
         gevent.spawn(self._run)
 
     def _run(self) -> None:
         try:
-            sock = socket.create_connection(self.sim.daemon, timeout=5)
+            sock = socket.create_connection(self.address, timeout=5)
             sock.settimeout(None)
             no_delay(sock)
             self.connected_at = time.perf_counter()
@@ -267,7 +293,7 @@ class OutboundSession:
         if not self.channel.hungup:
             self.log.info("sim.daemon_closed_midcall")
             self.call.daemon_closed_midcall = True
-            if self.channel.variables.get("socket_resume") == "true":
+            if self.channel.variables.get("socket_resume") == "true" or self.originated:
                 self._resume()
             self.queue.put(_DAEMON_GONE)
 
@@ -506,11 +532,15 @@ class OutboundSession:
         self.sim.fire_channel(ch, "CHANNEL_ANSWER")
         ch.call_state = "ACTIVE"
         ch.variables["endpoint_disposition"] = "ANSWER"
+        self._start_timers()
+        return "_none_", None
+
+    def _start_timers(self) -> None:
+        """From the answer: the script's `hangup_after` and `patience`."""
         if self.script.hangup_after is not None:
             self.sim.clock.call_later(self.script.hangup_after, self._hangup_after)
         if self.script.patience is not None:
             self.sim.clock.call_later(self.script.patience, self._patience_over)
-        return "_none_", None
 
     def _hangup_after(self) -> None:
         if not self.channel.hungup:
@@ -851,6 +881,9 @@ class OutboundSession:
         if ch.hungup:
             return
         self.in_socket_app = False
+        if self.originated:  # nothing to run after `socket`: FreeSWITCH hangs the leg up
+            self.hangup("NORMAL_CLEARING", by="dialplan")
+            return
         if ch.destination != PRACTICE_LINE:
             self._feature_unavailable()
             return
@@ -877,7 +910,7 @@ class OutboundSession:
         if not self.in_socket_app:
             return
         self.in_socket_app = False
-        host, port = self.sim.daemon
+        host, port = self.address
         self.sim.fire_channel(
             self.channel,
             "CHANNEL_EXECUTE_COMPLETE",
