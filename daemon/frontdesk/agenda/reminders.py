@@ -20,8 +20,9 @@ The call. From the control connection, ``originate {…}sofia/gateway/<gateway>/
 number shown ([trunk] caller_id), the socket's token and `commands.REMINDER` (the reminder's id)
 on the leg. Once the patient answers, FreeSWITCH connects the leg to the daemon's outbound
 socket like any call, and `Daemon._handle_call` hands it to `ReminderDesk.converse`: the same
-`CallSession` as incoming calls. The sentences (`frontdesk.speech.appointment` for the day, time and practitioner)
-are rendered by the Announcer before the call is placed: a patient never gets a silent call.
+`CallSession` as incoming calls. The sentences (`frontdesk.speech.appointment` for the day,
+time and practitioner) are rendered by the Announcer before the call is placed: a patient
+never gets a silent call.
 
 The conversation. "Bonjour, ici <practice>, nous vous rappelons votre rendez-vous demain mardi
 huit décembre à quatorze heures trente avec le docteur Martin. Pour le confirmer tapez 1, pour
