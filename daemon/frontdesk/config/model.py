@@ -533,7 +533,8 @@ class AgendaSettings:
 
     adapter: str = key(Str(choices=AGENDA_ADAPTERS), "builtin")
     timeout: float = key(Float(minimum=0.5, maximum=60), 5.0)
-    """Seconds one agenda operation may take before the caller is sent to the desk."""
+    """Seconds one read of the agenda may take before the caller is sent to the desk (writes
+    are waited for: nobody is told "not booked" about an appointment written)."""
     who_may_book: str = key(Str(choices=WHO_MAY_BOOK), "known")
     """``known``: only callers whose number (or date of birth) is in the patients; a new
     patient's request is handed to the desk. ``everyone``: a new patient books too."""
