@@ -5,9 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 from dataclasses import replace
+from datetime import time
 from pathlib import Path
 
 import frontdesk.rehearse
+from frontdesk.agenda import AppointmentType, Practitioner
+from frontdesk.store import Store
 
 
 def rehearse(config: Path) -> subprocess.CompletedProcess:
@@ -102,3 +105,23 @@ def test_a_call_still_going_whose_end_the_daemon_did_not_record_is_reported_not_
     circling = "pressing 4 gives the hours and address"
     assert problems[circling].startswith("still going after 2 hours (simulated)")
     assert "FAIL" in frontdesk.rehearse.format_table(results, looping)
+
+
+def test_the_rehearsal_agenda_is_the_practices_directory_never_its_appointments(
+    practice, tmp_path
+):
+    with Store(practice.storage.database) as real:
+        real.add_practitioner(Practitioner("leroy", "Docteure Leroy"))
+        real.set_hours("leroy", 1, [(time(8, 0), time(12, 0))])
+        real.add_appointment_type(AppointmentType("consultation", 15))
+        real.add_patients([("Marie Dupont", "0612345678", None)])
+
+    with frontdesk.rehearse.Rig(practice, tmp_path / "rig") as rig:
+        store = rig.daemon.store
+        assert [p.id for p in store.practitioners()] == ["leroy"]
+        assert [(h.weekday, h.start, h.end) for h in store.consultation_hours("leroy")] == [
+            (1, time(8, 0), time(12, 0))
+        ]
+        assert [(t.name, t.minutes) for t in store.appointment_types()] == [("consultation", 15)]
+        assert store.patients_by_phone("0612345678") == []  # patients stay in the practice
+        assert [p.id for p in store.patients_by_phone(rig.patient.phone)] == [rig.patient.id]
