@@ -10,7 +10,9 @@ from pathlib import Path
 
 import frontdesk.rehearse
 from frontdesk.agenda import AppointmentType, Practitioner
+from frontdesk.config import load_config
 from frontdesk.store import Store
+from helpers import set_in_section
 
 
 def rehearse(config: Path) -> subprocess.CompletedProcess:
@@ -125,3 +127,17 @@ def test_the_rehearsal_agenda_is_the_practices_directory_never_its_appointments(
         assert [(t.name, t.minutes) for t in store.appointment_types()] == [("consultation", 15)]
         assert store.patients_by_phone("0612345678") == []  # patients stay in the practice
         assert [p.id for p in store.patients_by_phone(rig.patient.phone)] == [rig.patient.id]
+
+
+def test_a_caldav_agenda_is_rehearsed_on_the_built_in_one(practice_dir, tmp_path):
+    secret = practice_dir / "secrets" / "caldav-password"
+    secret.write_text("not-used\n")
+    secret.chmod(0o600)
+    path = practice_dir / "frontdesk.toml"
+    path.write_text(set_in_section(path.read_text(), "agenda", {
+        "adapter": "caldav", "caldav_url": "https://agenda.example/dav/",
+        "caldav_username": "frontdesk", "caldav_password_file": "secrets/caldav-password",
+    }))
+
+    with frontdesk.rehearse.Rig(load_config(path), tmp_path) as rig:
+        assert rig.daemon.agenda is not None and rig.daemon.agenda.name == "builtin"
