@@ -468,7 +468,7 @@ class AgendaCall:
             )
             if key is not None:
                 self.step("key", key)
-                if key == self.operator_key:
+                if key == self.operator_key and key not in keys:  # else the option wins
                     raise _ToDesk
                 return key
             self.step(outcome, None)
