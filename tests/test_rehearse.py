@@ -28,6 +28,7 @@ def test_every_scenario_of_the_example_practice_passes(practice_dir):
     done = rehearse(practice_dir / "frontdesk.toml")
 
     assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stderr == "", "a rehearsal that went well logs no error"
     lines = done.stdout.splitlines()
     assert lines[0].split()[:2] == ["scenario", "when"]
     row = next(line for line in lines if "pressing 3 then 1 while open" in line)

@@ -327,6 +327,6 @@ def test_an_unreachable_agenda_places_no_call_and_is_logged_once(make_rig):
         rig.daemon.agenda = agenda
         assert rig.wait_for(lambda: ended(rig, appointment), timeout=5 * 60)
 
-    events = [entry["event"] for entry in logs if entry["event"].startswith("reminders.agenda")]
-    assert events == ["reminders.agenda_unavailable", "reminders.agenda_back"]
+    events = [entry["event"] for entry in logs if entry["event"].startswith("agenda.")]
+    assert events == ["agenda.unavailable", "agenda.recovered"]
     assert reminder_of(rig, appointment).state == "confirmed"

@@ -23,8 +23,8 @@ import gevent.event
 import gevent.util
 import structlog
 
-from frontdesk.agenda import Agenda, open_agenda
-from frontdesk.agenda.phone import AgendaHealth, AgendaLine
+from frontdesk.agenda import Agenda, AgendaHealth, open_agenda
+from frontdesk.agenda.phone import AgendaLine
 from frontdesk.agenda.reminders import ReminderDesk
 from frontdesk.clock import Clock, RealClock
 from frontdesk.config import ConfigError, load_config

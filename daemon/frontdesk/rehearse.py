@@ -330,6 +330,8 @@ class Rig:
         for tests where processes outside this one take part."""
         self.clock.set_wall(self._moment)
         self.results: dict[str, gevent.event.AsyncResult] = {}
+        messages = workdir / "messages"
+        messages.mkdir(parents=True, exist_ok=True)  # the install makes it for FreeSWITCH
         password = "rehearsal"
         self.sim = Simulator(
             password=password,
@@ -355,7 +357,7 @@ class Rig:
                 listen_port=0,
             ),
             storage=replace(
-                config.storage, database=workdir / "rehearse.db", messages=workdir / "messages"
+                config.storage, database=workdir / "rehearse.db", messages=messages
             ),
             agenda=_builtin(config.agenda),
         )

@@ -38,7 +38,7 @@ import structlog
 from frontdesk.agenda import (
     Agenda,
     AgendaError,
-    AgendaUnavailable,
+    AgendaHealth,
     Appointment,
     BookingRequest,
     Patient,
@@ -46,6 +46,7 @@ from frontdesk.agenda import (
     Slot,
     SlotTaken,
     UnknownAppointment,
+    within,
 )
 from frontdesk.agenda._phone_sentences import SENTENCES
 from frontdesk.config.loader import CALLING_CODES
@@ -74,24 +75,6 @@ _T = TypeVar("_T")
 _variables = itertools.count(1)
 
 HALF_DAYS = {"1": "morning", "2": "afternoon", "3": "any"}
-
-
-class AgendaHealth:
-    """Whether the agenda worked last time: its first failure and its recovery are logged,
-    not every call that meets it down."""
-
-    def __init__(self) -> None:
-        self.down = False
-
-    def failed(self, error: Exception) -> None:
-        if not self.down:
-            self.down = True
-            log.error("agenda.unavailable", error=str(error))
-
-    def worked(self) -> None:
-        if self.down:
-            self.down = False
-            log.info("agenda.recovered")
 
 
 @dataclass(frozen=True)
@@ -512,8 +495,7 @@ class AgendaCall:
         return self._called(operation, args, kwargs, proves_up=True)
 
     def _limit(self) -> gevent.Timeout:
-        limit = self.line.settings.timeout
-        return gevent.Timeout(limit, AgendaUnavailable(f"no answer within {limit:g} s"))
+        return within(self.line.settings.timeout)
 
     def _called(
         self, operation: Callable[..., _T], args: tuple, kwargs: dict[str, Any], *,
