@@ -12,7 +12,7 @@ from frontdesk.config.model import Config
 from frontdesk.rehearse import Rig, moment_for
 from frontdesk.sim import CallerScript, SimCall
 
-TO_THE_DESK = CallerScript(keys=("2", "1"))
+TO_THE_DESK = CallerScript(keys=("0",))  # the operator key
 
 
 @pytest.fixture

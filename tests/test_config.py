@@ -629,6 +629,38 @@ def test_a_menu_never_ends_in_a_hang_up(tmp_path: Path) -> None:
     )
 
 
+BOOKING = '[flow.nodes.book]\ntype = "booking"\nkind = "consultation"\nthen = "desk"\n\n'
+
+
+def test_a_booking_node_books_in_the_agenda_and_falls_back_on_the_desk(tmp_path: Path) -> None:
+    text = edit(
+        ('options = { "2" = "message" }', 'options = { "2" = "message", "3" = "book" }'),
+        ("[flow.nodes.desk]", BOOKING + "[flow.nodes.desk]"),
+        ("[flow]\n", '[agenda]\nadapter = "builtin"\n\n[flow]\n'),
+    )
+    node = load_config(write(tmp_path, text)).flow.nodes["book"]
+    assert (node.kind, node.then, node.reason) == ("consultation", "desk", "appointment_new")
+
+
+def test_a_caller_the_agenda_cannot_serve_reaches_the_desk(tmp_path: Path) -> None:
+    text = edit(
+        ("[flow.nodes.desk]", BOOKING.replace('then = "desk"', 'then = "message"')
+         + "[flow.nodes.desk]"),
+        ("[flow]\n", '[agenda]\nadapter = "builtin"\n\n[flow]\n'),
+    )
+    expect_error(tmp_path, text, 'then = "message"', "flow.nodes.book.then",
+                 "must be a frontdesk node")
+
+
+def test_a_handoff_agenda_needs_the_callback_number_question(tmp_path: Path) -> None:
+    text = edit(
+        ("[flow.nodes.desk]", BOOKING + "[flow.nodes.desk]"),
+        ("[flow]\n", '[agenda]\nadapter = "handoff"\n\n[flow]\n'),
+    )
+    expect_error(tmp_path, text, "[flow.nodes.book]", "flow.nodes.book",
+                 "needs queue.callback_prompt")
+
+
 def test_nobody_answering_at_the_desk_leads_to_a_message(tmp_path: Path) -> None:
     text = edit(('type = "frontdesk"\nthen = "message"', 'type = "frontdesk"\nthen = "main"'))
     expect_error(tmp_path, text, 'then = "main"', "flow.nodes.desk.then", "must be a message node")

@@ -5,9 +5,14 @@ from __future__ import annotations
 import subprocess
 import sys
 from dataclasses import replace
+from datetime import time
 from pathlib import Path
 
 import frontdesk.rehearse
+from frontdesk.agenda import AppointmentType, Practitioner
+from frontdesk.config import load_config
+from frontdesk.store import Store
+from helpers import set_in_section
 
 
 def rehearse(config: Path) -> subprocess.CompletedProcess:
@@ -23,15 +28,24 @@ def test_every_scenario_of_the_example_practice_passes(practice_dir):
     done = rehearse(practice_dir / "frontdesk.toml")
 
     assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stderr == "", "a rehearsal that went well logs no error"
     lines = done.stdout.splitlines()
     assert lines[0].split()[:2] == ["scenario", "when"]
     row = next(line for line in lines if "pressing 3 then 1 while open" in line)
     assert row.startswith("ok")
     assert "greeting, main_menu, renewal_menu, prescription" in row
-    desk = next(line for line in lines if "pressing 2 then 1 while open" in line)
-    assert "connecting, announcement" in desk  # the spoken sentence, not its cache file
-    assert "frontdesk-rehearse-" not in done.stdout, "the table is the same from run to run"
     assert "prescription_message (message)" in row
+    desk = next(line for line in lines if "a caller who presses nothing reaches the desk" in line)
+    assert "connecting, announcement" in desk  # the spoken sentence, not its cache file
+    for scenario, ended in (("a patient books the first available", "appointment_new (booked)"),
+                            ("a slot taken meanwhile", "appointment_new (booked)"),
+                            ("a patient moves their appointment", "appointment_change (moved)"),
+                            ("a patient cancels their appointment",
+                             "appointment_change (cancelled)"),
+                            ("an unknown caller who wants an appointment", "desk (answered)")):
+        row = next(line for line in lines if scenario in line)
+        assert row.startswith("ok") and ended in row, row
+    assert "frontdesk-rehearse-" not in done.stdout, "the table is the same from run to run"
     assert "emergency key during the greeting (closed)" in done.stdout
     assert "pressing nothing reaches a human (open)" in done.stdout
     assert "option 4 leads somewhere (open)" in done.stdout
@@ -94,3 +108,37 @@ def test_a_call_still_going_whose_end_the_daemon_did_not_record_is_reported_not_
     circling = "pressing 4 gives the hours and address"
     assert problems[circling].startswith("still going after 2 hours (simulated)")
     assert "FAIL" in frontdesk.rehearse.format_table(results, looping)
+
+
+def test_the_rehearsal_agenda_is_the_practices_directory_never_its_appointments(
+    practice, tmp_path
+):
+    with Store(practice.storage.database) as real:
+        real.add_practitioner(Practitioner("leroy", "Docteure Leroy"))
+        real.set_hours("leroy", 1, [(time(8, 0), time(12, 0))])
+        real.add_appointment_type(AppointmentType("consultation", 15))
+        real.add_patients([("Marie Dupont", "0612345678", None)])
+
+    with frontdesk.rehearse.Rig(practice, tmp_path / "rig") as rig:
+        store = rig.daemon.store
+        assert [p.id for p in store.practitioners()] == ["leroy"]
+        assert [(h.weekday, h.start, h.end) for h in store.consultation_hours("leroy")] == [
+            (1, time(8, 0), time(12, 0))
+        ]
+        assert [(t.name, t.minutes) for t in store.appointment_types()] == [("consultation", 15)]
+        assert store.patients_by_phone("0612345678") == []  # patients stay in the practice
+        assert [p.id for p in store.patients_by_phone(rig.patient.phone)] == [rig.patient.id]
+
+
+def test_a_caldav_agenda_is_rehearsed_on_the_built_in_one(practice_dir, tmp_path):
+    secret = practice_dir / "secrets" / "caldav-password"
+    secret.write_text("not-used\n")
+    secret.chmod(0o600)
+    path = practice_dir / "frontdesk.toml"
+    path.write_text(set_in_section(path.read_text(), "agenda", {
+        "adapter": "caldav", "caldav_url": "https://agenda.example/dav/",
+        "caldav_username": "frontdesk", "caldav_password_file": "secrets/caldav-password",
+    }))
+
+    with frontdesk.rehearse.Rig(load_config(path), tmp_path) as rig:
+        assert rig.daemon.agenda is not None and rig.daemon.agenda.name == "builtin"

@@ -302,7 +302,7 @@ def test_an_appointment_further_than_tomorrow_is_said_with_its_day():
         "après-demain lundi quatorze décembre à neuf heures avec le docteur Martin"
     )
     assert spoken_appointment(monday, "Dr Martin", date(2026, 12, 13), PARIS, "en") == (
-        "tomorrow Monday the fourteenth of December at nine am with Dr Martin"
+        "tomorrow Monday the fourteenth of December at nine am with Doctor Martin"
     )
 
 
@@ -327,6 +327,6 @@ def test_an_unreachable_agenda_places_no_call_and_is_logged_once(make_rig):
         rig.daemon.agenda = agenda
         assert rig.wait_for(lambda: ended(rig, appointment), timeout=5 * 60)
 
-    events = [entry["event"] for entry in logs if entry["event"].startswith("reminders.agenda")]
-    assert events == ["reminders.agenda_unavailable", "reminders.agenda_back"]
+    events = [entry["event"] for entry in logs if entry["event"].startswith("agenda.")]
+    assert events == ["agenda.unavailable", "agenda.recovered"]
     assert reminder_of(rig, appointment).state == "confirmed"

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from frontdesk.speech import (
+    appointment,
     cardinal,
     clock_time,
     day,
@@ -125,6 +127,39 @@ def test_an_unknown_language_or_a_non_number_is_refused():
         cardinal(3, "de")
     with pytest.raises(ValueError, match="phone number"):
         phone_number("06 39", "fr")
+
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def test_an_appointment_is_said_with_its_day_date_time_and_practitioner():
+    start = datetime(2026, 12, 8, 14, 30, tzinfo=PARIS)
+    assert appointment(start, "Docteur Martin", "fr") == (
+        "mardi huit décembre à quatorze heures trente avec le docteur Martin"
+    )
+    assert appointment(start, "Dr Martin", "en") == (
+        "Tuesday the eighth of December at two thirty pm with Doctor Martin"
+    )
+
+
+def test_a_french_doctor_title_takes_its_article():
+    start = datetime(2026, 12, 8, 9, 0, tzinfo=PARIS)
+    assert appointment(start, "Docteure Durand", "fr").endswith("avec la docteure Durand")
+    assert appointment(start, "Dr. Martin", "fr").endswith("avec le docteur Martin")
+
+
+def test_a_practitioner_without_a_doctor_title_is_said_as_written():
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=PARIS)
+    assert appointment(start, "Sophie Leroy, sage-femme", "fr") == (
+        "mardi premier décembre à neuf heures avec Sophie Leroy, sage-femme"
+    )
+
+
+def test_a_moment_is_said_in_the_local_time_it_carries():
+    assert moment(datetime(2026, 3, 2, 12, 0, tzinfo=PARIS), "fr") == "lundi deux mars à midi"
+    assert moment(datetime(2026, 3, 2, 8, 5, tzinfo=PARIS), "en") == (
+        "Monday the second of March at eight oh five am"
+    )
 
 
 def test_an_appointment_is_said_with_its_day_date_and_time():

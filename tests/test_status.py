@@ -19,7 +19,7 @@ from test_cli import into_a_closed_pipe
 from test_daemon_process import PASSWORD, DaemonProcess, wire_to_simulator
 
 DESK = ("1001", "1002", "1003")
-TO_THE_DESK = CallerScript(keys=("2", "1"))
+TO_THE_DESK = CallerScript(keys=("0",))  # the operator key
 """New appointment: the front-desk queue (1001-1003)."""
 
 

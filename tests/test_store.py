@@ -107,6 +107,13 @@ EXPECTED_COLUMNS = {
         "done_at": ("TEXT", True, False),
         "done_by": ("TEXT", True, False),
     },
+    "agenda_actions": {
+        "id": ("INTEGER", False, True),
+        "call_uuid": ("TEXT", True, False),
+        "action": ("TEXT", True, False),
+        "appointment_id": ("TEXT", False, False),
+        "at": ("TEXT", True, False),
+    },
     "practitioners": {
         "id": ("TEXT", False, True),
         "name": ("TEXT", True, False),

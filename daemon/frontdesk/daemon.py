@@ -16,18 +16,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import cast
+from zoneinfo import ZoneInfo
 
 import gevent
 import gevent.event
 import gevent.util
 import structlog
 
-from frontdesk.agenda import open_agenda
+from frontdesk.agenda import Agenda, AgendaHealth, open_agenda
+from frontdesk.agenda.phone import AgendaLine
 from frontdesk.agenda.reminders import ReminderDesk
 from frontdesk.clock import Clock, RealClock
 from frontdesk.config import ConfigError, load_config
 from frontdesk.config.loader import may_dial
-from frontdesk.config.model import Config, QueueNode
+from frontdesk.config.model import AgendaSettings, Config, QueueNode
 from frontdesk.control_socket import ControlSocketServer, socket_path
 from frontdesk.esl import (
     ApplicationTimeout,
@@ -131,7 +133,9 @@ class Daemon:
         self.store = Store(config.storage.database, keep_trying=True, clock=self.clock)
         self.records = Records(self.store, log)
         """The store on the calls' path: a failing store never stops a call."""
-        self.agenda = open_agenda(config, self.store)
+        self.agenda: Agenda | None = open_agenda(config, self.store)
+        """Where calls book (frontdesk.agenda); None: requests are handed to the staff."""
+        self.agenda_health = AgendaHealth()
         fs = config.freeswitch
         self.server = OutboundServer(
             fs.listen_host,
@@ -374,8 +378,12 @@ class Daemon:
             flow = CallFlow(
                 session, config, state, clock=self.clock, queue=self.queue,
                 announcer=self.announcer,
+                agenda=self._agenda_line(config),
                 on_progress=lambda so_far: records(
                     Store.call_progress, uuid, **self._snapshot(so_far)
+                ),
+                on_agenda_action=lambda action, appointment: records(
+                    Store.agenda_action, uuid, action, appointment, at=self.clock.wall()
                 ),
             )
             result = flow.result  # filled as the call goes, so a cut call keeps its path
@@ -403,6 +411,18 @@ class Daemon:
                 self._keep(session, result, records)
             else:
                 self._finish(session, result, records)
+
+    def _agenda_line(self, config: Config) -> AgendaLine:
+        """The agenda of `config` (the one the call started with) for the call's agenda
+        nodes."""
+        return AgendaLine(
+            agenda=self.agenda,
+            store=self.store,
+            settings=config.agenda or AgendaSettings(),
+            health=self.agenda_health,
+            zone=ZoneInfo(config.practice.timezone),
+            country=config.practice.country,
+        )
 
     def _snapshot(self, result: CallResult) -> dict:
         """What `Store.call_progress` keeps of a call in progress, now."""

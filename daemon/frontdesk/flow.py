@@ -26,9 +26,13 @@ from datetime import datetime
 
 import structlog
 
+from frontdesk.agenda.phone import AgendaCall, AgendaLine
 from frontdesk.clock import Clock, RealClock
 from frontdesk.config.loader import may_dial
 from frontdesk.config.model import (
+    AgendaNode,
+    AppointmentsNode,
+    BookingNode,
     Config,
     InfoNode,
     MenuNode,
@@ -53,6 +57,8 @@ RECORD_SILENCE_THRESHOLD = 200
 RECORD_SILENCE_SECONDS = 3
 MIN_MESSAGE_MS = 1500
 """A recording shorter than this is a caller who hung up at the beep, not a message."""
+NAME_SECONDS = 15
+"""A new patient's name, said to be booked by phone (frontdesk.agenda.phone)."""
 
 
 @dataclass
@@ -99,11 +105,16 @@ class CallFlow:
         clock: Clock | None = None,
         queue: CallQueue,
         announcer: Announcer | None = None,
+        agenda: AgendaLine,
+        on_agenda_action: Callable[[str, str | None], None],
         on_progress: Callable[[CallResult], None] | None = None,
     ) -> None:
         """`on_progress(result)` is called after every step of the path (it must not block):
-        what a crash leaves behind is the path so far."""
+        what a crash leaves behind is the path so far. `on_agenda_action(action,
+        appointment_id)` stores what the caller did in the agenda, at once."""
         self.session = session
+        self.agenda = agenda
+        self._on_agenda_action = on_agenda_action
         self._on_progress = on_progress
         self.queue = queue
         self.announcer = announcer
@@ -197,6 +208,8 @@ class CallFlow:
             return self._frontdesk(node)
         if isinstance(node, TransferNode):
             return self._transfer(node)
+        if isinstance(node, BookingNode | AppointmentsNode):
+            return self._agenda_node(node)
         raise TypeError(f"unknown node type {type(node).__name__}")
 
     # -- menus --------------------------------------------------------------------------
@@ -352,31 +365,75 @@ class CallFlow:
         self._fallback = True
         return node.then
 
+    def _agenda_node(self, node: AgendaNode) -> str | None:
+        """Book, move or cancel (frontdesk.agenda.phone); None once settled (the caller
+        heard it: goodbye), else the node's `then`, the desk."""
+        if node.prompt:
+            self._play(node.prompt)
+        call = AgendaCall(
+            self.session,
+            self.agenda,
+            self.config.practice.language,
+            say=self._say,
+            invalid_uri=self._prompt_uri(self.config.flow.invalid),
+            operator_key=self.config.flow.operator_key,
+            step=lambda event, key: self._step(node.name, event, key),
+            record=self._on_agenda_action,
+            confirm_callback_number=self._callback_number,
+            record_name=lambda: self._record_name(node),
+            now=self.clock.wall,
+        )
+        if isinstance(node, BookingNode):
+            outcome = call.run_booking(node.kind)
+        else:
+            outcome = call.run_appointments()
+        if outcome is None:
+            self._fallback = True
+            return node.then
+        self.result.outcome = outcome
+        self.result.end_node = node.name
+        self._goodbye()
+        return None
+
     def _message(self, node: MessageNode) -> None:
         self.result.end_node = node.name
         self._play(node.prompt)
+        if self._record(node.name, node.max_seconds, node.reason) is not None:
+            self.result.outcome = "voicemail" if self._fallback else "message"
+        if self.session.hungup.is_set():
+            return
+        if node.thanks_prompt:
+            self._play(node.thanks_prompt)
+        self._goodbye()
+
+    def _record(self, node_name: str, max_seconds: int, node_reason: str) -> str | None:
+        """Record the caller (until #, silence or `max_seconds`) into the call's message
+        file, tagged with the call's reason (else `node_reason`); its path when it holds a
+        message, which is then the call's."""
         self.session.set("playback_terminators", "#")
-        reason = self.result.reason or node.reason
+        reason = self.result.reason or node_reason
         for name, value in commands.message_tags(self.session.caller_number, reason).items():
             self.session.set(name, value)
         target = self.config.storage.messages / f"{self.session.uuid}.wav"
         done = self.session.execute(
             "record",
             commands.record(
-                str(target), node.max_seconds, RECORD_SILENCE_THRESHOLD, RECORD_SILENCE_SECONDS
+                str(target), max_seconds, RECORD_SILENCE_THRESHOLD, RECORD_SILENCE_SECONDS
             ),
-            timeout=self.session.limit(node.max_seconds),
+            timeout=self.session.limit(max_seconds),
         )
         recorded_ms = int(done.variable("record_ms") or 0)
-        self._step(node.name, "recorded", str(recorded_ms))
-        if recorded_ms >= MIN_MESSAGE_MS:
-            self.result.outcome = "voicemail" if self._fallback else "message"
-            self.result.message_file = str(target)
-        if self.session.hungup.is_set():
-            return
-        if node.thanks_prompt:
-            self._play(node.thanks_prompt)
-        self._goodbye()
+        self._step(node_name, "recorded", str(recorded_ms))
+        if recorded_ms < MIN_MESSAGE_MS:
+            return None
+        self.result.message_file = str(target)
+        return str(target)
+
+    def _record_name(self, node: AgendaNode) -> str | None:
+        """A new patient says their name (frontdesk.agenda.phone), for the staff."""
+        recorded = self._record(node.name, NAME_SECONDS, node.reason)
+        self.session.set("playback_terminators", "none")
+        return recorded
 
     # -- FreeSWITCH actions -------------------------------------------------------------
 
@@ -439,16 +496,7 @@ class CallFlow:
         if settings.callback_prompt is None or callbacks is None:
             return False
         self._step("callback", "enter")
-        number = confirm_number(
-            self.session,
-            caller_number=self.session.caller_number,
-            settings=settings,
-            language=self.config.practice.language,
-            prompt_uri=self._prompt_uri,
-            invalid_uri=self._prompt_uri(self.config.flow.invalid),
-            say=self._say,
-            dialable=lambda digits: may_dial(self.config, digits),
-        )
+        number = self._callback_number()
         if number is None or entry.state != "waiting" or not callbacks.request(entry, number):
             entry.declined_callback = entry.declined_callback or number is None
             self._step("callback", "declined")
@@ -463,6 +511,19 @@ class CallFlow:
         finally:
             callbacks.ready(entry)
         return True
+
+    def _callback_number(self) -> str | None:
+        """The number the caller confirmed or typed to be called back on (None: none)."""
+        return confirm_number(
+            self.session,
+            caller_number=self.session.caller_number,
+            settings=self.config.queue,
+            language=self.config.practice.language,
+            prompt_uri=self._prompt_uri,
+            invalid_uri=self._prompt_uri(self.config.flow.invalid),
+            say=self._say,
+            dialable=lambda digits: may_dial(self.config, digits),
+        )
 
     def _say(self, text: str) -> str | None:
         """A rendered sentence to play (frontdesk.queue.announce), or None."""

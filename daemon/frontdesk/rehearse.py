@@ -5,23 +5,45 @@ its clock set to a moment of the scenario's schedule state. Scenarios are the te
 `[[rehearse]]` entries plus built-in ones that must hold for every practice: the emergency key
 reaches a human or the emergency message in every branch, a caller who presses nothing reaches
 a human while open, and every menu option leads somewhere.
+
+The throw-away database gets a seeded agenda (`seed_agenda`): the practice's directory
+(practitioners, hours, appointment types) copied from the configured database when it has
+one, else a small built-in one; a rehearsal patient with the rehearsal caller's number, who
+has one upcoming appointment before every scenario, and another patient. A CalDAV agenda is
+rehearsed on the built-in adapter: a rehearsal never writes to the real calendar. A scenario
+with ``slot_taken_meanwhile`` has the first slot offered to the caller booked for the other
+patient before the caller can confirm it (`Rig.slot_taken_meanwhile`).
 """
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import gevent.event
+import structlog
 
+from frontdesk.agenda import (
+    Agenda,
+    AppointmentType,
+    Patient,
+    Practitioner,
+    Slot,
+)
+from frontdesk.agenda.builtin import BuiltinAgenda
 from frontdesk.clock import Clock, RealClock, VirtualClock
 from frontdesk.config.model import (
     OUTCOMES,
     SCHEDULE_STATES,
+    AgendaSettings,
+    AppointmentsNode,
+    BookingNode,
     Config,
     InfoNode,
     MenuNode,
@@ -34,7 +56,10 @@ from frontdesk.flow import CallResult
 from frontdesk.fsconf import local_streams
 from frontdesk.schedule import Schedule
 from frontdesk.sim import CallerScript, SimCall, Simulator
+from frontdesk.store import Store, StoreError
 from frontdesk.terminal import safe
+
+log = structlog.get_logger(__name__)
 
 EMERGENCY_OUTCOMES = frozenset(
     {"emergency_answered", "emergency_transferred", "emergency_information"}
@@ -48,6 +73,21 @@ TERMINAL_OUTCOME = {
     TransferNode: "transferred",
 }
 REHEARSAL_CALLER = "0639980001"
+CALLERS = {"patient": REHEARSAL_CALLER, "unknown": "0639980077"}
+"""The numbers a scenario's `caller` stands for: the rehearsal patient's, and one no patient
+has."""
+REHEARSAL_PATIENT = ("Patient de répétition", REHEARSAL_CALLER, date(1975, 3, 3))
+OTHER_PATIENT = ("Autre patient de répétition", "0639980078", date(1980, 1, 1))
+SEED_PRACTITIONERS = (
+    Practitioner("martin", "Docteur Martin"),
+    Practitioner("durand", "Docteure Durand"),
+)
+SEED_HOURS = ((time(9, 0), time(12, 0)), (time(14, 0), time(18, 0)))
+"""Monday to Friday; Saturday mornings only."""
+SEED_MINUTES = 20
+UPCOMING_AFTER = timedelta(days=7)
+"""The rehearsal patient's upcoming appointment is the first free slot this long after the
+scenario's moment."""
 PRACTICE_LINE = "5000"
 """What the dialplan hands to the daemon for a patient's call (freeswitch-conf)."""
 CALL_TIMEOUT = 120.0
@@ -69,6 +109,8 @@ class Rehearsal:
     expect: frozenset[str] = frozenset()
     """Accepted end nodes or outcomes."""
     expect_label: str = ""
+    caller_number: str = REHEARSAL_CALLER
+    slot_taken_meanwhile: bool = False
 
 
 @dataclass
@@ -89,7 +131,8 @@ class RehearsalResult:
 
 def configured_rehearsals(config: Config) -> list[Rehearsal]:
     return [
-        Rehearsal(s.name, s.when, s.keys, None, frozenset({s.expect}), s.expect)
+        Rehearsal(s.name, s.when, s.keys, None, frozenset({s.expect}), s.expect,
+                  CALLERS[s.caller], s.slot_taken_meanwhile)
         for s in config.scenarios
     ]
 
@@ -130,13 +173,19 @@ def builtin_rehearsals(config: Config) -> list[Rehearsal]:
     for state in _distinct_branch_states(config):
         for keys, node_name in _option_paths(config, flow.branches[state].entry):
             node = flow.nodes[node_name]
+            if isinstance(node, BookingNode | AppointmentsNode):
+                # pressing nothing more there: put through to the desk
+                expect, label = frozenset({node_name, node.then}), f"{node_name} or {node.then}"
+            else:
+                expect, label = (frozenset({node_name}),
+                                 f"{node_name} ({TERMINAL_OUTCOME[type(node)]})")
             rehearsals.append(
                 Rehearsal(
                     f"option {' '.join(keys)} leads somewhere ({state})",
                     state,
                     keys=keys,
-                    expect=frozenset({node_name}),
-                    expect_label=f"{node_name} ({TERMINAL_OUTCOME[type(node)]})",
+                    expect=expect,
+                    expect_label=label,
                 )
             )
     return rehearsals
@@ -215,7 +264,9 @@ def _play(rig: Rig, rehearsal: Rehearsal, uri_names: dict[str, str]) -> Rehearsa
     script = CallerScript(
         keys=rehearsal.keys, barge=rehearsal.barge, hangup_after=SCENARIO_LIMIT
     )
-    call, result = rig.call(script, at=moment)
+    rig.keep_upcoming_appointment(moment)
+    with rig.slot_taken_meanwhile(rehearsal.slot_taken_meanwhile):
+        call, result = rig.call(script, at=moment, caller_number=rehearsal.caller_number)
     outcome.prompts = [_prompt_name(rig, uri, uri_names) for uri in call.prompts_heard]
     if call.reached_hangup_after:
         outcome.problem = (
@@ -279,6 +330,8 @@ class Rig:
         for tests where processes outside this one take part."""
         self.clock.set_wall(self._moment)
         self.results: dict[str, gevent.event.AsyncResult] = {}
+        messages = workdir / "messages"
+        messages.mkdir(parents=True, exist_ok=True)  # the install makes it for FreeSWITCH
         password = "rehearsal"
         self.sim = Simulator(
             password=password,
@@ -304,10 +357,16 @@ class Rig:
                 listen_port=0,
             ),
             storage=replace(
-                config.storage, database=workdir / "rehearse.db", messages=workdir / "messages"
+                config.storage, database=workdir / "rehearse.db", messages=messages
             ),
+            agenda=_builtin(config.agenda),
         )
         self.daemon = self._start_daemon(rig_config)
+        zone = ZoneInfo(config.practice.timezone)
+        self.patient, self.other_patient = seed_agenda(self.daemon.store, config)
+        self.seeded = BuiltinAgenda(self.daemon.store, rig_config.agenda or AgendaSettings(), zone)
+        """The rig's agenda, written to directly by the rehearsal (the daemon's may be None:
+        the hand-off adapter)."""
 
     def _start_daemon(self, config: Config) -> Daemon:
         daemon = Daemon(
@@ -334,6 +393,30 @@ class Rig:
     def moment(self, moment: datetime) -> None:
         self._moment = moment
         self.clock.set_wall(moment)
+
+    def keep_upcoming_appointment(self, moment: datetime) -> None:
+        """The rehearsal patient has an upcoming appointment at `moment` (the first free
+        slot `UPCOMING_AFTER` later), whatever the scenarios before did with theirs."""
+        if self.seeded.upcoming(self.patient, moment):
+            return
+        for kind in self.daemon.store.appointment_types()[:1]:
+            slots = self.seeded.free_slots(kind.name, None, moment + UPCOMING_AFTER, 1)
+            if slots:
+                self.seeded.book(slots[0], self.patient, by="rehearsal")
+
+    @contextmanager
+    def slot_taken_meanwhile(self, enabled: bool = True) -> Iterator[None]:
+        """While in it (when `enabled`), the first slot offered to a caller is booked for the
+        other patient before the caller can confirm it."""
+        agenda = self.daemon.agenda
+        if not enabled or agenda is None:
+            yield
+            return
+        self.daemon.agenda = _TakenMeanwhile(agenda, self.other_patient)
+        try:
+            yield
+        finally:
+            self.daemon.agenda = agenda
 
     def __enter__(self) -> Rig:
         return self
@@ -392,6 +475,76 @@ class Rig:
         self.daemon.stop(grace=1.0)
         self.sim.stop()
         self.clock.stop()
+
+
+def _builtin(settings: AgendaSettings | None) -> AgendaSettings | None:
+    """A CalDAV agenda is rehearsed on the built-in one, never on the real calendar."""
+    if settings is None or settings.adapter != "caldav":
+        return settings
+    return replace(settings, adapter="builtin")
+
+
+def seed_agenda(store: Store, config: Config) -> tuple[Patient, Patient]:
+    """Fill the rehearsal's database: the practice's directory (or the built-in one), the
+    rehearsal patient and another patient. Returns both patients."""
+    if not _copy_directory(config.storage.database, store):
+        kinds = {node.kind for node in config.flow.nodes.values() if isinstance(node, BookingNode)}
+        for kind in sorted(kinds or {"consultation"}):
+            store.add_appointment_type(AppointmentType(kind, SEED_MINUTES))
+        for practitioner in SEED_PRACTITIONERS:
+            store.add_practitioner(practitioner)
+            for weekday in range(6):
+                store.set_hours(practitioner.id, weekday, SEED_HOURS[: 2 if weekday < 5 else 1])
+    (patient, _), (other, _) = store.add_patients([REHEARSAL_PATIENT, OTHER_PATIENT])
+    return patient, other
+
+
+def _copy_directory(source: Path, store: Store) -> bool:
+    """Copy the practitioners, their hours and the appointment types of the practice's
+    database; False when it has none (or cannot be read)."""
+    if not source.is_file():
+        return False
+    try:
+        with Store(source) as practice:
+            practitioners = practice.practitioners()
+            hours = {p.id: practice.consultation_hours(p.id) for p in practitioners}
+            kinds = practice.appointment_types()
+    except StoreError as error:
+        log.warning("rehearse.directory_unreadable", database=str(source), error=str(error))
+        return False
+    if not practitioners:
+        return False
+    for kind in kinds:
+        store.add_appointment_type(kind)
+    for practitioner in practitioners:
+        store.add_practitioner(practitioner)
+        for weekday in range(7):
+            ranges = [(h.start, h.end) for h in hours[practitioner.id] if h.weekday == weekday]
+            if ranges:
+                store.set_hours(practitioner.id, weekday, ranges)
+    return True
+
+
+class _TakenMeanwhile:
+    """The agenda, except that the first slots it offers are read, then the first of them is
+    booked for `other` (by "rehearsal"): the caller then confirms a slot taken meanwhile."""
+
+    def __init__(self, agenda: Agenda, other: Patient) -> None:
+        self._agenda = agenda
+        self._other = other
+        self._taken = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._agenda, name)
+
+    def free_slots(
+        self, kind: str, practitioner: str | None, after: datetime, count: int
+    ) -> list[Slot]:
+        slots = self._agenda.free_slots(kind, practitioner, after, count)
+        if slots and not self._taken:
+            self._taken = True
+            self._agenda.book(slots[0], self._other, by="rehearsal")
+        return slots
 
 
 def format_table(results: list[RehearsalResult], config: Config) -> str:

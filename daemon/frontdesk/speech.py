@@ -96,22 +96,49 @@ def clock_time(moment: time, language: str) -> str:
 def day(when: date, language: str) -> str:
     """`2025-03-03` -> "le lundi trois mars" / "Monday the third of March"."""
     _check(language)
+    return f"le {_date(when, 'fr')}" if language == "fr" else _date(when, "en")
+
+
+def _date(when: date, language: str) -> str:
     if language == "fr":
         number = ordinal(1, "fr") if when.day == 1 else cardinal(when.day, "fr")
-        return f"le {_FR_DAYS[when.weekday()]} {number} {_FR_MONTHS[when.month - 1]}"
+        return f"{_FR_DAYS[when.weekday()]} {number} {_FR_MONTHS[when.month - 1]}"
     return (
         f"{_EN_DAYS[when.weekday()]} the {ordinal(when.day, 'en')} of {_EN_MONTHS[when.month - 1]}"
     )
 
 
 def moment(when: datetime, language: str) -> str:
-    """An appointment's local day and time as a person says it: "mardi huit décembre à
-    quatorze heures trente" / "Tuesday the eighth of December at two thirty pm"."""
+    """A day and a time, as the practice says them (local time of `when`): "mardi huit
+    décembre à quatorze heures trente" / "Tuesday the eighth of December at two thirty pm"."""
     _check(language)
-    spoken_time = clock_time(when.time(), language)
-    if language == "fr":
-        return f"{day(when.date(), 'fr').removeprefix('le ')} à {spoken_time}"
-    return f"{day(when.date(), 'en')} at {spoken_time}"
+    at = "à" if language == "fr" else "at"
+    return f"{_date(when.date(), language)} {at} {clock_time(when.time(), language)}"
+
+
+_FR_TITLES = {"docteur": "le docteur", "dr": "le docteur", "docteure": "la docteure",
+              "dre": "la docteure", "professeur": "le professeur", "pr": "le professeur"}
+_EN_TITLES = {"doctor": "Doctor", "dr": "Doctor", "professor": "Professor"}
+
+
+def practitioner(name: str, language: str) -> str:
+    """A practitioner's name as said after "with" or "for": a French title takes its article
+    ("Docteur Martin", "Dr Martin" -> "le docteur Martin"; "Docteure Durand" -> "la docteure
+    Durand"), an English "Dr" is "Doctor"; any other name is said as written ("Sophie Leroy,
+    sage-femme")."""
+    _check(language)
+    title, _, rest = name.strip().partition(" ")
+    titles = _FR_TITLES if language == "fr" else _EN_TITLES
+    spoken = titles.get(title.lower().rstrip("."))
+    return f"{spoken} {rest}" if spoken and rest else name.strip()
+
+
+def appointment(when: datetime, practitioner_name: str, language: str) -> str:
+    """An appointment as the caller hears it: "mardi huit décembre à quatorze heures trente
+    avec le docteur Martin" / "Tuesday the eighth of December at two thirty pm with Doctor
+    Martin"."""
+    with_ = "avec" if language == "fr" else "with"
+    return f"{moment(when, language)} {with_} {practitioner(practitioner_name, language)}"
 
 
 def phone_number(number: str, language: str) -> str:

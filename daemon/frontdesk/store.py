@@ -125,6 +125,9 @@ class UnknownPatient(StoreError, ValueError):
 
 
 STAFF_EVENTS = ("login", "logout")
+AGENDA_ACTIONS = ("booked", "moved", "cancelled", "confirmed", "handed_off")
+"""What a call did in the agenda (`Store.agenda_action`): ``handed_off`` is a request stored
+for the staff (frontdesk.agenda.BookingRequest)."""
 SHORT_NAME = re.compile(r"[A-Za-z0-9_-]{1,32}")
 """What a practitioner's id and an appointment type's name may be: they are typed in commands
 and used in URLs."""
@@ -494,6 +497,20 @@ def m011_inbox(db: Database) -> None:
     )
 
 
+def m012_agenda_outcomes(db: Database) -> None:
+    """What each call did in the agenda, one row per action (a booking, a move, a
+    cancellation, a confirmation, a request handed to the staff) with the appointment's id in
+    the agenda: the figures of booking by phone come from here."""
+    actions = _table(db, "agenda_actions")
+    actions.create(
+        {"id": int, "call_uuid": str, "action": str, "appointment_id": str, "at": str},
+        pk="id",
+        not_null={"call_uuid", "action", "at"},
+    )
+    actions.create_index(["call_uuid"])
+    actions.create_index(["at"])
+
+
 def m013_reminders(db: Database) -> None:
     """Reminder calls: one row per appointment, ever (its id is unique), so a restart never
     calls twice."""
@@ -524,6 +541,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m009_r_call_last_seen,
     m010_agenda,
     m011_inbox,
+    m012_agenda_outcomes,
     m013_reminders,
 )
 
@@ -1375,6 +1393,24 @@ class Store:
         """Extensions whose latest staff event is a login."""
         return set(self._run(_logged_in))
 
+    # --- what calls did in the agenda ------------------------------------------------------
+
+    def agenda_action(
+        self, call_uuid: str, action: str, appointment_id: str | None, *, at: datetime
+    ) -> None:
+        """Record that call `call_uuid` did `action` (one of AGENDA_ACTIONS) on the appointment
+        `appointment_id` (None: a request handed to the staff, no appointment yet)."""
+        if action not in AGENDA_ACTIONS:
+            raise ValueError(f"unknown agenda action {action!r}, must be one of "
+                             f"{', '.join(AGENDA_ACTIONS)}")
+        row = {"call_uuid": call_uuid, "action": action, "appointment_id": appointment_id,
+               "at": _ts(at)}
+        self._write(_insert_agenda_action, row)
+
+    def agenda_actions(self, call_uuid: str) -> list[dict[str, Any]]:
+        """The agenda actions of one call, in order."""
+        return self._run(_select_agenda_actions, call_uuid)
+
     # --- callbacks and missed patients ----------------------------------------------------
 
     def callback_requested(
@@ -1830,6 +1866,15 @@ def _check_writable(db: Database, timeout_ms: int) -> None:
         db.execute("ROLLBACK")
     finally:
         db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
+
+def _insert_agenda_action(db: Database, row: dict[str, Any]) -> None:
+    _table(db, "agenda_actions").insert(row)
+
+
+def _select_agenda_actions(db: Database, call_uuid: str) -> list[dict[str, Any]]:
+    rows = _table(db, "agenda_actions").rows_where("call_uuid = ?", [call_uuid], order_by="id")
+    return [{key: row[key] for key in ("action", "appointment_id", "at")} for row in rows]
 
 
 def _insert_staff_event(db: Database, row: dict[str, Any]) -> None:

@@ -32,9 +32,14 @@ from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
+import gevent
+import structlog
+
 if TYPE_CHECKING:
     from frontdesk.config.model import Config
     from frontdesk.store import Store
+
+log = structlog.get_logger(__name__)
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 ACTIVE = "booked"
@@ -212,6 +217,31 @@ class Agenda(Protocol):
     def confirm(self, appointment: Appointment, *, by: str) -> None:
         """The patient confirmed they will come (a reminder call's answer)."""
         ...
+
+
+class AgendaHealth:
+    """Whether the agenda worked last time, shared by the calls and the reminder calls: its
+    first failure and its recovery are logged, not every call that meets it down."""
+
+    def __init__(self) -> None:
+        self.down = False
+
+    def failed(self, error: Exception) -> None:
+        if not self.down:
+            self.down = True
+            log.error("agenda.unavailable", error=str(error))
+
+    def worked(self) -> None:
+        if self.down:
+            self.down = False
+            log.info("agenda.recovered")
+
+
+def within(seconds: float) -> gevent.Timeout:
+    """Bounds a read of the agenda by ``[agenda] timeout`` (real time: it waits for I/O). A
+    write is never cut short: nobody is told "not written" about what is written a moment
+    later; the adapter bounds its own I/O."""
+    return gevent.Timeout(seconds, AgendaUnavailable(f"no answer within {seconds:g} s"))
 
 
 def open_agenda(config: Config, store: Store) -> Agenda | None:

@@ -20,8 +20,9 @@ The call. From the control connection, ``originate {…}sofia/gateway/<gateway>/
 number shown ([trunk] caller_id), the socket's token and `commands.REMINDER` (the reminder's id)
 on the leg. Once the patient answers, FreeSWITCH connects the leg to the daemon's outbound
 socket like any call, and `Daemon._handle_call` hands it to `ReminderDesk.converse`: the same
-`CallSession` as incoming calls. The sentences (`frontdesk.speech.moment` for the day and time)
-are rendered by the Announcer before the call is placed: a patient never gets a silent call.
+`CallSession` as incoming calls. The sentences (`frontdesk.speech.appointment` for the day,
+time and practitioner) are rendered by the Announcer before the call is placed: a patient
+never gets a silent call.
 
 The conversation. "Bonjour, ici <practice>, nous vous rappelons votre rendez-vous demain mardi
 huit décembre à quatorze heures trente avec le docteur Martin. Pour le confirmer tapez 1, pour
@@ -33,11 +34,10 @@ new state are stored with the reminder (`frontdesk reminders` lists them).
 from __future__ import annotations
 
 import uuid as uuidlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
 import gevent
@@ -45,13 +45,21 @@ import gevent.event
 import structlog
 
 from frontdesk._background import BackgroundLoop
-from frontdesk.agenda import ACTIVE, Agenda, AgendaError, AgendaUnavailable, Appointment
+from frontdesk.agenda import (
+    ACTIVE,
+    Agenda,
+    AgendaError,
+    AgendaHealth,
+    AgendaUnavailable,
+    Appointment,
+    within,
+)
 from frontdesk.config.loader import may_dial
 from frontdesk.config.model import WEEKDAY_NAMES, Config
 from frontdesk.esl import CallGone, CallSession, ESLError, commands, socket_token
 from frontdesk.esl.outbound import TOKEN_VARIABLE
 from frontdesk.logs import mask_number
-from frontdesk.speech import moment
+from frontdesk.speech import appointment as spoken
 from frontdesk.store import Reminder, Store
 
 if TYPE_CHECKING:
@@ -62,7 +70,6 @@ if TYPE_CHECKING:
     from frontdesk.schedule import Schedule
 
 log = structlog.get_logger(__name__)
-T = TypeVar("T")
 
 CHECK_EVERY = 60.0
 """Seconds between two looks at the agenda and the due reminders (sooner when a call ends)."""
@@ -113,6 +120,7 @@ class Reminding(Protocol):
     clock: Clock
     records: Records
     agenda: Agenda | None
+    agenda_health: AgendaHealth
     announcer: Announcer
     control: ControlConnection
     schedule: Schedule
@@ -149,18 +157,7 @@ def spoken_appointment(
     """ "demain mardi huit décembre à quatorze heures trente avec le docteur Martin"."""
     local = appointment.start.astimezone(zone)
     prefix = _RELATIVE[language].get((local.date() - today).days) or _ON[language]
-    when = f"{prefix} {moment(local, language)}"
-    if language == "fr":
-        return f"{when} avec {_with_article(practitioner)}"
-    return f"{when} with {practitioner}"
-
-
-def _with_article(name: str) -> str:
-    """ "Docteur Martin" -> "le docteur Martin" (a title takes the article in French)."""
-    title, _, rest = name.partition(" ")
-    if rest and title.lower() in ("docteur", "professeur"):
-        return f"le {title.lower()} {rest}"
-    return name
+    return f"{prefix} {spoken(local, practitioner, language)}"
 
 
 class ReminderDesk(BackgroundLoop):
@@ -173,8 +170,6 @@ class ReminderDesk(BackgroundLoop):
         """Reminder calls placed or under way, by reminder id (at most max_calls)."""
         self._wake = gevent.event.Event()
         self._placing: set[gevent.Greenlet] = set()
-        self._agenda_down = False
-        """The last look could not read the agenda (logged once, and its return)."""
 
     def stop(self) -> None:
         """Stop looking and placing; a call under way is left ``calling`` (the next start
@@ -247,17 +242,15 @@ class ReminderDesk(BackgroundLoop):
         days = self.reminded_days(today)
         start = datetime.combine(days[0], datetime.min.time(), self.zone)
         end = datetime.combine(days[-1] + timedelta(days=1), datetime.min.time(), self.zone)
+        settings = self.daemon.config.agenda
         try:
-            appointments = self._agenda_call(lambda: agenda.between(start, end))
-            names = {p.id: p.name for p in agenda.directory.practitioners()}
+            with within(settings.timeout if settings is not None else 5.0):
+                appointments = agenda.between(start, end)
+                names = {p.id: p.name for p in agenda.directory.practitioners()}
         except AgendaError as error:
-            if not self._agenda_down:
-                log.warning("reminders.agenda_unavailable", error=str(error))
-            self._agenda_down = True
+            self.daemon.agenda_health.failed(error)
             return None
-        if self._agenda_down:
-            log.info("reminders.agenda_back")
-            self._agenda_down = False
+        self.daemon.agenda_health.worked()
         for appointment in appointments:
             if appointment.state == ACTIVE and appointment.start > now:
                 self.daemon.records(
@@ -267,13 +260,6 @@ class ReminderDesk(BackgroundLoop):
                     patient_name=appointment.patient_name, number=appointment.phone, at=now,
                 )
         return {appointment.id: appointment for appointment in appointments}
-
-    def _agenda_call(self, operation: Callable[[], T]) -> T:
-        """`operation()` bounded by [agenda] timeout (real time: it waits for I/O)."""
-        agenda_settings = self.daemon.config.agenda
-        seconds = agenda_settings.timeout if agenda_settings is not None else None
-        with gevent.Timeout(seconds, AgendaUnavailable(f"no answer within {seconds} s")):
-            return operation()
 
     # -- placing one call ----------------------------------------------------------------
 
@@ -418,10 +404,10 @@ class ReminderDesk(BackgroundLoop):
         try:
             if agenda is None:
                 raise AgendaUnavailable("no agenda since the last reload")
-            if state == "confirmed":
-                self._agenda_call(lambda: agenda.confirm(call.appointment, by=BY))
+            if state == "confirmed":  # a write: never cut short (frontdesk.agenda.within)
+                agenda.confirm(call.appointment, by=BY)
             else:
-                self._agenda_call(lambda: agenda.cancel(call.appointment, by=BY))
+                agenda.cancel(call.appointment, by=BY)
         except AgendaError as error:
             log.warning("reminders.answer_not_written", reminder=call.reminder.id,
                         answer=state, error=str(error))

@@ -31,6 +31,8 @@ from .model import (
     OVERFLOW_ACTIONS,
     SCHEDULE_STATES,
     AgendaSettings,
+    AppointmentsNode,
+    BookingNode,
     Branch,
     Closure,
     Config,
@@ -82,6 +84,8 @@ _NODE_CLASSES: dict[str, type] = {
     "message": MessageNode,
     "frontdesk": QueueNode,
     "transfer": TransferNode,
+    "booking": BookingNode,
+    "appointments": AppointmentsNode,
 }
 _HUMAN_OR_MESSAGE = (QueueNode, TransferNode, MessageNode)
 _RECORDED = re.compile(r"enregistr|record", re.IGNORECASE)
@@ -341,6 +345,8 @@ class _Builder:
         maintenance = self.maintenance(storage)
         panel = self.panel(frontdesk)
         agenda = self.agenda()
+        if flow is not None:
+            self.check_agenda_nodes(flow, agenda, queue)
         reminders = self.reminders(agenda)
         if self.issues:
             return None
@@ -567,6 +573,21 @@ class _Builder:
                 self.check_secret_file(file, here + ("caldav_password_file",))
         return _make(AgendaSettings, values)
 
+    def check_agenda_nodes(
+        self, flow: FlowSettings, agenda: AgendaSettings | None, queue: QueueSettings
+    ) -> None:
+        """Without an agenda to book in (hand-off), a caller's request is stored with the
+        number to call back, confirmed as for a callback: that needs [queue] callback_prompt."""
+        if agenda is not None and agenda.adapter != "handoff":
+            return
+        for node in flow.nodes.values():
+            if isinstance(node, BookingNode | AppointmentsNode) and queue.callback_prompt is None:
+                self.add(
+                    ("flow", "nodes", node.name),
+                    "needs queue.callback_prompt: with the hand-off agenda (or no [agenda]) the "
+                    "caller confirms the number the desk calls back on",
+                )
+
     def reminders(self, agenda: AgendaSettings | None) -> RemindersSettings:
         values = self.section("reminders")
         here = ("reminders",)
@@ -734,6 +755,14 @@ class _Builder:
                         here + ("then",),
                         f"must be a message node (when nobody answers the caller can leave a "
                         f"message), not {_kind_of(target)} node {node.then!r}",
+                    )
+            if isinstance(node, BookingNode | AppointmentsNode):
+                target = nodes.get(node.then)
+                if target is not None and not isinstance(target, QueueNode):
+                    self.add(
+                        here + ("then",),
+                        f"must be a frontdesk node (a caller the agenda cannot serve reaches "
+                        f"the desk), not {_kind_of(target)} node {node.then!r}",
                     )
         self.check_circles(nodes)
         return nodes

@@ -71,9 +71,14 @@ OUTCOMES = (
     "interrupted",
     "failed",
     "fallback",
+    "booked",
+    "moved",
+    "cancelled",
+    "requested",
 )
 """How a call ended, as stored in its record ("fallback": the daemon never served it and
-FreeSWITCH's static fallback took it)."""
+FreeSWITCH's static fallback took it; "booked", "moved", "cancelled": by the caller in the
+agenda; "requested": a request for the staff, who call back to confirm)."""
 
 
 LANGUAGES = ("fr", "en")
@@ -402,7 +407,34 @@ class TransferNode:
     ring_timeout: float = key(_seconds, 30.0)
 
 
-Node = MenuNode | InfoNode | MessageNode | QueueNode | TransferNode
+@dataclass(frozen=True)
+class BookingNode:
+    """The caller books an appointment of `kind` in the agenda ([agenda]); with the hand-off
+    adapter (or no [agenda]) their request is stored for the staff, who call back."""
+
+    name: str
+    then: str = key(Str())
+    """A frontdesk node: where the caller goes when the agenda cannot be reached, they may not
+    book by phone, or they ask for someone (operator key)."""
+    kind: str = key(Str(doc="appointment type name (frontdesk agenda type add)"), "consultation")
+    prompt: str | None = key(Str(), None)
+    reason: str = key(_reason, "appointment_new")
+
+
+@dataclass(frozen=True)
+class AppointmentsNode:
+    """The caller's upcoming appointments are read back to be cancelled or moved; with the
+    hand-off adapter (or no [agenda]) their request is stored for the staff."""
+
+    name: str
+    then: str = key(Str())
+    """A frontdesk node, as for `booking`."""
+    prompt: str | None = key(Str(), None)
+    reason: str = key(_reason, "appointment_change")
+
+
+AgendaNode = BookingNode | AppointmentsNode
+Node = MenuNode | InfoNode | MessageNode | QueueNode | TransferNode | BookingNode | AppointmentsNode
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -422,6 +454,9 @@ class FlowSettings:
     """After a menu timeout with no key pressed; None: the menu is repeated at once."""
 
 
+REHEARSAL_CALLERS = ("patient", "unknown")
+
+
 @dataclass(frozen=True)
 class Scenario:
     """A rehearsal: a call at `when` pressing `keys` must end at `expect`."""
@@ -432,6 +467,11 @@ class Scenario:
     expect: str = key(Str(doc="node name or outcome"))
     """The node where the call ends, or an outcome (see frontdesk.flow.OUTCOMES)."""
     keys: tuple[str, ...] = key(List(Keys()), ())
+    caller: str = key(Str(choices=REHEARSAL_CALLERS), "patient")
+    """``patient``: the rehearsal's patient calls (their number is in the seeded agenda, with
+    one upcoming appointment); ``unknown``: a number no patient has."""
+    slot_taken_meanwhile: bool = key(Bool(), False)
+    """The first slot offered to the caller is booked by someone else before they confirm."""
 
 
 QUEUE_STRATEGIES = ("longest_idle", "ring_all", "fixed_order")
@@ -493,7 +533,8 @@ class AgendaSettings:
 
     adapter: str = key(Str(choices=AGENDA_ADAPTERS), "builtin")
     timeout: float = key(Float(minimum=0.5, maximum=60), 5.0)
-    """Seconds one agenda operation may take before the caller is sent to the desk."""
+    """Seconds one read of the agenda may take before the caller is sent to the desk (writes
+    are waited for: nobody is told "not booked" about an appointment written)."""
     who_may_book: str = key(Str(choices=WHO_MAY_BOOK), "known")
     """``known``: only callers whose number (or date of birth) is in the patients; a new
     patient's request is handed to the desk. ``everyone``: a new patient books too."""

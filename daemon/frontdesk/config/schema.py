@@ -25,6 +25,8 @@ from ._types import (
 from .model import (
     SCHEDULE_STATES,
     AgendaSettings,
+    AppointmentsNode,
+    BookingNode,
     Branch,
     Closure,
     DeskSettings,
@@ -102,6 +104,8 @@ NODE = Tagged(
         "message": Table.of(MessageNode),
         "frontdesk": Table.of(QueueNode),
         "transfer": Table.of(TransferNode),
+        "booking": Table.of(BookingNode),
+        "appointments": Table.of(AppointmentsNode),
     },
 )
 
