@@ -125,7 +125,7 @@ class Slot:
 @dataclass(frozen=True)
 class Appointment:
     id: str
-    """The adapter's own id (the built-in row id, the CalDAV event's UID)."""
+    """The adapter's own id (the built-in row id; CalDAV: ``<event UID>#<booking token>``)."""
     practitioner: str
     start: datetime
     end: datetime
