@@ -1,14 +1,15 @@
 """The CalDAV agenda against a real Radicale on loopback (no mocked HTTP): free slots are the
 hours minus what any agenda wrote, bookings are read back, cancelled, moved and confirmed, two
 callers never get one slot, and a server that is down, slow or answering garbage is an
-unavailable agenda, nothing half-written."""
+unavailable agenda, nothing half-written. Last, a caller books by phone (the real daemon over
+ESL) into the calendar."""
 
 from __future__ import annotations
 
 import threading
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -32,6 +33,8 @@ from frontdesk.agenda import (
 from frontdesk.agenda.caldav import CalDAVAgenda
 from frontdesk.config import load_config
 from frontdesk.config.model import AgendaSettings
+from frontdesk.rehearse import Rig, moment_for
+from frontdesk.sim import CallerScript
 from frontdesk.store import Store
 from helpers import set_in_section
 from radicale_rig import PASSWORD, USERNAME, Answering, Proxy, Radicale
@@ -500,3 +503,80 @@ def test_a_calendar_missing_on_the_server_is_named(office: Office) -> None:
     office.store.set_hours("leroy", 0, [(time(9), time(12))])
     with pytest.raises(AgendaUnavailable, match="nobody-made-it"):
         office.agenda().free_slots("consultation", "leroy", at(MONDAY, 8), 1)
+
+
+# By phone: the real daemon against the simulator (over ESL), on virtual time, booking in
+# CalDAV calendars on the Radicale.
+
+BOOK_FIRST_SLOT = ["2", "1", "1", "1", "1"]
+"""Appointments, a new one, the first available, its first slot, confirm."""
+
+
+@pytest.fixture
+def phoning(rig: Rig, radicale: Radicale) -> Rig:
+    """The rig's daemon with a CalDAV agenda: a new calendar for each of the rig's
+    practitioners."""
+    prefix = uuid.uuid4().hex[:8]
+    for practitioner in rig.daemon.store.practitioners():
+        calendar = f"{prefix}-{practitioner.id}"
+        radicale.make_calendar(calendar)
+        rig.daemon.store.add_practitioner(replace(practitioner, calendar=calendar))
+    settings = rig.daemon.config.agenda
+    assert settings is not None
+    settings = replace(
+        settings, adapter="caldav", caldav_url=radicale.url, caldav_username=USERNAME,
+        caldav_password_file=radicale.password_file,
+    )
+    zone = ZoneInfo(rig.config.practice.timezone)
+    rig.daemon.agenda = CalDAVAgenda(rig.daemon.store, settings, zone)
+    return rig
+
+
+def offered(rig: Rig, at: datetime, count: int) -> list[Slot]:
+    """The first free slots a caller at `at` is offered (after the minimum notice)."""
+    settings = rig.daemon.config.agenda
+    assert settings is not None and rig.daemon.agenda is not None
+    after = at + timedelta(minutes=settings.min_notice_minutes)
+    return rig.daemon.agenda.free_slots("consultation", None, after, count)
+
+
+def test_a_caller_books_by_phone_into_the_practitioner_s_calendar(
+    phoning: Rig, radicale: Radicale
+) -> None:
+    at = moment_for("open", phoning.config, phoning.now)
+    assert at is not None
+    (first,) = offered(phoning, at, 1)
+
+    call, result = phoning.call(CallerScript(keys=BOOK_FIRST_SLOT), at=at)
+
+    assert result is not None and result.outcome == "booked"
+    agenda = phoning.daemon.agenda
+    assert agenda is not None
+    (booked,) = agenda.upcoming(phoning.patient, at)
+    assert (booked.start, booked.practitioner, booked.booked_by) == (
+        first.start, first.practitioner, "phone")
+    actions = phoning.daemon.store.agenda_actions(call.uuid)
+    assert [(a["action"], a["appointment_id"]) for a in actions] == [("booked", booked.id)]
+    [calendar_name] = [
+        p.calendar for p in phoning.daemon.store.practitioners() if p.id == booked.practitioner
+    ]
+    calendar = radicale.client().calendar(url=f"{radicale.url}{calendar_name}/")
+    [event] = [e.data for e in calendar.events()]
+    assert phoning.patient.name in event
+
+
+def test_by_phone_a_slot_booked_in_the_calendar_meanwhile_gives_the_next_one(
+    phoning: Rig,
+) -> None:
+    at = moment_for("open", phoning.config, phoning.now)
+    assert at is not None
+    first, second = offered(phoning, at, 2)
+
+    with phoning.slot_taken_meanwhile():
+        _, result = phoning.call(CallerScript(keys=[*BOOK_FIRST_SLOT, "1", "1"]), at=at)
+
+    assert result is not None and result.outcome == "booked"
+    agenda = phoning.daemon.agenda
+    assert agenda is not None
+    assert [a.start for a in agenda.upcoming(phoning.patient, at)] == [second.start]
+    assert [a.start for a in agenda.upcoming(phoning.other_patient, at)] == [first.start]
