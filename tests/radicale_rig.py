@@ -91,8 +91,15 @@ class Radicale:
         return url
 
     def stop(self) -> None:
-        self.process.terminate()
+        if self.process.poll() is None:
+            self.process.terminate()
         self.process.wait(timeout=30)
+
+    def __enter__(self) -> Radicale:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
 
 
 class Proxy:

@@ -52,9 +52,8 @@ NINE = Slot("martin", at(MONDAY, 9), at(MONDAY, 9, 15), "consultation")
 
 @pytest.fixture(scope="module")
 def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Radicale]:
-    server = Radicale(tmp_path_factory.mktemp("radicale"))
-    yield server
-    server.stop()
+    with Radicale(tmp_path_factory.mktemp("radicale")) as server:
+        yield server
 
 
 def ical_time(moment: date) -> str:
@@ -419,8 +418,7 @@ def test_an_event_written_between_the_check_and_the_write_keeps_the_slot(
 
 
 def test_a_stopped_server_is_an_unavailable_agenda(tmp_path: Path) -> None:
-    server = Radicale(tmp_path / "radicale")
-    with Store(tmp_path / "frontdesk.db") as store:
+    with Radicale(tmp_path / "radicale") as server, Store(tmp_path / "frontdesk.db") as store:
         office = open_office(store, server)
         agenda = office.agenda()
         assert agenda.free_slots("consultation", "martin", at(MONDAY, 8), 1)
