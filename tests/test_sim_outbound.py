@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 import wave
 from pathlib import Path
 from xml.etree import ElementTree
@@ -123,6 +124,23 @@ def test_play_and_get_digits_wrong_key_is_success_without_the_variable(
     assert done.ev("variable_choice") == "3"
     assert done.ev("variable_choice_invalid") == "9"
     assert call.prompts_heard == ["/p/menu.wav", "/p/invalid.wav", "/p/menu.wav"]
+
+
+def test_accepted_keys_are_timestamped_as_the_daemon_is_told_them(
+    sim: Simulator, daemon: FakeDaemon
+) -> None:
+    call = sim.place_call(CallerScript(keys=("9", "3", "")))
+    esl, _ = daemon.accept()
+    esl.execute("answer")
+    before = time.perf_counter()
+    esl.execute("play_and_get_digits", PAGD.format(tries=2))  # 9 is refused, 3 accepted
+    told = time.perf_counter()
+    esl.execute("play_and_get_digits", PAGD.format(tries=1))  # nothing pressed
+
+    [(digits, delivered)] = call.keys_delivered
+    assert digits == "3"
+    assert before <= delivered <= told
+    assert call.dtmf_sent == ["9", "3"]
 
 
 def test_barge_interrupts_a_playback_with_terminators(sim: Simulator, daemon: FakeDaemon) -> None:

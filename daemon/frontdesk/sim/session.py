@@ -96,6 +96,10 @@ class SimCall:
     """Real seconds from the TCP connection to the daemon's `answer` (call set-up time)."""
     decision_latencies: list[float] = field(default_factory=list)
     """Real seconds from each menu completion carrying a key to the daemon's next command."""
+    keys_delivered: list[tuple[str, float]] = field(default_factory=list)
+    """(digits, `time.perf_counter()`) of each ``play_and_get_digits`` that accepted digits,
+    taken as its CHANNEL_EXECUTE_COMPLETE (which carries them) is sent: the moment the daemon
+    can know the caller's key, for benchmarks timing what follows it."""
     done: gevent.event.Event = field(default_factory=gevent.event.Event)
 
     def wait_done(self, timeout: float | None = None) -> bool:
@@ -190,7 +194,8 @@ class OutboundSession:
         self.resumed = gevent.event.Event()
         """The daemon's socket closed with ``socket_resume=true``: the dialplan takes the call."""
         self.connected_at = 0.0
-        self.key_accepted = False
+        self.accepted: str | None = None
+        """Digits the running ``play_and_get_digits`` accepted."""
         self.decision_since: float | None = None
         self.settled = False
         self.session_recordings: dict[str, float] = {}
@@ -487,6 +492,10 @@ class OutboundSession:
         if response != "_none_":
             ch.variables["current_application_response"] = response
         self.last_response = response
+        if self.accepted is not None:
+            self.decision_since = time.perf_counter()
+            self.call.keys_delivered.append((self.accepted, self.decision_since))
+            self.accepted = None
         self.sim.fire_channel(
             ch,
             "CHANNEL_EXECUTE_COMPLETE",
@@ -497,9 +506,6 @@ class OutboundSession:
                 ("Application-UUID", event_uuid),
             ],
         )
-        if self.key_accepted:
-            self.key_accepted = False
-            self.decision_since = time.perf_counter()
         if after is not None:
             after()
 
@@ -662,7 +668,7 @@ class OutboundSession:
                 result = "success"
                 if len(digits) >= min_digits and re.search(regex, digits):
                     ch.variables[var] = digits
-                    self.key_accepted = True
+                    self.accepted = digits
                     break
                 ch.variables[f"{var}_invalid"] = digits
                 self._play(invalid, barge_ok=False)
