@@ -21,7 +21,8 @@ appointments, a new one, whom to see, the first slot offered, confirm (again "fi
 confirm" when it was taken meanwhile). --parallel lines, each placing one call after another:
 on one line the callers ask for the first available; on N lines at once, line n asks for
 practitioner n (callers all asking for the first available at the same moment are all offered
-the same slot: a race the tests cover, not a load).
+the same slot: a race the tests cover, not a load). Each appointment is cancelled through the
+adapter after its call (untimed): every caller meets the same agenda, whatever --calls.
 - key -> appointment written: from the simulator sending the confirmation key to the daemon
   (the CHANNEL_EXECUTE_COMPLETE carrying it, `SimCall.keys_delivered`) to the adapter's `book`
   returning in the daemon (the built-in agenda's row committed; CalDAV's event PUT answered and
@@ -212,7 +213,7 @@ class WriteTimes:
 
     def __init__(self, agenda: Agenda) -> None:
         self._agenda = agenda
-        self.written: dict[int, tuple[float, float]] = {}
+        self.written: dict[int, tuple[float, float, Appointment]] = {}
         self.taken = 0
 
     def __getattr__(self, name: str) -> Any:
@@ -225,7 +226,7 @@ class WriteTimes:
         except SlotTaken:
             self.taken += 1
             raise
-        self.written[patient.id] = (began, time.perf_counter())
+        self.written[patient.id] = (began, time.perf_counter(), appointment)
         return appointment
 
 
@@ -233,7 +234,8 @@ def by_phone(rig: Rig, agenda: Agenda, callers: list[Patient], parallel: int) ->
     """`callers` book by phone on `parallel` lines at once, each line one call after another;
     prints the figures. On one line the caller asks for the first available; on several, line
     n asks for practitioner n (callers all wanting the first available at the same moment
-    would all be offered the same slot: a race the tests cover, not a load)."""
+    would all be offered the same slot: a race the tests cover, not a load). Each appointment
+    is cancelled after its call, untimed: every caller meets the same agenda."""
     timed = WriteTimes(agenda)
     rig.daemon.agenda = timed
     opening = moment_for("open", rig.config, datetime.combine(FIRST_DAY, time_of_day(0), ZONE))
@@ -249,10 +251,11 @@ def by_phone(rig: Rig, agenda: Agenda, callers: list[Patient], parallel: int) ->
         if result is None or result.outcome != "booked" or booked is None:
             failed[result.outcome if result else "no end recorded"] += 1
             return
-        began, returned = booked
+        began, returned, appointment = booked
         confirmed = max(at for _, at in placed.keys_delivered if at <= began)
         written.append(returned - confirmed)
         search.append(placed.decision_latencies[CHOICE])
+        agenda.cancel(appointment, by="bench")
 
     def line(n: int) -> None:
         choice = FIRST_AVAILABLE if parallel == 1 else str(2 + n % len(PRACTITIONERS))
@@ -285,10 +288,12 @@ def run(kind: str, workdir: Path, args: argparse.Namespace) -> None:
     slots = every_slot(args.weeks)
     booked = [slot for slot in slots if rng.random() < args.fill]
     settings = AgendaSettings(adapter=kind, horizon_days=7 * args.weeks, timeout=30)
-    radicale = Radicale(workdir / "radicale") if kind == "caldav" else None
     rig = Rig(practice(workdir, settings), workdir, clock=RealTimeAt(),
               sim_clock=ScaledClock(CALL_SCALE))
+    radicale = None
     try:
+        if kind == "caldav":
+            radicale = Radicale(workdir / "radicale")
         patients = add_patients(rig.daemon.store)
         agenda: Agenda
         if radicale is None:
@@ -310,9 +315,9 @@ def run(kind: str, workdir: Path, args: argparse.Namespace) -> None:
         for n, parallel in enumerate(args.parallel):
             by_phone(rig, agenda, callers[n * args.calls:(n + 1) * args.calls], parallel)
     finally:
-        rig.close()
         if radicale is not None:
             radicale.stop()
+        rig.close()
 
 
 def main() -> None:
@@ -330,6 +335,8 @@ def main() -> None:
     if args.calls is None:
         args.calls = 10 if args.quick else 100
     args.parallel = [int(n) for n in args.parallel.split(",")] if args.calls else []
+    if args.calls * len(args.parallel) > PATIENTS:
+        parser.error(f"each call is another of the {PATIENTS} patients: too many calls")
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(30))
     kinds = ("builtin", "caldav") if args.agenda == "both" else (args.agenda,)
     with tempfile.TemporaryDirectory(prefix="bench-agenda-") as workdir:
