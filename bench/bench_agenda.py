@@ -90,6 +90,9 @@ PATIENTS = 500
 SEED_CONCURRENCY = 8
 CALL_SCALE = 0.01
 """Real seconds per simulated second of the simulated callers (their prompts, their keys)."""
+HEARTBEAT_S = 20.0
+"""Real seconds between the simulator's heartbeats, as FreeSWITCH's: on real time the daemon's
+control connection counts on them (`[freeswitch] heartbeat_timeout`)."""
 CALL_GUARD_S = 300.0
 """Real seconds a call may take before it counts as failed (a hang, not a figure)."""
 NEW_APPOINTMENT = ("2", "1")
@@ -289,7 +292,7 @@ def run(kind: str, workdir: Path, args: argparse.Namespace) -> None:
     booked = [slot for slot in slots if rng.random() < args.fill]
     settings = AgendaSettings(adapter=kind, horizon_days=7 * args.weeks, timeout=30)
     rig = Rig(practice(workdir, settings), workdir, clock=RealTimeAt(),
-              sim_clock=ScaledClock(CALL_SCALE))
+              sim_clock=ScaledClock(CALL_SCALE), heartbeat_interval=HEARTBEAT_S / CALL_SCALE)
     radicale = None
     try:
         if kind == "caldav":
