@@ -26,6 +26,9 @@ CHANGE = ["2", "2"]
 """Main menu: appointments; appointment menu: move or cancel."""
 FIRST_AVAILABLE, FIRST_SLOT, CONFIRM = "1", "1", "1"
 UNKNOWN = CALLERS["unknown"]
+NUMBER_ENDING = CALLERS["patient"][-4:]
+"""What the rehearsal patient types, calling from another number, after their date of
+birth."""
 
 
 @pytest.fixture
@@ -153,14 +156,57 @@ def test_a_caller_from_another_number_is_found_by_their_date_of_birth(rig: Rig, 
     (first,) = free(rig, at)
 
     call, result = rig.call(
-        CallerScript(keys=[*BOOK, "03031975", FIRST_AVAILABLE, FIRST_SLOT, CONFIRM]),
+        CallerScript(keys=[*BOOK, "03031975", NUMBER_ENDING, FIRST_AVAILABLE, FIRST_SLOT,
+                           CONFIRM]),
         at=at,
         caller_number=UNKNOWN,
     )
 
     assert result is not None and result.outcome == "booked"
     assert heard(rig, call, "date de naissance")
+    assert heard(rig, call, "quatre derniers chiffres")
     assert starts(rig, at) == [first.start]
+
+
+@pytest.mark.parametrize("ending", ["9999", ""])
+def test_from_another_number_a_date_of_birth_alone_opens_no_patients_appointments(
+    rig: Rig, at: datetime, ending: str
+):
+    """Anyone may know a patient's date of birth: without the end of the number on their file
+    a caller from another number neither hears nor changes that patient's appointments."""
+    before = starts(rig, at)
+
+    call, result = rig.call(
+        CallerScript(keys=[*CHANGE, "03031975", ending, ending, "1", "1"]),
+        at=at,
+        caller_number=UNKNOWN,
+    )
+
+    assert result is not None and result.outcome == "answered"  # the desk took the call
+    assert heard(rig, call, "ne trouvons pas votre dossier")
+    assert not heard(rig, call, "Votre rendez-vous du")
+    assert starts(rig, at) == before
+
+
+def test_patients_born_the_same_day_are_told_apart_by_the_end_of_their_number(
+    rig: Rig, at: datetime
+):
+    """From another number, patients sharing a birthday are told apart by the last four
+    digits of the number on their file."""
+    ((twin, _new),) = rig.daemon.store.add_patients(
+        [("Jumeau de répétition", "0639980222", date(1975, 3, 3))]
+    )
+    (first,) = free(rig, at)
+
+    _call, result = rig.call(
+        CallerScript(keys=[*BOOK, "03031975", "0222", FIRST_AVAILABLE, FIRST_SLOT, CONFIRM]),
+        at=at,
+        caller_number=UNKNOWN,
+    )
+
+    assert result is not None and result.outcome == "booked"
+    booked = [a for a in rig.seeded.between(at, at + timedelta(days=90)) if a.start == first.start]
+    assert [a.patient_id for a in booked] == [twin.id]
 
 
 def test_on_a_shared_number_the_date_of_birth_tells_who_is_calling(rig: Rig, at: datetime):
