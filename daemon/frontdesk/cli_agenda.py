@@ -34,6 +34,7 @@ from frontdesk.agenda import (
     Patient,
     Practitioner,
     Slot,
+    SlotTaken,
     open_agenda,
     within,
 )
@@ -305,7 +306,10 @@ def _book(desk: Desk, args: argparse.Namespace) -> None:
     slot = Slot(args.id, start, start + timedelta(minutes=minutes[args.type]), args.type)
     if desk.store.absences(slot.practitioner, slot.start, slot.end):
         raise Refused(f"{args.id} is absent at that time")
-    booked = agenda.book(slot, patient, by=_by())
+    try:
+        booked = agenda.book(slot, patient, by=_by())
+    except SlotTaken:  # the adapter's reason names its internals (CalDAV: an event's URL)
+        raise Refused(f"{args.id} is booked at that time") from None
     print(f"booked: REF {booked.id}, {booked.start.astimezone(desk.zone):%a %d/%m/%Y %H:%M}, "
           f"{booked.practitioner}, {booked.kind}, {patient.name}")
 
