@@ -296,7 +296,7 @@ def caldav_agenda(config: str, store: Store) -> Agenda:
     return opened
 
 
-def test_day_lists_what_the_phone_booked_in_the_calendar_and_what_another_agenda_made_busy(
+def test_day_lists_the_calendar_and_other_busy_times_and_an_absence_the_patients_booked(
     config: str, radicale: Radicale, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = set_up_caldav(config, radicale)
@@ -320,6 +320,12 @@ def test_day_lists_what_the_phone_booked_in_the_calendar_and_what_another_agenda
     assert day[3].split() == ["14:00", "martin", "busy", "(another", "agenda)", "until",
                               "15:00", "-", "-", "-"]
     assert "Jean Petit" not in "\n".join(day)
+
+    assert agenda(config, "absence", "add", "martin", "2027-03-01", "2027-03-01") == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].startswith("Appointments booked then (kept: call these patients")
+    assert out[3].split() == ["Mon", "01/03", "09:00", "consultation", "Marie", "Dupont",
+                              "0612345678", booked.id]
 
 
 def test_the_desk_books_into_the_calendar_and_cancels_by_the_ref_day_shows(

@@ -260,9 +260,12 @@ def _absence_add(desk: Desk, args: argparse.Namespace) -> None:
     end = _moment(args.end, desk.zone, end_of_day=True)
     desk.store.add_absence(Absence(args.id, start, end, args.reason))
     print(f"{args.id}: absent from {start:%a %d/%m/%Y %H:%M} to {end:%a %d/%m/%Y %H:%M}")
-    # from a day before: an appointment that began before the absence may run into it
-    kept = [a for a in desk.store.appointments_between(start - timedelta(days=1), end)
-            if a.practitioner == args.id and a.end > start]
+    agenda = open_agenda(desk.config, desk.store)
+    if agenda is None:  # the hand-off adapter: the appointments are not frontdesk's to list
+        return
+    with desk.reading():  # from a day before: an appointment begun then may run into it
+        booked = agenda.between(start - timedelta(days=1), end)
+    kept = [a for a in booked if a.practitioner == args.id and a.end > start]
     print(_titled_table(
         "Appointments booked then (kept: call these patients, then cancel them)",
         ("when", "type", "patient", "phone", "ref"),
