@@ -296,6 +296,17 @@ def caldav_agenda(config: str, store: Store) -> Agenda:
     return opened
 
 
+def another_agenda_writes(server: Radicale, url: str, start: str, end: str, summary: str) -> None:
+    """An event (local times, YYYYMMDDTHHMMSS) written to the calendar at `url` by another
+    agenda."""
+    server.client().calendar(url=url).add_event("\r\n".join([
+        "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//another agenda//EN", "BEGIN:VEVENT",
+        f"UID:other-{uuid.uuid4()}", "DTSTAMP:20270101T000000Z",
+        f"DTSTART;TZID=Europe/Paris:{start}", f"DTEND;TZID=Europe/Paris:{end}",
+        f"SUMMARY:{summary}", "END:VEVENT", "END:VCALENDAR", "",
+    ]))
+
+
 def test_day_lists_the_calendar_and_other_busy_times_and_an_absence_the_patients_booked(
     config: str, radicale: Radicale, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -305,11 +316,9 @@ def test_day_lists_the_calendar_and_other_busy_times_and_an_absence_the_patients
         (marie,) = store.patients_by_phone("0612345678")
         booked = calendar.book(Slot("martin", NINE, NINE.replace(minute=30), "consultation"),
                                marie, by="phone")
-    radicale.client().calendar(url=url).add_event(
-        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//another agenda//EN\r\nBEGIN:VEVENT\r\n"
-        "UID:meeting-1\r\nDTSTAMP:20270101T000000Z\r\n"
-        "DTSTART;TZID=Europe/Paris:20270301T140000\r\nDTEND;TZID=Europe/Paris:20270301T150000"
-        "\r\nSUMMARY:Jean Petit, private\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+    another_agenda_writes(radicale, url, "20270301T140000", "20270301T150000",
+                          "Jean Petit, private")
+    another_agenda_writes(radicale, url, "20270301T180000", "20270302T080000", "On call")
     capsys.readouterr()
 
     assert agenda(config, "day", "2027-03-01") == 0
@@ -319,7 +328,12 @@ def test_day_lists_the_calendar_and_other_busy_times_and_an_absence_the_patients
                               "0612345678", booked.id]
     assert day[3].split() == ["14:00", "martin", "busy", "(another", "agenda)", "until",
                               "15:00", "-", "-", "-"]
+    assert day[4].split() == ["18:00", "martin", "busy", "(another", "agenda)", "until",
+                              "Tue", "02/03", "08:00", "-", "-", "-"]
     assert "Jean Petit" not in "\n".join(day)
+    assert agenda(config, "day", "2027-03-02") == 0
+    assert capsys.readouterr().out.splitlines()[2].split() == [
+        "00:00", "martin", "busy", "(another", "agenda)", "until", "08:00", "-", "-", "-"]
 
     assert agenda(config, "absence", "add", "martin", "2027-03-01", "2027-03-01") == 0
     out = capsys.readouterr().out.splitlines()
@@ -358,8 +372,9 @@ def test_the_desk_books_into_the_calendar_and_cancels_by_the_ref_day_shows(
         calendar = caldav_agenda(config, store)
         assert calendar.between(NINE, NINE.replace(hour=23)) == []
         assert calendar.free_slots("consultation", "martin", NINE, 1)[0].start == NINE
-    assert agenda(config, "cancel", written.id) == 1
-    assert "no appointment" in capsys.readouterr().err
+    for ref in (written.id, "1", "frontdesk-nobody-20270301T080000Z#0badcafe"):
+        assert agenda(config, "cancel", ref) == 1
+        assert f"no appointment {ref} (or it was cancelled)" in capsys.readouterr().err
 
 
 def test_a_stopped_caldav_server_is_a_clear_error_and_nothing_is_written(

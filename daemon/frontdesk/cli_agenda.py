@@ -31,6 +31,7 @@ from frontdesk.agenda import (
     Agenda,
     AgendaError,
     AppointmentType,
+    OtherEvent,
     Patient,
     Practitioner,
     Slot,
@@ -288,13 +289,21 @@ def _day(desk: Desk, args: argparse.Namespace) -> None:
                    "confirmed" if a.state == "confirmed" else ""))
         for a in appointments
     ]
-    rows += [(e.start, (f"{e.start.astimezone(desk.zone):%H:%M}", e.practitioner,
-                        f"busy (another agenda) until {e.end.astimezone(desk.zone):%H:%M}",
-                        "-", "-", "-", ""))
-             for e in others]
+    rows += [(max(e.start, start), _other_event(e, start, end, desk.zone)) for e in others]
     print(_titled_table(f"{day:%A %d/%m/%Y}",
                         ("time", "practitioner", "type", "patient", "phone", "ref", ""),
                         [row for _, row in sorted(rows, key=lambda r: (r[0], r[1][1]))]))
+
+
+def _other_event(
+    event: OtherEvent, start: datetime, end: datetime, zone: ZoneInfo
+) -> tuple[str, ...]:
+    """A row of `day` for a time another agenda made busy: when (within the day), never
+    what."""
+    until = event.end.astimezone(zone)
+    shown = f"{until:%H:%M}" if event.end <= end else f"{until:%a %d/%m %H:%M}"
+    return (f"{max(event.start, start).astimezone(zone):%H:%M}", event.practitioner,
+            f"busy (another agenda) until {shown}", "-", "-", "-", "")
 
 
 def _book(desk: Desk, args: argparse.Namespace) -> None:

@@ -216,7 +216,7 @@ class Agenda(Protocol):
         ...
 
     def other_events(self, start: datetime, end: datetime) -> list[OtherEvent]:
-        """The busy times starting in [start, end) that are no appointment of frontdesk's
+        """The busy times overlapping [start, end) that are no appointment of frontdesk's
         (events another agenda wrote), soonest first; the built-in agenda has none."""
         ...
 

@@ -245,7 +245,7 @@ class CalDAVAgenda:
             OtherEvent(practitioner.id, busy.start, busy.end)
             for practitioner in self.directory.practitioners()
             for busy in self._busy(practitioner, start, end)
-            if busy.appointment is None and start <= busy.start < end
+            if busy.appointment is None
         ]
         return sorted(found, key=lambda e: (e.start, e.practitioner))
 
