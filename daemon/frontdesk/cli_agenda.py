@@ -151,7 +151,8 @@ def add_agenda_parser(commands: argparse._SubParsersAction, default_config: Path
 
     book = actions.add_parser("book", parents=[common], help="book an appointment by hand",
                               description="Book even outside the consultation hours; refused "
-                              "when it overlaps another appointment or an absence.")
+                              "when it overlaps another appointment, another agenda's event "
+                              "(CalDAV) or an absence.")
     book.add_argument("id", metavar="ID", help="the practitioner")
     book.add_argument("date", metavar="DATE")
     book.add_argument("time", metavar="HH:MM")
