@@ -140,6 +140,16 @@ class Appointment:
 
 
 @dataclass(frozen=True)
+class OtherEvent:
+    """A time another agenda made busy in a practitioner's calendar (CalDAV): what it is and
+    who it is with are not frontdesk's to show."""
+
+    practitioner: str
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
 class BookingRequest:
     """What a caller asked for when the agenda cannot be booked by phone (hand-off adapter, or
     a new patient when only known patients may book): the staff confirm by calling back."""
@@ -203,6 +213,16 @@ class Agenda(Protocol):
 
     def between(self, start: datetime, end: datetime) -> list[Appointment]:
         """Every appointment (not cancelled) starting in [start, end), soonest first."""
+        ...
+
+    def other_events(self, start: datetime, end: datetime) -> list[OtherEvent]:
+        """The busy times overlapping [start, end) that are no appointment of frontdesk's
+        (events another agenda wrote), soonest first; the built-in agenda has none."""
+        ...
+
+    def appointment(self, appointment_id: str) -> Appointment:
+        """The appointment (not cancelled) of that id. `UnknownAppointment` if there is none
+        (or it was cancelled)."""
         ...
 
     def cancel(self, appointment: Appointment, *, by: str) -> None:
