@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 import structlog
 
-from frontdesk.agenda import Practitioner, Slot
+from frontdesk.agenda import AppointmentType, Practitioner, Slot, not_ready
 from frontdesk.config import load_config
 from frontdesk.config.model import Config
 from frontdesk.rehearse import CALLERS, Rig, moment_for
 from frontdesk.sim import CallerScript, SimCall
+from frontdesk.store import Store
 from helpers import set_in_section
 
 KIND = "consultation"
@@ -375,3 +376,29 @@ def test_at_most_eight_practitioners_are_offered_by_key(rig: Rig, at: datetime):
     assert question.startswith("Pour le premier rendez-vous disponible, tapez 1.")
     assert "tapez 9." in question and "tapez 10" not in question
     assert question.count("Pour le docteur") == 8
+
+
+def test_the_technician_is_told_at_start_what_keeps_callers_from_booking(
+    practice_dir: Path, tmp_path: Path
+):
+    """A directory with no consultation hours, and without the booking node's appointment
+    type: callers would all be put through to the desk; the start says why, and how to fix
+    it."""
+    config = load_config(practice_dir / "frontdesk.toml")
+    with Store(config.storage.database) as practice:
+        practice.add_practitioner(Practitioner("martin", "Docteur Martin"))
+        practice.add_appointment_type(AppointmentType("long", 40))
+
+    with structlog.testing.capture_logs() as logs, Rig(config, tmp_path):
+        pass
+
+    problems = [entry["problem"] for entry in logs if entry["event"] == "agenda.not_ready"]
+    assert problems == [
+        "appointment type 'consultation' of a booking node is not in the directory: "
+        "frontdesk agenda type add consultation MINUTES",
+        "no practitioner has consultation hours: frontdesk agenda hours",
+    ]
+
+
+def test_a_ready_directory_starts_without_a_word_about_it(rig: Rig):
+    assert not_ready(rig.daemon.config, rig.daemon.store) == []

@@ -264,6 +264,33 @@ def within(seconds: float) -> gevent.Timeout:
     return gevent.Timeout(seconds, AgendaUnavailable(f"no answer within {seconds:g} s"))
 
 
+def not_ready(config: Config, directory: Directory) -> list[str]:
+    """What keeps every caller from booking by phone although the flow has agenda nodes: an
+    appointment type of a booking node missing from the directory, no practitioner, or none
+    with consultation hours. Each problem says the command that fixes it."""
+    from frontdesk.config.model import AppointmentsNode, BookingNode
+
+    settings = config.agenda
+    nodes = config.flow.nodes.values()
+    if settings is None or settings.adapter == "handoff":
+        return []
+    if not any(isinstance(node, BookingNode | AppointmentsNode) for node in nodes):
+        return []
+    kinds = {node.kind for node in nodes if isinstance(node, BookingNode)}
+    known = {kind.name for kind in directory.appointment_types()}
+    problems = [
+        f"appointment type {kind!r} of a booking node is not in the directory: "
+        f"frontdesk agenda type add {kind} MINUTES"
+        for kind in sorted(kinds - known)
+    ]
+    practitioners = directory.practitioners()
+    if not practitioners:
+        problems.append("no practitioner in the directory: frontdesk agenda practitioner add")
+    elif not any(directory.consultation_hours(p.id) for p in practitioners):
+        problems.append("no practitioner has consultation hours: frontdesk agenda hours")
+    return problems
+
+
 def open_agenda(config: Config, store: Store) -> Agenda | None:
     """The agenda the config names; None without [agenda] or with the hand-off adapter (the
     flow then records requests for the staff). The store is the directory, and the built-in
