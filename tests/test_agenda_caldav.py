@@ -25,6 +25,7 @@ from frontdesk.agenda import (
     AppointmentType,
     Patient,
     Practitioner,
+    PractitionerAbsent,
     Slot,
     SlotTaken,
     UnknownAppointment,
@@ -250,6 +251,16 @@ def test_a_slot_booked_by_someone_else_since_it_was_offered_is_refused(
     with pytest.raises(SlotTaken):
         agenda.book(slot, office.jeanne, by="phone")
     assert len(office.events("martin")) == 1
+
+
+def test_a_slot_in_an_absence_added_after_it_was_offered_is_not_booked(office: Office) -> None:
+    agenda = office.agenda()
+    slot = agenda.free_slots("consultation", "martin", at(MONDAY, 8), 1)[0]
+    office.store.add_absence(Absence("martin", at(MONDAY, 0), at(MONDAY, 23)))
+
+    with pytest.raises(PractitionerAbsent):
+        agenda.book(slot, office.jeanne, by="phone")
+    assert office.events("martin") == []
 
 
 def test_cancel_frees_the_slot_at_once(office: Office) -> None:

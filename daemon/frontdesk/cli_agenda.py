@@ -34,6 +34,7 @@ from frontdesk.agenda import (
     OtherEvent,
     Patient,
     Practitioner,
+    PractitionerAbsent,
     Slot,
     SlotTaken,
     open_agenda,
@@ -317,10 +318,10 @@ def _book(desk: Desk, args: argparse.Namespace) -> None:
     patient = _patient(desk.store, args.patient)
     start = datetime.combine(_date(args.date), _clock(args.time), desk.zone)
     slot = Slot(args.id, start, start + timedelta(minutes=minutes[args.type]), args.type)
-    if desk.store.absences(slot.practitioner, slot.start, slot.end):
-        raise Refused(f"{args.id} is absent at that time")
     try:
         booked = agenda.book(slot, patient, by=_by())
+    except PractitionerAbsent:
+        raise Refused(f"{args.id} is absent at that time") from None
     except SlotTaken:  # the adapter's reason names its internals (CalDAV: an event's URL)
         raise Refused(f"{args.id} is booked at that time") from None
     print(f"booked: REF {booked.id}, {booked.start.astimezone(desk.zone):%a %d/%m/%Y %H:%M}, "

@@ -60,6 +60,10 @@ class SlotTaken(AgendaError):
     """The slot was booked by someone else since it was offered."""
 
 
+class PractitionerAbsent(SlotTaken):
+    """The slot falls in an absence of the practitioner added since it was offered."""
+
+
 class UnknownAppointment(AgendaError, KeyError):
     """No such appointment (or no longer: cancelled meanwhile)."""
 

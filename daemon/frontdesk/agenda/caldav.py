@@ -55,6 +55,7 @@ from frontdesk.agenda import (
     OtherEvent,
     Patient,
     Practitioner,
+    PractitionerAbsent,
     Slot,
     SlotTaken,
     UnknownAppointment,
@@ -204,6 +205,8 @@ class CalDAVAgenda:
             phone=patient.phone,
             booked_by=by,
         )
+        if self.directory.absences(slot.practitioner, slot.start, slot.end):
+            raise PractitionerAbsent(f"{slot.practitioner} is absent at {slot.start}")
         mine = {uid} if replacing is None else {uid, _uid(replacing)}
         if self._clashes(practitioner, slot, mine):
             raise SlotTaken(f"{slot.practitioner} is no longer free at {slot.start}")
