@@ -8,7 +8,7 @@ CONFIG ?= examples/frontdesk.toml
 
 .PHONY: run test lint bench check-config rehearse clean install uninstall
 
-run: $(STAMP) examples/secrets/esl-password examples/prompts/moh/frontdesk-hold.wav var/messages
+run: $(STAMP) examples/secrets/esl-password examples/prompts/moh/frontdesk-hold.wav var/messages var/.agenda
 	$(BIN)/frontdesk check-config $(CONFIG)
 	$(BIN)/frontdesk run --config $(CONFIG) --simulator auto --demo-callers 6 --panel-simulator
 
@@ -35,6 +35,20 @@ examples/prompts/moh/frontdesk-hold.wav: | $(STAMP)
 # The example's messages directory: FreeSWITCH creates none, and check-config requires it.
 var/messages:
 	@mkdir -p $@
+
+# The example's directory for the demo: its three doctors, their hours, a consultation of 20
+# minutes and a few fictional patients (examples/patients.csv), written once with the same
+# `frontdesk agenda` commands a technician uses.
+AGENDA := $(BIN)/frontdesk agenda
+var/.agenda: $(STAMP) examples/secrets/esl-password | var/messages
+	$(AGENDA) type add consultation 20 --config $(CONFIG)
+	$(AGENDA) practitioner add martin "Docteur Martin" --config $(CONFIG)
+	$(AGENDA) practitioner add durand "Docteure Durand" --config $(CONFIG)
+	$(AGENDA) practitioner add bernard "Docteur Bernard" --config $(CONFIG)
+	for who in martin durand bernard; do for day in monday tuesday wednesday thursday friday; do \
+	  $(AGENDA) hours $$who $$day 08:30-12:30 14:00-19:00 --config $(CONFIG) || exit 1; done; done
+	$(AGENDA) patients import examples/patients.csv --config $(CONFIG)
+	@touch $@
 
 # A random ESL password for the example config (never committed; the install makes its own).
 examples/secrets/esl-password:

@@ -25,6 +25,7 @@ from frontdesk.agenda import (
     AppointmentType,
     Patient,
     Practitioner,
+    PractitionerAbsent,
     Slot,
     SlotTaken,
     UnknownAppointment,
@@ -252,6 +253,16 @@ def test_a_slot_booked_by_someone_else_since_it_was_offered_is_refused(
     assert len(office.events("martin")) == 1
 
 
+def test_a_slot_in_an_absence_added_after_it_was_offered_is_not_booked(office: Office) -> None:
+    agenda = office.agenda()
+    slot = agenda.free_slots("consultation", "martin", at(MONDAY, 8), 1)[0]
+    office.store.add_absence(Absence("martin", at(MONDAY, 0), at(MONDAY, 23)))
+
+    with pytest.raises(PractitionerAbsent):
+        agenda.book(slot, office.jeanne, by="phone")
+    assert office.events("martin") == []
+
+
 def test_cancel_frees_the_slot_at_once(office: Office) -> None:
     agenda = office.agenda()
     slot = agenda.free_slots("consultation", "martin", at(MONDAY, 8), 1)[0]
@@ -348,9 +359,9 @@ def book_together(
     return [job.value for job in jobs]
 
 
-def test_two_simultaneous_bookings_of_one_slot_exactly_one_wins(office: Office) -> None:
-    """Both callers' checks find the slot free; the proxy holds their writes until both have
-    come, then lets them go at once: the server's conditional create keeps one."""
+def book_with_writes_held(office: Office, slots: list[Slot]) -> list[Appointment | str]:
+    """Jeanne and Paul book `slots` through two agendas at once; a proxy holds both writes
+    (PUT) until both have come, then lets them go together."""
     both_writing = threading.Barrier(2, timeout=20)
 
     def hold_writes(method: str, path: str) -> None:
@@ -361,10 +372,15 @@ def test_two_simultaneous_bookings_of_one_slot_exactly_one_wins(office: Office) 
     try:
         url = f"http://127.0.0.1:{proxy.port}/{USERNAME}/"
         agendas = [office.agenda(url), office.agenda(url)]
-        slot = NINE
-        results = book_together(agendas, [slot, slot], (office.jeanne, office.paul))
+        return book_together(agendas, slots, (office.jeanne, office.paul))
     finally:
         proxy.close()
+
+
+def test_two_simultaneous_bookings_of_one_slot_exactly_one_wins(office: Office) -> None:
+    """Both callers' checks find the slot free; the proxy holds their writes until both have
+    come, then lets them go at once: the server's conditional create keeps one."""
+    results = book_with_writes_held(office, [NINE, NINE])
 
     assert sorted(map(type, results), key=str) == [Appointment, str]
     [winner] = [r for r in results if isinstance(r, Appointment)]
@@ -374,23 +390,11 @@ def test_two_simultaneous_bookings_of_one_slot_exactly_one_wins(office: Office) 
 
 def test_overlapping_bookings_at_the_same_moment_never_both_win(office: Office) -> None:
     """Different starts (different UIDs), same time: the check after the write catches it."""
-    both_writing = threading.Barrier(2, timeout=20)
-
-    def hold_writes(method: str, path: str) -> None:
-        if method == "PUT":
-            both_writing.wait()
-
-    proxy = Proxy(office.server.port, hold_writes)
-    try:
-        url = f"http://127.0.0.1:{proxy.port}/{USERNAME}/"
-        agendas = [office.agenda(url), office.agenda(url)]
-        slots = [
-            Slot("martin", at(MONDAY, 9), at(MONDAY, 9, 30), "long"),
-            Slot("martin", at(MONDAY, 9, 15), at(MONDAY, 9, 30), "consultation"),
-        ]
-        results = book_together(agendas, slots, (office.jeanne, office.paul))
-    finally:
-        proxy.close()
+    slots = [
+        Slot("martin", at(MONDAY, 9), at(MONDAY, 9, 30), "long"),
+        Slot("martin", at(MONDAY, 9, 15), at(MONDAY, 9, 30), "consultation"),
+    ]
+    results = book_with_writes_held(office, slots)
 
     assert sum(isinstance(r, Appointment) for r in results) <= 1
     assert len(office.events("martin")) == sum(isinstance(r, Appointment) for r in results)

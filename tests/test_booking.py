@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 import structlog
 
-from frontdesk.agenda import Practitioner, Slot
+from frontdesk.agenda import AppointmentType, Practitioner, Slot, not_ready
 from frontdesk.config import load_config
 from frontdesk.config.model import Config
 from frontdesk.rehearse import CALLERS, Rig, moment_for
 from frontdesk.sim import CallerScript, SimCall
+from frontdesk.store import Store
 from helpers import set_in_section
 
 KIND = "consultation"
@@ -26,6 +27,9 @@ CHANGE = ["2", "2"]
 """Main menu: appointments; appointment menu: move or cancel."""
 FIRST_AVAILABLE, FIRST_SLOT, CONFIRM = "1", "1", "1"
 UNKNOWN = CALLERS["unknown"]
+NUMBER_ENDING = CALLERS["patient"][-4:]
+"""What the rehearsal patient types, calling from another number, after their date of
+birth."""
 
 
 @pytest.fixture
@@ -153,14 +157,57 @@ def test_a_caller_from_another_number_is_found_by_their_date_of_birth(rig: Rig, 
     (first,) = free(rig, at)
 
     call, result = rig.call(
-        CallerScript(keys=[*BOOK, "03031975", FIRST_AVAILABLE, FIRST_SLOT, CONFIRM]),
+        CallerScript(keys=[*BOOK, "03031975", NUMBER_ENDING, FIRST_AVAILABLE, FIRST_SLOT,
+                           CONFIRM]),
         at=at,
         caller_number=UNKNOWN,
     )
 
     assert result is not None and result.outcome == "booked"
     assert heard(rig, call, "date de naissance")
+    assert heard(rig, call, "quatre derniers chiffres")
     assert starts(rig, at) == [first.start]
+
+
+@pytest.mark.parametrize("ending", ["9999", ""])
+def test_from_another_number_a_date_of_birth_alone_opens_no_patients_appointments(
+    rig: Rig, at: datetime, ending: str
+):
+    """Anyone may know a patient's date of birth: without the end of the number on their file
+    a caller from another number neither hears nor changes that patient's appointments."""
+    before = starts(rig, at)
+
+    call, result = rig.call(
+        CallerScript(keys=[*CHANGE, "03031975", ending, ending, "1", "1"]),
+        at=at,
+        caller_number=UNKNOWN,
+    )
+
+    assert result is not None and result.outcome == "answered"  # the desk took the call
+    assert heard(rig, call, "ne trouvons pas votre dossier")
+    assert not heard(rig, call, "Votre rendez-vous du")
+    assert starts(rig, at) == before
+
+
+def test_patients_born_the_same_day_are_told_apart_by_the_end_of_their_number(
+    rig: Rig, at: datetime
+):
+    """From another number, patients sharing a birthday are told apart by the last four
+    digits of the number on their file."""
+    ((twin, _new),) = rig.daemon.store.add_patients(
+        [("Jumeau de répétition", "0639980222", date(1975, 3, 3))]
+    )
+    (first,) = free(rig, at)
+
+    _call, result = rig.call(
+        CallerScript(keys=[*BOOK, "03031975", "0222", FIRST_AVAILABLE, FIRST_SLOT, CONFIRM]),
+        at=at,
+        caller_number=UNKNOWN,
+    )
+
+    assert result is not None and result.outcome == "booked"
+    booked = [a for a in rig.seeded.between(at, at + timedelta(days=90)) if a.start == first.start]
+    assert [a.patient_id for a in booked] == [twin.id]
 
 
 def test_on_a_shared_number_the_date_of_birth_tells_who_is_calling(rig: Rig, at: datetime):
@@ -329,3 +376,29 @@ def test_at_most_eight_practitioners_are_offered_by_key(rig: Rig, at: datetime):
     assert question.startswith("Pour le premier rendez-vous disponible, tapez 1.")
     assert "tapez 9." in question and "tapez 10" not in question
     assert question.count("Pour le docteur") == 8
+
+
+def test_the_technician_is_told_at_start_what_keeps_callers_from_booking(
+    practice_dir: Path, tmp_path: Path
+):
+    """A directory with no consultation hours, and without the booking node's appointment
+    type: callers would all be put through to the desk; the start says why, and how to fix
+    it."""
+    config = load_config(practice_dir / "frontdesk.toml")
+    with Store(config.storage.database) as practice:
+        practice.add_practitioner(Practitioner("martin", "Docteur Martin"))
+        practice.add_appointment_type(AppointmentType("long", 40))
+
+    with structlog.testing.capture_logs() as logs, Rig(config, tmp_path):
+        pass
+
+    problems = [entry["problem"] for entry in logs if entry["event"] == "agenda.not_ready"]
+    assert problems == [
+        "appointment type 'consultation' of a booking node is not in the directory: "
+        "frontdesk agenda type add consultation MINUTES",
+        "no practitioner has consultation hours: frontdesk agenda hours",
+    ]
+
+
+def test_a_ready_directory_starts_without_a_word_about_it(rig: Rig):
+    assert not_ready(rig.daemon.config, rig.daemon.store) == []

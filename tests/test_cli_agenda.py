@@ -6,6 +6,8 @@ import os
 import sqlite3
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -13,11 +15,12 @@ from zoneinfo import ZoneInfo
 import gevent
 import pytest
 
-from frontdesk.agenda import SlotTaken
+from frontdesk.agenda import Agenda, Slot, SlotTaken, open_agenda
 from frontdesk.cli import main
 from frontdesk.config import load_config
 from frontdesk.store import Store
-from helpers import wait_for
+from helpers import set_in_section, wait_for
+from radicale_rig import USERNAME, Radicale
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -232,3 +235,161 @@ def _has_open(pid: int, path: Path) -> bool:
         except FileNotFoundError:  # closed meanwhile
             continue
     return False
+
+
+# --- the agenda the phone books into ----------------------------------------------------------
+
+
+def configure_agenda(config: str, **settings: str) -> None:
+    path = Path(config)
+    path.write_text(set_in_section(path.read_text(), "agenda", settings))
+
+
+def test_with_the_hand_off_adapter_the_desk_is_told_where_the_requests_are(
+    config: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    set_up(config)
+    configure_agenda(config, adapter="handoff")
+    capsys.readouterr()
+    for args in (("day", "2026-12-07"), ("cancel", "1"),
+                 ("book", "martin", "2026-12-07", "09:00", "consultation", "--patient", "1")):
+        assert agenda(config, *args) == 1
+        assert "not kept by frontdesk" in capsys.readouterr().err
+    assert agenda(config, "practitioner", "list") == 0  # the directory serves every adapter
+    assert "Docteur Martin" in capsys.readouterr().out
+
+
+def test_a_ref_that_is_no_appointment_is_refused(
+    config: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    set_up(config)
+    capsys.readouterr()
+    assert agenda(config, "cancel", "frontdesk-martin-20261207T080000Z#0badcafe") == 1
+    assert "no appointment 'frontdesk-martin-20261207T080000Z#0badcafe'" in (
+        capsys.readouterr().err)
+
+
+MONDAY = date(2027, 3, 1)
+NINE = datetime.combine(MONDAY, time(9), PARIS)
+
+
+@pytest.fixture(scope="module")
+def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Radicale]:
+    with Radicale(tmp_path_factory.mktemp("radicale")) as server:
+        yield server
+
+
+def set_up_caldav(config: str, server: Radicale) -> str:
+    """The practice on `server`: Docteur Martin's calendar made there; its URL."""
+    configure_agenda(config, adapter="caldav", caldav_url=server.url,
+                     caldav_username=USERNAME, caldav_password_file=str(server.password_file))
+    set_up(config)
+    calendar = f"{uuid.uuid4().hex[:8]}-martin"
+    assert agenda(config, "practitioner", "add", "martin", "Docteur Martin",
+                  "--calendar", calendar) == 0
+    return server.make_calendar(calendar)
+
+
+def caldav_agenda(config: str, store: Store) -> Agenda:
+    opened = open_agenda(load_config(config), store)
+    assert opened is not None and opened.name == "caldav"
+    return opened
+
+
+def another_agenda_writes(server: Radicale, url: str, start: str, end: str, summary: str) -> None:
+    """An event (local times, YYYYMMDDTHHMMSS) written to the calendar at `url` by another
+    agenda."""
+    server.client().calendar(url=url).add_event("\r\n".join([
+        "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//another agenda//EN", "BEGIN:VEVENT",
+        f"UID:other-{uuid.uuid4()}", "DTSTAMP:20270101T000000Z",
+        f"DTSTART;TZID=Europe/Paris:{start}", f"DTEND;TZID=Europe/Paris:{end}",
+        f"SUMMARY:{summary}", "END:VEVENT", "END:VCALENDAR", "",
+    ]))
+
+
+def test_day_lists_the_calendar_and_other_busy_times_and_an_absence_the_patients_booked(
+    config: str, radicale: Radicale, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = set_up_caldav(config, radicale)
+    with Store(load_config(config).storage.database) as store:
+        calendar = caldav_agenda(config, store)
+        (marie,) = store.patients_by_phone("0612345678")
+        booked = calendar.book(Slot("martin", NINE, NINE.replace(minute=30), "consultation"),
+                               marie, by="phone")
+    another_agenda_writes(radicale, url, "20270301T140000", "20270301T150000",
+                          "Jean Petit, private")
+    another_agenda_writes(radicale, url, "20270301T180000", "20270302T080000", "On call")
+    capsys.readouterr()
+
+    assert agenda(config, "day", "2027-03-01") == 0
+    day = capsys.readouterr().out.splitlines()
+    assert day[0] == "Monday 01/03/2027:"
+    assert day[2].split() == ["09:00", "martin", "consultation", "Marie", "Dupont",
+                              "0612345678", booked.id]
+    assert day[3].split() == ["14:00", "martin", "busy", "(another", "agenda)", "until",
+                              "15:00", "-", "-", "-"]
+    assert day[4].split() == ["18:00", "martin", "busy", "(another", "agenda)", "until",
+                              "Tue", "02/03", "08:00", "-", "-", "-"]
+    assert "Jean Petit" not in "\n".join(day)
+    assert agenda(config, "day", "2027-03-02") == 0
+    assert capsys.readouterr().out.splitlines()[2].split() == [
+        "00:00", "martin", "busy", "(another", "agenda)", "until", "08:00", "-", "-", "-"]
+
+    assert agenda(config, "absence", "add", "martin", "2027-03-01", "2027-03-01") == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].startswith("Appointments booked then (kept: call these patients")
+    assert out[3].split() == ["Mon", "01/03", "09:00", "consultation", "Marie", "Dupont",
+                              "0612345678", booked.id]
+
+
+def test_the_desk_books_into_the_calendar_and_cancels_by_the_ref_day_shows(
+    config: str, radicale: Radicale, capsys: pytest.CaptureFixture[str]
+) -> None:
+    set_up_caldav(config, radicale)
+    capsys.readouterr()
+    book = ("book", "martin", "2027-03-01", "09:00", "consultation", "--patient", "0612345678")
+
+    assert agenda(config, *book) == 0
+    out = capsys.readouterr().out
+    assert "Mon 01/03/2027 09:00, martin, consultation, Marie Dupont" in out
+    with Store(load_config(config).storage.database) as store:
+        (written,) = caldav_agenda(config, store).between(NINE, NINE.replace(hour=23))
+    assert (written.start, written.patient_name) == (NINE, "Marie Dupont")
+    assert written.booked_by.startswith("cli:")
+    assert f"REF {written.id}," in out
+
+    assert agenda(config, *book) == 1
+    assert "martin is booked at that time" in capsys.readouterr().err
+    assert agenda(config, "absence", "add", "martin", "2027-03-01T10:00", "2027-03-01T11:00") == 0
+    assert agenda(config, "book", "martin", "2027-03-01", "10:30", "consultation",
+                  "--patient", "1") == 1
+    assert "martin is absent at that time" in capsys.readouterr().err
+
+    assert agenda(config, "cancel", written.id) == 0
+    assert f"REF {written.id}: cancelled (Mon 01/03/2027 09:00, martin, Marie Dupont)" in (
+        capsys.readouterr().out)
+    with Store(load_config(config).storage.database) as store:
+        calendar = caldav_agenda(config, store)
+        assert calendar.between(NINE, NINE.replace(hour=23)) == []
+        assert calendar.free_slots("consultation", "martin", NINE, 1)[0].start == NINE
+    for ref in (written.id, "1", "frontdesk-nobody-20270301T080000Z#0badcafe"):
+        assert agenda(config, "cancel", ref) == 1
+        assert f"no appointment {ref} (or it was cancelled)" in capsys.readouterr().err
+
+
+def test_a_stopped_caldav_server_is_a_clear_error_and_nothing_is_written(
+    config: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with Radicale(tmp_path / "radicale") as server:
+        set_up_caldav(config, server)
+        assert agenda(config, "book", "martin", "2027-03-01", "09:00", "consultation",
+                      "--patient", "1") == 0
+        ref = capsys.readouterr().out.split("REF ")[1].split(",")[0]
+        server.stop()
+
+        for args in (("day", "2027-03-01"), ("cancel", ref),
+                     ("book", "martin", "2027-03-01", "10:00", "consultation", "--patient", "1")):
+            assert agenda(config, *args) == 1
+            err = capsys.readouterr().err
+            assert err.startswith("frontdesk agenda: CalDAV agenda, ") and err.count("\n") == 1
+            assert "connection failed" in err and "Connection refused" in err

@@ -1,10 +1,14 @@
-"""`frontdesk agenda …`: the practice's directory and the built-in agenda, by hand.
+"""`frontdesk agenda …`: the practice's directory and its agenda, by hand.
 
-Works on the database directly, like `frontdesk callbacks`, whether the daemon runs or not: a
-booking made here is checked and written in the same write-locked transaction as the
-daemon's, so the desk and a caller cannot both get the same time. Dates and times are the
-practice's local time ([practice] timezone). Exit 0 when done, 1 when refused (a slot taken,
-something unknown, bad rows in a file), 2 when the command line itself is wrong.
+The directory (practitioners, hours, types, absences, patients) is the database, whatever the
+adapter. `day`, `book` and `cancel` go through the configured agenda (`open_agenda`), the one
+the phone books into, with the daemon's checks: the built-in agenda checks and writes a booking
+in the same write-locked transaction as the daemon's, the CalDAV one writes it so the server
+refuses a second booking of the slot; so the desk and a caller cannot both get the same time.
+Works whether the daemon runs or not. Dates and times are the practice's local time ([practice]
+timezone). Exit 0 when done, 1 when refused (a slot taken, something unknown, bad rows in a
+file, an agenda that cannot be reached or is not kept by frontdesk), 2 when the command line
+itself is wrong.
 """
 
 from __future__ import annotations
@@ -15,19 +19,29 @@ import getpass
 import re
 import sys
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+import gevent
 
 from frontdesk.agenda import (
     WEEKDAYS,
     Absence,
+    Agenda,
     AgendaError,
     AppointmentType,
+    OtherEvent,
     Patient,
     Practitioner,
+    PractitionerAbsent,
+    Slot,
+    SlotTaken,
+    open_agenda,
+    within,
 )
 from frontdesk.cli import _load_or_report, _titled_table
+from frontdesk.config.model import Config
 from frontdesk.store import Store, StoreError
 
 
@@ -41,10 +55,27 @@ class Misused(Exception):
 
 @dataclass(frozen=True)
 class Desk:
-    """What every action gets: the open database and the practice's time zone."""
+    """What every action gets: the open database, the practice's time zone and its config."""
 
     store: Store
     zone: ZoneInfo
+    config: Config
+
+    def agenda(self) -> Agenda:
+        """The configured agenda. `Refused` where frontdesk keeps none."""
+        agenda = open_agenda(self.config, self.store)
+        if agenda is not None:
+            return agenda
+        if self.config.agenda is None:
+            raise Refused("frontdesk keeps no agenda for this practice (no [agenda] section "
+                          "in the config)")
+        raise Refused("this practice's agenda is not kept by frontdesk ([agenda] adapter = "
+                      "\"handoff\"): the callers' booking requests are in 'frontdesk messages'")
+
+    def reading(self) -> gevent.Timeout:
+        """The agenda's read bound ([agenda] timeout), as on the phone."""
+        assert self.config.agenda is not None  # there is an agenda to read
+        return within(self.config.agenda.timeout)
 
 
 def add_agenda_parser(commands: argparse._SubParsersAction, default_config: Path) -> None:
@@ -52,11 +83,12 @@ def add_agenda_parser(commands: argparse._SubParsersAction, default_config: Path
     common.add_argument("--config", type=Path, default=default_config, help="config file")
     agenda = commands.add_parser(
         "agenda",
-        help="the practitioners, their hours, appointment types, absences, patients and "
-        "the built-in agenda's appointments",
-        description="Manage the practice's directory (used by every [agenda] adapter) and "
-        "book or cancel in the built-in agenda by hand. Works on the database, with or "
-        "without the daemon running. Dates are YYYY-MM-DD, times HH:MM, local time.",
+        help="the practitioners, their hours, appointment types, absences, patients, and the "
+        "agenda's appointments",
+        description="Manage the practice's directory (frontdesk's database, used by every "
+        "[agenda] adapter), and list, book or cancel in the configured agenda (built-in or "
+        "CalDAV: the one the phone books into) by hand. With or without the daemon running. "
+        "Dates are YYYY-MM-DD, times HH:MM, local time.",
     )
     actions = agenda.add_subparsers(dest="agenda_action", required=True, metavar="ACTION")
 
@@ -111,14 +143,17 @@ def add_agenda_parser(commands: argparse._SubParsersAction, default_config: Path
     add.set_defaults(act=_absence_add)
 
     day = actions.add_parser("day", parents=[common], help="a day's appointments",
-                             description="Every appointment of the day, all practitioners, "
-                             "with the patient's name and number and its REF (for cancel).")
+                             description="Every appointment of the day in the agenda, all "
+                             "practitioners, with the patient's name and number and its REF "
+                             "(for cancel); CalDAV: also the events another agenda wrote, as "
+                             "'busy (another agenda)'.")
     day.add_argument("date", nargs="?", metavar="DATE", help="YYYY-MM-DD (default: today)")
     day.set_defaults(act=_day)
 
     book = actions.add_parser("book", parents=[common], help="book an appointment by hand",
                               description="Book even outside the consultation hours; refused "
-                              "when it overlaps another appointment or an absence.")
+                              "when it overlaps another appointment, another agenda's event "
+                              "(CalDAV) or an absence.")
     book.add_argument("id", metavar="ID", help="the practitioner")
     book.add_argument("date", metavar="DATE")
     book.add_argument("time", metavar="HH:MM")
@@ -129,7 +164,9 @@ def add_agenda_parser(commands: argparse._SubParsersAction, default_config: Path
 
     cancel = actions.add_parser("cancel", parents=[common], help="cancel an appointment",
                                 description="Its slot is free at once.")
-    cancel.add_argument("ref", type=int, metavar="REF", help="the appointment's REF ('day')")
+    cancel.add_argument("ref", metavar="REF",
+                        help="the appointment's REF as 'day' shows it (built-in: a number; "
+                        "CalDAV: frontdesk-<practitioner>-<start>#<token>)")
     cancel.set_defaults(act=_cancel)
 
     patients = actions.add_parser(
@@ -161,7 +198,7 @@ def cmd_agenda(args: argparse.Namespace) -> int:
         return 1
     try:
         with Store(config.storage.database) as store:
-            args.act(Desk(store, ZoneInfo(config.practice.timezone)), args)
+            args.act(Desk(store, ZoneInfo(config.practice.timezone), config), args)
     except Misused as error:
         print(f"frontdesk agenda: {error}", file=sys.stderr)
         return 2
@@ -226,9 +263,12 @@ def _absence_add(desk: Desk, args: argparse.Namespace) -> None:
     end = _moment(args.end, desk.zone, end_of_day=True)
     desk.store.add_absence(Absence(args.id, start, end, args.reason))
     print(f"{args.id}: absent from {start:%a %d/%m/%Y %H:%M} to {end:%a %d/%m/%Y %H:%M}")
-    # from a day before: an appointment that began before the absence may run into it
-    kept = [a for a in desk.store.appointments_between(start - timedelta(days=1), end)
-            if a.practitioner == args.id and a.end > start]
+    agenda = open_agenda(desk.config, desk.store)
+    if agenda is None:  # the hand-off adapter: the appointments are not frontdesk's to list
+        return
+    with desk.reading():  # from a day before: an appointment begun then may run into it
+        booked = agenda.between(start - timedelta(days=1), end)
+    kept = [a for a in booked if a.practitioner == args.id and a.end > start]
     print(_titled_table(
         "Appointments booked then (kept: call these patients, then cancel them)",
         ("when", "type", "patient", "phone", "ref"),
@@ -241,32 +281,61 @@ def _day(desk: Desk, args: argparse.Namespace) -> None:
     day = _date(args.date) if args.date else datetime.now(desk.zone).date()
     start = datetime.combine(day, time(), desk.zone)
     end = datetime.combine(day + timedelta(days=1), time(), desk.zone)
-    rows: list[tuple[str, ...]] = [
-        (f"{a.start.astimezone(desk.zone):%H:%M}", a.practitioner, a.kind, a.patient_name or "-",
-         a.phone or "-", a.id, "confirmed" if a.state == "confirmed" else "")
-        for a in desk.store.appointments_between(start, end)
+    agenda = desk.agenda()
+    with desk.reading():
+        appointments = agenda.between(start, end)
+        others = agenda.other_events(start, end)
+    rows: list[tuple[datetime, tuple[str, ...]]] = [
+        (a.start, (f"{a.start.astimezone(desk.zone):%H:%M}", a.practitioner, a.kind,
+                   a.patient_name or "-", a.phone or "-", a.id,
+                   "confirmed" if a.state == "confirmed" else ""))
+        for a in appointments
     ]
+    rows += [(max(e.start, start), _other_event(e, start, end, desk.zone)) for e in others]
     print(_titled_table(f"{day:%A %d/%m/%Y}",
-                        ("time", "practitioner", "type", "patient", "phone", "ref", ""), rows))
+                        ("time", "practitioner", "type", "patient", "phone", "ref", ""),
+                        [row for _, row in sorted(rows, key=lambda r: (r[0], r[1][1]))]))
+
+
+def _other_event(
+    event: OtherEvent, start: datetime, end: datetime, zone: ZoneInfo
+) -> tuple[str, ...]:
+    """A row of `day` for a time another agenda made busy: when (within the day), never
+    what."""
+    until = event.end.astimezone(zone)
+    shown = f"{until:%H:%M}" if event.end <= end else f"{until:%a %d/%m %H:%M}"
+    return (f"{max(event.start, start).astimezone(zone):%H:%M}", event.practitioner,
+            f"busy (another agenda) until {shown}", "-", "-", "-", "")
 
 
 def _book(desk: Desk, args: argparse.Namespace) -> None:
+    agenda = desk.agenda()
+    if args.id not in {p.id for p in desk.store.practitioners()}:
+        raise Refused(f"no practitioner {args.id!r} (see 'frontdesk agenda practitioner list')")
     minutes = {t.name: t.minutes for t in desk.store.appointment_types()}
     if args.type not in minutes:
         raise Refused(f"no appointment type {args.type!r} (see 'frontdesk agenda type list')")
     patient = _patient(desk.store, args.patient)
     start = datetime.combine(_date(args.date), _clock(args.time), desk.zone)
-    booked = desk.store.book_appointment(
-        args.id, start, start + timedelta(minutes=minutes[args.type]), args.type, patient.id,
-        by=_by(), at=datetime.now(UTC),
-    )
+    slot = Slot(args.id, start, start + timedelta(minutes=minutes[args.type]), args.type)
+    try:
+        booked = agenda.book(slot, patient, by=_by())
+    except PractitionerAbsent:
+        raise Refused(f"{args.id} is absent at that time") from None
+    except SlotTaken:  # the adapter's reason names its internals (CalDAV: an event's URL)
+        raise Refused(f"{args.id} is booked at that time") from None
     print(f"booked: REF {booked.id}, {booked.start.astimezone(desk.zone):%a %d/%m/%Y %H:%M}, "
           f"{booked.practitioner}, {booked.kind}, {patient.name}")
 
 
 def _cancel(desk: Desk, args: argparse.Namespace) -> None:
-    desk.store.cancel_appointment(args.ref, by=_by(), at=datetime.now(UTC))
-    print(f"REF {args.ref}: cancelled")
+    agenda = desk.agenda()
+    with desk.reading():
+        appointment = agenda.appointment(args.ref)
+    agenda.cancel(appointment, by=_by())
+    when = appointment.start.astimezone(desk.zone)
+    print(f"REF {args.ref}: cancelled ({when:%a %d/%m/%Y %H:%M}, {appointment.practitioner}, "
+          f"{appointment.patient_name or '-'})")
 
 
 def _patients_import(desk: Desk, args: argparse.Namespace) -> None:

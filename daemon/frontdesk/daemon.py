@@ -23,7 +23,7 @@ import gevent.event
 import gevent.util
 import structlog
 
-from frontdesk.agenda import Agenda, AgendaHealth, open_agenda
+from frontdesk.agenda import Agenda, AgendaHealth, not_ready, open_agenda
 from frontdesk.agenda.phone import AgendaLine
 from frontdesk.agenda.reminders import ReminderDesk
 from frontdesk.clock import Clock, RealClock
@@ -56,7 +56,7 @@ from frontdesk.queue.announce import Announcer
 from frontdesk.queue.callbacks import CallbackDesk
 from frontdesk.records import Records
 from frontdesk.schedule import Schedule
-from frontdesk.store import DaemonLock, Store
+from frontdesk.store import DaemonLock, Store, StoreError
 from frontdesk.supervisor import Supervisor
 
 log = structlog.get_logger(__name__)
@@ -207,6 +207,7 @@ class Daemon:
             # FreeSWITCH writes the callers' messages there and creates no directory: without
             # it every message is lost. The install creates it, shared with FreeSWITCH's group.
             log.error("messages.directory_missing", directory=str(self.config.storage.messages))
+        self._check_agenda()
         self.messages.start()
         self.server.start()
         self.queue.start()
@@ -225,6 +226,17 @@ class Daemon:
             freeswitch=f"{fs.esl_host}:{fs.esl_port}",
             config_version=self.config.version,
         )
+
+    def _check_agenda(self) -> None:
+        """Tell the technician, at start and after a reload, what keeps callers from booking
+        (they are put through to the desk meanwhile)."""
+        try:
+            problems = not_ready(self.config, self.store)
+        except StoreError as error:
+            log.warning("agenda.directory_unreadable", error=str(error))
+            return
+        for problem in problems:
+            log.warning("agenda.not_ready", problem=problem)
 
     def _join(self, greenlets: list[gevent.Greenlet], seconds: float) -> None:
         """Wait until `greenlets` ended or `seconds` passed on the daemon's clock."""
@@ -318,6 +330,7 @@ class Daemon:
             self.panel = Panel(new.panel, self)
             self._start_panel()
         log.info("config.reloaded", config_version=new.version)
+        self._check_agenda()
         return True
 
     def _start_panel(self) -> None:

@@ -361,17 +361,15 @@ class Rig:
             ),
             agenda=_builtin(config.agenda),
         )
-        self.daemon = self._start_daemon(rig_config)
-        zone = ZoneInfo(config.practice.timezone)
+        self.daemon = Daemon(rig_config, clock=self.clock, on_call_finished=self._finished)
         self.patient, self.other_patient = seed_agenda(self.daemon.store, config)
+        self._start(self.daemon)
+        zone = ZoneInfo(config.practice.timezone)
         self.seeded = BuiltinAgenda(self.daemon.store, rig_config.agenda or AgendaSettings(), zone)
         """The rig's agenda, written to directly by the rehearsal (the daemon's may be None:
         the hand-off adapter)."""
 
-    def _start_daemon(self, config: Config) -> Daemon:
-        daemon = Daemon(
-            config, clock=self.clock, on_call_finished=self._finished
-        )
+    def _start(self, daemon: Daemon) -> Daemon:
         daemon.start()
         self.sim.daemon_address = ("127.0.0.1", daemon.port)
         return daemon
@@ -380,7 +378,9 @@ class Rig:
         """Stop the daemon and start a new one on the same database and simulator (calls
         bridged by the old one go on in the simulator, as in FreeSWITCH)."""
         self.daemon.stop(grace=grace)
-        self.daemon = self._start_daemon(self.daemon.config)
+        self.daemon = self._start(
+            Daemon(self.daemon.config, clock=self.clock, on_call_finished=self._finished)
+        )
         return self.daemon
 
     @property

@@ -57,6 +57,7 @@ from frontdesk.agenda import (
     ConsultationHours,
     Patient,
     Practitioner,
+    PractitionerAbsent,
     SlotTaken,
     UnknownAppointment,
 )
@@ -2198,7 +2199,7 @@ def _book(db: Database, row: dict[str, Any]) -> dict[str, Any]:
         if _select_booked(db, row["practitioner"], row["start"], row["end"]):
             raise SlotTaken(f"{row['practitioner']} is booked at that time")
         if _select_absences(db, row["practitioner"], row["start"], row["end"]):
-            raise SlotTaken(f"{row['practitioner']} is absent at that time")
+            raise PractitionerAbsent(f"{row['practitioner']} is absent at that time")
         cursor = db.execute(
             "INSERT INTO appointments (practitioner, start, [end], kind, patient_id, state,"
             " booked_by, booked_at, call_uuid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

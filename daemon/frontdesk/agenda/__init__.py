@@ -60,6 +60,10 @@ class SlotTaken(AgendaError):
     """The slot was booked by someone else since it was offered."""
 
 
+class PractitionerAbsent(SlotTaken):
+    """The slot falls in an absence of the practitioner added since it was offered."""
+
+
 class UnknownAppointment(AgendaError, KeyError):
     """No such appointment (or no longer: cancelled meanwhile)."""
 
@@ -140,6 +144,16 @@ class Appointment:
 
 
 @dataclass(frozen=True)
+class OtherEvent:
+    """A time another agenda made busy in a practitioner's calendar (CalDAV): what it is and
+    who it is with are not frontdesk's to show."""
+
+    practitioner: str
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
 class BookingRequest:
     """What a caller asked for when the agenda cannot be booked by phone (hand-off adapter, or
     a new patient when only known patients may book): the staff confirm by calling back."""
@@ -205,6 +219,16 @@ class Agenda(Protocol):
         """Every appointment (not cancelled) starting in [start, end), soonest first."""
         ...
 
+    def other_events(self, start: datetime, end: datetime) -> list[OtherEvent]:
+        """The busy times overlapping [start, end) that are no appointment of frontdesk's
+        (events another agenda wrote), soonest first; the built-in agenda has none."""
+        ...
+
+    def appointment(self, appointment_id: str) -> Appointment:
+        """The appointment (not cancelled) of that id. `UnknownAppointment` if there is none
+        (or it was cancelled)."""
+        ...
+
     def cancel(self, appointment: Appointment, *, by: str) -> None:
         """Cancel it; its slot is free at once. `UnknownAppointment` if it is gone."""
         ...
@@ -242,6 +266,33 @@ def within(seconds: float) -> gevent.Timeout:
     write is never cut short: nobody is told "not written" about what is written a moment
     later; the adapter bounds its own I/O."""
     return gevent.Timeout(seconds, AgendaUnavailable(f"no answer within {seconds:g} s"))
+
+
+def not_ready(config: Config, directory: Directory) -> list[str]:
+    """What keeps every caller from booking by phone although the flow has agenda nodes: an
+    appointment type of a booking node missing from the directory, no practitioner, or none
+    with consultation hours. Each problem says the command that fixes it."""
+    from frontdesk.config.model import AppointmentsNode, BookingNode
+
+    settings = config.agenda
+    nodes = config.flow.nodes.values()
+    if settings is None or settings.adapter == "handoff":
+        return []
+    if not any(isinstance(node, BookingNode | AppointmentsNode) for node in nodes):
+        return []
+    kinds = {node.kind for node in nodes if isinstance(node, BookingNode)}
+    known = {kind.name for kind in directory.appointment_types()}
+    problems = [
+        f"appointment type {kind!r} of a booking node is not in the directory: "
+        f"frontdesk agenda type add {kind} MINUTES"
+        for kind in sorted(kinds - known)
+    ]
+    practitioners = directory.practitioners()
+    if not practitioners:
+        problems.append("no practitioner in the directory: frontdesk agenda practitioner add")
+    elif not any(directory.consultation_hours(p.id) for p in practitioners):
+        problems.append("no practitioner has consultation hours: frontdesk agenda hours")
+    return problems
 
 
 def open_agenda(config: Config, store: Store) -> Agenda | None:

@@ -20,6 +20,8 @@ SENTENCES = {
         "birth_date": "Tapez votre date de naissance en huit chiffres : le jour, le mois, "
                       "puis l'année. Par exemple, pour le trois mars mille neuf cent "
                       "soixante-quinze : zéro, trois, zéro, trois, un, neuf, sept, cinq.",
+        "number_ending": "Pour vérifier votre identité, tapez les quatre derniers chiffres du "
+                         "numéro de téléphone de votre dossier.",
         "not_found": "Nous ne trouvons pas votre dossier : nous vous mettons en relation "
                      "avec le secrétariat.",
         "no_appointments": "Nous ne trouvons aucun rendez-vous à venir à votre nom : nous "
@@ -61,6 +63,8 @@ SENTENCES = {
         "birth_date": "Please type your date of birth in eight digits: the day, the month, "
                       "then the year. For example, for the third of March nineteen "
                       "seventy-five: zero, three, zero, three, one, nine, seven, five.",
+        "number_ending": "To check your identity, please type the last four digits of the "
+                         "phone number on your file.",
         "not_found": "We cannot find your file: we are putting you through to the front desk.",
         "no_appointments": "We cannot find any upcoming appointment in your name: we are "
                            "putting you through to the front desk.",

@@ -24,6 +24,7 @@ from frontdesk.agenda import (
     AgendaUnavailable,
     Appointment,
     Directory,
+    OtherEvent,
     Patient,
     Slot,
     UnknownAppointment,
@@ -99,9 +100,19 @@ class BuiltinAgenda:
         with self._reading():
             return self._store.appointments_between(start, end)
 
+    def other_events(self, start: datetime, end: datetime) -> list[OtherEvent]:
+        return []
+
+    def appointment(self, appointment_id: str) -> Appointment:
+        with self._reading():
+            found = self._store.get_appointment(_row_id(appointment_id))
+        if found is None or found.state == "cancelled":
+            raise UnknownAppointment(f"no appointment {appointment_id} (or it was cancelled)")
+        return found
+
     def cancel(self, appointment: Appointment, *, by: str) -> None:
         with self._writing():
-            self._store.cancel_appointment(_row_id(appointment), by=by, at=self._wall())
+            self._store.cancel_appointment(_row_id(appointment.id), by=by, at=self._wall())
 
     def move(self, appointment: Appointment, slot: Slot, *, by: str) -> Appointment:
         if appointment.patient_id is None:
@@ -115,7 +126,7 @@ class BuiltinAgenda:
 
     def confirm(self, appointment: Appointment, *, by: str) -> None:
         with self._writing():
-            self._store.confirm_appointment(_row_id(appointment), by=by, at=self._wall())
+            self._store.confirm_appointment(_row_id(appointment.id), by=by, at=self._wall())
 
     @contextmanager
     def _reading(self) -> Iterator[None]:
@@ -133,8 +144,8 @@ class BuiltinAgenda:
             raise AgendaUnavailable(f"the built-in agenda cannot be used: {error}") from error
 
 
-def _row_id(appointment: Appointment) -> int:
+def _row_id(appointment_id: str) -> int:
     try:
-        return int(appointment.id)
+        return int(appointment_id)
     except ValueError:
-        raise UnknownAppointment(f"no appointment {appointment.id!r}") from None
+        raise UnknownAppointment(f"no appointment {appointment_id!r}") from None

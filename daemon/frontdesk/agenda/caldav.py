@@ -52,8 +52,10 @@ from frontdesk.agenda import (
     AgendaUnavailable,
     Appointment,
     Directory,
+    OtherEvent,
     Patient,
     Practitioner,
+    PractitionerAbsent,
     Slot,
     SlotTaken,
     UnknownAppointment,
@@ -66,6 +68,8 @@ from frontdesk.config.model import AgendaSettings
 log = structlog.get_logger(__name__)
 
 UID_PREFIX = "frontdesk-"
+BOOKING_UID = re.compile(rf"{UID_PREFIX}(.+)-(\d{{8}}T\d{{6}}Z)")
+"""A booking's UID (`uid_of`): the practitioner and the start."""
 X_BOOKING = "X-FRONTDESK-BOOKING"
 X_PATIENT_ID = "X-FRONTDESK-PATIENT-ID"
 X_PATIENT_NAME = "X-FRONTDESK-PATIENT-NAME"
@@ -201,6 +205,8 @@ class CalDAVAgenda:
             phone=patient.phone,
             booked_by=by,
         )
+        if self.directory.absences(slot.practitioner, slot.start, slot.end):
+            raise PractitionerAbsent(f"{slot.practitioner} is absent at {slot.start}")
         mine = {uid} if replacing is None else {uid, _uid(replacing)}
         if self._clashes(practitioner, slot, mine):
             raise SlotTaken(f"{slot.practitioner} is no longer free at {slot.start}")
@@ -236,6 +242,27 @@ class CalDAVAgenda:
             if busy.appointment is not None and busy.appointment.start < end
         ]
         return sorted(found, key=lambda a: (a.start, a.practitioner))
+
+    def other_events(self, start: datetime, end: datetime) -> list[OtherEvent]:
+        found = [
+            OtherEvent(practitioner.id, busy.start, busy.end)
+            for practitioner in self.directory.practitioners()
+            for busy in self._busy(practitioner, start, end)
+            if busy.appointment is None
+        ]
+        return sorted(found, key=lambda e: (e.start, e.practitioner))
+
+    def appointment(self, appointment_id: str) -> Appointment:
+        """Read where its UID says: the practitioner's calendar at its start."""
+        booking = BOOKING_UID.fullmatch(_uid(appointment_id))
+        practitioner = next((p for p in self.directory.practitioners()
+                             if booking is not None and p.id == booking[1]), None)
+        if booking is not None and practitioner is not None:
+            start = datetime.strptime(booking[2], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+            for busy in self._busy(practitioner, start, start + timedelta(minutes=1)):
+                if busy.appointment is not None and busy.appointment.id == appointment_id:
+                    return busy.appointment
+        raise UnknownAppointment(f"no appointment {appointment_id} (or it was cancelled)")
 
     def cancel(self, appointment: Appointment, *, by: str) -> None:
         href = self._href(self._practitioner(appointment.practitioner), appointment.id)

@@ -2,7 +2,8 @@
 say and ask.
 
 The caller is found by their number among the patients (`Directory.patients_by_phone`); an
-unknown, hidden or shared number is asked for the date of birth on the keypad. They choose a
+unknown, hidden or shared number is asked for the date of birth on the keypad (from a number
+no patient has, also the last four digits of the number on their file). They choose a
 practitioner or the first available, hear `slots_offered` free slots read as a person says
 them (`frontdesk.speech.appointment`), press one's number and confirm it; the slot is written
 at once. A slot booked by someone else meanwhile is detected at write time (`SlotTaken`) and
@@ -66,6 +67,9 @@ TRIES = 2
 """Tries of each question: after the second wrong key or silence the caller goes to the desk."""
 MAX_PRACTITIONERS = 8
 """Practitioners offered by key (2 to 9; 1 is the first available)."""
+NUMBER_ENDING = 4
+"""Digits of the number on file that a caller from another number types after their date of
+birth."""
 FIRST_AVAILABLE = "1"
 ANY_DAY = "9"
 BY = "phone"
@@ -378,8 +382,10 @@ class AgendaCall:
 
     def _identify(self) -> Patient | None:
         """The patient calling: by their number when it is theirs alone, else by their date
-        of birth (among those sharing the number, or, for an unknown number, the only
-        patient born that day)."""
+        of birth among those sharing the number. From a number no patient has (or a hidden
+        one) a date of birth is not enough: anyone may know it, and the caller would hear
+        and change that patient's appointments. The last four digits of the number on the
+        patient's file must be typed too."""
         store = self.line.store
         number = self._number()
         by_number = self._looked_up(store.patients_by_phone, number) if number else []
@@ -392,11 +398,21 @@ class AgendaCall:
         if by_number:
             matching = [p for p in by_number if p.birth_date == born]
         else:
-            matching = self._looked_up(store.patients_by_birth_date, born)
+            born_that_day = self._looked_up(store.patients_by_birth_date, born)
+            matching = self._with_number_ending(born_that_day) if born_that_day else []
         if len(matching) != 1:
             return None
         self.step("identified", "birth_date")
         return matching[0]
+
+    def _with_number_ending(self, patients: Sequence[Patient]) -> list[Patient]:
+        """Those of `patients` whose number on file ends with the four digits the caller
+        types (none when they type nothing)."""
+        typed = self._type(self.sentences["number_ending"], NUMBER_ENDING, NUMBER_ENDING,
+                           rf"^[0-9]{{{NUMBER_ENDING}}}$")
+        if typed is None:
+            return []
+        return [p for p in patients if len(p.phone) >= NUMBER_ENDING and p.phone.endswith(typed)]
 
     def _number(self) -> str:
         """The caller's number as the practice dials it (``+33 6…`` -> ``06…`` in France)."""
