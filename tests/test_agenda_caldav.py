@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -31,7 +33,8 @@ from frontdesk.agenda import (
     UnknownAppointment,
     open_agenda,
 )
-from frontdesk.agenda.caldav import CalDAVAgenda
+from frontdesk.agenda.caldav import SEARCH_TRUSTED_S, CalDAVAgenda
+from frontdesk.clock import VirtualClock
 from frontdesk.config import load_config
 from frontdesk.config.model import AgendaSettings
 from frontdesk.rehearse import Rig, moment_for
@@ -73,7 +76,9 @@ class Office:
     jeanne: Patient
     paul: Patient
 
-    def agenda(self, url: str | None = None, timeout: float = 5.0) -> CalDAVAgenda:
+    def agenda(
+        self, url: str | None = None, timeout: float = 5.0, clock: VirtualClock | None = None
+    ) -> CalDAVAgenda:
         settings = AgendaSettings(
             adapter="caldav",
             timeout=timeout,
@@ -81,7 +86,7 @@ class Office:
             caldav_username=USERNAME,
             caldav_password_file=self.server.password_file,
         )
-        return CalDAVAgenda(self.store, settings, PARIS)
+        return CalDAVAgenda(self.store, settings, PARIS, clock=clock)
 
     def calendar_url(self, practitioner: str) -> str:
         [calendar] = [p.calendar for p in self.store.practitioners() if p.id == practitioner]
@@ -136,6 +141,29 @@ def office(radicale: Radicale, tmp_path: Path) -> Iterator[Office]:
         yield open_office(store, radicale)
 
 
+@pytest.fixture
+def virtual_clock() -> Iterator[VirtualClock]:
+    """Time for the agenda's reuse of what it read: still unless a test sleeps."""
+    clock = VirtualClock()
+    yield clock
+    clock.stop()
+
+
+@contextmanager
+def counting(office: Office, clock: VirtualClock) -> Iterator[tuple[CalDAVAgenda, Counter[str]]]:
+    """An agenda reaching the Radicale through a proxy that counts its requests by method."""
+    requests: Counter[str] = Counter()
+
+    def count(method: str, path: str) -> None:
+        requests[method] += 1
+
+    proxy = Proxy(office.server.port, count)
+    try:
+        yield office.agenda(f"http://127.0.0.1:{proxy.port}/{USERNAME}/", clock=clock), requests
+    finally:
+        proxy.close()
+
+
 def test_the_config_opens_the_caldav_agenda_on_the_store(
     office: Office, practice_dir: Path
 ) -> None:
@@ -180,12 +208,15 @@ def test_an_all_day_event_makes_the_whole_day_busy(office: Office) -> None:
     assert slots[0].start == at(MONDAY + timedelta(days=2), 9)
 
 
-def test_an_event_another_agenda_moves_is_busy_at_its_new_time(office: Office) -> None:
-    agenda = office.agenda()
+def test_an_event_another_agenda_moves_is_busy_at_its_new_time(
+    office: Office, virtual_clock: VirtualClock
+) -> None:
+    agenda = office.agenda(clock=virtual_clock)
     uid = office.write_event("martin", at(MONDAY, 9), at(MONDAY, 9, 15))
     assert agenda.free_slots("consultation", "martin", at(MONDAY, 8), 1)[0].start == at(
         MONDAY, 9, 15)
     office.write_event("martin", at(MONDAY, 9, 15), at(MONDAY, 9, 30), uid=uid)
+    virtual_clock.sleep(SEARCH_TRUSTED_S)  # what the search read is trusted until then
 
     slots = agenda.free_slots("consultation", "martin", at(MONDAY, 8), 2)
     assert [s.start for s in slots] == [at(MONDAY, 9), at(MONDAY, 9, 30)]
@@ -204,6 +235,54 @@ def test_slots_are_found_beyond_the_first_weeks_when_those_are_full(office: Offi
     office.write_event("martin", at(MONDAY, 0), at(MONDAY, 0) + timedelta(days=17))
     slots = office.agenda().free_slots("consultation", "martin", at(MONDAY, 8), 1)
     assert starts(slots) == [("martin", at(MONDAY + timedelta(days=17), 9))]
+
+
+def test_a_search_again_with_nothing_changed_asks_the_server_nothing(
+    office: Office, virtual_clock: VirtualClock
+) -> None:
+    office.write_event("martin", at(MONDAY, 9), at(MONDAY, 10))
+    with counting(office, virtual_clock) as (agenda, requests):
+        first = agenda.free_slots("consultation", None, at(MONDAY, 8), 3)
+        assert requests == Counter(REPORT=2)  # a week of each calendar
+        requests.clear()
+        again = agenda.free_slots("consultation", None, at(MONDAY, 8, 1), 3)  # another caller
+        martins = agenda.free_slots("consultation", "martin", at(MONDAY, 8, 1), 1)
+        assert requests == Counter()
+    assert again == first and starts(first)[0] == ("durand", at(MONDAY, 9))
+    assert starts(martins) == [("martin", at(MONDAY, 10))]
+
+
+def test_an_event_another_agenda_writes_is_searched_around_seconds_later_and_refused_at_once(
+    office: Office, virtual_clock: VirtualClock
+) -> None:
+    agenda = office.agenda(clock=virtual_clock)
+    [nine] = agenda.free_slots("consultation", "martin", at(MONDAY, 8), 1)
+    office.write_event("martin", at(MONDAY, 9), at(MONDAY, 9, 15))
+
+    with pytest.raises(SlotTaken):  # the booking reads the slot fresh
+        agenda.book(nine, office.jeanne, by="phone")
+    [next_one] = agenda.free_slots("consultation", "martin", at(MONDAY, 8), 1)
+    assert next_one.start == at(MONDAY, 9, 15)  # the refusal makes the search read again
+
+    office.write_event("martin", at(MONDAY, 9, 15), at(MONDAY, 9, 30))
+    virtual_clock.sleep(SEARCH_TRUSTED_S)
+    assert agenda.free_slots("consultation", "martin", at(MONDAY, 8), 1)[0].start == at(
+        MONDAY, 9, 30)
+
+
+def test_frontdesk_s_own_writes_are_seen_by_the_next_search_at_once(
+    office: Office, virtual_clock: VirtualClock
+) -> None:
+    agenda = office.agenda(clock=virtual_clock)
+    [nine] = agenda.free_slots("consultation", "martin", at(MONDAY, 8), 1)
+    booked = agenda.book(nine, office.jeanne, by="phone")
+    assert agenda.free_slots("consultation", "martin", at(MONDAY, 8), 1)[0].start == at(
+        MONDAY, 9, 15)
+    moved = agenda.move(booked, replace(nine, practitioner="durand"), by="phone")
+    assert agenda.free_slots("consultation", None, at(MONDAY, 8), 1) == [nine]
+    agenda.cancel(moved, by="phone")
+    assert agenda.free_slots("consultation", "durand", at(MONDAY, 8), 1) == [
+        replace(nine, practitioner="durand")]
 
 
 def test_a_booking_is_an_event_read_back_and_its_slot_is_no_longer_free(
@@ -421,12 +500,15 @@ def test_an_event_written_between_the_check_and_the_write_keeps_the_slot(
     assert f"UID:{written[0]}" in event
 
 
-def test_a_stopped_server_is_an_unavailable_agenda(tmp_path: Path) -> None:
+def test_a_stopped_server_is_an_unavailable_agenda(
+    tmp_path: Path, virtual_clock: VirtualClock
+) -> None:
     with Radicale(tmp_path / "radicale") as server, Store(tmp_path / "frontdesk.db") as store:
         office = open_office(store, server)
-        agenda = office.agenda()
+        agenda = office.agenda(clock=virtual_clock)
         assert agenda.free_slots("consultation", "martin", at(MONDAY, 8), 1)
         server.stop()
+        virtual_clock.sleep(SEARCH_TRUSTED_S)  # until then, searches reuse what they read
 
         with pytest.raises(
             AgendaUnavailable, match="connection failed.*Connection refused"

@@ -35,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from time import monotonic
 from typing import Any, TypeVar, cast
 from urllib.parse import quote, urljoin
 from zoneinfo import ZoneInfo
@@ -61,6 +62,7 @@ from frontdesk.agenda import (
     UnknownAppointment,
 )
 from frontdesk.agenda._move import finish_move
+from frontdesk.agenda._recent import RecentReads
 from frontdesk.agenda.slots import free_slots, overlaps
 from frontdesk.clock import Clock
 from frontdesk.config.model import AgendaSettings
@@ -82,6 +84,20 @@ WINDOW = timedelta(days=7)
 """Free slots are searched a week of events at a time (one query per practitioner): the next
 few are usually close. A day at a time costs more: Radicale, for one, reads every event of the
 calendar for each query."""
+SEARCH_TRUSTED_S = 10.0
+"""Seconds a calendar read for a slot search is reused by the next searches, unasked. Radicale
+answers a CTag (`getctag`) or a `sync-token` only after reading every event of the calendar,
+nearly what a whole REPORT costs, so no freshness check would be cheaper than the read. A slot
+offered from a read a few seconds old that another agenda took meanwhile is refused at the
+booking, which reads the slot fresh (`SlotTaken`: the caller hears the next one); frontdesk's
+own writes forget the calendar's reads at once."""
+SEARCH_MARGIN = timedelta(days=1)
+"""A search reads whole UTC days and a day more than it needs, so the searches that follow a
+few seconds later, a little later in time, find their range read."""
+CALENDARS_KEPT = 64
+SEARCH_READS_KEPT = 8
+"""Per calendar: the reads of different ranges trusted at once (a search beyond the first
+weeks, searches from different days)."""
 RESOURCES_KEPT = 50_000
 """Parsed calendar resources kept by ETag (all are forgotten when there are more)."""
 UPCOMING = timedelta(days=366)
@@ -150,6 +166,12 @@ class CalDAVAgenda:
         )
         self._clients = threading.local()
         self._resources: dict[tuple[str, str], _Resource] = {}
+        self._searched: RecentReads[list[_Resource]] = RecentReads(
+            clock.now if clock is not None else monotonic,
+            SEARCH_TRUSTED_S,
+            CALENDARS_KEPT,
+            SEARCH_READS_KEPT,
+        )
 
     def free_slots(
         self, kind: str, practitioner: str | None, after: datetime, count: int
@@ -171,7 +193,7 @@ class CalDAVAgenda:
     ) -> list[Slot]:
         """Slots starting in [start, end); busy times are read to the end of the last one."""
         reach = end + timedelta(minutes=minutes)
-        busy = [(b.start, b.end) for b in self._busy(practitioner, start, reach)]
+        busy = [(b.start, b.end) for b in self._searched_busy(practitioner, start, reach)]
         busy += [(a.start, a.end) for a in self.directory.absences(practitioner.id, start, reach)]
         hours = self.directory.consultation_hours(practitioner.id)
         return list(
@@ -179,6 +201,23 @@ class CalDAVAgenda:
                 practitioner.id, kind, minutes, hours, busy, after=start, until=end, zone=self._zone
             )
         )
+
+    def _searched_busy(
+        self, practitioner: Practitioner, start: datetime, end: datetime
+    ) -> list[_Busy]:
+        """For a search only (never for a write's check): the busy occurrences in [start, end)
+        as a read of the last `SEARCH_TRUSTED_S` seconds found them, else read now."""
+        url = self._calendar_url(practitioner)
+        resources = self._searched.covering(url, start, end)
+        if resources is None:
+            first = _midnight(start)
+            last = _midnight(end) + timedelta(days=1) + SEARCH_MARGIN
+            ticket = self._searched.ticket(url)
+            resources = self._call(
+                f"reading {url}", self._resources_in, practitioner, url, first, last
+            )
+            self._searched.keep(url, ticket, first, last, resources)
+        return [busy for resource in resources for busy in resource.busy(start, end)]
 
     def _minutes(self, kind: str) -> int:
         for known in self.directory.appointment_types():
@@ -212,20 +251,25 @@ class CalDAVAgenda:
             raise SlotTaken(f"{slot.practitioner} is no longer free at {slot.start}")
         href = self._href(practitioner, appointment.id)
         body = booking_event(appointment, self._label(appointment.kind), self._wall())
-        etag = self._call(f"writing to {href}", self._create, href, body)
+        etag = self._write(practitioner, f"writing to {href}", self._create, href, body)
         try:
             clash = self._clashes(practitioner, slot, mine)
         except AgendaUnavailable as problem:
             log.warning("agenda.booking_unverified", appointment=appointment.id, error=str(problem))
             return appointment
         if clash:
-            self._call(f"taking back {href}", self._delete, href, etag)
+            self._write(practitioner, f"taking back {href}", self._delete, href, etag)
             raise SlotTaken(f"{slot.practitioner}: another event was written at {slot.start}")
         return appointment
 
     def _clashes(self, practitioner: Practitioner, slot: Slot, mine: set[str]) -> bool:
+        """Whether another event overlaps the slot, read fresh; when one does, the searches'
+        reads of the calendar are forgotten (they offered the slot: the next one is read)."""
         busy = self._busy(practitioner, slot.start, slot.end)
-        return overlaps(slot, [(b.start, b.end) for b in busy if b.uid not in mine])
+        clash = overlaps(slot, [(b.start, b.end) for b in busy if b.uid not in mine])
+        if clash:
+            self._searched.forget(self._calendar_url(practitioner))
+        return clash
 
     def upcoming(self, patient: Patient, after: datetime) -> list[Appointment]:
         found = self._appointments(after, after + UPCOMING)
@@ -265,8 +309,9 @@ class CalDAVAgenda:
         raise UnknownAppointment(f"no appointment {appointment_id} (or it was cancelled)")
 
     def cancel(self, appointment: Appointment, *, by: str) -> None:
-        href = self._href(self._practitioner(appointment.practitioner), appointment.id)
-        self._call(f"deleting {href}", self._remove, href, appointment)
+        practitioner = self._practitioner(appointment.practitioner)
+        href = self._href(practitioner, appointment.id)
+        self._write(practitioner, f"deleting {href}", self._remove, href, appointment)
         log.info("agenda.cancelled", appointment=appointment.id, by=by)
 
     def move(self, appointment: Appointment, slot: Slot, *, by: str) -> Appointment:
@@ -277,8 +322,9 @@ class CalDAVAgenda:
         return finish_move(self, appointment, moved, by=by)
 
     def confirm(self, appointment: Appointment, *, by: str) -> None:
-        href = self._href(self._practitioner(appointment.practitioner), appointment.id)
-        self._call(f"confirming {href}", self._set_confirmed, href, appointment, by)
+        practitioner = self._practitioner(appointment.practitioner)
+        href = self._href(practitioner, appointment.id)
+        self._write(practitioner, f"confirming {href}", self._set_confirmed, href, appointment, by)
 
     def _practitioner(self, practitioner_id: str) -> Practitioner:
         for practitioner in self.directory.practitioners():
@@ -304,6 +350,16 @@ class CalDAVAgenda:
             if known.name == kind:
                 return known.label or known.name
         return kind
+
+    def _write(
+        self, practitioner: Practitioner, what: str, work: Callable[..., T], *args: Any
+    ) -> T:
+        """`_call` of a write to the practitioner's calendar, whose reads for searches are
+        forgotten then, whatever came of it (a write that failed may have been done)."""
+        try:
+            return self._call(what, work, *args)
+        finally:
+            self._searched.forget(self._calendar_url(practitioner))
 
     # What runs in the thread pool: HTTP and the parsing of what the server answered.
 
@@ -351,6 +407,14 @@ class CalDAVAgenda:
         self, practitioner: Practitioner, url: str, start: datetime, end: datetime
     ) -> list[_Busy]:
         """The busy occurrences in [start, end) of the calendar at `url`: one REPORT."""
+        resources = self._resources_in(practitioner, url, start, end)
+        return [busy for resource in resources for busy in resource.busy(start, end)]
+
+    def _resources_in(
+        self, practitioner: Practitioner, url: str, start: datetime, end: datetime
+    ) -> list[_Resource]:
+        """The resources of the calendar at `url` with an occurrence in [start, end): one
+        REPORT."""
         query = QUERY.format(start=start.astimezone(UTC), end=end.astimezone(UTC))
         response = self._client().report(url, query, depth=1)
         if response.status == 404:
@@ -358,12 +422,13 @@ class CalDAVAgenda:
         _check(response, url)
         if response.status != 207 or response.tree is None:
             raise ValueError(f"HTTP {response.status} without a multistatus body")
-        found: list[_Busy] = []
+        found: list[_Resource] = []
         for result in response.parse_calendar_query():
             if result.calendar_data is None:
                 raise ValueError(f"no calendar data for {result.href}")
-            resource = self._parsed(practitioner, result.href, result.etag, result.calendar_data)
-            found += resource.busy(start, end)
+            found.append(
+                self._parsed(practitioner, result.href, result.etag, result.calendar_data)
+            )
         return found
 
     def _parsed(
@@ -513,6 +578,11 @@ def _text(event: icalendar.Event, name: str) -> str:
     """An X- property's text, unescaped (icalendar leaves X- properties as it read them)."""
     raw = str(event.get(name, ""))
     return re.sub(r"\\([\\,;nN])", lambda m: "\n" if m[1] in "nN" else m[1], raw)
+
+
+def _midnight(moment: datetime) -> datetime:
+    """The UTC midnight that begins `moment`'s UTC day."""
+    return datetime.combine(moment.astimezone(UTC).date(), time(), UTC)
 
 
 def _opaque(event: icalendar.Event) -> bool:
