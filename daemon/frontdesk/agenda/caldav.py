@@ -3,6 +3,9 @@
 Free slots are the practitioner's hours (the directory) minus absences minus the calendar's
 busy events: every VEVENT that is neither ``STATUS:CANCELLED`` nor ``TRANSP:TRANSPARENT``,
 whoever wrote it, recurring ones expanded, all-day ones busy the whole local day.
+What a slot search read of a calendar is reused by the searches of the next few seconds
+(`SEARCH_TRUSTED_S`); a write of frontdesk's, or a booking that found its slot taken, forgets
+it at once. The checks that decide a write always read the server.
 
 A booking is a VEVENT whose UID is the practitioner and the start (`uid_of`), stored as
 ``<UID>.ics`` in the calendar with ``If-None-Match: *``: of two bookings of one slot at the same
