@@ -133,7 +133,7 @@ class Daemon:
         self.store = Store(config.storage.database, keep_trying=True, clock=self.clock)
         self.records = Records(self.store, log)
         """The store on the calls' path: a failing store never stops a call."""
-        self.agenda: Agenda | None = open_agenda(config, self.store)
+        self.agenda: Agenda | None = open_agenda(config, self.store, self.clock)
         """Where calls book (frontdesk.agenda); None: requests are handed to the staff."""
         self.agenda_health = AgendaHealth()
         fs = config.freeswitch
@@ -321,7 +321,7 @@ class Daemon:
                 log.warning("config.needs_restart", section=section)
         self.schedule = Schedule(new.schedule, new.practice)
         self.announcer = Announcer(new, self.clock)
-        self.agenda = open_agenda(new, self.store)
+        self.agenda = open_agenda(new, self.store, self.clock)
         self.queue.reconfigure(new.queue, staff_extensions(new))
         old_panel = (self.config.panel, self.config.practice.language)  # a sign shows words
         self.config = new

@@ -36,6 +36,7 @@ import gevent
 import structlog
 
 if TYPE_CHECKING:
+    from frontdesk.clock import Clock
     from frontdesk.config.model import Config
     from frontdesk.store import Store
 
@@ -295,9 +296,10 @@ def not_ready(config: Config, directory: Directory) -> list[str]:
     return problems
 
 
-def open_agenda(config: Config, store: Store) -> Agenda | None:
+def open_agenda(config: Config, store: Store, clock: Clock | None = None) -> Agenda | None:
     """The agenda the config names; None without [agenda] or with the hand-off adapter (the
-    flow then records requests for the staff). The store is the directory, and the built-in
+    flow then records requests for the staff). `clock`: the daemon's (when a booking was made,
+    how long a CalDAV search may reuse what it read). The store is the directory, and the built-in
     agenda's appointments. Opening connects to nothing: an unreachable
     CalDAV server shows on the first call that needs it."""
     settings = config.agenda
@@ -307,7 +309,7 @@ def open_agenda(config: Config, store: Store) -> Agenda | None:
     if settings.adapter == "caldav":
         from frontdesk.agenda.caldav import CalDAVAgenda
 
-        return CalDAVAgenda(store, settings, zone)
+        return CalDAVAgenda(store, settings, zone, clock=clock)
     from frontdesk.agenda.builtin import BuiltinAgenda
 
-    return BuiltinAgenda(store, settings, zone)
+    return BuiltinAgenda(store, settings, zone, clock=clock)
