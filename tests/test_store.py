@@ -199,6 +199,28 @@ EXPECTED_COLUMNS = {
         "last_attempt_at": ("TEXT", False, False),
         "ended_at": ("TEXT", False, False),
     },
+    "console_users": {
+        "name": ("TEXT", False, True),
+        "password_hash": ("TEXT", True, False),
+        "created_at": ("TEXT", True, False),
+        "changed_at": ("TEXT", True, False),
+    },
+    "console_sessions": {
+        "token_hash": ("TEXT", False, True),
+        "user": ("TEXT", True, False),
+        "csrf": ("TEXT", True, False),
+        "created_at": ("TEXT", True, False),
+        "expires_at": ("TEXT", True, False),
+        "extension": ("TEXT", False, False),
+    },
+    "console_actions": {
+        "id": ("INTEGER", False, True),
+        "at": ("TEXT", True, False),
+        "user": ("TEXT", True, False),
+        "action": ("TEXT", True, False),
+        "target": ("TEXT", False, False),
+        "detail": ("TEXT", False, False),
+    },
     "_migrations": {
         "name": ("TEXT", False, True),
         "applied_at": ("TEXT", True, False),

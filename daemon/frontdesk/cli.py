@@ -227,6 +227,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_agenda_parser(commands, DEFAULT_CONFIG)
 
+    from frontdesk.cli_users import add_users_parser
+
+    add_users_parser(commands, DEFAULT_CONFIG)
+
     panel = commands.add_parser(
         "panel",
         help="try the desk panel: every state in turn, or a simulated panel on this terminal",

@@ -30,6 +30,7 @@ from frontdesk.clock import Clock, RealClock
 from frontdesk.config import ConfigError, load_config
 from frontdesk.config.loader import may_dial
 from frontdesk.config.model import AgendaSettings, Config, QueueNode
+from frontdesk.console import Console
 from frontdesk.control_socket import ControlSocketServer, socket_path
 from frontdesk.esl import (
     ApplicationTimeout,
@@ -181,6 +182,8 @@ class Daemon:
         """The desk status panel (frontdesk.panel), started when [panel] enables it."""
         self.control_socket = ControlSocketServer(socket_path(config), self)
         """`frontdesk status` and `frontdesk staff` (frontdesk.control_socket)."""
+        self.console = Console(self)
+        """The receptionists' web console ([console]; frontdesk.console)."""
         self.messages = MessageLinker(self)
         self.supervisor = Supervisor(self)
         self.daily = DailyJobs(self)
@@ -220,6 +223,7 @@ class Daemon:
         except OSError as error:  # optional part: the calls are served without it
             log.error("control.unavailable", socket=str(self.control_socket.path),
                       error=str(error))
+        self._start_console()
         log.info(
             "daemon.started",
             listen=f"{fs.listen_host}:{self.server.port}",
@@ -263,6 +267,7 @@ class Daemon:
         self._stopping.set()
         self.reminders.stop()
         self.panel.stop()
+        self.console.stop()
         self.control_socket.stop()
         self.messages.stop()
         self.server.stop()
@@ -324,7 +329,11 @@ class Daemon:
         self.agenda = open_agenda(new, self.store, self.clock)
         self.queue.reconfigure(new.queue, staff_extensions(new))
         old_panel = (self.config.panel, self.config.practice.language)  # a sign shows words
+        old_console = (self.config.console, self.config.network, self.config.practice.language)
         self.config = new
+        if (new.console, new.network, new.practice.language) != old_console:
+            self.console.stop()
+            self._start_console()
         if (new.panel, new.practice.language) != old_panel:
             self.panel.stop()
             self.panel = Panel(new.panel, self)
@@ -332,6 +341,15 @@ class Daemon:
         log.info("config.reloaded", config_version=new.version)
         self._check_agenda()
         return True
+
+    def _start_console(self) -> None:
+        """An optional part: the calls are served without it."""
+        try:
+            self.console.start()
+        except OSError as error:
+            console = self.config.console
+            log.error("console.unavailable", listen=f"{console.listen}:{console.port}",
+                      error=str(error))
 
     def _start_panel(self) -> None:
         """An optional part: a broken panel is logged and the calls go on without it."""

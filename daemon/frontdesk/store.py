@@ -155,6 +155,41 @@ class Override:
     set_by: str
 
 
+@dataclass(frozen=True)
+class ConsoleUser:
+    """An account of the web console (`frontdesk users`)."""
+
+    name: str
+    password_hash: str
+    created_at: datetime
+    changed_at: datetime
+
+
+@dataclass(frozen=True)
+class ConsoleSession:
+    """A user logged in to the web console, found by the hash of their cookie's token."""
+
+    token_hash: str
+    user: str
+    csrf: str
+    """The token every form of this session must send back (frontdesk.console.auth)."""
+    created_at: datetime
+    expires_at: datetime
+    extension: str | None
+    """The desk phone the user said is theirs: "call back now" rings it."""
+
+
+@dataclass(frozen=True)
+class ConsoleAction:
+    """Something a user did in the web console."""
+
+    at: datetime
+    user: str
+    action: str
+    target: str | None
+    detail: str | None
+
+
 REMINDER_STATES = (
     "pending", "calling", "confirmed", "cancelled", "answered", "no_answer", "failed", "skipped"
 )
@@ -530,6 +565,32 @@ def m013_reminders(db: Database) -> None:
     reminders.create_index(["run_date", "state"])
 
 
+def m014_console(db: Database) -> None:
+    """The web console (frontdesk.console): its users (a password hash, never a password), the
+    sessions of those logged in (a hash of the cookie's token, never the token), and every
+    action taken there with who took it."""
+    _table(db, "console_users").create(
+        {"name": str, "password_hash": str, "created_at": str, "changed_at": str},
+        pk="name",
+        not_null={"password_hash", "created_at", "changed_at"},
+    )
+    sessions = _table(db, "console_sessions")
+    sessions.create(
+        {"token_hash": str, "user": str, "csrf": str, "created_at": str, "expires_at": str,
+         "extension": str},
+        pk="token_hash",
+        not_null={"user", "csrf", "created_at", "expires_at"},
+    )
+    sessions.create_index(["user"])
+    actions = _table(db, "console_actions")
+    actions.create(
+        {"id": int, "at": str, "user": str, "action": str, "target": str, "detail": str},
+        pk="id",
+        not_null={"at", "user", "action"},
+    )
+    actions.create_index(["at"])
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_calls,
     m002_overrides,
@@ -544,6 +605,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m011_inbox,
     m012_agenda_outcomes,
     m013_reminders,
+    m014_console,
 )
 
 
@@ -1252,6 +1314,60 @@ class Store:
     def booking_request_done(self, request_id: int, *, by: str, at: datetime) -> bool:
         """The staff dealt with a booking request; False if there is none not done yet."""
         return self._change(_booking_request_done, request_id, by, _ts(at))
+
+    # --- the web console ----------------------------------------------------------------
+
+    def console_users(self) -> list[ConsoleUser]:
+        return [_decode_console_user(row) for row in self._run(_select_console_users)]
+
+    def console_user(self, name: str) -> ConsoleUser | None:
+        rows = self._run(_select_console_users, name)
+        return _decode_console_user(rows[0]) if rows else None
+
+    def add_console_user(self, name: str, password_hash: str, *, at: datetime) -> bool:
+        """False when `name` exists already."""
+        return self._change(_insert_console_user, name, password_hash, _ts(at))
+
+    def set_console_password(self, name: str, password_hash: str, *, at: datetime) -> bool:
+        """The user's sessions end with their old password; False for an unknown user."""
+        return self._change(_update_console_password, name, password_hash, _ts(at))
+
+    def remove_console_user(self, name: str) -> bool:
+        """The user and their sessions; False for an unknown user."""
+        return self._change(_delete_console_user, name)
+
+    def open_console_session(self, session: ConsoleSession) -> None:
+        self._change(_insert_console_session, session)
+
+    def console_session(self, token_hash: str, *, now: datetime) -> ConsoleSession | None:
+        """The session of that token, unless it expired (or its user is gone)."""
+        rows = self._run(_select_console_session, token_hash, _ts(now))
+        return _decode_console_session(rows[0]) if rows else None
+
+    def set_console_extension(self, token_hash: str, extension: str | None) -> None:
+        self._change(_update_console_extension, token_hash, extension)
+
+    def close_console_session(self, token_hash: str) -> None:
+        self._change(_delete_console_session, token_hash)
+
+    def purge_console_sessions(self, *, now: datetime) -> int:
+        """Forget expired sessions; how many."""
+        return self._change(_purge_console_sessions, _ts(now))
+
+    def console_action(
+        self, user: str, action: str, target: str | None = None, detail: str | None = None,
+        *, at: datetime,
+    ) -> None:
+        """Record what `user` did in the console (queued: the action itself is written by
+        its own method)."""
+        self._write(_insert_console_action, {"at": _ts(at), "user": user, "action": action,
+                                             "target": target, "detail": detail})
+
+    def console_actions(self, since: datetime | None = None) -> list[ConsoleAction]:
+        """Oldest first."""
+        return [ConsoleAction(datetime.fromisoformat(row["at"]), row["user"], row["action"],
+                              row["target"], row["detail"])
+                for row in self._run(_select_console_actions, _ts_or_none(since))]
 
     # --- overrides ------------------------------------------------------------------------
 
@@ -2366,3 +2482,80 @@ def _decode_reminder(row: dict[str, Any]) -> Reminder:
         last_attempt_at=_dt(row["last_attempt_at"]),
         ended_at=_dt(row["ended_at"]),
     )
+
+
+def _decode_console_user(row: dict[str, Any]) -> ConsoleUser:
+    return ConsoleUser(row["name"], row["password_hash"],
+                       datetime.fromisoformat(row["created_at"]),
+                       datetime.fromisoformat(row["changed_at"]))
+
+
+def _select_console_users(db: Database, name: str | None = None) -> list[dict[str, Any]]:
+    if name is None:
+        return list(db.query("SELECT * FROM console_users ORDER BY name"))
+    return list(db.query("SELECT * FROM console_users WHERE name = ?", [name]))
+
+
+def _insert_console_user(db: Database, name: str, password_hash: str, at: str) -> bool:
+    cursor = db.execute(
+        "INSERT OR IGNORE INTO console_users (name, password_hash, created_at, changed_at)"
+        " VALUES (?, ?, ?, ?)", [name, password_hash, at, at])
+    return cursor.rowcount == 1
+
+
+def _update_console_password(db: Database, name: str, password_hash: str, at: str) -> bool:
+    cursor = db.execute(
+        "UPDATE console_users SET password_hash = ?, changed_at = ? WHERE name = ?",
+        [password_hash, at, name])
+    db.execute("DELETE FROM console_sessions WHERE user = ?", [name])
+    return cursor.rowcount == 1
+
+
+def _delete_console_user(db: Database, name: str) -> bool:
+    cursor = db.execute("DELETE FROM console_users WHERE name = ?", [name])
+    db.execute("DELETE FROM console_sessions WHERE user = ?", [name])
+    return cursor.rowcount == 1
+
+
+def _insert_console_session(db: Database, session: ConsoleSession) -> None:
+    _table(db, "console_sessions").insert({
+        "token_hash": session.token_hash, "user": session.user, "csrf": session.csrf,
+        "created_at": _ts(session.created_at), "expires_at": _ts(session.expires_at),
+        "extension": session.extension,
+    })
+
+
+def _select_console_session(db: Database, token_hash: str, now: str) -> list[dict[str, Any]]:
+    return list(db.query(
+        "SELECT s.* FROM console_sessions s JOIN console_users u ON u.name = s.user"
+        " WHERE s.token_hash = ? AND s.expires_at > ?", [token_hash, now]))
+
+
+def _decode_console_session(row: dict[str, Any]) -> ConsoleSession:
+    return ConsoleSession(row["token_hash"], row["user"], row["csrf"],
+                          datetime.fromisoformat(row["created_at"]),
+                          datetime.fromisoformat(row["expires_at"]), row["extension"])
+
+
+def _update_console_extension(db: Database, token_hash: str, extension: str | None) -> None:
+    db.execute("UPDATE console_sessions SET extension = ? WHERE token_hash = ?",
+               [extension, token_hash])
+
+
+def _delete_console_session(db: Database, token_hash: str) -> None:
+    db.execute("DELETE FROM console_sessions WHERE token_hash = ?", [token_hash])
+
+
+def _purge_console_sessions(db: Database, now: str) -> int:
+    return db.execute("DELETE FROM console_sessions WHERE expires_at <= ?", [now]).rowcount
+
+
+def _insert_console_action(db: Database, row: dict[str, Any]) -> None:
+    _table(db, "console_actions").insert(row)
+
+
+def _select_console_actions(db: Database, since: str | None) -> list[dict[str, Any]]:
+    if since is None:
+        return list(db.query("SELECT * FROM console_actions ORDER BY at, id"))
+    return list(db.query("SELECT * FROM console_actions WHERE at >= ? ORDER BY at, id",
+                         [since]))

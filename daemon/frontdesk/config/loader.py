@@ -36,6 +36,7 @@ from .model import (
     Branch,
     Closure,
     Config,
+    ConsoleSettings,
     DeskSettings,
     EmergencySettings,
     FeatureSettings,
@@ -348,11 +349,12 @@ class _Builder:
         if flow is not None:
             self.check_agenda_nodes(flow, agenda, queue)
         reminders = self.reminders(agenda)
+        console = self.console(network)
         if self.issues:
             return None
         # a section reader returns None only after adding an issue
         assert practice and freeswitch and storage and schedule and emergency
-        assert flow and recording and maintenance and panel
+        assert flow and recording and maintenance and panel and console
         return Config(
             source=source,
             version=version,
@@ -376,6 +378,7 @@ class _Builder:
             panel=panel,
             agenda=agenda,
             reminders=reminders,
+            console=console,
             allow_international=outside["allow_international"],
             prompt_directory=prompt_directory,
             prompt_voice=prompt_settings.get("voice"),
@@ -605,6 +608,30 @@ class _Builder:
             if values.get("window") == ():
                 self.add(here + ("window",), "must not be empty: calls are placed only there")
         return RemindersSettings(**values)
+
+    def console(self, network: NetworkSettings | None) -> ConsoleSettings | None:
+        values = dict(self.section("console"))
+        here = ("console",)
+        listen = values.get("listen", _default(ConsoleSettings, "listen"))
+        if not ipaddress.ip_address(listen).is_loopback and (
+            network is None or "network" not in self.raw
+        ):
+            self.add(here + ("listen",),
+                     f"{listen} is not loopback: set [network] lan_ranges, the only addresses "
+                     "the console then answers")
+        given = [name for name in ("certificate", "private_key") if name in values]
+        if len(given) == 1:
+            missing = ({"certificate", "private_key"} - set(given)).pop()
+            self.add(here + (missing,), "missing: HTTPS needs both certificate and private_key")
+        for name in given:
+            file = values[name] = self.resolve(values[name])
+            if not self.check_files:
+                continue
+            if name == "private_key":
+                self.check_secret_file(file, here + (name,))
+            elif not os.access(file, os.R_OK):
+                self.add(here + (name,), f"cannot read {file}")
+        return _make(ConsoleSettings, values)
 
     def check_secret_file(self, file: Path, path: tuple[str, ...]) -> None:
         """A secrets file must be readable, not empty, and readable by its owner only."""

@@ -575,6 +575,27 @@ class RemindersSettings:
     ring_seconds: int = key(Int(minimum=10, maximum=120), 30)
 
 
+@dataclass(frozen=True)
+class ConsoleSettings:
+    """The receptionists' web console (frontdesk.console), served by the daemon; off unless
+    enabled. On 127.0.0.1 unless `listen` is a LAN address: then only [network] lan_ranges may
+    connect. HTTPS when `certificate` and `private_key` are set."""
+
+    enabled: bool = key(Bool(), False)
+    listen: str = key(IpAddress(doc="127.0.0.1, or this box's LAN address"), "127.0.0.1")
+    port: int = key(_port, 8480)
+    certificate: Path | None = key(Str(doc="PEM certificate file: the console speaks HTTPS"),
+                                   None)
+    private_key: Path | None = key(Str(doc="PEM private key of the certificate (mode 600)"),
+                                   None)
+    session_hours: int = key(Int(minimum=1, maximum=24), 12)
+    """A login lasts this long (a working day), or until logout or a change of password."""
+
+    @property
+    def https(self) -> bool:
+        return self.certificate is not None
+
+
 @dataclass(frozen=True, kw_only=True)
 class Config:
     source: Path
@@ -600,6 +621,7 @@ class Config:
     agenda: AgendaSettings | None = None
     """None: no [agenda] section (no booking by phone)."""
     reminders: RemindersSettings = RemindersSettings()
+    console: ConsoleSettings = ConsoleSettings()
     network: NetworkSettings | None = None
     phones: PhoneSettings | None = None
     trunk: TrunkSettings | None = None

@@ -29,6 +29,7 @@ from .model import (
     BookingNode,
     Branch,
     Closure,
+    ConsoleSettings,
     DeskSettings,
     EmergencySettings,
     FeatureSettings,
@@ -117,6 +118,7 @@ QUEUE = Table.of(QueueSettings)
 PANEL = Table.of(PanelSettings)
 AGENDA = Table.of(AgendaSettings)
 REMINDERS = Table.of(RemindersSettings)
+CONSOLE = Table.of(ConsoleSettings)
 
 ROOT = Table(
     {
@@ -139,6 +141,7 @@ ROOT = Table(
         "panel": PANEL,
         "agenda": AGENDA,
         "reminders": REMINDERS,
+        "console": CONSOLE,
         "rehearse": TableArray(Table.of(Scenario)),
     }
 )

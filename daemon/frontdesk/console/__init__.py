@@ -1,0 +1,119 @@
+"""The receptionists' web console, served by the daemon ([console]; off unless enabled).
+
+Werkzeug and Jinja2, on gevent's WSGI server. Why Werkzeug rather than a framework: every
+handler gets its request as an argument. Frameworks that keep "the current request" in a
+thread-local (Bottle) would mix up two greenlets' requests, since the daemon does not
+monkey-patch threads. Werkzeug brings routing, cookies and ranged file answers (the audio
+player seeks in a recording); Jinja2 escapes everything it renders. Both are well-kept Pallets
+projects, packaged by Debian too.
+
+Who may connect (`peer_allowed`): the console listens on 127.0.0.1 unless `[console] listen`
+is a LAN address; then only addresses in `[network] lan_ranges` get an answer (and loopback).
+Everything else is in `frontdesk.console.auth` (logins, sessions, CSRF) and
+`frontdesk.console.app` (the pages).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import ssl
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+import gevent
+import gevent.pywsgi
+import structlog
+
+from frontdesk.config.model import Config
+
+if TYPE_CHECKING:
+    from frontdesk.console.app import ConsoleApp, Desk
+
+log = structlog.get_logger(__name__)
+
+
+def peer_allowed(address: str, config: Config) -> bool:
+    """Whether a connection from `address` gets an answer: loopback always; others only when
+    the console listens on a LAN address and `address` is in [network] lan_ranges."""
+    try:
+        peer = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if peer.is_loopback:
+        return True
+    if ipaddress.ip_address(config.console.listen).is_loopback or config.network is None:
+        return False
+    return any(peer in ipaddress.ip_network(r) for r in config.network.lan_ranges)
+
+
+class Console:
+    """The console's server, a part of the daemon (`desk`)."""
+
+    def __init__(self, desk: Desk) -> None:
+        self.desk = desk
+        self._server: gevent.pywsgi.WSGIServer | None = None
+        self._app: ConsoleApp | None = None
+
+    def start(self) -> None:
+        """Listen (OSError when the address is taken); nothing when [console] is off."""
+        from frontdesk.console.app import ConsoleApp
+
+        settings = self.desk.config.console
+        if not settings.enabled:
+            return
+        self._app = app = ConsoleApp(self.desk)
+        address = (settings.listen, settings.port)
+        if settings.https:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(str(settings.certificate), str(settings.private_key))
+            server = gevent.pywsgi.WSGIServer(address, app, log=None, error_log=_ErrorLog(),
+                                              ssl_context=context)
+        else:
+            server = gevent.pywsgi.WSGIServer(address, app, log=None, error_log=_ErrorLog())
+        server.start()
+        self._server = server
+        if not ipaddress.ip_address(settings.listen).is_loopback and not settings.https:
+            log.warning("console.plain_http", listen=settings.listen,
+                        effect="passwords cross the LAN unencrypted: set [console] certificate "
+                        "and private_key")
+        log.info("console.listening", url=self.url)
+
+    def stop(self) -> None:
+        if self._app is not None:
+            self._app.close()
+        if self._server is not None:
+            self._server.stop(timeout=1)
+            self._server = None
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "the console is not started"
+        return int(self._server.server_port or 0)
+
+    @property
+    def url(self) -> str:
+        settings = self.desk.config.console
+        scheme = "https" if settings.https else "http"
+        return f"{scheme}://{settings.listen}:{self.port}/"
+
+    @property
+    def started(self) -> bool:
+        return self._server is not None
+
+    @property
+    def serving(self) -> bool:
+        return self._server is not None and self._server.started
+
+
+class _ErrorLog:
+    """gevent's WSGI server reports a handler's crash here: to the daemon's log."""
+
+    def write(self, text: str) -> None:
+        if text.strip():
+            log.error("console.server_error", error=text.strip()[-500:])
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        self.write("".join(lines))
+
+    def flush(self) -> None:
+        """Nothing buffered."""
