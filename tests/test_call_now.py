@@ -6,6 +6,7 @@ logged out of the queue."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -292,3 +293,80 @@ def test_a_missed_patient_called_back_now_is_tracked_once_the_receptionist_picks
         "offered", "callback_requested", "callback_placed", "callback_completed"]
     assert len(patient.shown) == 1
     hang_up(rig, busy)
+
+
+def test_a_missed_patient_not_answering_a_call_back_now_is_retried_like_any_callback(
+    rig: Rig,
+) -> None:
+    patient = rig.sim.add_outside(PATIENT, answer_after=None)
+    busy = busy_desk(rig)
+    missed = rig.place(CallerScript(keys=("0",), patience=70), at=TUESDAY_MORNING,
+                       caller_number=PATIENT)
+    assert missed.wait_done(10)
+    store = rig.daemon.store
+    assert rig.wait_for(lambda: missed_patients(store, TUESDAY_MORNING, missed_after=30) != [])
+    [listed] = missed_patients(store, TUESDAY_MORNING, missed_after=30)
+
+    rig.daemon.callbacks.call_now(listed.call_uuid[:8], RECEPTIONIST, by="console:alice")
+
+    assert rig.wait_for(lambda: "callback_failed" in events(rig, missed), timeout=1000)
+    [tried] = pending_callbacks(store)
+    assert (tried.reason, tried.state, tried.attempts) == ("missed", "pending", 1)
+    assert rig.daemon.queue.feed.last.callbacks == 1  # among the callbacks waiting their turn
+    patient.answer_after = 2.0
+    hang_up(rig, busy)
+    assert rig.wait_for(lambda: "callback_completed" in events(rig, missed), timeout=1000)
+    assert extensions(rig, missed, "callback_placed") == [RECEPTIONIST, "1001"]
+    assert rig.daemon.queue.feed.last.callbacks == 0
+
+
+def test_a_callback_waiting_for_its_retry_called_back_now_is_not_retried_after(
+    rig: Rig,
+) -> None:
+    patient = rig.sim.add_outside(PATIENT, answer_after=None)
+    busy, asker, request = asked_for_a_callback(rig)
+    rig.daemon.callbacks.call_now(str(request.id), RECEPTIONIST, by="console:alice")
+    assert rig.wait_for(lambda: "callback_failed" in events(rig, asker), timeout=1000)
+    hang_up(rig, busy)  # 1001 is free when the retry falls due
+    [tried] = pending_callbacks(rig.daemon.store)
+    assert tried.next_attempt_at is not None
+
+    patient.answer_after = 2.0
+    rig.daemon.callbacks.call_now(str(request.id), RECEPTIONIST, by="console:alice")
+
+    assert rig.wait_for(lambda: "callback_completed" in events(rig, asker))
+    assert rig.wait_for(lambda: rig.clock.wall() > tried.next_attempt_at + timedelta(minutes=5))
+    assert extensions(rig, asker, "offered") == [RECEPTIONIST, RECEPTIONIST]
+    assert len(patient.shown) == 2
+    [done] = rig.daemon.store.callbacks(("completed",))
+    assert (done.attempts, done.done_by) == (2, "console:alice")
+
+
+@pytest.mark.parametrize(
+    ("receptionist_answers_after", "patient_answers_after"),
+    [(20.0, 2.0), (2.0, 20.0)],
+    ids=["while-the-receptionists-phone-rings", "while-the-patients-phone-rings"],
+)
+def test_a_retry_falling_due_during_a_call_back_now_rings_no_other_phone(
+    rig: Rig, receptionist_answers_after: float, patient_answers_after: float
+) -> None:
+    patient = rig.sim.add_outside(PATIENT, answer_after=None, talk_seconds=60)
+    busy, asker, request = asked_for_a_callback(rig)
+    hang_up(rig, busy)
+    assert rig.wait_for(lambda: "callback_failed" in events(rig, asker), timeout=1000)
+    [tried] = pending_callbacks(rig.daemon.store)  # the daemon tries again in 60 s
+    assert tried.next_attempt_at is not None
+    due = tried.next_attempt_at
+    assert rig.wait_for(lambda: rig.clock.wall() >= due - timedelta(seconds=10))
+    patient.answer_after = patient_answers_after
+    rig.sim.phones[RECEPTIONIST].answer_after = receptionist_answers_after
+
+    rig.daemon.callbacks.call_now(str(request.id), RECEPTIONIST, by="console:alice")
+
+    assert rig.wait_for(lambda: "callback_completed" in events(rig, asker))
+    assert rig.wait_for(lambda: rig.clock.wall() > due + timedelta(minutes=5))
+    assert extensions(rig, asker, "offered") == ["1001", RECEPTIONIST]
+    assert len(patient.shown) == 2
+    assert events(rig, asker)[-2:] == ["callback_completed", "completed"]  # talked, hung up
+    [done] = rig.daemon.store.callbacks(("completed",))
+    assert (done.attempts, done.last_result, done.done_by) == (2, RECEPTIONIST, "console:alice")

@@ -504,7 +504,6 @@ class CallbackDesk:
 
     def _retry_later(self, entry: Waiting, seconds: float) -> None:
         assert entry.callback is not None and entry.callback.id is not None
-        self._cancel_retry(entry.callback)
         entry.state = "retry"
         self._timers[entry.callback.id] = self._clock.call_later(
             seconds, self._retry, entry
