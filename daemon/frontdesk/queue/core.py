@@ -363,7 +363,7 @@ class CallQueue:
                     break  # still hearing the thanks: nobody behind takes their place
                 if not self.callbacks.may_place(entry):
                     continue  # outside opening hours: callbacks wait, callers go on
-                if entry.offers:  # the store was read: a receptionist calls them back now
+                if entry.offers:  # a receptionist called them back now while the store was read
                     continue
             phones = self.board.available(entry.extensions)  # as they are now
             if phones:
