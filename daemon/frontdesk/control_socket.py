@@ -230,10 +230,13 @@ class ControlSocketServer:
         return _staff_row(self.reception, ext)
 
 
-def status(reception: Reception, *, full_numbers: bool = False) -> dict[str, Any]:
+def status(
+    reception: Reception, *, full_numbers: bool = False, estimates: bool = True
+) -> dict[str, Any]:
     """What `frontdesk status` shows, from the daemon's memory (and the override's row).
     Callers' numbers are masked unless `full_numbers` (the console's logged-in staff, who call
-    them back)."""
+    them back); each caller's remaining wait is estimated unless not `estimates` (the console,
+    which reads the status several times a second in a surge, shows the wait announced)."""
     now = reception.clock.wall()
     number = (lambda digits: digits) if full_numbers else mask_number
     try:
@@ -246,9 +249,10 @@ def status(reception: Reception, *, full_numbers: bool = False) -> dict[str, Any
     qnow = queue.now()
     waiting = []
     calls = reception.live_calls
+    positions = queue.positions()
     for entry in list(queue.waiting.values()):
-        position = queue.position(entry)
-        figure = queue.estimate(entry)["frontdesk"] if position else None
+        position = positions.get(entry.uuid, 0)
+        figure = queue.estimate(entry)["frontdesk"] if position and estimates else None
         waited = entry.wait(qnow)
         waiting.append(
             {

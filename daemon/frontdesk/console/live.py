@@ -61,7 +61,7 @@ class LiveDesk(Reception, Protocol):
 def live_view(desk: LiveDesk) -> dict[str, Any]:
     """What `#live` shows, with nothing that changes by itself with time (waits are shown
     from when they began): two reads compare equal when nothing happened."""
-    now = status(desk, full_numbers=True)
+    now = status(desk, full_numbers=True, estimates=False)
     override = now["practice"]["override"]
     rows = [_waiting_row(row) for row in now["waiting"]]
     return {

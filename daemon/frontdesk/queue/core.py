@@ -255,6 +255,10 @@ class CallQueue:
         ordered = self._ordered()
         return ordered.index(entry) + 1 if entry in ordered else 0
 
+    def positions(self) -> dict[str, int]:
+        """Every caller's `position`, from one ordering of the queue (call uuid -> place)."""
+        return {entry.uuid: place for place, entry in enumerate(self._ordered(), 1)}
+
     def estimate(self, entry: Waiting) -> dict[str, float]:
         """Every estimator's figure for this caller's remaining wait (seconds)."""
         now = self.now()
