@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import gevent
+import gevent.socket
 import pytest
 
 from console_helpers import (
@@ -21,6 +22,7 @@ from console_helpers import (
 )
 from frontdesk.config.model import Config
 from frontdesk.console import live
+from frontdesk.console.auth import COOKIE
 from frontdesk.rehearse import Rig
 
 
@@ -171,3 +173,29 @@ def test_a_page_beyond_the_most_streams_is_told_to_come_back_later(
     assert again.answer.status_code == 200
     for stream in (streams[1], again):
         stream.close()
+
+
+def test_over_the_daemons_own_server_each_event_arrives_as_it_is_made(rig: Rig) -> None:
+    """gevent's WSGI server sends each chunk of the stream at once (no buffering): read the
+    stream from the console's port as a browser does."""
+    desk = Receptionist(rig)
+    token = desk.client.get_cookie(COOKIE).value
+    received = ""
+
+    def read() -> None:
+        nonlocal received
+        with gevent.socket.create_connection(("127.0.0.1", rig.daemon.console.port)) as sock:
+            sock.sendall(f"GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                         f"Cookie: {COOKIE}={token}\r\n\r\n".encode())
+            while chunk := sock.recv(65536):
+                received += chunk.decode()
+
+    reader = gevent.spawn(read)
+    assert rig.wait_for(lambda: "event: live" in received)
+    assert "text/event-stream" in received.split("\r\n\r\n")[0]
+
+    call = place(rig, RESULTS)
+
+    assert rig.wait_for(lambda: f'class="caller" data-call="{call.uuid}"' in received,
+                        timeout=30)
+    reader.kill()
