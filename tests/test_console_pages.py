@@ -83,6 +83,22 @@ def test_the_wait_announced_is_the_figure_the_caller_heard(rig: Rig) -> None:
     assert cell(caller, "announced") == desk.app._wait_words(round(said))
 
 
+def test_a_caller_who_asked_to_be_called_back_waits_their_turn_in_the_callbacks_table(
+    rig: Rig,
+) -> None:
+    desk = Receptionist(rig)
+    asker = rig.place(CallerScript(keys=("3", "2", "1"), hold_key="5", hold_key_after=20),
+                      at=TUESDAY_MORNING, caller_number=PATIENT)
+    assert rig.wait_for(lambda: asker.done.is_set() and asker.uuid in rig.daemon.queue.waiting)
+
+    page = desk.get("/")
+
+    callback = row(page, "callback", "call", asker.uuid)
+    assert callback and cell(callback, "kind") == FR["kind_requested"]
+    assert cell(callback, "number") == PATIENT
+    assert not row(page, "caller", "call", asker.uuid)
+
+
 def test_the_desk_phones_show_their_state_and_the_practice_its_state(rig: Rig) -> None:
     desk = Receptionist(rig)
 

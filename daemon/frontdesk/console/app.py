@@ -81,7 +81,6 @@ class ConsoleApp:
         self.secure_cookie = settings.https
         self.language = desk.config.practice.language
         self.texts = TEXTS[self.language]
-        self.zone = ZoneInfo(desk.config.practice.timezone)
         self.templates = Environment(
             loader=PackageLoader("frontdesk.console", "templates"),
             autoescape=select_autoescape(default=True, default_for_string=True),
@@ -200,7 +199,7 @@ class ConsoleApp:
     def _local(self, moment: datetime | float) -> datetime:
         if not isinstance(moment, datetime):
             moment = datetime.fromtimestamp(moment, UTC)
-        return moment.astimezone(self.zone)
+        return moment.astimezone(ZoneInfo(self.desk.config.practice.timezone))  # reloadable
 
     def _clock_time(self, moment: datetime | float) -> str:
         return f"{self._local(moment):%H:%M}"
@@ -208,7 +207,7 @@ class ConsoleApp:
     def _day_time(self, moment: datetime | float) -> str:
         """The time alone today, else the day too."""
         local = self._local(moment)
-        if local.date() == self.desk.clock.wall().astimezone(self.zone).date():
+        if local.date() == self._local(self.desk.clock.wall()).date():
             return f"{local:%H:%M}"
         return f"{local:%d/%m %H:%M}"
 
