@@ -112,6 +112,7 @@ class CallNowRefused(ValueError):
     (the console words it in the practice's language)."""
 
     def __init__(self, reason: str) -> None:
+        assert reason in REFUSALS, reason
         super().__init__(reason)
         self.reason = reason
 
@@ -353,7 +354,7 @@ class CallbackDesk:
         """Ring the desk phone `extension` now, then the patient of `ref` (a pending or failed
         callback's id, or a missed patient's ref, as `frontdesk callbacks` lists them) when it
         is picked up, at any hour; `by` (``console:<user>``) is stored with the completed
-        callback. Returns once the phone rings; CallNowRefused otherwise."""
+        callback. Returns once the phone is being rung; CallNowRefused otherwise."""
         with self._claiming:
             target = self._call_now_target(ref)
             number = callback_digits(
