@@ -174,6 +174,7 @@ class Daemon:
             language=config.practice.language,
             may_call=self._may_call_back,
             dialable=lambda digits: may_dial(self.config, digits),
+            desk_phones=lambda: self.config.frontdesk.extensions,
             record=self.records,
             clock=self.clock,
             presented=caller_id(config.presented_number, config.practice.name),
