@@ -27,9 +27,11 @@ from console_helpers import (
     waiting,
 )
 from frontdesk.config import load_config
-from frontdesk.config.model import Config
+from frontdesk.config.model import REASONS, Config
 from frontdesk.console.texts import TEXTS
-from frontdesk.queue.callbacks import MISSED_REF_LENGTH, missed_patients
+from frontdesk.overrides import MODES
+from frontdesk.queue.callbacks import MISSED_REF_LENGTH, REFUSALS, missed_patients
+from frontdesk.queue.staff import STATES
 from frontdesk.rehearse import Rig
 from frontdesk.sim import CallerScript
 from helpers import set_in_section
@@ -107,6 +109,7 @@ def test_the_desk_phones_show_their_state_and_the_practice_its_state(rig: Rig) -
     phone = row(page, "phone", "ext", "1001")
     assert re.search(r'class="state" data-state="idle"', phone)
     assert 'class="logout"' in phone
+    assert f'name="csrf" value="{desk.csrf}"' in phone  # the form works without the script
     assert 'id="practice" data-state="open"' in page
     assert 'id="freeswitch" data-connected="true"' in page
 
@@ -233,6 +236,14 @@ def test_every_word_exists_in_french_and_english() -> None:
     assert set(TEXTS["fr"]) == set(TEXTS["en"])
     for key, french in TEXTS["fr"].items():
         assert re.findall(r"{\w+}", french) == re.findall(r"{\w+}", TEXTS["en"][key]), key
+
+
+def test_every_refusal_and_state_has_its_words() -> None:
+    keys = {f"call_now_{reason}" for reason in REFUSALS}
+    keys |= {f"override_refused_{reason}" for reason in ("bad_time", "auto_until", "past", "mode")}
+    keys |= {f"phone_{state}" for state in STATES} | {f"mode_{mode}" for mode in MODES}
+    keys |= {f"reason_{reason}" for reason in REASONS}
+    assert keys <= set(TEXTS["fr"])
 
 
 def test_the_pages_speak_the_practices_language(rig: Rig) -> None:
