@@ -160,6 +160,7 @@ def test_an_override_with_an_end_time_is_what_callers_get_and_is_shown(rig: Rig)
     assert flash(page) == FR["flash_override_set"].format(state=FR["state_closed"])
     practice = re.search(r'<p id="practice" data-state="closed">(.*?)</p>', page, re.S)
     assert practice and until in practice.group(1) and "console:alice" in practice.group(1)
+    assert "manual override" not in practice.group(1)  # the schedule's English detail
     _, result = rig.call(CallerScript(keys=("",)), at=TUESDAY_MORNING)
     assert result is not None and "closed_menu" in [step.node for step in result.path]
     override = rig.daemon.store.get_override(now=rig.daemon.clock.wall())
