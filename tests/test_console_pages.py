@@ -29,6 +29,8 @@ from console_helpers import (
 from frontdesk.config import load_config
 from frontdesk.config.model import REASONS, Config
 from frontdesk.console.texts import TEXTS
+from frontdesk.control_socket import status
+from frontdesk.logs import mask_number
 from frontdesk.overrides import MODES
 from frontdesk.queue.callbacks import MISSED_REF_LENGTH, REFUSALS, missed_patients
 from frontdesk.queue.staff import STATES
@@ -60,6 +62,17 @@ def test_a_caller_waiting_shows_with_position_number_and_reason(rig: Rig) -> Non
     assert "renewal_menu" in cell(caller, "reason")  # the menu path
     since = re.search(r'data-since="(\d+)"', caller).group(1)
     assert int(since) == pytest.approx(rig.daemon.clock.wall().timestamp(), abs=60)
+
+
+def test_frontdesk_status_says_why_each_caller_called_with_the_number_masked(rig: Rig) -> None:
+    call = place(rig, RESULTS)
+    assert rig.wait_for(lambda: waiting(rig, call))
+
+    (caller,) = status(rig.daemon)["waiting"]
+
+    assert (caller["reason"], caller["caller"]) == ("results", mask_number(PATIENT))
+    assert caller["path"][-2:] == ["renewal_menu", "results"]
+    assert PATIENT not in str(status(rig.daemon))
 
 
 def test_an_emergency_caller_is_marked_in_words_not_only_in_colour(rig: Rig) -> None:
