@@ -89,6 +89,9 @@ class Waiting:
     """Seconds waited, once the caller left the queue unserved (abandoned, overflowed)."""
     declined_callback: bool = False
     """Offered a callback, the caller confirmed no number: not called back as missed either."""
+    announced_wait: float | None = None
+    """The remaining wait (seconds) the last announcement told the caller; None before the
+    first, or when it told none (nobody logged in, a static prompt)."""
 
     def wait(self, now: float) -> float:
         return max(now - self.entered, 0.0)
@@ -257,6 +260,10 @@ class CallQueue:
         ordered = self._ordered()
         return ordered.index(entry) + 1 if entry in ordered else 0
 
+    def positions(self) -> dict[str, int]:
+        """Every caller's `position`, from one ordering of the queue (call uuid -> place)."""
+        return {entry.uuid: place for place, entry in enumerate(self._ordered(), 1)}
+
     def estimate(self, entry: Waiting) -> dict[str, float]:
         """Every estimator's figure for this caller's remaining wait (seconds)."""
         now = self.now()
@@ -274,8 +281,10 @@ class CallQueue:
             callbacks_ahead=sum(not e.on_the_line for e in ahead),
         )
 
-    def announced(self, entry: Waiting) -> dict[str, float]:
-        """Record an announcement with its position and estimates; returns the estimates."""
+    def announced(self, entry: Waiting, said: float | None = None) -> dict[str, float]:
+        """Record an announcement with its position and estimates (`said`: the wait it told
+        the caller); returns the estimates."""
+        entry.announced_wait = said
         figures = self.estimate(entry)
         detail = ",".join(f"{name}={value:.0f}" for name, value in figures.items())
         self.record_event(entry, "announced", detail=f"position={self.position(entry)},{detail}")
