@@ -17,7 +17,7 @@ all on the same machine as the daemon.
 2. A surge: --surge callers (default 100; --quick 30) arriving at 10 a second, asking for
    the desk, hanging up after 20 s unless served; every desk phone logged in, answering after
    3 s and talking 10 s. Once with no console open, once with 5 consoles open (a fresh rig
-   each): the rig process's CPU seconds during the surge and its peak RSS. The rig process
+   each): the rig process's CPU seconds and peak RSS during the surge. The rig process
    holds the simulator too: its share is the same in both runs, the difference is the
    console's.
 
@@ -100,7 +100,7 @@ def caller_to_screens(rig: RigProcess, pages: list[Page], callers: int) -> list[
 
 
 def surge(rig: RigProcess, calls: int) -> dict[str, float]:
-    before = rig.ask("stats")
+    before = rig.ask("stats", reset_peak=True)
     began = time.perf_counter()
     ended = rig.ask("surge", calls=calls, rate=SURGE_RATE, patience=SURGE_PATIENCE,
                     timeout=calls / SURGE_RATE + 600)["calls"]

@@ -35,8 +35,9 @@ Protocol: one JSON object a line on stdin, each answered by one line on stdout, 
   `calls` callers asking for the desk at `rate` a second, each waiting at most `patience`
   seconds; every desk phone logged in, answering after `ANSWER_AFTER` and talking
   `TALK_SECONDS`; answered once every call ended.
-- ``{"do": "stats"}`` -> ``{"cpu": CPU seconds of this process so far, "rss_kib": now,
-  "peak_rss_kib": since it started}`` (daemon and simulator: this one process).
+- ``{"do": "stats", "reset_peak": false}`` -> ``{"cpu": CPU seconds of this process so far,
+  "rss_kib": its resident memory now, "peak_rss_kib": its peak since it started, or since the
+  last ``reset_peak``}`` (daemon and simulator: this one process).
 
 Run: python tests/console_rig.py --config PRACTICE/frontdesk.toml --workdir DIR; from Python,
 `RigProcess(config, workdir)` starts it and `.ask(verb, **arguments)` sends a command.
@@ -179,10 +180,13 @@ class ConsoleRig:
             call.wait_done(GUARD_S + patience + TALK_SECONDS)
         return {"calls": sum(call.done.is_set() for call in placed)}
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self, reset_peak: bool = False) -> dict[str, Any]:
         usage = resource.getrusage(resource.RUSAGE_SELF)
-        return {"cpu": usage.ru_utime + usage.ru_stime, "rss_kib": _rss_kib(),
-                "peak_rss_kib": usage.ru_maxrss}
+        status = _status_kib()
+        if reset_peak:  # the peak from now on (Linux: 5 to clear_refs resets VmHWM)
+            Path("/proc/self/clear_refs").write_text("5")
+        return {"cpu": usage.ru_utime + usage.ru_stime, "rss_kib": status["VmRSS"],
+                "peak_rss_kib": status["VmHWM"]}
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -214,11 +218,11 @@ class ConsoleRig:
         return False
 
 
-def _rss_kib() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
+def _status_kib() -> dict[str, int]:
+    """The memory figures of /proc/self/status (kiB): VmRSS now, VmHWM its peak."""
+    fields = (line.partition(":") for line in Path("/proc/self/status").read_text().splitlines())
+    return {name: int(value.split()[0]) for name, _, value in fields
+            if name in ("VmRSS", "VmHWM")}
 
 
 def serve(rig: ConsoleRig, commands: Any, answers: TextIO) -> None:
