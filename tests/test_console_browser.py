@@ -1,14 +1,14 @@
 """The receptionists' console as they use it: a real headless Chromium (Debian's, driven by
 Playwright) on the console of the real daemon, which runs against the simulator in a child
-process (tests/console_rig.py: real time, the browser being a real process). One rig and one
-browser for the module; each test gets a fresh browser context (no cookies) whose calendar is
-the daemon's (the rig's is set to a Tuesday morning), as the desk's PC and the box agree.
-
-Selectors are the console's DOM contract (docs/internals.md, "The console")."""
+process (tests/console_rig.py: real time, the browser being a real process; the practice open,
+a Tuesday morning). One rig and one browser for the module; each test gets a fresh browser
+context (no cookies). Selectors are the console's DOM contract (docs/internals.md, "The
+console"). Timeouts are failure bounds, except one: a caller shows within a second of entering
+the queue, the product's requirement (issue 12), so that bound is the test itself."""
 
 from __future__ import annotations
 
-import time
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,20 +16,42 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from browser import SCREEN, launch
+from browser import SCREEN, artifacts, launch
 from conftest import copy_example_practice
-from console_rig import RigProcess
+from console_rig import RECEPTIONIST, STAFF, RigProcess
 from frontdesk.config import load_config
 from frontdesk.console.texts import TEXTS
+from helpers import wait_for
 
 USER, PASSWORD = "claire", "a desk password"
+ACTION_TIMEOUT_MS = 10_000
+"""A failure bound for what the browser waits on (a page, a click's answer)."""
+SHOWN_WITHIN_MS = 1_000
+"""Issue 12: the queue is "pushed within a second of a change"."""
+RING_WITHIN_S = 10.0
+"""A failure bound: "call back now" rings the desk phone at once."""
+FOCUSED = """() => {
+    const element = document.activeElement;
+    const style = getComputedStyle(element);
+    const form = element.closest("form");
+    const href = element.getAttribute("href");
+    return {
+        what: element.tagName.toLowerCase() + (element.className ? "." + element.className : "")
+              + (href ? "[" + href + "]" : ""),
+        form: form ? (form.id || form.getAttribute("action")) : null,
+        marked: (style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0)
+                || style.boxShadow !== "none"
+                || ["time", "date"].includes(element.type),
+    };
+}"""
+"""What has the keyboard focus: its tag and class (and link), its form, and whether its focus
+shows: an outline or a shadow, or a time or date field, whose focused part (hours, minutes)
+Chromium highlights itself."""
 
 
 @dataclass(frozen=True)
 class Console:
     url: str
-    offset: float
-    """The daemon's calendar minus this machine's (seconds)."""
     texts: dict[str, str]
     """The console's words in the practice's language."""
 
@@ -51,9 +73,8 @@ def rig(practice_file: Path) -> Iterator[RigProcess]:
 
 @pytest.fixture(scope="module")
 def console(rig: RigProcess, practice_file: Path) -> Console:
-    ready = rig.ask("ready")
     language = load_config(practice_file).practice.language
-    return Console(ready["url"], ready["wall"] - time.time(), TEXTS[language])
+    return Console(rig.ask("ready")["url"], TEXTS[language])
 
 
 @pytest.fixture(scope="module")
@@ -67,10 +88,17 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture
 def page(browser: Browser, console: Console) -> Iterator[Page]:
     context = browser.new_context(viewport=SCREEN, base_url=console.url)
-    context.clock.install(time=time.time() + console.offset)
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(ACTION_TIMEOUT_MS)
     yield context.new_page()
     context.close()
+
+
+@pytest.fixture
+def desk(page: Page) -> Page:
+    """A receptionist logged in, on the main page, its live stream connected."""
+    with page.expect_response(lambda response: response.url.endswith("/events")):
+        log_in(page, USER, PASSWORD)
+    return page
 
 
 def log_in(page: Page, name: str, password: str) -> None:
@@ -78,6 +106,14 @@ def log_in(page: Page, name: str, password: str) -> None:
     page.fill("#name", name)
     page.fill("#password", password)
     page.click("form.login button[type=submit]")
+
+
+def no_horizontal_scroll(page: Page) -> bool:
+    return page.evaluate(
+        "() => document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+
+
+# -- logging in ----------------------------------------------------------------------------
 
 
 def test_a_wrong_password_is_refused_and_the_right_one_opens_the_queue(page, console):
@@ -89,4 +125,131 @@ def test_a_wrong_password_is_refused_and_the_right_one_opens_the_queue(page, con
     log_in(page, USER, PASSWORD)
 
     expect(page).to_have_url(console.url)
-    expect(page.locator("h1")).to_have_text(console.texts["queue"])
+    expect(page.locator("#live table#queue")).to_be_visible()
+
+
+def test_without_a_session_every_page_is_the_login_page_and_a_recording_is_refused(page, rig):
+    message = rig.ask("message", number="0655555555")
+
+    for path in ("/", "/callbacks", "/messages"):
+        page.goto(path)
+        expect(page).to_have_url(re.compile(r"/login$"))
+        expect(page.locator("form.login #password")).to_be_visible()
+    assert page.request.get(f"/messages/{message['ref']}/audio").status == 401
+
+
+# -- the queue, live -----------------------------------------------------------------------
+
+
+def test_a_caller_shows_in_the_queue_within_a_second_of_entering_it(desk, rig):
+    caller = rig.ask("call", number="0612345678", patience=60)
+
+    row = desk.locator(f"#queue tr.caller[data-call='{caller['call']}']")
+    expect(row).to_be_visible(timeout=SHOWN_WITHIN_MS)
+    expect(row.locator(".position")).to_have_text(re.compile(r"^\s*\d+\s*$"))
+    expect(row).to_contain_text("0612345678")  # staff call back: shown to them, never logged
+    waited = row.locator(".waited").inner_text()
+    expect(row.locator(".waited")).not_to_have_text(waited)  # the wait ticks
+    assert no_horizontal_scroll(desk)
+    desk.screenshot(path=artifacts() / "console-home.png", full_page=True)
+
+
+def test_a_desk_phone_is_logged_in_and_out_of_the_queue_from_the_staff_table(desk, rig):
+    phone = desk.locator(f"#staff tr.phone[data-ext='{STAFF}']")
+
+    phone.locator("button.login").click()
+
+    expect(phone.locator("button.logout")).to_be_visible()
+    assert rig.ask("staff", ext=STAFF)["logged_in"]
+
+    phone.locator("button.logout").click()
+
+    expect(phone.locator("button.login")).to_be_visible()
+    assert not rig.ask("staff", ext=STAFF)["logged_in"]
+
+
+def test_switching_the_override_changes_the_practice_state_and_what_callers_get(desk, rig):
+    practice = desk.locator("#practice")
+    expect(practice).to_have_attribute("data-state", "open")
+    try:
+        for mode in ("lunch", "closed"):
+            desk.select_option("form#override select[name=mode]", mode)
+            desk.click("form#override button[type=submit]")
+
+            expect(practice).to_have_attribute("data-state", mode)
+            assert rig.ask("override")["state"] == mode
+    finally:
+        desk.select_option("form#override select[name=mode]", "auto")
+        desk.click("form#override button[type=submit]")
+
+    expect(practice).to_have_attribute("data-state", "open")
+    assert rig.ask("override")["state"] == "open"
+
+
+# -- callbacks and messages ----------------------------------------------------------------
+
+
+def test_call_back_now_rings_the_receptionists_own_desk_phone(desk, rig):
+    missed = rig.ask("missed", number="0698765432")
+    assert rig.ask("phone", ext=RECEPTIONIST)["state"] == "idle"
+    desk.goto("/callbacks")
+    desk.select_option("select#my-phone", RECEPTIONIST)
+    desk.click("form#my-phone-form button[type=submit]")
+
+    desk.locator(f"#missed-list tr.missed[data-ref='{missed['ref']}'] button.call-now").click()
+
+    expect(desk.locator("#flash")).to_be_visible()
+    assert wait_for(lambda: rig.ask("phone", ext=RECEPTIONIST)["state"] == "ringing",
+                    timeout=RING_WITHIN_S)
+
+
+def test_a_message_plays_in_the_browser_and_leaves_the_list_once_done(desk, rig):
+    message = rig.ask("message", number="0644444444")
+    desk.goto("/messages")
+    row = desk.locator(f"#messages tr.message[data-ref='{message['ref']}']")
+    audio = row.locator("audio")
+
+    started = audio.evaluate("""audio => new Promise((playing, failed) => {
+        audio.addEventListener("playing", () => playing(true));
+        audio.addEventListener("error", () => failed(String(audio.error && audio.error.message)));
+        audio.play().catch(error => failed(String(error)));
+    })""")
+
+    assert started
+    desk.wait_for_function("audio => audio.currentTime > 0", arg=audio.element_handle())
+    assert no_horizontal_scroll(desk)
+
+    row.locator("button.done").click()
+
+    expect(desk.locator("#flash")).to_be_visible()
+    expect(row).to_have_count(0)
+
+
+# -- keyboard and screen -------------------------------------------------------------------
+
+
+def test_tab_reaches_the_main_actions_each_with_a_visible_focus(desk, rig):
+    reached = []
+    for _ in range(80):
+        desk.keyboard.press("Tab")
+        reached.append(desk.evaluate(FOCUSED))
+
+    def found(what: str, form: str | None = None) -> bool:
+        return any(what in stop["what"] and (form is None or stop["form"] == form)
+                   for stop in reached)
+
+    assert found("a[/callbacks]") and found("a[/messages]"), reached
+    assert found("select", "override") and found("button", "override"), reached
+    assert found("button.login") or found("button.logout"), reached
+    hidden = [stop for stop in reached if stop["what"] != "body" and not stop["marked"]]
+    assert not hidden, hidden
+
+
+def test_every_page_fits_the_desks_screen_without_horizontal_scrolling(desk, rig):
+    rig.ask("call", number="0612000001", patience=30)
+    rig.ask("missed", number="0612000002")
+    rig.ask("message", number="0612000003")
+
+    for path in ("/", "/callbacks", "/messages"):
+        desk.goto(path)
+        assert no_horizontal_scroll(desk), path
