@@ -255,6 +255,8 @@ class CallbackRequest:
     completed_at: datetime | None
     done_at: datetime | None
     done_by: str | None
+    """Who marked it done; for a completed one, the receptionist who called back now
+    (``console:<user>``), None when the daemon placed it."""
     reason: str = "requested"
     """One of CALLBACK_REASONS."""
 
@@ -1556,13 +1558,15 @@ class Store:
         result: str,
         state: str,
         next_attempt_at: datetime | None = None,
+        by: str | None = None,
     ) -> None:
-        """One more attempt of a callback: its result and the request's new state."""
+        """One more attempt of a callback: its result and the request's new state. `by`: the
+        receptionist who called back now (``console:<user>``), kept as ``done_by``."""
         if state not in CALLBACK_STATES:
             raise ValueError(f"unknown callback state {state!r}")
         updates = {"last_result": result, "state": state,
                    "next_attempt_at": _ts_or_none(next_attempt_at),
-                   "completed_at": _ts(at) if state == "completed" else None}
+                   "completed_at": _ts(at) if state == "completed" else None, "done_by": by}
         self._write(_callback_attempted, callback_id, updates)
 
     def callbacks(self, states: Sequence[str] = ("pending", "failed")) -> list[CallbackRequest]:
@@ -2021,9 +2025,9 @@ def _insert_returning_id(db: Database, table: str, row: dict[str, Any]) -> int:
 def _callback_attempted(db: Database, callback_id: int, updates: dict[str, Any]) -> None:
     db.execute(
         "UPDATE callbacks SET attempts = attempts + 1, last_result = ?, state = ?,"
-        " next_attempt_at = ?, completed_at = ? WHERE id = ?",
+        " next_attempt_at = ?, completed_at = ?, done_by = ? WHERE id = ?",
         [updates["last_result"], updates["state"], updates["next_attempt_at"],
-         updates["completed_at"], callback_id],
+         updates["completed_at"], updates["done_by"], callback_id],
     )
 
 

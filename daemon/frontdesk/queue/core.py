@@ -356,18 +356,19 @@ class CallQueue:
 
     def _dispatch(self) -> None:
         for entry in self._ordered():
-            if entry.offers:
-                continue
-            phones = self.board.available(entry.extensions)
-            if not phones:
+            if entry.offers or not self.board.available(entry.extensions):
                 continue
             if entry.callback is not None and self.callbacks is not None:
                 if not entry.callback.ready:
                     break  # still hearing the thanks: nobody behind takes their place
                 if not self.callbacks.may_place(entry):
                     continue  # outside opening hours: callbacks wait, callers go on
-            for phone in self._choose(entry, phones):
-                self._offer(entry, phone)
+                if entry.offers:  # the store was read: a receptionist calls them back now
+                    continue
+            phones = self.board.available(entry.extensions)  # as they are now
+            if phones:
+                for phone in self._choose(entry, phones):
+                    self.offer(entry, phone)
 
     def _choose(self, entry: Waiting, phones: list[StaffPhone]) -> list[StaffPhone]:
         strategy = self.settings.strategy
@@ -377,12 +378,16 @@ class CallQueue:
             return phones[:1]
         return [min(phones, key=lambda p: p.idle_since)]
 
-    def _offer(self, entry: Waiting, phone: StaffPhone) -> None:
+    def offer(self, entry: Waiting, phone: StaffPhone) -> gevent.Greenlet:
+        """Ring `phone` for `entry` (the dispatcher's choice, or a receptionist's own phone for
+        a call back now): from now on the dispatcher offers `entry` no other phone. Returns the
+        greenlet ringing it, over once the phone did not answer or its call was bridged (or
+        failed to be)."""
         leg = str(uuidlib.uuid4())
         entry.offers[leg] = phone.ext
         self._legs[leg] = entry
         self.board.offer_started(phone.ext, leg)
-        gevent.spawn(self._ring, entry, phone.ext, leg)
+        return gevent.spawn(self._ring, entry, phone.ext, leg)
 
     def _ring(self, entry: Waiting, ext: str, leg: str) -> None:
         answered = skip = False
