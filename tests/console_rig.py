@@ -26,8 +26,8 @@ Protocol: one JSON object a line on stdin, each answered by one line on stdout, 
 - ``{"do": "message", "number": N}`` -> ``{"ref": inbox ref, "file": path}``: a caller who
   leaves a prescription message through the flow (the simulator records a WAV as
   FreeSWITCH does).
-- ``{"do": "phone", "ext": "1001"}`` -> ``{"state": idle|ringing|busy}``: the simulated desk
-  phone.
+- ``{"do": "phone", "ext": "1001"}`` -> ``{"state": idle|ringing|talking}``: the simulated
+  desk phone (`Simulator.phone_state`).
 - ``{"do": "staff", "ext": "1002"}`` -> ``{"logged_in": bool}``: the queue's view.
 - ``{"do": "override"}`` -> ``{"state": open|lunch|closed|...}``: what a caller gets now
   (a call placed to see it: the schedule state its record shows).
@@ -154,7 +154,7 @@ class ConsoleRig:
         return {"ref": call.uuid[:MESSAGE_REF_LENGTH], "file": result.message_file}
 
     def phone(self, ext: str) -> dict[str, Any]:
-        return {"state": self.rig.sim.phones[ext].state}
+        return {"state": self.rig.sim.phone_state(ext)}
 
     def staff(self, ext: str) -> dict[str, Any]:
         return {"logged_in": self.daemon.queue.board.phones[ext].logged_in}
