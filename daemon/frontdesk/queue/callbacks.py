@@ -149,7 +149,9 @@ def callback_digits(number: str) -> str:
 
 class CallbackDesk:
     """The queue's callbacks (see the module docstring). `may_call()` says whether callbacks
-    may be placed now (opening hours); `record` calls the store, never raises.
+    may be placed now (opening hours); `desk_phones()` are the front desk's (they place a
+    missed patient's callback stored by a call back now); `record` calls the store, never
+    raises.
     Part of the queue: it works on the queue's own state (its entries, legs and events)."""
 
     def __init__(
@@ -161,6 +163,7 @@ class CallbackDesk:
         language: str,
         may_call: Callable[[], bool],
         dialable: Callable[[str], bool],
+        desk_phones: Callable[[], tuple[str, ...]],
         record: Records,
         clock: Clock,
         presented: Mapping[str, str] | None = None,
@@ -178,6 +181,7 @@ class CallbackDesk:
         """Shown as the caller's name on the staff phone rung for a callback."""
         self._may_call = may_call
         self._dialable = dialable
+        self._desk_phones = desk_phones
         self._record = record
         self._clock = clock
         self.pending: dict[int, Waiting] = {}
@@ -382,9 +386,11 @@ class CallbackDesk:
             if request is None or request.state not in ("pending", "failed"):
                 raise CallNowRefused("unknown")
             return request
+        if len(ref) < MIN_REF:
+            raise CallNowRefused("unknown")
         listed = self._record(missed_patients, self._clock.wall(),
                               missed_after=self.queue.settings.missed_after) or []
-        matches = [m for m in listed if len(ref) >= MIN_REF and m.call_uuid.startswith(ref)]
+        matches = [missed for missed in listed if missed.call_uuid.startswith(ref)]
         if len(matches) != 1:
             raise CallNowRefused("unknown")
         return matches[0]
@@ -396,7 +402,7 @@ class CallbackDesk:
         if isinstance(target, MissedCall):
             started = self._queue_time(target.started_at)
             missed = Waiting(target.call_uuid, number, started, started, False,
-                             tuple(self.queue.board.phones), self.queue.settings.ring_timeout)
+                             self._desk_phones(), self.queue.settings.ring_timeout)
             missed.callback = Ticket(None, number, ready=True, missed=True)
             return missed
         if target.state == "failed":
@@ -510,8 +516,8 @@ class CallbackDesk:
         )
 
     def _cancel_retry(self, ticket: Ticket) -> None:
-        timer = self._timers.pop(ticket.id, None) if ticket.id is not None else None
-        if timer is not None:
+        """A callback waiting for its retry is placed now (called back now): no retry."""
+        if ticket.id is not None and (timer := self._timers.pop(ticket.id, None)) is not None:
             timer.cancel()
 
     def _retry(self, entry: Waiting) -> None:

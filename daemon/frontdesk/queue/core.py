@@ -89,6 +89,9 @@ class Waiting:
     """Seconds waited, once the caller left the queue unserved (abandoned, overflowed)."""
     declined_callback: bool = False
     """Offered a callback, the caller confirmed no number: not called back as missed either."""
+    announced_wait: float | None = None
+    """The remaining wait (seconds) the last announcement told the caller; None before the
+    first, or when it told none (nobody logged in, a static prompt)."""
 
     def wait(self, now: float) -> float:
         return max(now - self.entered, 0.0)
@@ -269,8 +272,10 @@ class CallQueue:
             callbacks_ahead=sum(not e.on_the_line for e in ahead),
         )
 
-    def announced(self, entry: Waiting) -> dict[str, float]:
-        """Record an announcement with its position and estimates; returns the estimates."""
+    def announced(self, entry: Waiting, said: float | None = None) -> dict[str, float]:
+        """Record an announcement with its position and estimates (`said`: the wait it told
+        the caller); returns the estimates."""
+        entry.announced_wait = said
         figures = self.estimate(entry)
         detail = ",".join(f"{name}={value:.0f}" for name, value in figures.items())
         self.record_event(entry, "announced", detail=f"position={self.position(entry)},{detail}")
@@ -363,7 +368,7 @@ class CallQueue:
                     break  # still hearing the thanks: nobody behind takes their place
                 if not self.callbacks.may_place(entry):
                     continue  # outside opening hours: callbacks wait, callers go on
-                if entry.offers:  # the store was read: a receptionist calls them back now
+                if entry.offers:  # a receptionist called them back now while the store was read
                     continue
             phones = self.board.available(entry.extensions)  # as they are now
             if phones:
