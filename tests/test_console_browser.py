@@ -3,8 +3,9 @@ Playwright) on the console of the real daemon, which runs against the simulator 
 process (tests/console_rig.py: real time, the browser being a real process; the practice open,
 a Tuesday morning). One rig and one browser for the module; each test gets a fresh browser
 context (no cookies). Selectors are the console's DOM contract (docs/internals.md, "The
-console"). Timeouts are failure bounds, except one: a caller shows within a second of entering
-the queue, the product's requirement (issue 12), so that bound is the test itself."""
+console in a browser"). Timeouts are failure bounds, except one: a caller shows within a
+second of entering the queue, the product's requirement (issue 12), so that bound is the test
+itself."""
 
 from __future__ import annotations
 
@@ -41,12 +42,12 @@ FOCUSED = """() => {
         form: form ? (form.id || form.getAttribute("action")) : null,
         marked: (style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0)
                 || style.boxShadow !== "none"
-                || ["time", "date"].includes(element.type),
+                || ["time", "date"].includes(element.type) || element.tagName === "AUDIO",
     };
 }"""
 """What has the keyboard focus: its tag and class (and link), its form, and whether its focus
-shows: an outline or a shadow, or a time or date field, whose focused part (hours, minutes)
-Chromium highlights itself."""
+shows: an outline or a shadow; or native controls that Chromium marks inside (the hours or
+minutes of a time field, the buttons of an audio player)."""
 
 
 @dataclass(frozen=True)
@@ -228,20 +229,40 @@ def test_a_message_plays_in_the_browser_and_leaves_the_list_once_done(desk, rig)
 # -- keyboard and screen -------------------------------------------------------------------
 
 
+def tab_stops(page: Page, limit: int = 80) -> list[dict]:
+    """What the keyboard focus goes through, pressing Tab from the top of the page until it
+    comes back to the first stop (or `limit` presses)."""
+    stops: list[dict] = []
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        stop = page.evaluate(FOCUSED)
+        if stops and stop == stops[0]:
+            break
+        stops.append(stop)
+    return stops
+
+
+def reached(stops: list[dict], what: str, form: str | None = None) -> bool:
+    return any(what in stop["what"] and (form is None or stop["form"] == form) for stop in stops)
+
+
 def test_tab_reaches_the_main_actions_each_with_a_visible_focus(desk, rig):
-    reached = []
-    for _ in range(80):
-        desk.keyboard.press("Tab")
-        reached.append(desk.evaluate(FOCUSED))
+    rig.ask("missed", number="0612000004")
+    rig.ask("message", number="0612000005")
+    home = tab_stops(desk)
+    desk.goto("/callbacks")
+    callbacks = tab_stops(desk)
+    desk.goto("/messages")
+    messages = tab_stops(desk)
 
-    def found(what: str, form: str | None = None) -> bool:
-        return any(what in stop["what"] and (form is None or stop["form"] == form)
-                   for stop in reached)
-
-    assert found("a[/callbacks]") and found("a[/messages]"), reached
-    assert found("select", "override") and found("button", "override"), reached
-    assert found("button.login") or found("button.logout"), reached
-    hidden = [stop for stop in reached if stop["what"] != "body" and not stop["marked"]]
+    assert reached(home, "a[/callbacks]") and reached(home, "a[/messages]"), home
+    assert reached(home, "select", "override") and reached(home, "button", "override"), home
+    assert reached(home, "button.login") and reached(home, "button.logout"), home
+    assert reached(callbacks, "select", "my-phone-form"), callbacks
+    assert reached(callbacks, "button.call-now") and reached(callbacks, "button.done"), callbacks
+    assert reached(messages, "audio") and reached(messages, "button.done"), messages
+    hidden = [stop for stop in home + callbacks + messages
+              if stop["what"] != "body" and not stop["marked"]]
     assert not hidden, hidden
 
 
