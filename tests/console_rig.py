@@ -4,7 +4,7 @@ drive. Why a child: the tests use gevent without monkey-patching while Playwrigh
 runs its own loop; the daemon must keep running while the test waits on the browser.
 
 `frontdesk.rehearse.Rig` on real time (`RealTimeAt`: the browser is a real process) with the
-calendar at `MOMENT` (a Tuesday morning: the practice is open), [console] on 127.0.0.1 on a
+calendar at `TUESDAY_MORNING` (the practice is open), [console] on 127.0.0.1 on a
 free port, the simulator's callers and phones on `ScaledClock(SCALE)` (a greeting lasts a
 fiftieth of its length). The desk as the tests find it: every phone registered and never
 answering; 1001 (the receptionist's, for "call back now") and 1002 logged out of the queue,
@@ -55,14 +55,13 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
-from zoneinfo import ZoneInfo
 
 import gevent
 import gevent.fileobject
 
+from console_helpers import TUESDAY_MORNING, with_console
 from frontdesk.config import load_config
 from frontdesk.config.model import Config
 from frontdesk.console.passwords import hash_password
@@ -76,8 +75,6 @@ from frontdesk.sim import CallerScript, ScaledClock, SimCall
 
 SCALE = 0.02
 """Real seconds per simulated second of the simulator (callers' prompts, phones)."""
-MOMENT = datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo("Europe/Paris"))
-"""The daemon's calendar when the rig starts: a Tuesday morning, open."""
 HEARTBEAT_S = 20.0
 """Real seconds between the simulator's heartbeats, as FreeSWITCH's (on real time the control
 connection counts on them)."""
@@ -96,8 +93,7 @@ MISSED_WAIT_S = 1.0
 
 def rig_config(config: Config) -> Config:
     queue = replace(config.queue, max_wait=7200.0, call_back_missed=False)
-    console = replace(config.console, enabled=True, listen="127.0.0.1", port=0)
-    return replace(config, queue=queue, console=console)
+    return with_console(replace(config, queue=queue))
 
 
 class ConsoleRig:
@@ -106,7 +102,7 @@ class ConsoleRig:
     def __init__(self, config: Config, workdir: Path) -> None:
         self.rig = Rig(rig_config(config), workdir, answer_after=None, clock=RealTimeAt(),
                        sim_clock=ScaledClock(SCALE), heartbeat_interval=HEARTBEAT_S / SCALE)
-        self.rig.moment = MOMENT
+        self.rig.moment = TUESDAY_MORNING
         self.daemon = self.rig.daemon
         if not self.daemon.control.wait_connected(GUARD_S):
             raise RuntimeError("the daemon did not connect to the simulator")
