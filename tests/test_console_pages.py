@@ -26,10 +26,13 @@ from console_helpers import (
     row,
     waiting,
 )
+from frontdesk.config import load_config
 from frontdesk.config.model import Config
 from frontdesk.console.texts import TEXTS
+from frontdesk.queue.callbacks import MISSED_REF_LENGTH, missed_patients
 from frontdesk.rehearse import Rig
 from frontdesk.sim import CallerScript
+from helpers import set_in_section
 
 
 @pytest.fixture
@@ -223,3 +226,95 @@ def test_the_pages_speak_the_practices_language(rig: Rig) -> None:
         page = desk.get(path)
         assert '<html lang="fr">' in page
         assert FR["skip"] in page and 'id="nav"' in page
+
+
+# --- callbacks -------------------------------------------------------------------------------
+
+MISSED_QUEUE = {"missed_after": 30, "call_back_missed": False}
+"""Patients who hung up after 30 s in the queue are listed for the staff, not called back."""
+RECEPTIONIST = "1002"
+
+
+@pytest.fixture
+def missed_rig(practice_dir, tmp_path) -> Iterator[Rig]:
+    """A patient waited a minute and hung up: a missed patient in the staff's list. The
+    receptionist's own phone (1002) answers."""
+    path = practice_dir / "frontdesk.toml"
+    path.write_text(set_in_section(path.read_text(), "queue", MISSED_QUEUE))
+    with console_rig(load_config(path), tmp_path) as running:
+        running.sim.phones[RECEPTIONIST].answer_after = 2.0
+        running.daemon.set_staff_login(RECEPTIONIST, False, by="test")  # the queue rings others
+        call = running.place(CallerScript(keys=("3", "2"), patience=60), at=TUESDAY_MORNING,
+                             caller_number=PATIENT)
+        assert running.wait_for(lambda: missed_patients(running.daemon.store,
+                                                        running.daemon.clock.wall(),
+                                                        missed_after=30))
+        assert call.done.is_set()
+        yield running
+
+
+def missed_ref(rig: Rig) -> str:
+    (missed,) = missed_patients(rig.daemon.store, rig.daemon.clock.wall(), missed_after=30)
+    return missed.call_uuid[:MISSED_REF_LENGTH]
+
+
+def test_call_back_now_rings_the_receptionists_chosen_phone_then_the_patient(
+    missed_rig: Rig,
+) -> None:
+    rig = missed_rig
+    patient = rig.sim.add_outside(PATIENT, answer_after=2.0, talk_seconds=600)
+    desk = Receptionist(rig)
+    ref = missed_ref(rig)
+    listed = row(desk.get("/callbacks"), "missed", "ref", ref)
+    assert 'class="call-now"' in listed and 'class="done"' in listed
+    assert cell(listed, "number") == PATIENT
+
+    page = desk.act("/callbacks/my-phone", extension=RECEPTIONIST)
+    assert flash(page) == FR["flash_phone_saved"].format(ext=RECEPTIONIST)
+    assert f'<option value="{RECEPTIONIST}" selected>' in page
+    page = desk.act(f"/callbacks/{ref}/call")
+
+    assert flash(page) == FR["flash_calling"].format(ext=RECEPTIONIST)
+    assert rig.sim.phone_state(RECEPTIONIST) == "ringing"
+    assert rig.wait_for(lambda: rig.daemon.store.callbacks(("completed",)))
+    assert patient.calls_answered == 1 and rig.sim.phone_state(RECEPTIONIST) == "talking"
+    [done] = rig.daemon.store.callbacks(("completed",))
+    assert done.done_by == "console:alice"
+    actions = [(a.user, a.action, a.target) for a in rig.daemon.store.console_actions()]
+    assert ("alice", "call_now", ref) in actions
+
+
+def test_call_back_now_without_a_phone_chosen_asks_for_one_and_rings_nobody(
+    missed_rig: Rig,
+) -> None:
+    desk = Receptionist(missed_rig)
+
+    page = desk.act(f"/callbacks/{missed_ref(missed_rig)}/call")
+
+    assert flash(page) == FR["flash_choose_phone"]
+    assert missed_rig.sim.phone_state(RECEPTIONIST) == "idle"
+
+
+def test_call_back_now_refused_says_why_in_the_practices_language(missed_rig: Rig) -> None:
+    desk = Receptionist(missed_rig)
+    desk.act("/callbacks/my-phone", extension=RECEPTIONIST)
+
+    page = desk.act("/callbacks/00000000/call")
+
+    assert flash(page) == FR["call_now_unknown"]
+
+
+def test_a_missed_patient_marked_done_leaves_the_list_and_is_stored_with_the_user(
+    missed_rig: Rig,
+) -> None:
+    desk = Receptionist(missed_rig)
+    ref = missed_ref(missed_rig)
+
+    page = desk.act(f"/callbacks/{ref}/done")
+
+    assert flash(page) == FR["flash_done"].format(ref=ref)
+    assert not row(page, "missed", "ref", ref)
+    assert missed_patients(missed_rig.daemon.store, missed_rig.daemon.clock.wall(),
+                           missed_after=30) == []
+    actions = [(a.user, a.action, a.target) for a in missed_rig.daemon.store.console_actions()]
+    assert ("alice", "callback_done", ref) in actions

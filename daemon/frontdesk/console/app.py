@@ -32,6 +32,7 @@ from frontdesk.console.texts import TEXTS
 from frontdesk.overrides import MODES, OverrideRefused, parse_until, set_override
 from frontdesk.queue.callbacks import (
     MISSED_REF_LENGTH,
+    CallNowRefused,
     mark_done,
     missed_patients,
     pending_callbacks,
@@ -103,6 +104,7 @@ class ConsoleApp:
         self._route("/override", "override", self.override, methods=["POST"])
         self._route("/callbacks", "callbacks", self.callbacks_page, methods=["GET"])
         self._route("/callbacks/my-phone", "my_phone", self.my_phone, methods=["POST"])
+        self._route("/callbacks/<ref>/call", "call_now", self.call_now, methods=["POST"])
         self._route("/callbacks/<ref>/done", "callback_done", self.callback_done,
                     methods=["POST"])
         self._route("/messages", "messages", self.messages_page, methods=["GET"])
@@ -326,6 +328,18 @@ class ConsoleApp:
         message = (self.texts["flash_phone_saved"].format(ext=ext) if ext
                    else self.texts["flash_phone_cleared"])
         return self._back(session, "/callbacks", message)
+
+    def call_now(self, request: Request, session: ConsoleSession, ref: str) -> Response:
+        """Ring the user's desk phone, then the patient (`CallbackDesk.call_now`)."""
+        ext = session.extension
+        if ext is None:
+            return self._back(session, "/callbacks", self.texts["flash_choose_phone"])
+        by = self._did(session, "call_now", ref, ext)
+        try:
+            self.desk.callbacks.call_now(ref, ext, by=by)
+        except CallNowRefused as refused:
+            return self._back(session, "/callbacks", self.texts[f"call_now_{refused.reason}"])
+        return self._back(session, "/callbacks", self.texts["flash_calling"].format(ext=ext))
 
     def callback_done(self, request: Request, session: ConsoleSession, ref: str) -> Response:
         by = self._did(session, "callback_done", ref)
