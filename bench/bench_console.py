@@ -16,7 +16,9 @@ all on the same machine as the daemon.
    rendered, pushed as a Server-Sent Event, parsed and swapped in by the page.
 2. A surge: --surge callers (default 100; --quick 30) arriving at 10 a second, asking for
    the desk, hanging up after 20 s unless served; every desk phone logged in, answering after
-   3 s and talking 10 s. Once with no console open, once with 5 consoles open (a fresh rig
+   3 s and talking 10 s; beyond the example's 10 callers on hold the queue overflows them (a
+   callback offered, then the voicemail): every kind of change the console shows, many a
+   second. Once with no console open, once with 5 consoles open (a fresh rig
    each): the rig process's CPU seconds and peak RSS during the surge. The rig process
    holds the simulator too: its share is the same in both runs, the difference is the
    console's.
