@@ -263,6 +263,17 @@ def test_call_back_now_is_refused_while_freeswitch_has_no_gateway(rig: Rig) -> N
     hang_up(rig, busy)
 
 
+def test_call_back_now_is_refused_while_freeswitch_is_not_connected(rig: Rig) -> None:
+    busy, asker, request = asked_for_a_callback(rig)
+    rig.sim.stop()  # FreeSWITCH stopped: no desk phone can be rung
+    assert rig.wait_for(lambda: not rig.daemon.freeswitch_connected)
+
+    assert refused(rig, str(request.id)) == "phone_unavailable"
+    [still] = pending_callbacks(rig.daemon.store)
+    assert (still.id, still.attempts) == (request.id, 0)
+    assert "offered" not in events(rig, asker)
+
+
 def test_a_missed_patient_called_back_now_is_tracked_once_the_receptionist_picks_up(
     rig: Rig,
 ) -> None:

@@ -99,8 +99,9 @@ MISSED_WITHIN = timedelta(days=7)
 """How far back `missed_patients` looks."""
 REFUSALS = ("unknown", "no_number", "phone_unavailable", "no_gateway", "already_calling")
 """Why `CallbackDesk.call_now` refuses: no such callback or missed patient to deal with; a hidden
-or undialable number; the desk phone is not registered, or ringing, or on a call; FreeSWITCH has
-no gateway to call out; the patient is being called (or is still on the line)."""
+or undialable number; the desk phone is not registered, or ringing, or on a call (or FreeSWITCH
+is not connected); FreeSWITCH has no gateway to call out; the patient is being called (or is
+still on the line)."""
 FREE_TO_RING = ("idle", "logged_out", "wrapup", "skipped")
 """The desk phone states in which a receptionist's own phone may be rung for a call back now:
 registered, neither ringing nor on a call, logged in to the queue or not."""
@@ -111,6 +112,7 @@ class CallNowRefused(ValueError):
     (the console words it in the practice's language)."""
 
     def __init__(self, reason: str) -> None:
+        assert reason in REFUSALS, reason
         super().__init__(reason)
         self.reason = reason
 
@@ -352,7 +354,7 @@ class CallbackDesk:
         """Ring the desk phone `extension` now, then the patient of `ref` (a pending or failed
         callback's id, or a missed patient's ref, as `frontdesk callbacks` lists them) when it
         is picked up, at any hour; `by` (``console:<user>``) is stored with the completed
-        callback. Returns once the phone rings; CallNowRefused otherwise."""
+        callback. Returns once the phone is being rung; CallNowRefused otherwise."""
         with self._claiming:
             target = self._call_now_target(ref)
             number = callback_digits(
@@ -367,7 +369,7 @@ class CallbackDesk:
             # from here on nothing yields: the entry and the phone are claimed as they are seen
             entry = self._claim(target, number)
             phone = self.queue.board.phones.get(extension)
-            if phone is None or phone.state not in FREE_TO_RING:
+            if phone is None or phone.state not in FREE_TO_RING or not self.queue.connected:
                 raise CallNowRefused("phone_unavailable")
             assert entry.callback is not None
             entry.callback.placed_by = by

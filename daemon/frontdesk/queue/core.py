@@ -146,6 +146,11 @@ class CallQueue:
     def now(self) -> float:
         return self.board.now()
 
+    @property
+    def connected(self) -> bool:
+        """Whether FreeSWITCH can be asked to ring a phone now (the control connection)."""
+        return self._control.connected
+
     # -- life cycle ----------------------------------------------------------------------
 
     def start(self) -> None:
