@@ -381,3 +381,34 @@ def test_a_retry_falling_due_during_a_call_back_now_rings_no_other_phone(
     assert events(rig, asker)[-2:] == ["callback_completed", "completed"]  # talked, hung up
     [done] = rig.daemon.store.callbacks(("completed",))
     assert (done.attempts, done.last_result, done.done_by) == (2, RECEPTIONIST, "console:alice")
+
+
+def test_a_callback_completed_late_leaves_the_waits_announced_to_callers_as_they_were(
+    rig: Rig,
+) -> None:
+    """The patient of a callback was not on the line while it waited (they could not hang up):
+    its age, a day when called back the next morning, says nothing of how long callers wait."""
+    patient = rig.sim.add_outside(PATIENT, answer_after=None)
+    busy, asker, request = asked_for_a_callback(rig)
+    impatient = rig.place(CallerScript(keys=("0",)), at=TUESDAY_MORNING,
+                          caller_number="0611223344")
+    assert rig.wait_for(lambda: "entered" in events(rig, impatient))
+    rig.clock.sleep(60)
+    hang_up(rig, impatient)  # callers do hang up: the estimate counts on it
+    hang_up(rig, busy)
+    store = rig.daemon.store
+    assert rig.wait_for(lambda: [r.state for r in pending_callbacks(store)] == ["failed"],
+                        timeout=1500)
+    queue = rig.daemon.queue
+
+    def announced_to_the_fourth_caller() -> dict[str, float]:
+        """Every estimator's figure (frontdesk's is said; all are stored for bench_queue)."""
+        return queue.estimates.estimate(4, staff_available=0, staff_logged_in=1,
+                                        busy_elapsed=[30.0], now=queue.now())
+
+    before = announced_to_the_fourth_caller()
+    patient.answer_after = 2.0
+    rig.daemon.callbacks.call_now(str(request.id), RECEPTIONIST, by="console:alice")
+    assert rig.wait_for(lambda: "callback_completed" in events(rig, asker), timeout=1000)
+
+    assert announced_to_the_fourth_caller() == pytest.approx(before, abs=0.5)

@@ -485,7 +485,8 @@ class CallQueue:
         entry.state = "connected"
         entry.agent, entry.answered_at = ext, now
         self._connected.add(talking)
-        self.estimates.on_answered(entry.wait(now), now)
+        if entry.callback is None:  # a callback's patient was not on the line: no wait to learn
+            self.estimates.on_answered(entry.wait(now), now)
         self.waiting.pop(entry.uuid, None)
         self.record_event(entry, event, extension=ext, wait=entry.wait(now))
         entry.changed.set()
