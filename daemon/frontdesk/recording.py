@@ -23,13 +23,10 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import structlog
-
+from frontdesk._files import Deleted, delete_file
 from frontdesk.config.model import RecordingSettings
 from frontdesk.esl import CallSession
 from frontdesk.store import Store
-
-log = structlog.get_logger(__name__)
 
 
 class StaffRecorder:
@@ -58,7 +55,8 @@ class StaffRecorder:
 
 def purge_recordings(store: Store, settings: RecordingSettings, now: datetime) -> int:
     """Delete the recordings older than the retention, and their names in the call records;
-    return how many recordings went. Without a retention (never enabled) nothing is done."""
+    return how many recordings went (the daily job logs it, `frontdesk.retention`). Without a
+    retention (never enabled) nothing is done."""
     if settings.retention_days is None:
         return 0
     cutoff = now - timedelta(days=settings.retention_days)
@@ -71,16 +69,9 @@ def purge_recordings(store: Store, settings: RecordingSettings, now: datetime) -
         for path in settings.directory.iterdir():
             if path.is_file() and path.stat().st_mtime < cutoff.timestamp():
                 purged += _delete(path)
-    if purged:
-        log.info("recording.purged", recordings=purged, older_than=cutoff.isoformat())
     return purged
 
 
 def _delete(path: Path) -> bool:
     """Delete `path`; True when it is gone (now, or already before)."""
-    try:
-        path.unlink(missing_ok=True)
-    except OSError as error:
-        log.error("recording.delete_failed", file=str(path), error=error.strerror)
-        return False
-    return True
+    return delete_file(path) is not Deleted.FAILED

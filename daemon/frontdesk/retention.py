@@ -1,0 +1,124 @@
+"""How long frontdesk keeps what it records, and the daily purge (``[retention]``; the choice
+of the defaults is explained in docs/retention.md).
+
+`purge_expired` runs in the daily job (frontdesk.housekeeping), in this order:
+1. recordings past ``[recording] retention_days`` (frontdesk.recording);
+2. callers' messages: the file, then its name on the call's row, once marked done
+   ``messages_done_days`` ago, or when the call began ``messages_open_days`` ago (marked done
+   or not: a message nobody dealt with is not kept for ever either);
+3. booking requests left for the desk, by the same two rules;
+4. call records older than ``call_records_days`` (`Store.purge_call_records`);
+5. message files that no call's row names (the static fallback's not linked yet, those of
+   rows just purged), by their done mark, else by their age (the file's time).
+A file that is gone already is counted, its name cleared, and the purge goes on; one that
+cannot be deleted keeps its name (tried again the next day); an unreadable directory is
+logged and the rest is purged. Everything is logged once, as counts (``retention.purged``).
+
+What is purged is gone from the figures too: a report over a period older than
+``call_records_days`` only counts what is kept (docs/retention.md).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import structlog
+
+from frontdesk._files import Deleted, delete_file
+from frontdesk.messages import message_file
+from frontdesk.recording import purge_recordings
+
+if TYPE_CHECKING:
+    from frontdesk.config.model import Config, RetentionSettings
+    from frontdesk.store import Store
+
+log = structlog.get_logger(__name__)
+
+MESSAGE_COUNTS = (
+    "messages_done",
+    "messages_never_done",
+    "message_files_missing",
+    "messages_kept_undeletable",
+)
+"""What `retention.purged` says of the messages: files deleted (or found gone already) of
+messages marked done and of messages nobody marked; of those, files that were gone already;
+files that could not be deleted (each logged as ``file.delete_failed``; tried again the next
+day)."""
+
+
+class _MessageLimits:
+    """The two moments before which a message goes: marked done before `done_before`, or
+    left before `open_before`."""
+
+    def __init__(self, settings: RetentionSettings, now: datetime) -> None:
+        self.done_before = now - timedelta(days=settings.messages_done_days)
+        self.open_before = now - timedelta(days=settings.messages_open_days)
+
+
+def purge_expired(store: Store, config: Config, now: datetime) -> dict[str, int]:
+    """Delete what the retention periods no longer cover (module docstring); return how many
+    of each kind went, as logged."""
+    settings = config.retention
+    limits = _MessageLimits(settings, now)
+    files = Counter(dict.fromkeys(MESSAGE_COUNTS, 0))
+    counts = {"recordings": purge_recordings(store, config.recording, now)}
+    _purge_held_messages(store, limits, files)
+    counts["booking_requests"] = store.purge_booking_requests(
+        done_before=limits.done_before, created_before=limits.open_before
+    )
+    counts.update(store.purge_call_records(now - timedelta(days=settings.call_records_days)))
+    _purge_unheld_messages(store, config.storage.messages, limits, files)
+    counts.update(files)
+    log.info("retention.purged", **counts)
+    return counts
+
+
+def _purge_held_messages(store: Store, limits: _MessageLimits, files: Counter[str]) -> None:
+    """The message files calls' rows name, then their names."""
+    expired = store.messages_to_purge(
+        done_before=limits.done_before, started_before=limits.open_before
+    )
+    for uuid, file, done in expired:
+        outcome = delete_file(Path(file))
+        if outcome is not Deleted.FAILED:
+            store.message_purged(uuid)
+        _count(files, outcome, done)
+
+
+def _purge_unheld_messages(
+    store: Store, directory: Path, limits: _MessageLimits, files: Counter[str]
+) -> None:
+    try:
+        entries = list(os.scandir(directory))
+    except OSError as error:
+        log.error("retention.directory_unreadable", directory=str(directory),
+                  error=error.strerror)
+        return
+    held = {Path(file).name for file in store.message_files()}
+    marks = store.message_marks()
+    for entry in entries:
+        found = message_file(Path(directory, entry.name))
+        if found is None or entry.name in held:
+            continue
+        try:
+            left_at = entry.stat().st_mtime
+        except OSError:  # deleted meanwhile
+            continue
+        done = marks.get(found.call_uuid)
+        if done is not None and done[0] < limits.done_before:
+            _count(files, delete_file(found.path), True)
+        elif left_at < limits.open_before.timestamp():
+            _count(files, delete_file(found.path), done is not None)
+
+
+def _count(files: Counter[str], outcome: Deleted, done: bool) -> None:
+    if outcome is Deleted.FAILED:
+        files["messages_kept_undeletable"] += 1
+        return
+    if outcome is Deleted.MISSING:
+        files["message_files_missing"] += 1
+    files["messages_done" if done else "messages_never_done"] += 1
