@@ -11,9 +11,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import gevent
 import pytest
 import structlog
 
+import frontdesk.store
 from frontdesk.agenda import BookingRequest
 from frontdesk.config import ConfigError, load_config
 from frontdesk.config.model import Config, RetentionSettings
@@ -152,6 +154,22 @@ def test_a_year_of_records_is_purged_in_batches_to_the_last_row(store: Store) ->
 
     assert store.purge_call_records(NOW - YEAR)["queue_events"] == 2 * PURGE_BATCH + 7
     assert [event["event"] for event in store.queue_events()] == ["answered"]
+
+
+def test_a_call_waiting_for_the_database_is_served_between_two_batches_of_a_long_purge(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(frontdesk.store, "PURGE_BATCH", 1)
+    old = NOW - 2 * YEAR
+    for n in range(50):
+        started(store, f"old-{n}", old + n * SECOND)
+    store.flush()
+
+    purge = gevent.spawn(store.purge_call_records, NOW - YEAR)
+    gevent.sleep(0)  # the purge has the database
+    assert store.get_call("old-49") is not None  # a call's read (the override, say)
+    assert not purge.dead, "the read waited for the whole purge"
+    assert purge.get()["calls"] == 50
 
 
 # -- messages and booking requests ------------------------------------------------------------

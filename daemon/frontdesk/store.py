@@ -1524,6 +1524,7 @@ class Store:
             total += deleted
             if deleted < PURGE_BATCH:
                 return total
+            gevent.sleep(0)  # a greenlet waiting for the database goes before the next batch
 
     # --- staff at the desk ----------------------------------------------------------------
 
