@@ -2025,8 +2025,10 @@ def _check_writable(db: Database, timeout_ms: int) -> None:
 
 
 PURGE_BATCH = 500
-"""Rows one purge statement deletes at most: each holds the write lock, and the daemon's
-writes wait behind it, for a few milliseconds (bench/bench_retention.py)."""
+"""Rows one purge statement deletes at most: the daemon's writes and reads wait behind one
+statement, not behind the purge. Measured (bench/bench_retention.py, a 2-core box's disk,
+300 calls a day): a year of records (790k rows) purged in 9 s, a call's write waiting 4 ms
+(p50) and 46 ms at most meanwhile; 5000 rows a statement: 7 s but up to 137 ms; 100: 42 s."""
 
 CALL_RECORDS: dict[str, tuple[str, str | None]] = {
     "queue_events": ("at", None),
