@@ -233,6 +233,8 @@ def test_messages_go_a_month_after_they_are_dealt_with_or_when_a_year_old(
     [purged] = [entry for entry in logs if entry["event"] == "retention.purged"]
     assert purged["messages_never_done"] == 3 and purged["calls"] == 0
     assert "0639981234" not in str(purged)
+    [warning] = [entry for entry in logs if entry["log_level"] == "warning"]
+    assert (warning["event"], warning["count"]) == ("retention.messages_never_done_purged", 3)
 
 
 def request(store: Store, created: datetime, done: datetime | None) -> int:

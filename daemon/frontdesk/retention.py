@@ -74,6 +74,9 @@ def purge_expired(store: Store, config: Config, now: datetime) -> dict[str, int]
     _purge_unheld_messages(store, config.storage.messages, limits, files)
     counts.update(files)
     log.info("retention.purged", **counts)
+    if files["messages_never_done"]:
+        log.warning("retention.messages_never_done_purged", count=files["messages_never_done"],
+                    older_than_days=settings.messages_open_days)
     return counts
 
 
