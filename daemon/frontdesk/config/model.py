@@ -241,7 +241,7 @@ class RecordingSettings:
 
 @dataclass(frozen=True, kw_only=True)
 class MaintenanceSettings:
-    """The daemon's daily jobs: recordings past retention purged, database backed up."""
+    """The daemon's daily jobs: what is past its retention purged, database backed up."""
 
     daily_at: time = key(
         Str(pattern=r"([01][0-9]|2[0-3]):[0-5][0-9]", what='a local time like "03:30"'),
