@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ import structlog
 
 import frontdesk.store
 from frontdesk.agenda import BookingRequest
+from frontdesk.cli import main
 from frontdesk.config import ConfigError, load_config
 from frontdesk.config.model import Config, RetentionSettings
 from frontdesk.rehearse import Rig
@@ -216,9 +218,13 @@ def test_messages_go_a_month_after_they_are_dealt_with_or_when_a_year_old(
     store.message_done(UUIDS["unheld_done"], by="console:anne", at=NOW - timedelta(days=35))
     not_a_message = aged(message(config, "notes.txt"), NOW - 2 * YEAR)
 
+    planned = purge_expired(store, config, NOW, dry_run=True)
+    assert files["done_old"].exists() and fallback_old.exists()
+    assert store.get_call(UUIDS["done_old"])["message_file"] == str(files["done_old"])
     with structlog.testing.capture_logs() as logs:
         counts = purge_expired(store, config, NOW)
 
+    assert counts == planned
     for name in ("done_old", "open_old"):  # the call's record stays: call_records_days
         assert not files[name].exists()
         assert store.get_call(UUIDS[name])["message_file"] is None
@@ -309,3 +315,29 @@ def test_the_daily_job_purges_at_its_time_on_the_daemons_clock(
         assert purged_at - night < timedelta(hours=1)
         assert store.get_call("kept-call") is not None
         assert [entry["calls"] for entry in logs if entry["event"] == "retention.purged"] == [1]
+
+
+# -- frontdesk purge ---------------------------------------------------------------------------
+
+
+def test_purge_dry_run_shows_what_the_next_purge_removes_and_deletes_nothing(
+    practice: Config, capsys: pytest.CaptureFixture[str]
+) -> None:
+    now = datetime.now(UTC)
+    with Store(practice.storage.database) as store:
+        record_everything(store, "old", now - YEAR - timedelta(days=1))
+        record_everything(store, "kept", now - YEAR + timedelta(days=1))
+    config = str(practice.source)
+
+    assert main(["purge", "--dry-run", "--config", config]) == 0
+    shown = capsys.readouterr().out
+    assert "What a purge would remove now (call records: 365 days" in shown
+    assert re.search(r"(?m)^ +calls +1$", shown) and re.search(r"(?m)^ +overrides +1$", shown)
+    with Store(practice.storage.database) as store:
+        assert store.get_call("old-call") is not None
+
+    assert main(["purge", "--config", config]) == 0
+    assert re.search(r"(?m)^ +calls +1$", capsys.readouterr().out)
+    with Store(practice.storage.database) as store:
+        assert store.get_call("old-call") is None
+        assert store.get_call("kept-call") is not None

@@ -29,3 +29,8 @@ def delete_file(path: Path) -> Deleted:
         log.error("file.delete_failed", file=str(path), error=error.strerror)
         return Deleted.FAILED
     return Deleted.DELETED
+
+
+def would_delete(path: Path) -> Deleted:
+    """What `delete_file` would say, deleting nothing (a dry run)."""
+    return Deleted.DELETED if path.exists() else Deleted.MISSING

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from frontdesk._files import Deleted, delete_file
+from frontdesk._files import Deleted, delete_file, would_delete
 from frontdesk.messages import message_file
 from frontdesk.recording import purge_recordings
 
@@ -50,29 +50,39 @@ files that could not be deleted (each logged as ``file.delete_failed``; tried ag
 day)."""
 
 
-class _MessageLimits:
+class _MessagePurge:
     """The two moments before which a message goes: marked done before `done_before`, or
-    left before `open_before`."""
+    left before `open_before`; and how its file goes (`remove`)."""
 
-    def __init__(self, settings: RetentionSettings, now: datetime) -> None:
+    def __init__(self, settings: RetentionSettings, now: datetime, dry_run: bool) -> None:
         self.done_before = now - timedelta(days=settings.messages_done_days)
         self.open_before = now - timedelta(days=settings.messages_open_days)
+        self.dry_run = dry_run
+        self.remove = would_delete if dry_run else delete_file
 
 
-def purge_expired(store: Store, config: Config, now: datetime) -> dict[str, int]:
+def purge_expired(
+    store: Store, config: Config, now: datetime, *, dry_run: bool = False
+) -> dict[str, int]:
     """Delete what the retention periods no longer cover (module docstring); return how many
-    of each kind went, as logged."""
+    of each kind went, as logged. `dry_run`: how many would go; nothing is deleted or
+    logged (the files of the call records that would go are counted only when their
+    messages are past their own periods)."""
     settings = config.retention
-    limits = _MessageLimits(settings, now)
+    purge = _MessagePurge(settings, now, dry_run)
     files = Counter(dict.fromkeys(MESSAGE_COUNTS, 0))
-    counts = {"recordings": purge_recordings(store, config.recording, now)}
-    _purge_held_messages(store, limits, files)
+    counts = {"recordings": purge_recordings(store, config.recording, now, dry_run=dry_run)}
+    _purge_held_messages(store, purge, files)
     counts["booking_requests"] = store.purge_booking_requests(
-        done_before=limits.done_before, created_before=limits.open_before
+        done_before=purge.done_before, created_before=purge.open_before, dry_run=dry_run
     )
-    counts.update(store.purge_call_records(now - timedelta(days=settings.call_records_days)))
-    _purge_unheld_messages(store, config.storage.messages, limits, files)
+    counts.update(store.purge_call_records(
+        now - timedelta(days=settings.call_records_days), dry_run=dry_run
+    ))
+    _purge_unheld_messages(store, config.storage.messages, purge, files)
     counts.update(files)
+    if dry_run:
+        return counts
     log.info("retention.purged", **counts)
     if files["messages_never_done"]:
         log.warning("retention.messages_never_done_purged", count=files["messages_never_done"],
@@ -80,20 +90,20 @@ def purge_expired(store: Store, config: Config, now: datetime) -> dict[str, int]
     return counts
 
 
-def _purge_held_messages(store: Store, limits: _MessageLimits, files: Counter[str]) -> None:
+def _purge_held_messages(store: Store, purge: _MessagePurge, files: Counter[str]) -> None:
     """The message files calls' rows name, then their names."""
     expired = store.messages_to_purge(
-        done_before=limits.done_before, started_before=limits.open_before
+        done_before=purge.done_before, started_before=purge.open_before
     )
     for uuid, file, done in expired:
-        outcome = delete_file(Path(file))
-        if outcome is not Deleted.FAILED:
+        outcome = purge.remove(Path(file))
+        if outcome is not Deleted.FAILED and not purge.dry_run:
             store.message_purged(uuid)
         _count(files, outcome, done)
 
 
 def _purge_unheld_messages(
-    store: Store, directory: Path, limits: _MessageLimits, files: Counter[str]
+    store: Store, directory: Path, purge: _MessagePurge, files: Counter[str]
 ) -> None:
     try:
         entries = list(os.scandir(directory))
@@ -112,10 +122,10 @@ def _purge_unheld_messages(
         except OSError:  # deleted meanwhile
             continue
         done = marks.get(found.call_uuid)
-        if done is not None and done[0] < limits.done_before:
-            _count(files, delete_file(found.path), True)
-        elif left_at < limits.open_before.timestamp():
-            _count(files, delete_file(found.path), done is not None)
+        if done is not None and done[0] < purge.done_before:
+            _count(files, purge.remove(found.path), True)
+        elif left_at < purge.open_before.timestamp():
+            _count(files, purge.remove(found.path), done is not None)
 
 
 def _count(files: Counter[str], outcome: Deleted, done: bool) -> None:

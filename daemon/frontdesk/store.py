@@ -1504,18 +1504,27 @@ class Store:
         """The message's file is gone: clear its name (the call's outcome and reason stay)."""
         self._write(_update_call, uuid, {"message_file": None})
 
-    def purge_booking_requests(self, *, done_before: datetime, created_before: datetime) -> int:
+    def purge_booking_requests(
+        self, *, done_before: datetime, created_before: datetime, dry_run: bool = False
+    ) -> int:
         """Delete the booking requests marked done before `done_before`, or stored before
-        `created_before`; how many (in batches, as `purge_call_records`)."""
-        return self._purge(_purge_requests, _ts(done_before), _ts(created_before))
+        `created_before`; how many (in batches, as `purge_call_records`). `dry_run`: how
+        many would go."""
+        args = (_ts(done_before), _ts(created_before))
+        if dry_run:
+            return self._run(_count_expired, "booking_requests", args)
+        return self._purge(_purge_expired, "booking_requests", args)
 
-    def purge_call_records(self, before: datetime) -> dict[str, int]:
+    def purge_call_records(self, before: datetime, *, dry_run: bool = False) -> dict[str, int]:
         """Delete the rows of `CALL_RECORDS` dated before `before`, except the latest staff
         state and login of each phone and the latest override (they are in force); rows
-        deleted per table. At most `PURGE_BATCH` rows a statement: between two, the writes
-        and reads of the calls in progress get the database."""
-        cutoff = _ts(before)
-        return {table: self._purge(_purge_records, table, cutoff) for table in CALL_RECORDS}
+        deleted per table (`dry_run`: that would be). At most `PURGE_BATCH` rows a
+        statement: between two, the writes and reads of the calls in progress get the
+        database."""
+        args = (_ts(before),)
+        if dry_run:
+            return {table: self._run(_count_expired, table, args) for table in CALL_RECORDS}
+        return {table: self._purge(_purge_expired, table, args) for table in CALL_RECORDS}
 
     def _purge(self, statement: Callable[..., int], *args: Any) -> int:
         total = 0
@@ -2031,40 +2040,43 @@ statement, not behind the purge. Measured (bench/bench_retention.py, a 2-core bo
 (p50) and 46 ms at most meanwhile; 5000 rows a statement: 7 s but up to 137 ms; 100: 42 s."""
 
 CALL_RECORDS: dict[str, tuple[str, str | None]] = {
-    "queue_events": ("at", None),
-    "agenda_actions": ("at", None),
-    "callbacks": ("call_started_at", None),
-    "missed_done": ("done_at", None),
-    "message_done": ("done_at", None),
-    "calls": ("started_at", None),
-    "reminders": ("starts_at", None),
-    "staff_events": ("at", "SELECT MAX(id) FROM staff_events GROUP BY extension"),
-    "staff_states": ("at", "SELECT MAX(id) FROM staff_states GROUP BY extension"),
-    "overrides": ("set_at", "SELECT MAX(id) FROM overrides"),
-    "console_actions": ("at", None),
+    "queue_events": ("at < ?", None),
+    "agenda_actions": ("at < ?", None),
+    "callbacks": ("call_started_at < ?", None),
+    "missed_done": ("done_at < ?", None),
+    "message_done": ("done_at < ?", None),
+    "calls": ("started_at < ?", None),
+    "reminders": ("starts_at < ?", None),
+    "staff_events": ("at < ?", "SELECT MAX(id) FROM staff_events GROUP BY extension"),
+    "staff_states": ("at < ?", "SELECT MAX(id) FROM staff_states GROUP BY extension"),
+    "overrides": ("set_at < ?", "SELECT MAX(id) FROM overrides"),
+    "console_actions": ("at < ?", None),
 }
-"""The call records the retention purges: table -> (the column that dates a row, the rows
-kept whatever their age: those in force)."""
+"""The call records the retention purges: table -> (the rows past the period, given its
+start; the rows kept whatever their age: those in force)."""
+
+_EXPIRED = {
+    **CALL_RECORDS,
+    "booking_requests": ("done_at < ? OR created_at < ?", None),
+}
 
 
-def _purge_records(db: Database, table: str, before: str, limit: int) -> int:
-    column, in_force = CALL_RECORDS[table]
+def _expired(table: str) -> str:
+    """The rowids of `table`'s expired rows (the query's arguments as `_EXPIRED` says)."""
+    condition, in_force = _EXPIRED[table]
     kept = f" AND rowid NOT IN ({in_force})" if in_force else ""
+    return f"SELECT rowid FROM {table} WHERE ({condition}){kept}"
+
+
+def _purge_expired(db: Database, table: str, args: tuple[str, ...], limit: int) -> int:
     cursor = db.execute(
-        f"DELETE FROM {table} WHERE rowid IN"
-        f" (SELECT rowid FROM {table} WHERE {column} < ?{kept} LIMIT ?)",
-        [before, limit],
+        f"DELETE FROM {table} WHERE rowid IN ({_expired(table)} LIMIT ?)", [*args, limit]
     )
     return cursor.rowcount
 
 
-def _purge_requests(db: Database, done_before: str, created_before: str, limit: int) -> int:
-    cursor = db.execute(
-        "DELETE FROM booking_requests WHERE id IN (SELECT id FROM booking_requests"
-        " WHERE done_at < ? OR created_at < ? LIMIT ?)",
-        [done_before, created_before, limit],
-    )
-    return cursor.rowcount
+def _count_expired(db: Database, table: str, args: tuple[str, ...]) -> int:
+    return db.execute(f"SELECT count(*) FROM ({_expired(table)})", list(args)).fetchone()[0]
 
 
 def _messages_to_purge(
