@@ -66,6 +66,14 @@ def test_a_message_kept_longer_than_its_call_record_is_refused(practice_dir: Pat
     )
 
 
+@pytest.mark.parametrize("days", [29, 3651])
+def test_call_records_are_kept_between_a_month_and_ten_years(
+    practice_dir: Path, days: int
+) -> None:
+    with pytest.raises(ConfigError, match="retention.call_records_days"):
+        load_config(with_retention(practice_dir, call_records_days=days))
+
+
 # -- what is purged --------------------------------------------------------------------------
 
 
