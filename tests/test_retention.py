@@ -23,7 +23,7 @@ from frontdesk.config import ConfigError, load_config
 from frontdesk.config.model import Config, RetentionSettings
 from frontdesk.rehearse import Rig
 from frontdesk.retention import purge_expired
-from frontdesk.store import CALL_RECORDS, PURGE_BATCH, Store
+from frontdesk.store import CALL_RECORDS, PURGE_BATCH, ConsoleSession, Store
 from helpers import set_in_section
 
 NOW = datetime(2027, 3, 2, 2, 30, tzinfo=UTC)
@@ -136,6 +136,16 @@ def test_call_records_older_than_the_retention_go_and_one_second_younger_stay(
     assert [event["call_uuid"] for event in store.queue_events()] == ["kept-call"]
 
 
+def test_console_sessions_go_the_night_after_they_expired(store: Store, config: Config) -> None:
+    store.add_console_user("anne", "scrypt$hash", at=NOW - MONTH)
+    for token, expires in (("expired", NOW - SECOND), ("current", NOW + timedelta(hours=8))):
+        store.open_console_session(ConsoleSession(token, "anne", "csrf", NOW - MONTH,
+                                                  expires, None))
+
+    assert purge_expired(store, config, NOW)["console_sessions_expired"] == 1
+    assert store.console_session("current", now=NOW) is not None
+
+
 def test_the_state_in_force_is_kept_however_old(store: Store) -> None:
     """A phone logged in two years ago is still logged in; an override set then is still in
     force; the queue reads the last state of each phone at start."""
@@ -232,7 +242,7 @@ def test_messages_go_a_month_after_they_are_dealt_with_or_when_a_year_old(
     with structlog.testing.capture_logs() as logs:
         counts = purge_expired(store, config, NOW)
 
-    assert counts == planned
+    assert counts == planned | {"console_sessions_expired": 0}
     for name in ("done_old", "open_old"):  # the call's record stays: call_records_days
         assert not files[name].exists()
         assert store.get_call(UUIDS[name])["message_file"] is None

@@ -7,7 +7,8 @@ of the defaults is explained in docs/retention.md).
    ``messages_done_days`` ago, or when the call began ``messages_open_days`` ago (marked done
    or not: a message nobody dealt with is not kept for ever either);
 3. booking requests left for the desk, by the same two rules;
-4. call records older than ``call_records_days`` (`Store.purge_call_records`);
+4. call records older than ``call_records_days`` (`Store.purge_call_records`), and the
+   console's expired sessions;
 5. message files that no call's row names (the static fallback's not linked yet, those of
    rows just purged), by their done mark, else by their age (the file's time).
 A file that is gone already is counted, its name cleared, and the purge goes on; one that
@@ -83,6 +84,7 @@ def purge_expired(
     counts.update(files)
     if dry_run:
         return counts
+    counts["console_sessions_expired"] = store.purge_console_sessions(now=now)
     log.info("retention.purged", **counts)
     if files["messages_never_done"]:
         log.warning("retention.messages_never_done_purged", count=files["messages_never_done"],
