@@ -223,6 +223,19 @@ def build_parser() -> argparse.ArgumentParser:
     messages.add_argument("--json", action="store_true", help="JSON, for scripts")
     messages.set_defaults(handler=cmd_messages)
 
+    purge = commands.add_parser(
+        "purge",
+        help="delete now what is past its retention ([retention]), or --dry-run: count it",
+        description="What the daemon's daily job does every night (docs/retention.md): "
+        "delete the recordings, callers' messages, booking requests and call records past "
+        "their periods, and print how many of each went. --dry-run deletes nothing and "
+        "prints what the purge would remove now. Works from the database and the "
+        "directories, with or without the daemon running.",
+    )
+    purge.add_argument("--dry-run", action="store_true", help="count, delete nothing")
+    purge.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="config file")
+    purge.set_defaults(handler=cmd_purge)
+
     from frontdesk.cli_agenda import add_agenda_parser
 
     add_agenda_parser(commands, DEFAULT_CONFIG)
@@ -613,6 +626,25 @@ def cmd_messages(args: argparse.Namespace) -> int:
         header += ("done",)
         rows = [(*row, _done(item, zone)) for row, item in zip(rows, items, strict=True)]
     print(_titled_table("Messages", header, rows))
+    return 0
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    from frontdesk.retention import purge_expired
+    from frontdesk.store import Store
+
+    config = _load_or_report(args.config)
+    if config is None:
+        return 1
+    with Store(config.storage.database) as store:
+        counts = purge_expired(store, config, datetime.now(UTC), dry_run=args.dry_run)
+    retention = config.retention
+    title = "What a purge would remove now" if args.dry_run else "Purged"
+    print(f"{title} (call records: {retention.call_records_days} days; messages: "
+          f"{retention.messages_done_days} days after done, {retention.messages_open_days} "
+          "days if never done):")
+    print("\n".join(_table(("what", "how many"),
+                           [(kind.replace("_", " "), str(n)) for kind, n in counts.items()])))
     return 0
 
 

@@ -241,7 +241,7 @@ class RecordingSettings:
 
 @dataclass(frozen=True, kw_only=True)
 class MaintenanceSettings:
-    """The daemon's daily jobs: recordings past retention purged, database backed up."""
+    """The daemon's daily jobs: what is past its retention purged, database backed up."""
 
     daily_at: time = key(
         Str(pattern=r"([01][0-9]|2[0-3]):[0-5][0-9]", what='a local time like "03:30"'),
@@ -596,6 +596,23 @@ class ConsoleSettings:
         return self.certificate is not None
 
 
+@dataclass(frozen=True)
+class RetentionSettings:
+    """How long frontdesk keeps what it records (docs/retention.md); the daily job
+    ([maintenance]) deletes what is older. Recordings: [recording] retention_days."""
+
+    call_records_days: int = key(Int(minimum=30, maximum=3650), 365)
+    """Calls, their queue events and agenda actions, callbacks, reminder calls, staff logins,
+    states and overrides, console actions: kept this many days (from the call, the event)."""
+    messages_done_days: int = key(Int(minimum=0, maximum=3650), 30)
+    """A caller's message (its file) and a booking request, once marked done: kept this many
+    days after the mark."""
+    messages_open_days: int = key(Int(minimum=30, maximum=3650), 365,
+                                  computed="call_records_days")
+    """A message or booking request never marked done: kept this many days from the call
+    (at most call_records_days; the loader gives it call_records_days when not set)."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class Config:
     source: Path
@@ -622,6 +639,7 @@ class Config:
     """None: no [agenda] section (no booking by phone)."""
     reminders: RemindersSettings = RemindersSettings()
     console: ConsoleSettings = ConsoleSettings()
+    retention: RetentionSettings = RetentionSettings()
     network: NetworkSettings | None = None
     phones: PhoneSettings | None = None
     trunk: TrunkSettings | None = None
