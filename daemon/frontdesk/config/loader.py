@@ -56,6 +56,7 @@ from .model import (
     QueueSettings,
     RecordingSettings,
     RemindersSettings,
+    ReportSettings,
     Scenario,
     ScheduleSettings,
     StorageSettings,
@@ -350,6 +351,7 @@ class _Builder:
             self.check_agenda_nodes(flow, agenda, queue)
         reminders = self.reminders(agenda)
         console = self.console(network)
+        report = _make(ReportSettings, self.section("report"))
         if self.issues:
             return None
         # a section reader returns None only after adding an issue
@@ -379,6 +381,7 @@ class _Builder:
             agenda=agenda,
             reminders=reminders,
             console=console,
+            report=report,
             allow_international=outside["allow_international"],
             prompt_directory=prompt_directory,
             prompt_voice=prompt_settings.get("voice"),

@@ -48,6 +48,7 @@ from .model import (
     QueueSettings,
     RecordingSettings,
     RemindersSettings,
+    ReportSettings,
     Scenario,
     ScheduleSettings,
     StorageSettings,
@@ -119,6 +120,7 @@ PANEL = Table.of(PanelSettings)
 AGENDA = Table.of(AgendaSettings)
 REMINDERS = Table.of(RemindersSettings)
 CONSOLE = Table.of(ConsoleSettings)
+REPORT = Table.of(ReportSettings)
 
 ROOT = Table(
     {
@@ -142,6 +144,7 @@ ROOT = Table(
         "agenda": AGENDA,
         "reminders": REMINDERS,
         "console": CONSOLE,
+        "report": REPORT,
         "rehearse": TableArray(Table.of(Scenario)),
     }
 )
