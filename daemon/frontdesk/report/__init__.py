@@ -1,0 +1,2 @@
+"""The practice manager's figures (`figures`) and their reports: the terminal summary and the
+CSV files (`text`), the self-contained HTML report (`html`). docs/report.md defines each figure."""
