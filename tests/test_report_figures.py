@@ -13,6 +13,7 @@ import pytest
 
 from frontdesk.config.model import ReportSettings
 from frontdesk.report.figures import FIGURE_NAMES, Figures, Period, compute, definitions
+from frontdesk.report.words import LABELS
 from frontdesk.store import Store
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -193,9 +194,14 @@ def test_a_period_starts_at_the_practices_midnight_across_a_change_of_time() -> 
     assert march.end.astimezone(UTC) == datetime(2026, 3, 31, 22, tzinfo=UTC)
 
 
-def test_every_figure_has_its_definition() -> None:
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_every_figure_has_its_name_and_definition_in_each_language(language: str) -> None:
+    assert list(LABELS[language]) == list(FIGURE_NAMES)
+    assert list(definitions(SETTINGS, language)) == list(FIGURE_NAMES)
+
+
+def test_the_definitions_say_the_practices_thresholds() -> None:
     texts = definitions(SETTINGS)
-    assert set(texts) == set(FIGURE_NAMES)
     assert "within 20 s" in texts["answered_in_time_rate"]
     assert "48 h" in texts["first_call_resolution"]
 

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from frontdesk.config.model import CLOSED_STATES, ReportSettings
 from frontdesk.queue.callbacks import callback_digits
+from frontdesk.report.words import DEFINITIONS
 from frontdesk.store import CallbackRequest, Store
 
 WITHOUT_STAFF_OUTCOMES = ("information", "message", "booked", "moved", "cancelled", "requested")
@@ -259,68 +260,12 @@ KINDS = {name: _kind(name) for name in FIGURE_NAMES}
 """How each figure reads: count, rate (a fraction), seconds, score (1 to 5)."""
 
 
-def definitions(settings: ReportSettings) -> dict[str, str]:
-    """One sentence per figure, with the practice's thresholds in it."""
-    within = settings.answered_within_seconds
-    short = settings.short_abandon_seconds
-    hours = settings.repeat_call_hours
-    offered_net = f"calls offered to the desk, less the hang-ups within {short} s"
+def definitions(settings: ReportSettings, language: str = "en") -> dict[str, str]:
+    """One sentence per figure (`DEFINITIONS`), with the practice's thresholds in it."""
     return {
-        "calls": "Calls received: every call that reached the practice's line, including those "
-                 "FreeSWITCH's fallback took while the daemon was down, counted when they began.",
-        "calls_while_closed": "Calls received while the desk was not open (lunch, closed, "
-                              "public holiday, closure), override included.",
-        "offered": "Calls that asked for the desk: they entered the waiting queue, or an "
-                   "overflow rule (queue full, nobody logged in) turned them away.",
-        "answered_in_time_rate": f"Share of the {offered_net}, that a receptionist answered "
-                                 f"within {within} s of waiting.",
-        "abandonment_rate": f"Share of the {offered_net}, whose caller hung up while waiting.",
-        "short_abandons": f"Callers who hung up within {short} s of waiting (often a wrong "
-                          "number or a change of mind), left out of both rates above.",
-        "wait_average": "Average wait in the queue of the callers a receptionist answered.",
-        "wait_p90": "The wait that 90 % of the answered callers did not exceed (nearest rank).",
-        "handle_average": "Average time a receptionist spent on the line with a caller, from "
-                          "their answer to the end of the call.",
-        "first_call_resolution": f"Share of the calls from a visible number after which the "
-                                 f"same number did not call again within {hours} h (hidden "
-                                 "numbers are left out: they cannot be matched).",
-        "hidden_numbers": "Calls from a hidden or unusable number, left out of first-call "
-                          "resolution.",
-        "booking_intents": "Calls that meant to book a new appointment (contact reason "
-                           "'appointment_new': the flow's booking nodes).",
-        "booking_conversion": "Share of the calls that meant to book in which the caller "
-                              "booked an appointment in the agenda themselves (a request left "
-                              "for the staff does not count).",
-        "without_staff_rate": "Share of the calls received that ended without staff: "
-                              "information heard, a message left, an appointment booked, moved "
-                              "or cancelled, or a request left for the staff to confirm.",
-        "emergencies": "Calls that chose the emergency option (or were routed to it).",
-        "emergency_to_human_average": "Average time from the start of an emergency call to a "
-                                      "human answering it (the desk, or the on-call number), "
-                                      "among those a human answered.",
-        "emergency_to_human_max": "The longest time an emergency call took to reach a human.",
-        "callbacks_asked": "Callers who asked, while waiting, to be called back instead.",
-        "callbacks_missed": "Callers who hung up after waiting, whom the practice called back "
-                            "(call_back_missed) or was asked to.",
-        "callbacks_completed": "Callbacks (asked or missed) in which the patient was reached "
-                               "and put through to a receptionist.",
-        "callback_delay_average": "Average time from the callback's request to the patient "
-                                  "being put through, among the completed ones.",
-        "messages": "Messages left by callers (message nodes, voicemail, the fallback).",
-        "messages_pending": "Of those, the messages nobody has marked done yet (at the time "
-                            "of the report).",
-        "messages_pending_age_average": "Average age of the messages still pending, at the "
-                                        "time of the report.",
-        "message_delay_average": "Average time from a message to the staff marking it done.",
-        "announced_wait_average": "Among the answered callers who were told a wait, the "
-                                  "average total wait the first announcement foresaw (the wait "
-                                  "so far plus the estimate said).",
-        "announced_calls_wait_average": "The average wait those same callers actually had.",
-        "announced_kept_rate": "Share of those callers answered no later than announced.",
-        "satisfaction_answers": "Callers who answered the satisfaction question after "
-                                "speaking with the desk ([feedback]).",
-        "satisfaction_average": "Their average answer, from 1 (not satisfied) to 5 (very "
-                                "satisfied).",
+        name: text.format(within=settings.answered_within_seconds,
+                          short=settings.short_abandon_seconds, hours=settings.repeat_call_hours)
+        for name, text in DEFINITIONS[language].items()
     }
 
 
