@@ -121,3 +121,9 @@ def test_satisfaction_answers_count_when_the_store_keeps_them(store: Store) -> N
     figures = compute(WithFeedback(store), Period.month(2026, 11, PARIS), SETTINGS, PARIS,
                       now=NOW)
     assert (figures.total.satisfaction_answers, figures.total.satisfaction_average) == (2, 3.5)
+
+
+def test_the_docs_give_every_definition() -> None:
+    docs = (Path(__file__).parents[1] / "docs" / "report.md").read_text(encoding="utf-8")
+    for name, text in definitions(SETTINGS).items():
+        assert f"| `{name}` |" in docs and text in docs, name
