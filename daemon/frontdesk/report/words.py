@@ -196,3 +196,57 @@ DEFINITIONS: dict[str, dict[str, str]] = {
                                 "satisfait).",
     },
 }
+
+HTML_TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Telephone reception: figures for {label}",
+        "previous": "previous period ({label})",
+        "figure": "Figure",
+        "definition": "Definition",
+        "figures": "The figures",
+        "heatmap": "Calls per hour of the week",
+        "heatmap_note": "Calls received in each hour of each weekday, over the whole period.",
+        "waits": "Wait distribution",
+        "waits_note": "Answered callers by their wait in the queue (10 s steps); the line is "
+                      "the answered-in-time threshold, {within} s.",
+        "abandonment": "Abandonment, day by day",
+        "abandonment_note": "The abandonment rate of each day with calls for the desk; the "
+                            "line is the target, {target}.",
+        "reasons": "Contact reasons",
+        "reasons_note": "Calls received per contact reason.",
+        "trend": "Calls per day",
+        "trend_note": "Calls received each day; the darker part was handled without staff.",
+        "weekdays": "Mon Tue Wed Thu Fri Sat Sun",
+        "target": "target",
+        "no_calls": "No call in this period.",
+        "made": "Made by frontdesk from the practice's own call records.",
+        "none": "no reason recorded",
+    },
+    "fr": {
+        "title": "Accueil téléphonique : chiffres de {label}",
+        "previous": "période précédente ({label})",
+        "figure": "Indicateur",
+        "definition": "Définition",
+        "figures": "Les chiffres",
+        "heatmap": "Appels par heure de la semaine",
+        "heatmap_note": "Appels reçus à chaque heure de chaque jour de la semaine, sur toute "
+                        "la période.",
+        "waits": "Répartition des attentes",
+        "waits_note": "Appelants décrochés selon leur attente dans la file (par 10 s) ; le "
+                      "trait marque le seuil « décroché à temps », {within} s.",
+        "abandonment": "Abandons, jour par jour",
+        "abandonment_note": "Le taux d'abandon de chaque jour avec des appels pour l'accueil ; "
+                            "le trait marque l'objectif, {target}.",
+        "reasons": "Motifs d'appel",
+        "reasons_note": "Appels reçus par motif.",
+        "trend": "Appels par jour",
+        "trend_note": "Appels reçus chaque jour ; la partie foncée a été traitée sans "
+                      "secrétaire.",
+        "weekdays": "lun mar mer jeu ven sam dim",
+        "target": "objectif",
+        "no_calls": "Aucun appel sur cette période.",
+        "made": "Établi par frontdesk à partir des appels enregistrés au cabinet.",
+        "none": "motif non enregistré",
+    },
+}
+"""The HTML report's own words (the figures' are above)."""
