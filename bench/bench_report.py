@@ -173,13 +173,14 @@ def main() -> None:
                                   args.repeat)
             report_s, _ = timed(lambda: whole_report(store, month, now, directory),
                                 args.repeat)
+            before = compute(store, month.previous(), SETTINGS, ZONE, now=now)
         assert isinstance(figures, Figures) and isinstance(year, Figures)
         print(f"compute, one month ({figures.total.calls} calls): {month_s:.2f} s")
         print(f"compute, {whole.label} ({year.total.calls} calls): {whole_s:.2f} s")
         print(f"frontdesk report --month 2026-12 --csv --html (two months, text, CSV, HTML): "
               f"{report_s:.2f} s")
         print()
-        print(terminal_summary(year, figures))
+        print(terminal_summary(figures, before))
 
 
 if __name__ == "__main__":

@@ -364,6 +364,34 @@ class Figures:
     definitions: dict[str, str]
 
 
+@dataclass(frozen=True)
+class Records:
+    """What the store holds of a period's calls (`read`), for `figures_of`."""
+
+    calls: list[dict]
+    """The calls begun in the period and within `repeat_call_hours` after it, in order."""
+    events: dict[str, list[Mapping]]
+    booked: set[str]
+    callbacks: dict[str, list[CallbackRequest]]
+    marks: dict[str, tuple[datetime, str]]
+    scores: list[int]
+
+
+def read(store: Store, period: Period, settings: ReportSettings) -> Records:
+    """The records the figures of `period` come from (store reads only: in the store's
+    thread, the calling greenlet waits)."""
+    start, end = period.start.astimezone(UTC), period.end.astimezone(UTC)
+    return Records(
+        calls=store.calls_between(start, end + timedelta(hours=settings.repeat_call_hours)),
+        events=_by_call(store.queue_events_between(start, end)),
+        booked={a["call_uuid"] for a in store.agenda_actions_between(start, end)
+                if a["action"] == "booked"},
+        callbacks=_by_call_attr(store.callbacks_between(start, end)),
+        marks=store.message_marks(),
+        scores=_scores(store, start, end),
+    )
+
+
 def compute(
     store: Store,
     period: Period,
@@ -374,23 +402,28 @@ def compute(
 ) -> Figures:
     """The figures of the calls that began in `period` (`now`: when pending messages are
     aged; a period still running counts its calls so far)."""
-    start, end = period.start.astimezone(UTC), period.end.astimezone(UTC)
-    repeat_window = timedelta(hours=settings.repeat_call_hours)
-    calls = store.calls_between(start, end + repeat_window)
-    events = _by_call(store.queue_events_between(start, end))
-    booked = {a["call_uuid"] for a in store.agenda_actions_between(start, end)
-              if a["action"] == "booked"}
-    callbacks = _by_call_attr(store.callbacks_between(start, end))
-    marks = store.message_marks()
-    repeats = _repeated(calls, repeat_window)
-    in_period = [c for c in calls if c["started_at"] < end]
+    return figures_of(read(store, period, settings), period, settings, zone, now=now)
+
+
+def figures_of(
+    records: Records,
+    period: Period,
+    settings: ReportSettings,
+    zone: ZoneInfo,
+    *,
+    now: datetime,
+) -> Figures:
+    """`compute` without the store: pure computation, which the daemon runs in a thread of
+    its pool (a month of a busy practice is a few tenths of a second of CPU)."""
+    end = period.end.astimezone(UTC)
+    repeats = _repeated(records.calls, timedelta(hours=settings.repeat_call_hours))
     facts = [
-        _facts(c, events.get(c["uuid"], ()), c["uuid"] in booked,
-               callbacks.get(c["uuid"], ()), marks.get(c["uuid"], (None, ""))[0],
+        _facts(c, records.events.get(c["uuid"], ()), c["uuid"] in records.booked,
+               records.callbacks.get(c["uuid"], ()), records.marks.get(c["uuid"], (None, ""))[0],
                c["uuid"] in repeats, zone, now)
-        for c in in_period
+        for c in records.calls if c["started_at"] < end
     ]
-    scores = _scores(store, start, end)
+    scores = records.scores
 
     def grouped(key: Callable[[CallFacts], object], keys: Iterable[object]) -> dict:
         groups: dict[object, list[CallFacts]] = defaultdict(list)
