@@ -11,9 +11,9 @@ import pytest
 
 from console_helpers import FR, PARIS, PATIENT, RESULTS, Receptionist, cell, console_rig, row
 from frontdesk.config.model import Config
+from frontdesk.rehearse import Rig
 from frontdesk.report.figures import definitions
 from frontdesk.report.words import LABELS
-from frontdesk.rehearse import Rig
 from frontdesk.sim import CallerScript
 
 TUESDAY = datetime(2026, 12, 8, 10, 0, tzinfo=PARIS)
