@@ -33,6 +33,8 @@ STAFF_OUTCOMES = ("answered", "emergency_answered")
 NOT_OPEN_STATES = ("lunch", *CLOSED_STATES)
 BOOKING_REASON = "appointment_new"
 """The contact reason of the flow's booking nodes (and of a menu option "new appointment")."""
+IN_PROGRESS = "in_progress"
+"""The outcome counted for a call without one yet (today's figures on the console)."""
 ANNOUNCER = "frontdesk"
 """The estimator whose figure the spoken announcement says (frontdesk.estimate)."""
 
@@ -142,7 +144,7 @@ def _facts(
     now: datetime,
 ) -> CallFacts:
     started: datetime = call["started_at"]
-    outcome = call["outcome"] or "abandoned"  # a call still in progress has none yet
+    outcome = call["outcome"] or IN_PROGRESS
     reason = call["reason"] or "none"
     answered = _first(events, "answered")
     abandoned = _first(events, "abandoned")
