@@ -4,7 +4,7 @@ and each figure equal to the value computed by hand (the reckoning is in the com
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -127,3 +127,16 @@ def test_the_docs_give_every_definition() -> None:
     docs = (Path(__file__).parents[1] / "docs" / "report.md").read_text(encoding="utf-8")
     for name, text in definitions(SETTINGS).items():
         assert f"| `{name}` |" in docs and text in docs, name
+
+
+def test_a_call_still_in_progress_counts_as_received_and_nothing_else(store: Store) -> None:
+    store.call_started("now", caller_number="0611111199", caller_name="", destination="100",
+                       started_at=NOW - timedelta(minutes=1), schedule_state="open",
+                       schedule_detail="", config_version="test")
+    today = Period.days(date(2026, 11, 30), date(2026, 11, 30), PARIS)
+
+    figures = compute(store, today, SETTINGS, PARIS, now=NOW)
+
+    assert figures.outcomes == {"information": 2, "in_progress": 1}
+    assert figures.total.without_staff_rate == pytest.approx(2 / 3)
+    assert figures.total.abandonment_rate is None
