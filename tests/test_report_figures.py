@@ -4,6 +4,7 @@ and each figure equal to the value computed by hand (the reckoning is in the com
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -108,6 +109,14 @@ def test_the_definitions_say_the_practices_thresholds() -> None:
 
 
 def test_satisfaction_answers_count_when_the_store_keeps_them(store: Store) -> None:
+    """`Store.feedback_answers` comes with [feedback] (R-feedback): rows with the call and the
+    key pressed."""
+
+    @dataclass(frozen=True)
+    class Answer:
+        call_uuid: str
+        answer: int
+
     class WithFeedback:
         def __init__(self, inner: Store) -> None:
             self._inner = inner
@@ -115,12 +124,14 @@ def test_satisfaction_answers_count_when_the_store_keeps_them(store: Store) -> N
         def __getattr__(self, name: str) -> object:
             return getattr(self._inner, name)
 
-        def feedback_answers(self, start: datetime, end: datetime) -> list[dict]:
-            return [{"call_uuid": "c1", "answer": 5}, {"call_uuid": "c2", "answer": 2}]
+        def feedback_answers(self, start: datetime, end: datetime) -> list[Answer]:
+            return [Answer("c1", 5), Answer("c2", 2), Answer("c9", 4)]
 
     figures = compute(WithFeedback(store), Period.month(2026, 11, PARIS), SETTINGS, PARIS,
                       now=NOW)
-    assert (figures.total.satisfaction_answers, figures.total.satisfaction_average) == (2, 3.5)
+    assert (figures.total.satisfaction_answers, figures.total.satisfaction_average) == (3, 11 / 3)
+    monday = figures.days[date(2026, 11, 2)]
+    assert (monday.satisfaction_answers, monday.satisfaction_average) == (2, 3.5)
 
 
 def test_the_docs_give_every_definition() -> None:

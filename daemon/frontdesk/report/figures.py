@@ -131,6 +131,8 @@ class CallFacts:
     message_done_after: float | None
     message_pending_age: float | None
     """A message nobody marked done: its age at the time of the report."""
+    satisfaction: int | None
+    """The caller's answer to the satisfaction question (1 to 5), if asked and answered."""
 
 
 def _facts(
@@ -140,6 +142,7 @@ def _facts(
     callbacks: Sequence[CallbackRequest],
     message_done: datetime | None,
     repeated: bool,
+    satisfaction: int | None,
     zone: ZoneInfo,
     now: datetime,
 ) -> CallFacts:
@@ -178,6 +181,7 @@ def _facts(
         message_done_after=_seconds(started, message_done) if has_message else None,
         message_pending_age=_seconds(started, now)
         if has_message and message_done is None else None,
+        satisfaction=satisfaction,
     )
 
 
@@ -241,8 +245,8 @@ class Summary:
     announced_wait_average: float | None
     announced_calls_wait_average: float | None
     announced_kept_rate: float | None
-    satisfaction_answers: int = 0
-    satisfaction_average: float | None = None
+    satisfaction_answers: int
+    satisfaction_average: float | None
 
 
 FIGURE_NAMES = tuple(f.name for f in fields(Summary))
@@ -271,9 +275,8 @@ def definitions(settings: ReportSettings, language: str = "en") -> dict[str, str
     }
 
 
-def summarise(facts: Sequence[CallFacts], settings: ReportSettings,
-              scores: Sequence[int] = ()) -> Summary:
-    """The figures of `facts` (and of the satisfaction answers `scores`)."""
+def summarise(facts: Sequence[CallFacts], settings: ReportSettings) -> Summary:
+    """The figures of the calls of `facts`."""
     short = settings.short_abandon_seconds
     offered = [f for f in facts if f.offered]
     short_abandons = [f for f in offered if f.abandoned_after is not None
@@ -290,6 +293,7 @@ def summarise(facts: Sequence[CallFacts], settings: ReportSettings,
     messages = [f for f in facts if f.message]
     pending = [f.message_pending_age for f in messages if f.message_pending_age is not None]
     told = [f for f in facts if f.announced is not None and f.wait is not None]
+    scores = [f.satisfaction for f in facts if f.satisfaction is not None]
     return Summary(
         calls=len(facts),
         calls_while_closed=sum(f.not_open for f in facts),
@@ -376,7 +380,8 @@ class Records:
     booked: set[str]
     callbacks: dict[str, list[CallbackRequest]]
     marks: dict[str, tuple[datetime, str]]
-    scores: list[int]
+    scores: dict[str, int]
+    """Satisfaction answers by call ([feedback]); empty without them."""
 
 
 def read(store: Store, period: Period, settings: ReportSettings) -> Records:
@@ -422,10 +427,9 @@ def figures_of(
     facts = [
         _facts(c, records.events.get(c["uuid"], ()), c["uuid"] in records.booked,
                records.callbacks.get(c["uuid"], ()), records.marks.get(c["uuid"], (None, ""))[0],
-               c["uuid"] in repeats, zone, now)
+               c["uuid"] in repeats, records.scores.get(c["uuid"]), zone, now)
         for c in records.calls if c["started_at"] < end
     ]
-    scores = records.scores
 
     def grouped(key: Callable[[CallFacts], object], keys: Iterable[object]) -> dict:
         groups: dict[object, list[CallFacts]] = defaultdict(list)
@@ -437,7 +441,7 @@ def figures_of(
             for n in range((period.last_day - period.first_day).days + 1)]
     return Figures(
         period=period,
-        total=summarise(facts, settings, scores),
+        total=summarise(facts, settings),
         days=grouped(lambda f: f.started.date(), days),
         weeks=grouped(lambda f: _monday(f.started.date()), dict.fromkeys(map(_monday, days))),
         months=grouped(lambda f: f.started.date().replace(day=1),
@@ -485,18 +489,11 @@ def _repeated(calls: Sequence[Mapping], window: timedelta) -> set[str]:
     return repeated
 
 
-def _scores(store: Store, start: datetime, end: datetime) -> list[int]:
-    """The satisfaction answers (keys 1 to 5) of the period's calls, when the store keeps
-    them ([feedback], `Store.feedback_answers`); none otherwise."""
+def _scores(store: Store, start: datetime, end: datetime) -> dict[str, int]:
+    """The satisfaction answers (keys 1 to 5) of the period's calls by call, when the store
+    keeps them ([feedback]: `Store.feedback_answers`, rows with `call_uuid` and `answer`);
+    none otherwise."""
     answers = getattr(store, "feedback_answers", None)
     if answers is None:
-        return []
-    return [int(_answer(row)) for row in answers(start, end)]
-
-
-def _answer(row: object) -> object:
-    """The key pressed, from a row as `Store.feedback_answers` gives it (a mapping or an
-    object with `answer`, or the key itself)."""
-    if isinstance(row, Mapping):
-        return row["answer"]
-    return getattr(row, "answer", row)
+        return {}
+    return {row.call_uuid: row.answer for row in answers(start, end)}
