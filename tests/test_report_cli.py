@@ -43,8 +43,8 @@ def test_some_days_are_compared_with_as_many_days_before(config, capsys):
                  "--config", config]) == 0
 
     out = capsys.readouterr().out
-    assert ("Figures for 2026-11-02 to 2026-11-08, beside the previous period "
-            "(2026-10-26 to 2026-11-01)") in out
+    assert ("Figures for 2026-11-02 – 2026-11-08, beside the previous period "
+            "(2026-10-26 – 2026-11-01)") in out
     assert _row(out.splitlines(), "Calls received").split()[-2:] == ["12", "1"]  # c16
 
 

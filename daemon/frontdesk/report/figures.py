@@ -61,7 +61,7 @@ class Period:
         """The days from `first` to `last`, both included."""
         if last < first:
             raise ValueError(f"the period ends ({last}) before it begins ({first})")
-        label = f"{first}" if first == last else f"{first} to {last}"
+        label = f"{first}" if first == last else f"{first} – {last}"  # any language
         return cls(_midnight(first, zone), _midnight(last + timedelta(days=1), zone), label)
 
     @property
