@@ -1,5 +1,6 @@
 """The manager's figures: a fixed month of call records, written as the daemon writes them,
-and each figure equal to the value computed by hand (the reckoning is in the comments)."""
+and each figure equal to the value computed by hand (the reckoning is in the comments, here
+and in tests/report_records.py)."""
 
 from __future__ import annotations
 
