@@ -1234,6 +1234,29 @@ class Store:
         """Call records started at or after `since`, newest first, at most `limit` of them."""
         return self._run(_select_calls, _ts_or_none(since), limit)
 
+    # --- the figures (frontdesk.report): what happened to the calls of a period -----------
+
+    def calls_between(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """Call records started in [start, end), oldest first (as `get_call`)."""
+        return self._run(_select_calls_between, _ts(start), _ts(end))
+
+    def queue_events_between(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """The queue events of the calls started in [start, end), in the order they happened
+        (as `queue_events`; an event may come after `end`)."""
+        rows = self._run(_rows_of_calls_between, "queue_events", _ts(start), _ts(end))
+        return [{**row, "at": _dt(row["at"])} for row in rows]
+
+    def agenda_actions_between(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """What the calls started in [start, end) did in the agenda: call_uuid, action,
+        appointment_id, at (a datetime)."""
+        rows = self._run(_rows_of_calls_between, "agenda_actions", _ts(start), _ts(end))
+        return [{**row, "at": _dt(row["at"])} for row in rows]
+
+    def callbacks_between(self, start: datetime, end: datetime) -> list[CallbackRequest]:
+        """The callbacks of the calls started in [start, end), whatever their state."""
+        rows = self._run(_rows_of_calls_between, "callbacks", _ts(start), _ts(end))
+        return [_decode_callback(row) for row in rows]
+
     # --- callers' messages ----------------------------------------------------------------
 
     def fallback_call(
@@ -1938,6 +1961,21 @@ def _select_calls(db: Database, since: str | None, limit: int | None) -> list[di
         where, args, order_by="started_at DESC, rowid DESC", limit=limit
     )
     return [_decode_call(row) for row in rows]
+
+
+def _select_calls_between(db: Database, start: str, end: str) -> list[dict[str, Any]]:
+    rows = _table(db, "calls").rows_where(
+        "started_at >= ? AND started_at < ?", [start, end], order_by="started_at, rowid"
+    )
+    return [_decode_call(row) for row in rows]
+
+
+def _rows_of_calls_between(db: Database, table: str, start: str, end: str) -> list[dict[str, Any]]:
+    return list(db.query(
+        f"SELECT * FROM {table} WHERE call_uuid IN "
+        "(SELECT uuid FROM calls WHERE started_at >= ? AND started_at < ?) ORDER BY id",
+        [start, end],
+    ))
 
 
 def _insert_if_new(db: Database, row: dict[str, Any]) -> bool:

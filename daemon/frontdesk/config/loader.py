@@ -56,6 +56,7 @@ from .model import (
     QueueSettings,
     RecordingSettings,
     RemindersSettings,
+    ReportSettings,
     RetentionSettings,
     Scenario,
     ScheduleSettings,
@@ -352,6 +353,7 @@ class _Builder:
         reminders = self.reminders(agenda)
         console = self.console(network)
         retention = self.retention()
+        report = _make(ReportSettings, self.section("report"))
         if self.issues:
             return None
         # a section reader returns None only after adding an issue
@@ -382,6 +384,7 @@ class _Builder:
             reminders=reminders,
             console=console,
             retention=retention,
+            report=report,
             allow_international=outside["allow_international"],
             prompt_directory=prompt_directory,
             prompt_voice=prompt_settings.get("voice"),

@@ -613,6 +613,20 @@ class RetentionSettings:
     (at most call_records_days; the loader gives it call_records_days when not set)."""
 
 
+@dataclass(frozen=True)
+class ReportSettings:
+    """The figures of `frontdesk report` and the console's figures page (docs/report.md)."""
+
+    answered_within_seconds: int = key(Int(minimum=10, maximum=60), 20)
+    """A caller answered within this many seconds of waiting counts as answered in time."""
+    short_abandon_seconds: int = key(Int(minimum=0, maximum=30), 5)
+    """A caller who hangs up within this many seconds of waiting is counted apart."""
+    repeat_call_hours: int = key(Int(minimum=1, maximum=168), 48)
+    """A caller who calls again within this many hours was not resolved at the first call."""
+    abandonment_target: float = key(Float(minimum=0, maximum=1), 0.05)
+    """The abandonment rate the practice aims to stay under (0.05: 5 %)."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class Config:
     source: Path
@@ -640,6 +654,7 @@ class Config:
     reminders: RemindersSettings = RemindersSettings()
     console: ConsoleSettings = ConsoleSettings()
     retention: RetentionSettings = RetentionSettings()
+    report: ReportSettings = ReportSettings()
     network: NetworkSettings | None = None
     phones: PhoneSettings | None = None
     trunk: TrunkSettings | None = None

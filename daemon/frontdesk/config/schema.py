@@ -48,6 +48,7 @@ from .model import (
     QueueSettings,
     RecordingSettings,
     RemindersSettings,
+    ReportSettings,
     RetentionSettings,
     Scenario,
     ScheduleSettings,
@@ -121,6 +122,7 @@ AGENDA = Table.of(AgendaSettings)
 REMINDERS = Table.of(RemindersSettings)
 CONSOLE = Table.of(ConsoleSettings)
 RETENTION = Table.of(RetentionSettings)
+REPORT = Table.of(ReportSettings)
 
 ROOT = Table(
     {
@@ -145,6 +147,7 @@ ROOT = Table(
         "reminders": REMINDERS,
         "console": CONSOLE,
         "retention": RETENTION,
+        "report": REPORT,
         "rehearse": TableArray(Table.of(Scenario)),
     }
 )
