@@ -1,0 +1,224 @@
+"""``/metrics`` as a Prometheus server scrapes it: the real daemon against the simulator
+(simulated time), its console's WSGI app (and once its real HTTP server), the answer parsed
+with the Prometheus client's own parser."""
+
+from __future__ import annotations
+
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import gevent
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from console_helpers import (
+    PATIENT,
+    RESULTS,
+    TUESDAY_MORNING,
+    Browser,
+    console_rig,
+    place,
+    waiting,
+)
+from frontdesk.config.model import Config
+from frontdesk.console.app import ConsoleApp
+from frontdesk.rehearse import Rig
+from frontdesk.sim import CallerScript
+
+LAN_PROMETHEUS = {"REMOTE_ADDR": "192.168.1.30"}
+TOKEN = "s3cret-scrape-token"
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+@pytest.fixture
+def rig(practice: Config, tmp_path: Path) -> Iterator[Rig]:
+    with console_rig(practice, tmp_path) as running:
+        yield running
+
+
+def parse(text: str) -> Samples:
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def scrape(rig: Rig, **headers: str) -> Samples:
+    """/metrics, as Prometheus on this box reads it."""
+    answer = Browser(rig.daemon.console._app).get("/metrics", headers=headers)
+    assert answer.status_code == 200, answer.text
+    return parse(answer.text)
+
+
+def value(samples: Samples, name: str, **labels: str) -> float:
+    return samples[(name, frozenset(labels.items()))]
+
+
+def test_a_caller_waiting_shows_in_the_gauges(rig: Rig) -> None:
+    before = scrape(rig)
+    call = place(rig, RESULTS)
+    assert rig.wait_for(lambda: waiting(rig, call))
+    rig.clock.sleep(30)
+
+    now = scrape(rig)
+
+    assert value(before, "frontdesk_queue_callers_waiting") == 0
+    assert value(now, "frontdesk_queue_callers_waiting") == 1
+    assert 30 <= value(now, "frontdesk_queue_longest_wait_seconds") < 60
+    assert value(now, "frontdesk_calls_in_progress") == 1
+    assert value(now, "frontdesk_practice_open") == 1
+    assert value(now, "frontdesk_freeswitch_connected") == 1
+    assert value(now, "frontdesk_store_healthy") == 1
+    phones = rig.daemon.queue.board.phones
+    assert value(now, "frontdesk_staff_logged_in") == sum(p.logged_in for p in phones.values())
+    assert sum(value(now, "frontdesk_staff_phones", state=p.state)
+               for p in phones.values()) >= len(phones)
+
+
+def test_a_caller_who_hangs_up_in_the_queue_is_counted_as_abandoned(rig: Rig) -> None:
+    call, result = rig.call(CallerScript(keys=RESULTS.keys, patience=40), at=TUESDAY_MORNING,
+                            caller_number=PATIENT)
+    assert result is not None and result.outcome == "abandoned"
+
+    samples = scrape(rig)
+
+    assert value(samples, "frontdesk_calls_total", outcome="abandoned") == 1
+    assert value(samples, "frontdesk_calls_total", outcome="answered") == 0
+    abandoned = {"result": "abandoned"}
+    assert value(samples, "frontdesk_queue_wait_seconds_count", **abandoned) == 1
+    assert 0 < value(samples, "frontdesk_queue_wait_seconds_sum", **abandoned) < 40
+    assert value(samples, "frontdesk_queue_wait_seconds_bucket", le="5.0", **abandoned) == 0
+    assert value(samples, "frontdesk_queue_wait_seconds_bucket", le="+Inf", **abandoned) == 1
+    assert value(samples, "frontdesk_queue_wait_seconds_count", result="answered") == 0
+    assert value(samples, "frontdesk_queue_callers_waiting") == 0
+
+
+def test_an_answered_wait_and_its_conversation_fill_the_histograms(rig: Rig) -> None:
+    for phone in rig.sim.phones.values():
+        phone.answer_after, phone.talk_seconds = 12.0, 100.0
+    call, result = rig.call(CallerScript(keys=RESULTS.keys), at=TUESDAY_MORNING,
+                            caller_number=PATIENT)
+    assert result is not None and result.outcome == "answered"
+    assert rig.wait_for(lambda: value(scrape(rig), "frontdesk_handle_seconds_count") == 1)
+
+    samples = scrape(rig)
+
+    answered = {"result": "answered"}
+    assert value(samples, "frontdesk_calls_total", outcome="answered") == 1
+    assert value(samples, "frontdesk_queue_wait_seconds_count", **answered) == 1
+    wait = value(samples, "frontdesk_queue_wait_seconds_sum", **answered)
+    assert 12 <= wait < 20  # the phone rang 12 s
+    assert value(samples, "frontdesk_queue_wait_seconds_bucket", le="10.0", **answered) == 0
+    assert value(samples, "frontdesk_queue_wait_seconds_bucket", le="20.0", **answered) == 1
+    assert value(samples, "frontdesk_handle_seconds_sum") == pytest.approx(100, abs=2)
+    assert value(samples, "frontdesk_queue_wait_seconds_count", result="abandoned") == 0
+
+
+def test_a_caller_refused_because_nobody_is_logged_in_counts_as_an_overflow(rig: Rig) -> None:
+    for ext in rig.daemon.queue.board.phones:
+        rig.daemon.set_staff_login(ext, False, by="test")
+    rig.call(CallerScript(keys=RESULTS.keys, message_seconds=3), at=TUESDAY_MORNING)
+
+    samples = scrape(rig)
+
+    assert value(samples, "frontdesk_queue_overflows_total", rule="nobody") == 1
+    assert value(samples, "frontdesk_staff_logged_in") == 0
+    assert value(samples, "frontdesk_queue_overflows_total", rule="max_wait") == 0
+
+
+def test_nothing_in_the_metrics_names_a_patient(rig: Rig) -> None:
+    name = "Jeanne Dupont"
+    call = rig.sim.place_call(RESULTS, caller_number=PATIENT, caller_name=name)
+    assert rig.wait_for(lambda: waiting(rig, call))
+    rig.call(CallerScript(keys=RESULTS.keys, patience=20), at=TUESDAY_MORNING,
+             caller_number="0611223344")
+
+    text = Browser(rig.daemon.console._app).get("/metrics").text
+
+    assert value(parse(text), "frontdesk_queue_callers_waiting") == 1
+    for secret in (PATIENT, PATIENT[-4:], "0611223344", "3344", name, "Dupont", call.uuid):
+        assert secret not in text
+
+
+def test_the_real_server_answers_a_scrape_in_the_prometheus_text_format(rig: Rig) -> None:
+    url = rig.daemon.console.url + "metrics"
+
+    def get() -> tuple[str, str]:
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            return answer.headers["Content-Type"], answer.read().decode()
+
+    content_type, text = gevent.get_hub().threadpool.spawn(get).get()
+
+    assert content_type.startswith("text/plain; version=")  # the text format
+    samples = parse(text)
+    assert value(samples, "frontdesk_freeswitch_connected") == 1
+    assert ("process_start_time_seconds", frozenset()) in samples
+
+
+# --- who may read it ---------------------------------------------------------------------------
+
+
+def lan_console(rig: Rig, token_file: Path | None) -> Browser:
+    """The console as configured to listen on the practice's LAN (its app only: this box has
+    no such address), with `token_file`, seen from a Prometheus server on the LAN."""
+    config = rig.daemon.config
+    assert config.network is not None and "192.168.1.0/24" in config.network.lan_ranges
+    rig.daemon.config = replace(
+        config,
+        console=replace(config.console, listen="192.168.1.10", metrics_token_file=token_file))
+    return Browser(ConsoleApp(rig.daemon))
+
+
+def token_file(tmp_path: Path) -> Path:
+    path = tmp_path / "metrics-token"
+    path.write_text(TOKEN + "\n")
+    path.chmod(0o600)
+    return path
+
+
+def test_without_a_token_only_this_box_may_read_the_metrics(rig: Rig) -> None:
+    lan = lan_console(rig, None)
+
+    assert lan.get("/metrics", environ_base=LAN_PROMETHEUS).status_code == 403
+    assert lan.get("/metrics").status_code == 200  # loopback
+
+
+def test_with_a_token_a_scrape_needs_it(rig: Rig, tmp_path: Path) -> None:
+    lan = lan_console(rig, token_file(tmp_path))
+
+    def status(**headers: str) -> int:
+        return lan.get("/metrics", environ_base=LAN_PROMETHEUS, headers=headers).status_code
+
+    refused = lan.get("/metrics", environ_base=LAN_PROMETHEUS)
+    assert refused.status_code == 401
+    assert refused.headers["WWW-Authenticate"].lower().startswith("bearer")
+    assert status(Authorization="Bearer wrong-token") == 401
+    assert status(Authorization=f"Basic {TOKEN}") == 401
+    assert lan.get("/metrics", headers={}).status_code == 401  # loopback needs it too
+    assert status(Authorization=f"Bearer {TOKEN}") == 200
+
+
+def test_a_new_token_applies_without_a_restart(rig: Rig, tmp_path: Path) -> None:
+    path = token_file(tmp_path)
+    lan = lan_console(rig, path)
+    path.write_text("the-next-token\n")
+
+    assert lan.get("/metrics", environ_base=LAN_PROMETHEUS,
+                   headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 401
+    assert lan.get("/metrics", environ_base=LAN_PROMETHEUS,
+                   headers={"Authorization": "Bearer the-next-token"}).status_code == 200
+
+
+def test_outside_the_lan_ranges_nothing_is_answered_even_with_the_token(
+    rig: Rig, tmp_path: Path
+) -> None:
+    lan = lan_console(rig, token_file(tmp_path))
+
+    answer = lan.get("/metrics", environ_base={"REMOTE_ADDR": "203.0.113.9"},
+                     headers={"Authorization": f"Bearer {TOKEN}"})
+
+    assert answer.status_code == 403
