@@ -22,10 +22,12 @@ from console_helpers import (
     place,
     waiting,
 )
+from frontdesk.config import ConfigError, load_config
 from frontdesk.config.model import Config
 from frontdesk.console.app import ConsoleApp
 from frontdesk.rehearse import Rig
 from frontdesk.sim import CallerScript
+from helpers import set_in_section
 
 LAN_PROMETHEUS = {"REMOTE_ADDR": "192.168.1.30"}
 TOKEN = "s3cret-scrape-token"
@@ -222,3 +224,21 @@ def test_outside_the_lan_ranges_nothing_is_answered_even_with_the_token(
                      headers={"Authorization": f"Bearer {TOKEN}"})
 
     assert answer.status_code == 403
+
+
+def test_check_config_wants_the_token_file_readable_by_its_owner_only(practice_dir: Path) -> None:
+    config_path = practice_dir / "frontdesk.toml"
+    secret = practice_dir / "secrets" / "metrics-token"
+    secret.write_text(TOKEN + "\n")
+    secret.chmod(0o644)
+    text = set_in_section(config_path.read_text(), "console",
+                          {"metrics_token_file": "secrets/metrics-token"})
+    config_path.write_text(text)
+
+    with pytest.raises(ConfigError) as refused:
+        load_config(config_path)
+    secret.chmod(0o600)
+
+    (error,) = refused.value.errors
+    assert "console.metrics_token_file" in error and str(secret) in error
+    assert load_config(config_path).console.metrics_token_file == secret
