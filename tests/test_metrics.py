@@ -13,6 +13,8 @@ import gevent
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from callback_rig import ASKS_CALLBACK, QUEUE, busy_desk, desk_phones, events, hang_up, requested
+from callback_rig import PATIENT as CALLBACK_PATIENT
 from console_helpers import (
     PATIENT,
     RESULTS,
@@ -242,3 +244,50 @@ def test_check_config_wants_the_token_file_readable_by_its_owner_only(practice_d
     (error,) = refused.value.errors
     assert "console.metrics_token_file" in error and str(secret) in error
     assert load_config(config_path).console.metrics_token_file == secret
+
+
+# --- callbacks ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def callbacks_rig(practice_dir: Path, tmp_path: Path) -> Iterator[Rig]:
+    """The callback tests' practice: one desk phone, 1001; a caller keeps it busy."""
+    with desk_phones(practice_dir, tmp_path, QUEUE) as running:
+        yield running
+
+
+def callback_counts(rig: Rig) -> dict[str, float]:
+    samples = parse(Browser(ConsoleApp(rig.daemon)).get("/metrics").text)
+    counts = {event: value(samples, "frontdesk_callbacks_total", event=event)
+              for event in ("requested", "missed", "completed", "failed")}
+    return {**counts, "pending": value(samples, "frontdesk_callbacks_pending")}
+
+
+def test_a_callback_is_counted_asked_then_completed(callbacks_rig: Rig) -> None:
+    rig = callbacks_rig
+    rig.sim.add_outside(CALLBACK_PATIENT, answer_after=2.0, talk_seconds=20.0)
+    busy = busy_desk(rig)
+    asker = rig.place(ASKS_CALLBACK, at=TUESDAY_MORNING, caller_number=CALLBACK_PATIENT)
+    assert rig.wait_for(requested(rig, asker))
+
+    assert callback_counts(rig) == {"requested": 1, "missed": 0, "completed": 0, "failed": 0,
+                                    "pending": 1}
+    hang_up(rig, busy)
+    assert rig.wait_for(lambda: "callback_completed" in events(rig, asker), timeout=1000)
+
+    assert callback_counts(rig) == {"requested": 1, "missed": 0, "completed": 1, "failed": 0,
+                                    "pending": 0}
+
+
+def test_each_failed_callback_attempt_is_counted(callbacks_rig: Rig) -> None:
+    rig = callbacks_rig
+    rig.sim.add_outside(CALLBACK_PATIENT, answer_after=None)  # never answers
+    busy = busy_desk(rig)
+    asker = rig.place(ASKS_CALLBACK, at=TUESDAY_MORNING, caller_number=CALLBACK_PATIENT)
+    assert rig.wait_for(requested(rig, asker))
+    hang_up(rig, busy)
+
+    assert rig.wait_for(lambda: events(rig, asker).count("callback_failed") == 2, timeout=1500)
+
+    assert callback_counts(rig) == {"requested": 1, "missed": 0, "completed": 0, "failed": 2,
+                                    "pending": 0}  # 1 + 1 retry, then given up to the staff
