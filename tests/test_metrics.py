@@ -92,6 +92,7 @@ def test_a_caller_who_hangs_up_in_the_queue_is_counted_as_abandoned(rig: Rig) ->
 
     assert value(samples, "frontdesk_calls_total", outcome="abandoned") == 1
     assert value(samples, "frontdesk_calls_total", outcome="answered") == 0
+    assert value(samples, "frontdesk_queue_offered_total") == 1
     abandoned = {"result": "abandoned"}
     assert value(samples, "frontdesk_queue_wait_seconds_count", **abandoned) == 1
     assert 0 < value(samples, "frontdesk_queue_wait_seconds_sum", **abandoned) < 40
@@ -130,6 +131,7 @@ def test_a_caller_refused_because_nobody_is_logged_in_counts_as_an_overflow(rig:
     samples = scrape(rig)
 
     assert value(samples, "frontdesk_queue_overflows_total", rule="nobody") == 1
+    assert value(samples, "frontdesk_queue_offered_total") == 1
     assert value(samples, "frontdesk_staff_logged_in") == 0
     assert value(samples, "frontdesk_queue_overflows_total", rule="max_wait") == 0
 
@@ -291,3 +293,20 @@ def test_each_failed_callback_attempt_is_counted(callbacks_rig: Rig) -> None:
 
     assert callback_counts(rig) == {"requested": 1, "missed": 0, "completed": 0, "failed": 2,
                                     "pending": 0}  # 1 + 1 retry, then given up to the staff
+
+
+def test_a_caller_turned_away_then_queued_for_a_callback_is_offered_once(
+    practice_dir: Path, tmp_path: Path
+) -> None:
+    with desk_phones(practice_dir, tmp_path, QUEUE | {"on_nobody": "callback"}) as rig:
+        rig.daemon.set_staff_login("1001", False, by="test")
+        asker = rig.place(CallerScript(keys=("0", "1")), at=TUESDAY_MORNING,
+                          caller_number=CALLBACK_PATIENT)
+        assert rig.wait_for(requested(rig, asker))
+        assert events(rig, asker)[:3] == ["overflowed", "entered", "callback_requested"]
+
+        samples = parse(Browser(ConsoleApp(rig.daemon)).get("/metrics").text)
+
+    assert value(samples, "frontdesk_queue_offered_total") == 1
+    assert value(samples, "frontdesk_queue_overflows_total", rule="nobody") == 1
+    assert value(samples, "frontdesk_callbacks_total", event="requested") == 1

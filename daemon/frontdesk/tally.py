@@ -1,9 +1,10 @@
 """What happened since the daemon started, counted for Prometheus (``/metrics``, served by
-`frontdesk.console.metrics`): calls by outcome, the queue's waits, conversations, overflows,
-callbacks.
+`frontdesk.console.metrics`): calls by outcome, calls offered to the desk, the queue's waits,
+conversations, overflows, callbacks.
 
-The daemon owns one `Tally`; the queue and its callback desk count into it as things happen
-(the same moments they store a queue event). The counts live in memory and start at zero with
+The daemon owns one `Tally`; the flow, the queue and its callback desk count into it as things
+happen (the moments they store the queue events the report reads, with the same meanings:
+"offered" is the report's, docs/metrics.md). The counts live in memory and start at zero with
 each daemon start (a reload keeps them: they belong to the daemon, not to the console). That is
 every instrumented process's contract with Prometheus: ``rate()`` and ``increase()`` see a
 counter that went down as a restart and count on from there, and `process_start_time_seconds`
@@ -43,6 +44,11 @@ class Tally:
         self.calls = Counter(
             "frontdesk_calls", "Patient calls ended since the daemon started, by outcome.",
             ["outcome"], registry=None)
+        self.offered = Counter(
+            "frontdesk_queue_offered",
+            "Calls that asked for the desk, each once: they entered the queue, or an "
+            "overflow rule turned them away (queue full, nobody logged in).",
+            registry=None)
         self.waits = Histogram(
             "frontdesk_queue_wait_seconds",
             "Waits in the front-desk queue that ended, by how they ended (callbacks placed "
@@ -73,6 +79,9 @@ class Tally:
     def call_ended(self, outcome: str) -> None:
         self.calls.labels(outcome).inc()
 
+    def call_offered(self) -> None:
+        self.offered.inc()
+
     def wait_ended(self, result: str, seconds: float) -> None:
         """A caller's wait on the line ended (`result`: one of WAIT_RESULTS)."""
         self.waits.labels(result).observe(seconds)
@@ -89,7 +98,9 @@ class Tally:
     def collect(self) -> Iterator[Metric]:
         """Every metric, as a registry reads it (without the `_created` series: the start
         time is `process_start_time_seconds`)."""
-        for metric in (self.calls, self.waits, self.handle, self.overflows, self.callbacks):
+        metrics = (self.calls, self.offered, self.waits, self.handle, self.overflows,
+                   self.callbacks)
+        for metric in metrics:
             for family in metric.collect():
                 family.samples = [s for s in family.samples if not s.name.endswith("_created")]
                 yield family
