@@ -4,6 +4,10 @@ with the Prometheus client's own parser."""
 
 from __future__ import annotations
 
+import json
+import re
+import shutil
+import subprocess
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import replace
@@ -11,6 +15,7 @@ from pathlib import Path
 
 import gevent
 import pytest
+import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from callback_rig import ASKS_CALLBACK, QUEUE, busy_desk, desk_phones, events, hang_up, requested
@@ -310,3 +315,66 @@ def test_a_caller_turned_away_then_queued_for_a_callback_is_offered_once(
     assert value(samples, "frontdesk_queue_offered_total") == 1
     assert value(samples, "frontdesk_queue_overflows_total", rule="nobody") == 1
     assert value(samples, "frontdesk_callbacks_total", event="requested") == 1
+
+
+# --- the examples: Grafana dashboard, Prometheus alert rules -----------------------------------
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
+ALERTS = EXAMPLES / "prometheus-alerts.yml"
+DASHBOARD = EXAMPLES / "grafana-dashboard.json"
+ALERT_TESTS = Path(__file__).parent / "data" / "prometheus-alerts-test.yml"
+
+
+def alert_expressions() -> list[str]:
+    rules = yaml.safe_load(ALERTS.read_text())
+    return [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
+
+
+def dashboard_expressions() -> list[str]:
+    dashboard = json.loads(DASHBOARD.read_text())
+    return [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+
+
+def test_the_alert_rules_are_the_three_asked_for_and_more() -> None:
+    rules = yaml.safe_load(ALERTS.read_text())
+    names = {rule["alert"] for group in rules["groups"] for rule in group["rules"]}
+
+    assert {"FrontdeskAbandonmentHigh", "FrontdeskNobodyLoggedIn",
+            "FrontdeskFreeswitchDisconnected"} <= names
+    assert all(rule["labels"]["severity"] in ("warning", "critical")
+               for group in rules["groups"] for rule in group["rules"])
+
+
+def test_the_dashboard_shows_what_a_supervisor_watches() -> None:
+    dashboard = json.loads(DASHBOARD.read_text())
+    titles = {panel["title"] for panel in dashboard["panels"]}
+    ids = [panel["id"] for panel in dashboard["panels"]]
+
+    assert {"Callers waiting", "Longest wait", "Abandonment (last hour)",
+            "Answered within 20 s (last hour)", "Staff logged in", "FreeSWITCH"} <= titles
+    assert len(ids) == len(set(ids))
+    assert dashboard["__inputs"][0]["pluginId"] == "prometheus"
+
+
+def test_every_series_the_examples_use_is_in_a_real_scrape(rig: Rig) -> None:
+    rig.call(CallerScript(keys=RESULTS.keys, patience=20), at=TUESDAY_MORNING)
+    samples = scrape(rig)
+    names = {name for name, _ in samples}
+    buckets = {dict(labels).get("le") for name, labels in samples if name.endswith("_bucket")}
+
+    for expr in alert_expressions() + dashboard_expressions():
+        used = set(re.findall(r"\b(?:frontdesk|process)_[a-z_]+\b", expr))
+        assert used or expr.startswith("up{"), expr  # up: Prometheus's own, per scrape
+        for name in used:
+            assert name in names, (name, expr)
+        for bound in re.findall(r'le="([^"]+)"', expr):
+            assert bound in buckets, (bound, expr)
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None,
+                    reason="promtool (Debian's prometheus package) is not installed")
+def test_the_alert_rules_fire_when_they_should_by_promtool() -> None:
+    for command in (["check", "rules", str(ALERTS)], ["test", "rules", str(ALERT_TESTS)]):
+        done = subprocess.run(["promtool", *command], capture_output=True, text=True,
+                              timeout=60)
+        assert done.returncode == 0, done.stdout + done.stderr

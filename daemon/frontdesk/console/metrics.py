@@ -29,7 +29,7 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 from werkzeug.datastructures import WWWAuthenticate
@@ -104,9 +104,10 @@ class DeskCollector(Collector):
                      "1 while call records are written to the database.", health.problem is None)
         yield _gauge("frontdesk_store_pending_writes",
                      "Writes kept in memory until the database takes them.", health.pending)
-        yield _gauge("frontdesk_store_dropped_writes",
-                     "Writes dropped since the start: more were waiting than memory keeps.",
-                     health.dropped)
+        yield CounterMetricFamily(
+            "frontdesk_store_dropped_writes",
+            "Writes dropped since the start: more were waiting than memory keeps.",
+            value=health.dropped)
 
     def _practice_state(self) -> str:
         """As `frontdesk status` says it; a database that cannot be read gives the hours'
