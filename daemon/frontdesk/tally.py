@@ -33,6 +33,9 @@ WAIT_RESULTS = ("answered", "abandoned", "overflow", "left")
 """How a wait in the queue ends: a staff member answered; the caller hung up; an overflow
 rule sent them on (`max_wait`); the flow took them on otherwise (a callback offer declined
 into voicemail)."""
+COUNTED_OUTCOMES = tuple(outcome for outcome in OUTCOMES if outcome != "fallback")
+"""The outcomes a call the daemon served can have ("fallback": FreeSWITCH's static fallback
+took the call, the daemon never saw it)."""
 OVERFLOW_RULES = ("max_wait", "max_length", "nobody")
 CALLBACK_EVENTS = ("requested", "missed", "completed", "failed")
 
@@ -70,7 +73,7 @@ class Tally:
             "back), completed (the patient answered and talks with the staff), failed (one "
             "attempt the patient did not answer).",
             ["event"], registry=None)
-        for labels, metric in ((OUTCOMES, self.calls), (WAIT_RESULTS, self.waits),
+        for labels, metric in ((COUNTED_OUTCOMES, self.calls), (WAIT_RESULTS, self.waits),
                                (OVERFLOW_RULES, self.overflows),
                                (CALLBACK_EVENTS, self.callbacks)):
             for label in labels:  # every series exists from the start, at zero
