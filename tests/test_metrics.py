@@ -225,6 +225,19 @@ def test_a_new_token_applies_without_a_restart(rig: Rig, tmp_path: Path) -> None
                    headers={"Authorization": "Bearer the-next-token"}).status_code == 200
 
 
+def test_a_token_file_gone_or_emptied_lets_nobody_in(rig: Rig, tmp_path: Path) -> None:
+    path = token_file(tmp_path)
+    lan = lan_console(rig, path)
+
+    def status() -> int:
+        return lan.get("/metrics", headers={"Authorization": "Bearer "}).status_code
+
+    path.write_text("\n")
+    assert status() == 401
+    path.unlink()
+    assert status() == 401
+
+
 def test_outside_the_lan_ranges_nothing_is_answered_even_with_the_token(
     rig: Rig, tmp_path: Path
 ) -> None:

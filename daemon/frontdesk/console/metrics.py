@@ -149,12 +149,15 @@ class Metrics:
             return
         expected = self._token()
         scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
-        if expected is None or scheme.lower() != "bearer" or not hmac.compare_digest(
-            sent.strip().encode(), expected.encode()
-        ):
+        if expected is None:
+            self._refused(request, f"{self.token_file} cannot be read, or is empty")
+        elif scheme.lower() != "bearer" or not hmac.compare_digest(sent.strip().encode(),
+                                                                   expected.encode()):
             self._refused(request, "no token, or a wrong one")
-            raise Unauthorized("a bearer token is needed", www_authenticate=WWWAuthenticate(
-                "bearer", {"realm": "frontdesk metrics"}))
+        else:
+            return
+        raise Unauthorized("a bearer token is needed", www_authenticate=WWWAuthenticate(
+            "bearer", {"realm": "frontdesk metrics"}))
 
     def _token(self) -> str | None:
         """The configured token; None (nobody is let in) when the file cannot be read or is
@@ -162,8 +165,7 @@ class Metrics:
         assert self.token_file is not None
         try:
             return self.token_file.read_text(encoding="utf-8").strip() or None
-        except (OSError, UnicodeDecodeError) as error:
-            log.error("metrics.token_unreadable", file=str(self.token_file), error=str(error))
+        except (OSError, UnicodeDecodeError):
             return None
 
     def _refused(self, request: Request, why: str) -> None:

@@ -115,7 +115,7 @@ class CallQueue:
         control: ControlConnection,
         record: Records,
         clock: Clock,
-        tally: Tally | None = None,
+        tally: Tally,
     ) -> None:
         """`tally`: where the queue counts what happens for /metrics (the daemon's)."""
         self.settings = settings
@@ -123,7 +123,7 @@ class CallQueue:
         self._control = control
         self._record = record
         self.clock = clock
-        self.tally = tally or Tally()
+        self.tally = tally
         self.feed = QueueFeed()
         self.estimates = Estimates(wrapup_s=settings.wrapup_seconds)
         self.board = StaffBoard(
@@ -494,11 +494,12 @@ class CallQueue:
         entry.state = "connected"
         entry.agent, entry.answered_at = ext, now
         self._connected.add(talking)
+        wait = entry.wait(now)
         if entry.callback is None:  # a callback's patient was not on the line: no wait to learn
-            self.estimates.on_answered(entry.wait(now), now)
-            self.tally.wait_ended("answered", entry.wait(now))
+            self.estimates.on_answered(wait, now)
+            self.tally.wait_ended("answered", wait)
         self.waiting.pop(entry.uuid, None)
-        self.record_event(entry, event, extension=ext, wait=entry.wait(now))
+        self.record_event(entry, event, extension=ext, wait=wait)
         entry.changed.set()
 
     def cancel_offers(self, entry: Waiting) -> None:
