@@ -60,6 +60,7 @@ from frontdesk.records import Records
 from frontdesk.schedule import Schedule
 from frontdesk.store import DaemonLock, Store, StoreError
 from frontdesk.supervisor import Supervisor
+from frontdesk.tally import Tally
 
 log = structlog.get_logger(__name__)
 
@@ -163,6 +164,8 @@ class Daemon:
             on_connect=self._on_control_connect,
             clock=self.clock,
         )
+        self.tally = Tally()
+        """What happened since the start, counted for /metrics (frontdesk.tally)."""
         self.queue = CallQueue(
             config.queue,
             extensions=staff_extensions(config),
@@ -170,6 +173,7 @@ class Daemon:
             control=self.control,
             record=self.records,
             clock=self.clock,
+            tally=self.tally,
         )
         self.callbacks = CallbackDesk(
             self.queue,
@@ -544,6 +548,7 @@ class Daemon:
         )
         self._calls.pop(session.uuid, None)  # after the record: a resync never sees it open
         self.live_calls.pop(session.uuid, None)
+        self.tally.call_ended(result.outcome)
         self.changes.notify()
         self._record_recording(session.uuid, result, records)
         self.store.flush(timeout=RECORD_WAIT)
@@ -662,6 +667,7 @@ class Daemon:
             answered_by=row["answered_by"],
             message_file=row["message_file"],
         )
+        self.tally.call_ended(outcome)
         self.store.flush(timeout=RECORD_WAIT)  # reported finished once recorded, as `_finish`
         records.log.info("call.finished", outcome=outcome, reason=row["reason"],
                          hangup_cause=hangup_cause, adopted=True)

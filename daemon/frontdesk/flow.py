@@ -137,6 +137,9 @@ class CallFlow:
         """True once the caller was sent on by a failure (menu failed, nobody answered)."""
         self._queue_entry: Waiting | None = None
         """The caller's place in the front-desk queue, once they had one."""
+        self._offered = False
+        """The call asked for the desk (entered the queue, or was turned away by an overflow
+        rule): counted once for /metrics, as the report counts it."""
         self._log = log.bind(call=session.uuid)
         recording = config.recording
         self._recorder = StaffRecorder(session, recording) if recording.enabled else None
@@ -329,6 +332,7 @@ class CallFlow:
         """The caller cannot wait (nobody logged in, the queue is full): `action`. A callback
         offer gives them their place in the queue, to be called back; declined, the node's
         `then` (voicemail)."""
+        self._count_offered()
         self.queue.overflow_refused(self.session.uuid, rule, action)
         if action != "callback":
             return action
@@ -344,6 +348,7 @@ class CallFlow:
     def _enter_queue(
         self, extensions: tuple[str, ...], ring_timeout: float | None, *, emergency: bool
     ) -> Waiting:
+        self._count_offered()
         self._queue_entry = self.queue.enter(
             self.session.uuid,
             caller_number=self.session.caller_number,
@@ -353,6 +358,11 @@ class CallFlow:
             ring_timeout=ring_timeout or self.config.queue.ring_timeout,
         )
         return self._queue_entry
+
+    def _count_offered(self) -> None:
+        if not self._offered:
+            self._offered = True
+            self.queue.tally.call_offered()
 
     def _transfer(self, node: TransferNode) -> str | None:
         if node.prompt:

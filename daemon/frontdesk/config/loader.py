@@ -638,11 +638,12 @@ class _Builder:
         if len(given) == 1:
             missing = ({"certificate", "private_key"} - set(given)).pop()
             self.add(here + (missing,), "missing: HTTPS needs both certificate and private_key")
-        for name in given:
+        token = ["metrics_token_file"] if "metrics_token_file" in values else []
+        for name in given + token:
             file = values[name] = self.resolve(values[name])
             if not self.check_files:
                 continue
-            if name == "private_key":
+            if name in ("private_key", "metrics_token_file"):
                 self.check_secret_file(file, here + (name,))
             elif not os.access(file, os.R_OK):
                 self.add(here + (name,), f"cannot read {file}")

@@ -590,6 +590,11 @@ class ConsoleSettings:
                                    None)
     session_hours: int = key(Int(minimum=1, maximum=24), 12)
     """A login lasts this long (a working day), or until logout or a change of password."""
+    metrics_token_file: Path | None = key(
+        Str(doc="file holding the token a Prometheus server sends to read /metrics (mode 600)"),
+        None)
+    """Set: ``/metrics`` answers requests with ``Authorization: Bearer <token>``, from any
+    address the console answers. Unset: only requests from this box (loopback)."""
 
     @property
     def https(self) -> bool:

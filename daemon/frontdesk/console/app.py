@@ -1,7 +1,8 @@
 """The console's pages and actions (a WSGI application; see frontdesk.console).
 
 Every request passes, in this order: the peer's address (`peer_allowed`: 403 from outside the
-LAN ranges), then for every page but the login page and the static files a valid session
+LAN ranges), then for every page but the login page, the static files and ``/metrics`` (a
+token, see frontdesk.console.metrics) a valid session
 (else the login page, or 401 for the live stream and recordings), then for every POST a
 same-origin ``Origin`` and the session's CSRF token (403 otherwise). Handlers get the request
 and the session as arguments; they never see a request that failed a check.
@@ -29,6 +30,7 @@ from frontdesk import inbox as messages_inbox
 from frontdesk.console import peer_allowed
 from frontdesk.console.auth import COOKIE, Auth, LoginRefused, csrf_valid, same_origin
 from frontdesk.console.live import LiveBoard, LiveDesk, live_view
+from frontdesk.console.metrics import Metrics
 from frontdesk.console.texts import TEXTS
 from frontdesk.overrides import MODES, OverrideRefused, parse_until, set_override
 from frontdesk.queue.callbacks import (
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
 
     from frontdesk.queue.callbacks import CallbackDesk
     from frontdesk.store import ConsoleSession
+    from frontdesk.tally import Tally
 
 log = structlog.get_logger(__name__)
 
@@ -61,9 +64,10 @@ STREAMS_FULL_RETRY = 30
 
 class Desk(LiveDesk, Protocol):
     """What the console reads and does on the running daemon (a `Reception` with its change
-    hook, plus the callbacks it places)."""
+    hook, plus the callbacks it places and what it counted for /metrics)."""
 
     callbacks: CallbackDesk
+    tally: Tally
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,7 @@ class ConsoleApp:
             reason=self._reason_words,
         )
         self.board = LiveBoard(desk, lambda view: self._live_html(view, csrf=""))
+        self.metrics = Metrics(desk)
         self._flashes: dict[str, str] = {}
         self.pages: dict[str, Page] = {}
         self.url_map = Map()
@@ -117,6 +122,8 @@ class ConsoleApp:
         self._route("/messages/<ref>/audio", "audio", self.audio, methods=["GET"], stream=True)
         self._route("/figures", "figures", self.figures_page, methods=["GET"])
         self._route("/static/<path:name>", "static", self.static, methods=["GET"], public=True)
+        # for a monitoring server: no session, its own rule (frontdesk.console.metrics)
+        self._route("/metrics", "metrics", self.metrics.answer, methods=["GET"], public=True)
 
     def _route(self, path: str, endpoint: str, handler: Callable[..., Response], *,
                methods: list[str], public: bool = False, stream: bool = False) -> None:

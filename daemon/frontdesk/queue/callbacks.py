@@ -225,6 +225,7 @@ class CallbackDesk:
         self.pending[callback_id] = entry
         queue.cancel_offers(entry)
         queue.record_event(entry, "callback_requested", detail=f"callback={callback_id}")
+        queue.tally.callback("requested")
         queue.refresh()
         return True
 
@@ -255,6 +256,7 @@ class CallbackDesk:
         self.queue.waiting[again.uuid] = again
         self.queue.record_event(again, "callback_requested", wait=entry.waited,
                                 detail=f"callback={callback_id},missed")
+        self.queue.tally.callback("missed")
         log.info("queue.missed_call_back", callback=callback_id, waited=round(entry.waited))
         self.queue.refresh()
         return True
@@ -463,6 +465,7 @@ class CallbackDesk:
             return False
         # the patient's leg has no dialplan: the queue ends it when the staff hangs up
         queue.served(entry, ext, talking=patient_leg, event="callback_completed")
+        queue.tally.callback("completed")
         self._record(Store.callback_attempted, callback_id, at=self._clock.wall(), result=ext,
                      state="completed", by=ticket.placed_by)
         self.pending.pop(callback_id, None)
@@ -476,6 +479,7 @@ class CallbackDesk:
             if ticket.id is not None:
                 self.queue.record_event(entry, "callback_requested",
                                         detail=f"callback={ticket.id},missed")
+                self.queue.tally.callback("missed")
         return ticket.id
 
     def _call_patient(self, number: str, leg: str) -> str | None:
@@ -493,6 +497,7 @@ class CallbackDesk:
         ticket = entry.callback
         assert ticket is not None and ticket.id is not None
         queue.record_event(entry, "callback_failed", detail=f"{cause},attempt={ticket.attempts}")
+        queue.tally.callback("failed")
         queue.waiting.pop(entry.uuid, None)
         retry = queue.settings.callback_retry_seconds
         if ticket.attempts <= queue.settings.callback_retries:

@@ -39,6 +39,7 @@ from frontdesk.queue.feed import QueueFeed, QueueState
 from frontdesk.queue.staff import StaffBoard, StaffPhone
 from frontdesk.records import Records
 from frontdesk.store import Store
+from frontdesk.tally import Tally
 
 if TYPE_CHECKING:
     from frontdesk.queue.callbacks import CallbackDesk, Ticket
@@ -114,12 +115,15 @@ class CallQueue:
         control: ControlConnection,
         record: Records,
         clock: Clock,
+        tally: Tally,
     ) -> None:
+        """`tally`: where the queue counts what happens for /metrics (the daemon's)."""
         self.settings = settings
         self.domain = domain
         self._control = control
         self._record = record
         self.clock = clock
+        self.tally = tally
         self.feed = QueueFeed()
         self.estimates = Estimates(wrapup_s=settings.wrapup_seconds)
         self.board = StaffBoard(
@@ -246,6 +250,8 @@ class CallQueue:
             wait = entry.waited = entry.wait(self.now())
             if reason == "abandoned":
                 self.estimates.on_abandoned(wait, self.now())
+            if entry.callback is None:
+                self.tally.wait_ended(reason, wait)
             self.record_event(entry, reason, wait=wait)
         self.cancel_offers(entry)
         entry.changed.set()
@@ -291,11 +297,13 @@ class CallQueue:
         return figures
 
     def overflowed(self, entry: Waiting, rule: str, action: str) -> None:
+        self.tally.overflowed(rule)
         self.record_event(entry, "overflowed", detail=f"{rule}:{action}")
         self.leave(entry, "overflow")
 
     def overflow_refused(self, uuid: str, rule: str, action: str) -> None:
         """A caller who never entered: the queue was full, or nobody is logged in."""
+        self.tally.overflowed(rule)
         self._write(Store.queue_event, uuid, "overflowed", at=self.clock.wall(), wait=0.0,
                      extension=None, detail=f"{rule}:{action}")
 
@@ -347,6 +355,7 @@ class CallQueue:
         now = self.now()
         handle = now - entry.answered_at
         self.estimates.on_call_ended(handle, now)
+        self.tally.conversation_ended(handle)
         self.record_event(entry, "completed", extension=entry.agent, detail=f"handle={handle:.1f}")
 
     # -- dispatch ------------------------------------------------------------------------
@@ -485,10 +494,12 @@ class CallQueue:
         entry.state = "connected"
         entry.agent, entry.answered_at = ext, now
         self._connected.add(talking)
+        wait = entry.wait(now)
         if entry.callback is None:  # a callback's patient was not on the line: no wait to learn
-            self.estimates.on_answered(entry.wait(now), now)
+            self.estimates.on_answered(wait, now)
+            self.tally.wait_ended("answered", wait)
         self.waiting.pop(entry.uuid, None)
-        self.record_event(entry, event, extension=ext, wait=entry.wait(now))
+        self.record_event(entry, event, extension=ext, wait=wait)
         entry.changed.set()
 
     def cancel_offers(self, entry: Waiting) -> None:
