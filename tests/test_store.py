@@ -55,6 +55,7 @@ EXPECTED_COLUMNS = {
         "recording_purpose": ("TEXT", False, False),
         "recording_purged_at": ("TEXT", False, False),
         "last_seen_at": ("TEXT", False, False),
+        "feedback": ("INTEGER", False, False),
     },
     "overrides": {
         "id": ("INTEGER", False, True),

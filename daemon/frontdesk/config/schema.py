@@ -33,6 +33,7 @@ from .model import (
     DeskSettings,
     EmergencySettings,
     FeatureSettings,
+    FeedbackSettings,
     FlowSettings,
     FreeswitchSettings,
     InfoNode,
@@ -119,6 +120,7 @@ PANEL = Table.of(PanelSettings)
 AGENDA = Table.of(AgendaSettings)
 REMINDERS = Table.of(RemindersSettings)
 CONSOLE = Table.of(ConsoleSettings)
+FEEDBACK = Table.of(FeedbackSettings)
 
 ROOT = Table(
     {
@@ -142,6 +144,7 @@ ROOT = Table(
         "agenda": AGENDA,
         "reminders": REMINDERS,
         "console": CONSOLE,
+        "feedback": FEEDBACK,
         "rehearse": TableArray(Table.of(Scenario)),
     }
 )
