@@ -567,6 +567,7 @@ class Daemon:
             reason=result.reason,
             ended_at=result.end_node,
             hangup_cause=session.hangup_cause,
+            feedback=result.feedback,
         )
 
     def _record_recording(self, uuid: str, result: CallResult, records: Records) -> None:

@@ -348,7 +348,12 @@ class CallFlow:
         return "voicemail"
 
     def _enter_queue(
-        self, extensions: tuple[str, ...], ring_timeout: float | None, *, emergency: bool
+        self,
+        extensions: tuple[str, ...],
+        ring_timeout: float | None,
+        *,
+        emergency: bool,
+        ask_feedback: bool = False,
     ) -> Waiting:
         self._queue_entry = self.queue.enter(
             self.session.uuid,
@@ -357,6 +362,7 @@ class CallFlow:
             emergency=emergency,
             extensions=extensions,
             ring_timeout=ring_timeout or self.config.queue.ring_timeout,
+            ask_feedback=ask_feedback,
         )
         return self._queue_entry
 
@@ -475,8 +481,8 @@ class CallFlow:
         """An emergency jumps the queue, hears music only and waits at most its ring timeout;
         the queue bridges the caller to the phone that answers."""
         settings = self.config.queue
-        entry = self._enter_queue(extensions, ring_timeout, emergency=emergency)
-        entry.ask_feedback = not emergency and self._feedback_wanted()
+        entry = self._enter_queue(extensions, ring_timeout, emergency=emergency,
+                                  ask_feedback=not emergency and self._feedback_wanted())
         self._step(node_name, "queued")
         try:
             return hold(

@@ -94,7 +94,8 @@ class Waiting:
     """The remaining wait (seconds) the last announcement told the caller; None before the
     first, or when it told none (nobody logged in, a static prompt)."""
     ask_feedback: bool = False
-    """Asked the satisfaction question once the staff hangs up ([feedback]; set by the flow)."""
+    """Asked the satisfaction question once the staff hangs up ([feedback]; the flow's
+    choice): bridged with park_after_bridge=true."""
     staff_hung_up: gevent.event.Event = field(default_factory=gevent.event.Event)
     """Set when the staff ended the conversation of a caller to be asked: the caller is parked
     on their session for the question."""
@@ -228,8 +229,10 @@ class CallQueue:
         emergency: bool,
         extensions: tuple[str, ...],
         ring_timeout: float,
+        ask_feedback: bool = False,
     ) -> Waiting:
-        """Put a caller in the queue (`started`: when the call began, on `now()`'s clock)."""
+        """Put a caller in the queue (`started`: when the call began, on `now()`'s clock;
+        `ask_feedback`: see `Waiting`)."""
         entry = Waiting(
             uuid,
             caller_number,
@@ -238,6 +241,7 @@ class CallQueue:
             emergency,
             tuple(ext for ext in extensions if ext in self.board.phones),
             ring_timeout,
+            ask_feedback=ask_feedback,
         )
         self.waiting[uuid] = entry
         self.record_event(entry, "entered", detail="emergency" if emergency else None)
