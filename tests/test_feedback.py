@@ -188,3 +188,30 @@ def test_a_conversation_adopted_after_a_restart_is_not_asked_and_ends_with_the_s
     assert QUESTION not in call.prompts_heard
     assert call.hangup_cause == "NORMAL_CLEARING"
     rig.restart_daemon()
+
+
+def test_the_question_and_its_answer_are_not_in_the_recorded_conversation(
+    practice_dir: Path, tmp_path: Path
+) -> None:
+    text = (practice_dir / "frontdesk.toml").read_text()
+    (practice_dir / "frontdesk.toml").write_text(text.replace(
+        "# enabled = false\n# Required when enabled: why calls are recorded",
+        'enabled = true\npurpose = "Formation."\nconsent_prompt = "greeting"\n'
+        "retention_days = 30\n# Required when enabled: why calls are recorded", 1,
+    ).replace('text = "Cabinet médical des Tilleuls, bonjour.',
+              'text = "Cet appel peut être enregistré. Cabinet médical des Tilleuls, bonjour.', 1))
+    rig = make_rig(practice_dir, tmp_path)
+    try:
+        rig.config.recording.directory.mkdir(parents=True)
+        for phone in rig.sim.phones.values():
+            phone.talk_seconds = STAFF_TALKS
+        call, result = rig.call(CallerScript(keys=(TO_THE_DESK, "2"), talk_seconds=CALLER_STAYS),
+                                at=TUESDAY_MORNING)
+    finally:
+        rig.close()
+
+    assert result is not None and result.feedback == 2
+    apps = [app for app, _ in call.apps]
+    question = max(i for i, app in enumerate(apps) if app == "play_and_get_digits")
+    assert "stop_record_session" in apps[apps.index("record_session"):question]
+    assert call.sessions_recorded == [str(rig.config.recording.directory / f"{call.uuid}.wav")]
