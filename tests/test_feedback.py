@@ -14,11 +14,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from frontdesk.config import load_config
+from frontdesk.config.model import ReportSettings
 from frontdesk.rehearse import Rig
+from frontdesk.report.figures import Period, compute
 from frontdesk.sim import CallerScript, SimCall
 from helpers import set_in_section
 
-TUESDAY_MORNING = datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo("Europe/Paris"))
+PARIS = ZoneInfo("Europe/Paris")
+TUESDAY_MORNING = datetime(2026, 12, 1, 10, 0, tzinfo=PARIS)
 QUESTION = "silence_stream://4000"
 THANKS = "silence_stream://1500"
 TO_THE_DESK = "0"
@@ -101,6 +104,9 @@ def test_a_caller_is_asked_after_the_receptionist_hangs_up_and_their_key_is_stor
     assert [(a.call_uuid, a.answered_by, a.answer) for a in answers] == [(call.uuid, "1001", 4)]
     assert rig.daemon.store.feedback_answers(TUESDAY_MORNING + timedelta(days=1),
                                              TUESDAY_MORNING + timedelta(days=2)) == []
+    figures = compute(rig.daemon.store, Period.month(2026, 12, PARIS), ReportSettings(), PARIS,
+                      now=TUESDAY_MORNING + timedelta(days=1))
+    assert (figures.total.satisfaction_answers, figures.total.satisfaction_average) == (1, 4)
 
 
 @pytest.mark.parametrize("key", ["", "9"], ids=["no key", "a key out of 1-5"])

@@ -57,6 +57,8 @@ from .model import (
     QueueSettings,
     RecordingSettings,
     RemindersSettings,
+    ReportSettings,
+    RetentionSettings,
     Scenario,
     ScheduleSettings,
     StorageSettings,
@@ -351,6 +353,8 @@ class _Builder:
             self.check_agenda_nodes(flow, agenda, queue)
         reminders = self.reminders(agenda)
         console = self.console(network)
+        retention = self.retention()
+        report = _make(ReportSettings, self.section("report"))
         feedback = self.feedback()
         if self.issues:
             return None
@@ -381,6 +385,8 @@ class _Builder:
             agenda=agenda,
             reminders=reminders,
             console=console,
+            retention=retention,
+            report=report,
             feedback=feedback,
             allow_international=outside["allow_international"],
             prompt_directory=prompt_directory,
@@ -611,6 +617,15 @@ class _Builder:
             if values.get("window") == ():
                 self.add(here + ("window",), "must not be empty: calls are placed only there")
         return RemindersSettings(**values)
+
+    def retention(self) -> RetentionSettings:
+        values = dict(self.section("retention"))
+        records = values.get("call_records_days", _default(RetentionSettings, "call_records_days"))
+        if values.setdefault("messages_open_days", records) > records:
+            self.add(("retention", "messages_open_days"),
+                     f"must not exceed call_records_days ({records}): a message goes with its "
+                     "call's record at the latest")
+        return RetentionSettings(**values)
 
     def console(self, network: NetworkSettings | None) -> ConsoleSettings | None:
         values = dict(self.section("console"))

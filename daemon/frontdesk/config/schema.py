@@ -49,6 +49,8 @@ from .model import (
     QueueSettings,
     RecordingSettings,
     RemindersSettings,
+    ReportSettings,
+    RetentionSettings,
     Scenario,
     ScheduleSettings,
     StorageSettings,
@@ -120,6 +122,8 @@ PANEL = Table.of(PanelSettings)
 AGENDA = Table.of(AgendaSettings)
 REMINDERS = Table.of(RemindersSettings)
 CONSOLE = Table.of(ConsoleSettings)
+RETENTION = Table.of(RetentionSettings)
+REPORT = Table.of(ReportSettings)
 FEEDBACK = Table.of(FeedbackSettings)
 
 ROOT = Table(
@@ -144,6 +148,8 @@ ROOT = Table(
         "agenda": AGENDA,
         "reminders": REMINDERS,
         "console": CONSOLE,
+        "retention": RETENTION,
+        "report": REPORT,
         "feedback": FEEDBACK,
         "rehearse": TableArray(Table.of(Scenario)),
     }

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
+import gevent
 import structlog
 from jinja2 import Environment, PackageLoader, select_autoescape
 from werkzeug.exceptions import Forbidden, HTTPException, NotFound, Unauthorized
@@ -37,6 +38,10 @@ from frontdesk.queue.callbacks import (
     missed_patients,
     pending_callbacks,
 )
+from frontdesk.report import figures
+from frontdesk.report.figures import Period
+from frontdesk.report.text import value_text
+from frontdesk.report.words import LABELS
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse
@@ -110,6 +115,7 @@ class ConsoleApp:
         self._route("/messages/<ref>/done", "message_done", self.message_done,
                     methods=["POST"])
         self._route("/messages/<ref>/audio", "audio", self.audio, methods=["GET"], stream=True)
+        self._route("/figures", "figures", self.figures_page, methods=["GET"])
         self._route("/static/<path:name>", "static", self.static, methods=["GET"], public=True)
 
     def _route(self, path: str, endpoint: str, handler: Callable[..., Response], *,
@@ -375,6 +381,32 @@ class ConsoleApp:
                     return send_file(path, request.environ, mimetype="audio/wav",
                                      conditional=True, max_age=None)
         raise NotFound()
+
+    # -- figures -------------------------------------------------------------------------
+
+    def figures_page(self, request: Request, session: ConsoleSession) -> Response:
+        """Today's and this month's figures (frontdesk.report), with their definitions. The
+        records are read in the store's thread; the figures are computed in the hub's pool,
+        so a month of calls never holds up the calls in progress."""
+        config, now = self.desk.config, self.desk.clock.wall()
+        zone = ZoneInfo(config.practice.timezone)
+        today = now.astimezone(zone).date()
+        periods = (Period.days(today, today, zone), Period.month(today.year, today.month, zone))
+        records = [figures.read(self.desk.store, period, config.report) for period in periods]
+        def compute() -> list[figures.Figures]:
+            return [figures.figures_of(found, period, config.report, zone, now=now)
+                    for found, period in zip(records, periods, strict=True)]
+
+        day, month = gevent.get_hub().threadpool.apply(compute)
+        language = self.language
+        meaning = figures.definitions(config.report, language)
+        rows = [
+            {"name": name, "label": LABELS[language][name], "definition": meaning[name],
+             "today": value_text(name, getattr(day.total, name), language),
+             "month": value_text(name, getattr(month.total, name), language)}
+            for name in figures.FIGURE_NAMES
+        ]
+        return self.render("figures.html", session, rows=rows, here="/figures")
 
     def static(self, request: Request, name: str) -> Response:
         return send_from_directory(STATIC, name, request.environ, max_age=3600)
