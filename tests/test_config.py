@@ -1006,3 +1006,14 @@ def test_a_menu_whose_failure_leads_back_to_it_is_an_error(tmp_path: Path) -> No
 def test_menus_leading_back_to_each_other_are_fine(tmp_path: Path) -> None:
     """A caller chooses to go round; pressing nothing leads to the desk."""
     assert load_config(write(tmp_path, nodes()))
+
+
+def test_feedback_enabled_needs_the_question_and_known_prompts(tmp_path: Path) -> None:
+    errors = errors_of(tmp_path, BASE + '\n[feedback]\nenabled = true\nthanks_prompt = "merci"\n')
+    assert any("feedback.prompt: missing: feedback is enabled" in e for e in errors), errors
+    assert any("feedback.thanks_prompt: unknown prompt 'merci'" in e for e in errors), errors
+
+
+def test_feedback_share_is_a_part_of_the_callers(tmp_path: Path) -> None:
+    errors = errors_of(tmp_path, BASE + "\n[feedback]\nshare = 1.5\n")
+    assert any("feedback.share" in e for e in errors), errors

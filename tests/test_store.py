@@ -55,6 +55,7 @@ EXPECTED_COLUMNS = {
         "recording_purpose": ("TEXT", False, False),
         "recording_purged_at": ("TEXT", False, False),
         "last_seen_at": ("TEXT", False, False),
+        "feedback": ("INTEGER", False, False),
     },
     "overrides": {
         "id": ("INTEGER", False, True),
@@ -445,6 +446,7 @@ def test_a_call_row_exists_as_soon_as_the_call_starts_and_is_completed_at_the_en
         "recording_purpose": None,
         "recording_purged_at": None,
         "last_seen_at": T0 + timedelta(seconds=42),
+        "feedback": None,
     }
 
 
@@ -758,3 +760,20 @@ def test_a_read_cannot_write_so_every_write_goes_through_the_queue(store: Store)
         store._run(lambda db: db.execute("DELETE FROM calls"))
     start(store, "call-after")
     assert store.get_call("call-after") is not None
+
+
+def test_feedback_answers_are_those_of_the_calls_begun_in_the_period(store: Store) -> None:
+    for uuid, offset, answer in (("before", -1, 5), ("first", 0, 4), ("silent", 1, None),
+                                 ("last", 2, 1), ("after", 3, 3)):
+        start(store, uuid, at=T0 + timedelta(hours=offset))
+        store.call_finished(uuid, ended_at=T0 + timedelta(hours=offset, minutes=5),
+                            answered_at=None, path=[], reason=None, outcome="answered",
+                            hangup_cause="NORMAL_CLEARING", answered_by="1001",
+                            feedback=answer)
+
+    answers = store.feedback_answers(T0, T0 + timedelta(hours=3))
+
+    assert [(a.call_uuid, a.started_at, a.answered_by, a.answer) for a in answers] == [
+        ("first", T0, "1001", 4),
+        ("last", T0 + timedelta(hours=2), "1001", 1),
+    ]

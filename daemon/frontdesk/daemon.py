@@ -280,6 +280,7 @@ class Daemon:
         self.control_socket.stop()
         self.messages.stop()
         self.server.stop()
+        self._no_questions()
         self.control.stop()
         self.callbacks.stop()
         self.queue.stop()
@@ -297,6 +298,16 @@ class Daemon:
         self.store.close()
         self._database_lock.release()
         log.info("daemon.stopped", calls_cut=len(cut), conversations_kept=len(kept))
+
+    def _no_questions(self) -> None:
+        """The conversations a stop leaves up are ended by the dialplan, not parked for a
+        satisfaction question nobody would be there to ask (`commands.no_question`)."""
+        for uuid, live in list(self.live_calls.items()):
+            if live.flow.talking and live.flow.asks_feedback:
+                try:
+                    self.control.api(commands.no_question(uuid))
+                except ESLError as error:
+                    log.warning("call.question_not_cancelled", call=uuid, error=str(error))
 
     def serve_forever(self) -> None:
         """Run until SIGTERM or SIGINT; SIGHUP reloads, SIGUSR1 logs every greenlet's stack.
@@ -545,6 +556,7 @@ class Daemon:
             answered_by=result.answered_by,
             message_file=result.message_file,
             interrupted=result.outcome == "interrupted",
+            feedback=result.feedback,
         )
         self._calls.pop(session.uuid, None)  # after the record: a resync never sees it open
         self.live_calls.pop(session.uuid, None)
@@ -560,6 +572,7 @@ class Daemon:
             reason=result.reason,
             ended_at=result.end_node,
             hangup_cause=session.hangup_cause,
+            feedback=result.feedback,
         )
 
     def _record_recording(self, uuid: str, result: CallResult, records: Records) -> None:
@@ -628,6 +641,7 @@ class Daemon:
                 if row is None or self._variable(uuid, commands.TALKED) != "true":
                     return False  # the static fallback's ring-all
                 if uuid not in self._adopted:
+                    self.control.api(commands.no_question(uuid))  # nobody here to ask it
                     self._adopted[uuid] = row
                     call_log.info("call.adopted", answered_by=row["answered_by"])
                 return True

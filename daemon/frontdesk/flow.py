@@ -19,6 +19,7 @@ FreeSWITCH details the flow relies on (see tests/data/esl-captures/README.md):
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -91,6 +92,8 @@ class CallResult:
     recording_file: str | None = None
     """The recorded conversation with the staff (see frontdesk.recording)."""
     recording_purpose: str | None = None
+    feedback: int | None = None
+    """The caller's answer (1 to 5) to the satisfaction question ([feedback])."""
 
 
 class CallFlow:
@@ -312,6 +315,9 @@ class CallFlow:
             action = self._ring_staff(node.name, extensions, node.ring_timeout)
         if action == ANSWERED:
             self.result.outcome = "answered"
+            entry = self._queue_entry
+            if entry is not None and entry.staff_hung_up.is_set():
+                self._ask_feedback()
             return None
         if action == CALLBACK:
             self.result.end_node = node.name
@@ -346,7 +352,12 @@ class CallFlow:
         return "voicemail"
 
     def _enter_queue(
-        self, extensions: tuple[str, ...], ring_timeout: float | None, *, emergency: bool
+        self,
+        extensions: tuple[str, ...],
+        ring_timeout: float | None,
+        *,
+        emergency: bool,
+        ask_feedback: bool = False,
     ) -> Waiting:
         self._count_offered()
         self._queue_entry = self.queue.enter(
@@ -356,6 +367,7 @@ class CallFlow:
             emergency=emergency,
             extensions=extensions,
             ring_timeout=ring_timeout or self.config.queue.ring_timeout,
+            ask_feedback=ask_feedback,
         )
         return self._queue_entry
 
@@ -479,7 +491,8 @@ class CallFlow:
         """An emergency jumps the queue, hears music only and waits at most its ring timeout;
         the queue bridges the caller to the phone that answers."""
         settings = self.config.queue
-        entry = self._enter_queue(extensions, ring_timeout, emergency=emergency)
+        entry = self._enter_queue(extensions, ring_timeout, emergency=emergency,
+                                  ask_feedback=not emergency and self._feedback_wanted())
         self._step(node_name, "queued")
         try:
             return hold(
@@ -497,6 +510,39 @@ class CallFlow:
         finally:
             if entry.agent is not None and not self.talking:  # bridged as the caller left
                 self._answered(node_name, entry.agent, recorded=True)
+
+    def _feedback_wanted(self) -> bool:
+        """Whether this caller is asked the satisfaction question once the staff hangs up:
+        [feedback] enabled, and drawn among its `share` of the callers."""
+        feedback = self.config.feedback
+        return feedback.enabled and feedback.prompt is not None and random.random() < feedback.share
+
+    def _ask_feedback(self) -> None:
+        """The staff hung up and FreeSWITCH parked the caller for the daemon (see
+        `commands.about_to_talk`): one question, a key 1-5 kept with the call, thanks, and the
+        call is ended. No key (or another) keeps nothing."""
+        feedback = self.config.feedback
+        assert feedback.prompt is not None  # `_feedback_wanted`
+        self._step("feedback", "enter")
+        try:  # parked, nobody else ends the call: even a daemon's stop must not leave silence
+            key, outcome = self.session.read_digits(
+                self._prompt_uri(feedback.prompt),
+                variable="fd_feedback",
+                regex="^[1-5]$",
+                timeout_ms=int(feedback.timeout * 1000),
+            )
+            self._step("feedback", "key" if key else outcome, key)
+            if key is not None:
+                self.result.feedback = int(key)
+                if feedback.thanks_prompt:
+                    self._play(feedback.thanks_prompt)
+        finally:
+            self.session.hangup("NORMAL_CLEARING")
+
+    @property
+    def asks_feedback(self) -> bool:
+        """Whether the caller is to be asked the satisfaction question after the staff."""
+        return self._queue_entry is not None and self._queue_entry.ask_feedback
 
     def _offer_callback(self, entry: Waiting) -> bool:
         """The caller on hold pressed the callback key (or waited the maximum with

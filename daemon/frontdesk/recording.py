@@ -2,10 +2,12 @@
 
 When it is on, every caller hears the consent prompt right after the greeting, and each
 conversation with the staff (a bridge to staff phones) is recorded with FreeSWITCH's
-``record_session``: started just before the bridge, stopped by FreeSWITCH at hangup. A ring
-nobody answers is not kept (``stop_record_session`` and the file is deleted). Transfers to
-outside numbers (on-call doctor, answering service) are not recorded: the person answering
-there was never told. The file name and the purpose are stored with the call's record.
+``record_session``: started just before the bridge, stopped by FreeSWITCH at hangup (or by
+the daemon when the staff hangs up first and the caller stays for the satisfaction question,
+[feedback]: the answer is not part of the conversation). A ring nobody answers is not kept
+(``stop_record_session`` and the file is deleted). Transfers to outside numbers (on-call
+doctor, answering service) are not recorded: the person answering there was never told. The
+file name and the purpose are stored with the call's record.
 
 Staff can make unrecorded calls: frontdesk only ever records the calls FreeSWITCH hands to it
 (a patient calling the practice). Calls the staff place themselves from their desk phones
@@ -43,14 +45,15 @@ class StaffRecorder:
 
     def record(self, bridge: Callable[[], bool]) -> None:
         """Run `bridge` (True when someone answered) with the call recorded into `path`; when
-        nobody answered nothing is kept."""
+        nobody answered nothing is kept. A caller still on the line once the conversation is
+        over (the staff hung up: the satisfaction question follows) is no longer recorded."""
         path = self.path
         self.session.execute("record_session", str(path))
-        if bridge():
-            return
+        answered = bridge()
         if not self.session.hungup.is_set():
             self.session.execute("stop_record_session", str(path))
-        _delete(path)
+        if not answered:
+            _delete(path)
 
 
 def purge_recordings(

@@ -201,6 +201,18 @@ placed twice); skipped: the appointment was cancelled or moved before the call."
 
 
 @dataclass(frozen=True)
+class FeedbackAnswer:
+    """A caller's answer to the satisfaction question (1 to 5) after a call with the desk."""
+
+    call_uuid: str
+    started_at: datetime
+    """When the call began: the period it counts in."""
+    answered_by: str | None
+    """The desk phone that took the call."""
+    answer: int
+
+
+@dataclass(frozen=True)
 class Reminder:
     """One appointment's reminder call (frontdesk.agenda.reminders)."""
 
@@ -593,6 +605,12 @@ def m014_console(db: Database) -> None:
     actions.create_index(["at"])
 
 
+def m016_feedback(db: Database) -> None:
+    """The caller's answer to the satisfaction question (1 to 5; NULL: not asked, or no
+    key), with the call ([feedback])."""
+    _table(db, "calls").add_column("feedback", int)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_calls,
     m002_overrides,
@@ -608,6 +626,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m012_agenda_outcomes,
     m013_reminders,
     m014_console,
+    m016_feedback,
 )
 
 
@@ -1171,9 +1190,11 @@ class Store:
         answered_by: str | None = None,
         message_file: str | None = None,
         interrupted: bool = False,
+        feedback: int | None = None,
     ) -> None:
         """Complete the call's row when the call ends (`interrupted`: the daemon lost control
-        of the call before its end, whatever the cause).
+        of the call before its end, whatever the cause; `feedback`: the caller's answer to the
+        satisfaction question, 1 to 5).
 
         `path` is a list of steps such as ``{"node": ..., "key": ..., "at": ...}``; any JSON
         value is kept as is, except datetimes, stored (and read back) as timestamp text.
@@ -1190,8 +1211,16 @@ class Store:
             "message_file": message_file,
             "interrupted": int(interrupted),
             "last_seen_at": _ts(ended_at),
+            "feedback": feedback,
         }
         self._write(_update_call, uuid, updates)
+
+    def feedback_answers(self, start: datetime, end: datetime) -> list[FeedbackAnswer]:
+        """The answers to the satisfaction question of the calls begun in [start, end), oldest
+        first."""
+        return [FeedbackAnswer(row["uuid"], datetime.fromisoformat(row["started_at"]),
+                               row["answered_by"], row["feedback"])
+                for row in self._run(_select_feedback, _ts(start), _ts(end))]
 
     def unfinished_calls(self) -> list[dict[str, Any]]:
         """The calls without an end (as `get_call`): in progress, or lost by a daemon."""
@@ -2703,3 +2732,12 @@ def _select_console_actions(db: Database, since: str | None) -> list[dict[str, A
         return list(db.query("SELECT * FROM console_actions ORDER BY at, id"))
     return list(db.query("SELECT * FROM console_actions WHERE at >= ? ORDER BY at, id",
                          [since]))
+
+
+def _select_feedback(db: Database, start: str, end: str) -> list[dict[str, Any]]:
+    return list(db.query(
+        "SELECT uuid, started_at, answered_by, feedback FROM calls"
+        " WHERE feedback IS NOT NULL AND started_at >= ? AND started_at < ?"
+        " ORDER BY started_at, uuid",
+        [start, end],
+    ))

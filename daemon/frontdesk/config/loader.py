@@ -40,6 +40,7 @@ from .model import (
     DeskSettings,
     EmergencySettings,
     FeatureSettings,
+    FeedbackSettings,
     FlowSettings,
     FreeswitchSettings,
     InfoNode,
@@ -354,6 +355,7 @@ class _Builder:
         console = self.console(network)
         retention = self.retention()
         report = _make(ReportSettings, self.section("report"))
+        feedback = self.feedback()
         if self.issues:
             return None
         # a section reader returns None only after adding an issue
@@ -385,6 +387,7 @@ class _Builder:
             console=console,
             retention=retention,
             report=report,
+            feedback=feedback,
             allow_international=outside["allow_international"],
             prompt_directory=prompt_directory,
             prompt_voice=prompt_settings.get("voice"),
@@ -648,6 +651,15 @@ class _Builder:
             elif not os.access(file, os.R_OK):
                 self.add(here + (name,), f"cannot read {file}")
         return _make(ConsoleSettings, values)
+
+    def feedback(self) -> FeedbackSettings:
+        values = self.section("feedback")
+        here = ("feedback",)
+        for name in ("prompt", "thanks_prompt"):
+            self.check_prompt(values.get(name), here + (name,))
+        if values.get("enabled") and values.get("prompt") is None:
+            self.add(here + ("prompt",), "missing: feedback is enabled, set the question's prompt")
+        return FeedbackSettings(**values)
 
     def check_secret_file(self, file: Path, path: tuple[str, ...]) -> None:
         """A secrets file must be readable, not empty, and readable by its owner only."""

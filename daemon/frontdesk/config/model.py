@@ -632,6 +632,23 @@ class ReportSettings:
     """The abandonment rate the practice aims to stay under (0.05: 5 %)."""
 
 
+@dataclass(frozen=True)
+class FeedbackSettings:
+    """The satisfaction question asked after the receptionist hangs up (1 to 5 on the keypad),
+    stored with the call; off unless enabled. Never asked after an emergency call, a transfer
+    outside, or a callback (see frontdesk.flow)."""
+
+    enabled: bool = key(Bool(), False)
+    prompt: str | None = key(Str(doc="the question; its text says to press 1 to 5"), None)
+    """The question; required when enabled."""
+    thanks_prompt: str | None = key(Str(doc="played after an answer"), None)
+    share: float = key(Float(minimum=0, maximum=1), 1.0)
+    """The part of the callers who talked with the desk that is asked (0 to 1, drawn at
+    random when they are put through)."""
+    timeout: float = key(Float(minimum=2, maximum=30), 6.0)
+    """Seconds the caller has to press a key after the question."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class Config:
     source: Path
@@ -660,6 +677,7 @@ class Config:
     console: ConsoleSettings = ConsoleSettings()
     retention: RetentionSettings = RetentionSettings()
     report: ReportSettings = ReportSettings()
+    feedback: FeedbackSettings = FeedbackSettings()
     network: NetworkSettings | None = None
     phones: PhoneSettings | None = None
     trunk: TrunkSettings | None = None

@@ -33,6 +33,7 @@ from .model import (
     DeskSettings,
     EmergencySettings,
     FeatureSettings,
+    FeedbackSettings,
     FlowSettings,
     FreeswitchSettings,
     InfoNode,
@@ -123,6 +124,7 @@ REMINDERS = Table.of(RemindersSettings)
 CONSOLE = Table.of(ConsoleSettings)
 RETENTION = Table.of(RetentionSettings)
 REPORT = Table.of(ReportSettings)
+FEEDBACK = Table.of(FeedbackSettings)
 
 ROOT = Table(
     {
@@ -148,6 +150,7 @@ ROOT = Table(
         "console": CONSOLE,
         "retention": RETENTION,
         "report": REPORT,
+        "feedback": FEEDBACK,
         "rehearse": TableArray(Table.of(Scenario)),
     }
 )

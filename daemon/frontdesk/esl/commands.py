@@ -11,6 +11,14 @@ with the desk (``frontdesk_talked=true``) is hung up; any other call gets the st
 A caller bridged to the staff carries ``socket_resume=false``, so the conversation survives the
 daemon stopping, restarting or dying.
 
+The satisfaction question ([feedback]) needs the caller back once the staff hangs up: such a
+caller is bridged with ``park_after_bridge=true`` (`about_to_talk`). When the staff's leg hangs
+up, FreeSWITCH parks the caller (CS_PARK) instead of going on with the dialplan, and the
+daemon's socket session, still connected, plays the question and hangs up (capture
+outbound-queue-agent-hangs-up-park-after-bridge). Parked with nobody in control, a caller would
+hear silence: every other bridge sets it to false (`TALKING`), and so does the daemon for a
+conversation it leaves or adopts (`no_question`).
+
 Dial strings: ``{name=value,...}target``. FreeSWITCH splits an ``originate``'s arguments on
 spaces and the ``{}`` variables on commas, both outside single quotes, and takes the quotes
 off: a value with a space is quoted, and the characters that would end or escape a value
@@ -41,9 +49,11 @@ SHOW_CHANNELS = "show channels as json"
 UNDEFINED = "_undef_"
 """What `uuid_getvar` answers for a variable the channel does not have."""
 
-TALKING = {"socket_resume": "false", TALKED: "true"}
+PARK_AFTER = "park_after_bridge"
+"""FreeSWITCH's channel variable: parked, not sent on in the dialplan, once a bridge ends."""
+TALKING = {"socket_resume": "false", TALKED: "true", PARK_AFTER: "false"}
 """Set on a caller right before a bridge to someone (see the module docstring)."""
-NOT_TALKING = {"socket_resume": "true", TALKED: "false"}
+NOT_TALKING = {"socket_resume": "true", TALKED: "false", PARK_AFTER: "false"}
 """Set back when the bridge failed (the caller is the daemon's again, and the static
 fallback's if the daemon goes away), and on a caller nobody controls before sending them on."""
 
@@ -74,10 +84,16 @@ def setvar_multi(uuid: str, variables: dict[str, str]) -> str:
     return f"uuid_setvar_multi {uuid} {pairs}"
 
 
-def about_to_talk(uuid: str) -> str:
+def about_to_talk(uuid: str, *, then_ask: bool = False) -> str:
     """Before bridging a caller to the staff (see `TALKING`): the bridge survives the daemon's
-    socket closing, and the dialplan hangs the caller up once the conversation is over."""
-    return setvar_multi(uuid, TALKING)
+    socket closing, and the dialplan hangs the caller up once the conversation is over; or,
+    `then_ask`, the caller is parked for the daemon's question when the staff hangs up."""
+    return setvar_multi(uuid, {**TALKING, PARK_AFTER: "true"} if then_ask else TALKING)
+
+
+def no_question(uuid: str) -> str:
+    """A conversation the daemon will not be there to end: the dialplan ends it."""
+    return setvar_multi(uuid, {PARK_AFTER: "false"})
 
 
 def not_talking(uuid: str) -> str:

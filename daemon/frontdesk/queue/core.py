@@ -8,8 +8,9 @@ the staff from the control connection:
    origination_caller_id_number=<patient digits>}user/EXT@domain &park()``;
 2. when it answers (BACKGROUND_JOB ``+OK``), ``uuid_setvar_multi`` (the caller's channel:
    the conversation outlives the daemon's socket, and the dialplan ends the call after it, see
-   `frontdesk.esl.commands`) and ``uuid_bridge <caller> <leg>`` at once: whatever the caller
-   was hearing (music, an announcement) stops, no dead air;
+   `frontdesk.esl.commands`; a caller to be asked the satisfaction question is parked for it
+   instead, `Waiting.ask_feedback`) and ``uuid_bridge <caller> <leg>`` at once: whatever the
+   caller was hearing (music, an announcement) stops, no dead air;
 3. a phone that does not answer (``-ERR NO_ANSWER`` …) is skipped for ``skip_seconds`` and the
    caller, who never left their place, is offered to the next phone;
 4. a caller who leaves while phones ring gets them killed (``uuid_kill``) at once.
@@ -93,6 +94,12 @@ class Waiting:
     announced_wait: float | None = None
     """The remaining wait (seconds) the last announcement told the caller; None before the
     first, or when it told none (nobody logged in, a static prompt)."""
+    ask_feedback: bool = False
+    """Asked the satisfaction question once the staff hangs up ([feedback]; the flow's
+    choice): bridged with park_after_bridge=true."""
+    staff_hung_up: gevent.event.Event = field(default_factory=gevent.event.Event)
+    """Set when the staff ended the conversation of a caller to be asked: the caller is parked
+    on their session for the question."""
 
     def wait(self, now: float) -> float:
         return max(now - self.entered, 0.0)
@@ -137,6 +144,8 @@ class CallQueue:
         self._legs: dict[str, Waiting] = {}
         self._connected: set[str] = set()
         """Callers bridged to staff: hung up when the staff member hangs up."""
+        self._asking: dict[str, Waiting] = {}
+        """Callers bridged to staff who are asked a question once the staff hangs up."""
         self._wake = gevent.event.Event()
         self._dispatcher: gevent.Greenlet | None = None
         self._writes: gevent.queue.Queue = gevent.queue.Queue()
@@ -224,8 +233,10 @@ class CallQueue:
         emergency: bool,
         extensions: tuple[str, ...],
         ring_timeout: float,
+        ask_feedback: bool = False,
     ) -> Waiting:
-        """Put a caller in the queue (`started`: when the call began, on `now()`'s clock)."""
+        """Put a caller in the queue (`started`: when the call began, on `now()`'s clock;
+        `ask_feedback`: see `Waiting`)."""
         entry = Waiting(
             uuid,
             caller_number,
@@ -234,6 +245,7 @@ class CallQueue:
             emergency,
             tuple(ext for ext in extensions if ext in self.board.phones),
             ring_timeout,
+            ask_feedback=ask_feedback,
         )
         self.waiting[uuid] = entry
         self.record_event(entry, "entered", detail="emergency" if emergency else None)
@@ -331,6 +343,7 @@ class CallQueue:
         name = event.name
         if name == "CHANNEL_HANGUP_COMPLETE":
             self._connected.discard(event.uuid)
+            self._asking.pop(event.uuid, None)
             self._agent_hung_up(event.uuid)
         self.board.on_event(event, ours=self._legs.__contains__)
         if name == "CHANNEL_UNBRIDGE":
@@ -339,8 +352,15 @@ class CallQueue:
     def _unbridged(self, event: Event) -> None:
         """The staff member hung up: end the caller's call. The shipped dialplan does it too
         (`commands.TALKED`); the variable also marks a caller bridged before a daemon restart,
-        no longer ours, and a callback's patient, whose leg has no dialplan to go on with."""
+        no longer ours, and a callback's patient, whose leg has no dialplan to go on with.
+        A caller to be asked the satisfaction question (parked by FreeSWITCH) is handed back to
+        their session instead, unless the caller is the one who hung up."""
         caller_uuid = event.uuid
+        asking = self._asking.pop(caller_uuid, None)
+        if asking is not None and event.get("Answer-State") != "hangup":
+            self._connected.discard(caller_uuid)
+            asking.staff_hung_up.set()
+            return
         ours = caller_uuid in self._connected
         if ours or event.get(f"variable_{commands.TALKED}") == "true":
             self._connected.discard(caller_uuid)
@@ -452,7 +472,7 @@ class CallQueue:
             self.hang_up(leg)
             return False
         entry.state = "connecting"  # no overflow from now on: the caller is being bridged
-        failure = self.bridge(entry.uuid, leg)
+        failure = self.bridge(entry.uuid, leg, then_ask=entry.ask_feedback)
         if failure is not None or entry.state != "connecting":
             if entry.state == "connecting":
                 entry.state = "waiting"
@@ -475,11 +495,12 @@ class CallQueue:
         timeout = ring_seconds + JOB_MARGIN
         return self._control.bgapi(commands.ring(leg, target, ring_seconds, shown), timeout=timeout)
 
-    def bridge(self, uuid: str, other: str) -> str | None:
+    def bridge(self, uuid: str, other: str, *, then_ask: bool = False) -> str | None:
         """Bridge `uuid` (the caller, or a callback's patient) to the staff's leg `other`; None
         when bridged, else FreeSWITCH's cause. Before it, `uuid`'s conversation is made to
-        outlive the daemon's socket (`commands.about_to_talk`); a failed bridge takes it back."""
-        self._api(commands.about_to_talk(uuid))
+        outlive the daemon's socket (`commands.about_to_talk`; `then_ask`: parked for a
+        question when the staff hangs up); a failed bridge takes it back."""
+        self._api(commands.about_to_talk(uuid, then_ask=then_ask))
         reply = self._api(commands.uuid_bridge(uuid, other))
         if commands.succeeded(reply):
             return None
@@ -494,6 +515,8 @@ class CallQueue:
         entry.state = "connected"
         entry.agent, entry.answered_at = ext, now
         self._connected.add(talking)
+        if entry.ask_feedback and talking == entry.uuid:
+            self._asking[talking] = entry
         wait = entry.wait(now)
         if entry.callback is None:  # a callback's patient was not on the line: no wait to learn
             self.estimates.on_answered(wait, now)

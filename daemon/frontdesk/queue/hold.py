@@ -6,7 +6,8 @@ queue stops it with ``uuid_break`` from the control connection when the next ann
 an overflow is due, and ``uuid_bridge`` stops whatever is playing when a staff phone answers,
 so the caller is connected at once. When the staff member hangs up, the shipped dialplan hangs
 the caller up (``frontdesk_talked``, see `frontdesk.esl.commands`), whether or not the daemon
-is still running.
+is still running; a caller to be asked the satisfaction question is parked instead, and `hold`
+returns for the flow to ask it.
 
 Hold music FreeSWITCH cannot play (it ends at once) is replaced by the practice's ringing tone
 for every caller, with one warning, and tried again now and then (`_music`).
@@ -61,7 +62,8 @@ def hold(
     ``on_max_wait = "callback"``, at the maximum wait) or an overflow rule fires (its action:
     "voicemail", "callback" or a number's name). A caller who hangs up leaves the queue as
     abandoned (CallGone propagates), unless they are waiting for their callback.
-    `on_answered()` is called as soon as the caller is bridged to the staff."""
+    `on_answered()` is called as soon as the caller is bridged to the staff; "answered" is
+    returned once the caller hung up, or the staff did (`Waiting.staff_hung_up`)."""
     limit = settings.max_wait if max_wait is None else max_wait
     action = settings.on_max_wait
     key = settings.callback_key if offer_callback is not None else None
@@ -99,7 +101,9 @@ def hold(
         if entry.state == "connected":
             if on_answered is not None:
                 on_answered()
-            session.hungup.wait()  # the dialplan ends the caller when the staff hangs up
+            # the dialplan ends the caller when the staff hangs up, or FreeSWITCH parks a
+            # caller to be asked the satisfaction question (`Waiting.ask_feedback`)
+            gevent.wait([session.hungup, entry.staff_hung_up], count=1)
             return ANSWERED
         return "left"
     finally:

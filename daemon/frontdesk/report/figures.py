@@ -490,10 +490,6 @@ def _repeated(calls: Sequence[Mapping], window: timedelta) -> set[str]:
 
 
 def _scores(store: Store, start: datetime, end: datetime) -> dict[str, int]:
-    """The satisfaction answers (keys 1 to 5) of the period's calls by call, when the store
-    keeps them ([feedback]: `Store.feedback_answers`, rows with `call_uuid` and `answer`);
-    none otherwise."""
-    answers = getattr(store, "feedback_answers", None)
-    if answers is None:
-        return {}
-    return {row.call_uuid: row.answer for row in answers(start, end)}
+    """The satisfaction answers (keys 1 to 5) of the period's calls by call ([feedback]:
+    `Store.feedback_answers`)."""
+    return {row.call_uuid: row.answer for row in store.feedback_answers(start, end)}
