@@ -16,15 +16,18 @@ Everything else is in `frontdesk.console.auth` (logins, sessions, CSRF) and
 from __future__ import annotations
 
 import ipaddress
-import ssl
+import socket
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from contextlib import closing
+from typing import TYPE_CHECKING, Any
 
 import gevent
 import gevent.pywsgi
+import gevent.ssl
 import structlog
 
 from frontdesk.config.model import Config
+from frontdesk.logs import Throttle
 
 if TYPE_CHECKING:
     from frontdesk.console.app import ConsoleApp, Desk
@@ -39,6 +42,8 @@ def peer_allowed(address: str, config: Config) -> bool:
         peer = ipaddress.ip_address(address)
     except ValueError:
         return False
+    if isinstance(peer, ipaddress.IPv6Address) and peer.ipv4_mapped:
+        peer = peer.ipv4_mapped  # an IPv4 client of a console listening on "::"
     if peer.is_loopback:
         return True
     if ipaddress.ip_address(config.console.listen).is_loopback or config.network is None:
@@ -64,10 +69,14 @@ class Console:
         self._app = app = ConsoleApp(self.desk)
         address = (settings.listen, settings.port)
         if settings.https:
-            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            # gevent's SSL, not the standard library's: a standard SSL socket would block
+            # the daemon's one thread (every call with it) for as long as a client is slow
+            # (its create_default_context makes a standard one)
+            context = gevent.ssl.SSLContext(gevent.ssl.PROTOCOL_TLS_SERVER)
+            context.minimum_version = gevent.ssl.TLSVersion.TLSv1_2
             context.load_cert_chain(str(settings.certificate), str(settings.private_key))
-            server = gevent.pywsgi.WSGIServer(address, app, log=None, error_log=_ErrorLog(),
-                                              ssl_context=context)
+            server = _TlsServer(address, app, log=None, error_log=_ErrorLog(),
+                                ssl_context=context)
         else:
             server = gevent.pywsgi.WSGIServer(address, app, log=None, error_log=_ErrorLog())
         server.start()
@@ -103,6 +112,29 @@ class Console:
     @property
     def serving(self) -> bool:
         return self._server is not None and self._server.started
+
+
+class _TlsServer(gevent.pywsgi.WSGIServer):
+    """A client that fails the TLS handshake (plain HTTP to the HTTPS port, a scanner, a
+    browser refusing the certificate) is dropped with a line in the log now and then, not a
+    traceback each time."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._failures = Throttle(60.0)
+
+    def wrap_socket_and_handle(self, client_socket: socket.socket, address: Any) -> Any:
+        try:
+            tls = self.wrap_socket(client_socket, **self.ssl_args)
+        except OSError as error:  # ssl.SSLError, a reset, a timeout
+            client_socket.close()
+            skipped = self._failures.due()
+            if skipped is not None:
+                log.info("console.tls_failed", address=address[0], error=str(error),
+                         not_logged_before=skipped)
+            return None
+        with closing(tls):
+            return self.handle(tls, address)
 
 
 class _ErrorLog:

@@ -2,8 +2,9 @@
 
 Every request passes, in this order: the peer's address (`peer_allowed`: 403 from outside the
 LAN ranges), then for every page but the login page and the static files a valid session
-(else the login page, or 401 for the live stream and recordings), then for every POST a
-same-origin ``Origin`` and the session's CSRF token (403 otherwise). Handlers get the request
+(else the login page, or 401 for the live stream, recordings and actions), then for every
+action (any method but GET and HEAD) a same-origin ``Origin`` and the session's CSRF token
+(403 otherwise). Handlers get the request
 and the session as arguments; they never see a request that failed a check.
 """
 
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 STATIC = __file__.rsplit("/", 1)[0] + "/static"
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+"""Methods that only read; any other is an action: it needs a session and its CSRF token."""
 MAX_FORM_BYTES = 64 * 1024
 
 
@@ -114,7 +117,8 @@ class ConsoleApp:
             raise Forbidden("not from the practice's network")
         endpoint, args = self.url_map.bind_to_environ(request.environ).match()
         page = self.pages[endpoint]
-        if request.method == "POST" and not same_origin(request.headers.get("Origin"),
+        action = request.method not in SAFE_METHODS
+        if action and not same_origin(request.headers.get("Origin"),
                                                          request.host):
             log.warning("console.refused_cross_site", address=request.remote_addr)
             raise Forbidden("a request from another site")
@@ -122,10 +126,10 @@ class ConsoleApp:
             return page.handler(request, **args)
         session = self.auth.session(request.cookies.get(COOKIE))
         if session is None:
-            if page.stream or request.method == "POST":
+            if page.stream or action:
                 raise Unauthorized("log in first")
             return redirect("/login")
-        if request.method == "POST":
+        if action:
             sent = request.form.get("csrf") or request.headers.get("X-CSRF-Token")
             if not csrf_valid(session, sent):
                 log.warning("console.refused_csrf", user=session.user)

@@ -7,9 +7,12 @@ holding a random token; the store keeps only its hash), and the checks every req
 - Every action is a POST carrying the session's CSRF token (a hidden field, or the
   ``X-CSRF-Token`` header for scripts), and a POST whose ``Origin`` is another site's is
   refused before anything else: a forged cross-site form does nothing.
-- A failed login is answered after `FAILED_LOGIN_DELAY`, and each further failure for the same
-  name or from the same address locks both out for twice as long as the one before (up to
-  `MAX_LOCK`): guessing passwords from the LAN takes years.
+- A failed login is answered after `FAILED_LOGIN_DELAY`; from that answer the name and the
+  address are locked out for `FIRST_LOCK`, and each further failure in a row for the same name
+  or from the same address for twice as long as the one before (up to `MAX_LOCK`): guessing
+  passwords from the LAN takes years. Attempts for one name or from one address are checked
+  one after another: guesses sent at once would otherwise all pass the lockout before the
+  first of them failed.
 """
 
 from __future__ import annotations
@@ -17,11 +20,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 import gevent
+import gevent.event
 import structlog
 
 from frontdesk.clock import Clock
@@ -34,8 +40,8 @@ COOKIE = "frontdesk_session"
 FAILED_LOGIN_DELAY = 1.0
 """Seconds before a failed login is answered."""
 FIRST_LOCK, MAX_LOCK = 1.0, 300.0
-"""Seconds a name and an address are locked out after a failure: FIRST_LOCK after the
-first, doubling with each failure in a row, up to MAX_LOCK."""
+"""Seconds a name and an address are locked out after a failure is answered: FIRST_LOCK after
+the first, doubling with each failure in a row, up to MAX_LOCK."""
 FORGET_FAILURES_AFTER = 900.0
 """Seconds after which failures are forgotten (a success forgets the name's at once)."""
 MAX_TRACKED = 10_000
@@ -71,6 +77,8 @@ class Auth:
         self.clock = clock
         self.session_hours = session_hours
         self._failures: dict[str, _Failures] = {}
+        self._checking: dict[str, gevent.event.Event] = {}
+        """Names and addresses with an attempt being checked, and its end."""
 
     # -- logging in and out ----------------------------------------------------------------
 
@@ -78,6 +86,11 @@ class Auth:
         """A new session: its cookie's token, and the session. LoginRefused otherwise (after
         `FAILED_LOGIN_DELAY` for a wrong password)."""
         keys = (f"user:{name.casefold()}", f"address:{address}")
+        with self._one_at_a_time(keys):
+            return self._login(name, password, address, keys)
+
+    def _login(self, name: str, password: str, address: str,
+               keys: tuple[str, str]) -> tuple[str, ConsoleSession]:
         now = self.clock.now()
         locked = max((f.locked_until for k in keys if (f := self._failures.get(k))),
                      default=0.0)
@@ -92,9 +105,9 @@ class Auth:
             valid = gevent.get_hub().threadpool.apply(
                 verify_password, (password, user.password_hash))
         if user is None or not valid:
-            self._failed(keys)
             log.warning("console.login_failed", address=address)
             self.clock.sleep(FAILED_LOGIN_DELAY)
+            self._failed(keys)
             raise LoginRefused()
         self._failures.pop(keys[0], None)
         token = secrets.token_urlsafe(32)
@@ -113,6 +126,20 @@ class Auth:
         self.store.close_console_session(session.token_hash)
         self.store.console_action(session.user, "logout", at=self.clock.wall())
         log.info("console.logout", user=session.user)
+
+    @contextmanager
+    def _one_at_a_time(self, keys: tuple[str, str]) -> Iterator[None]:
+        """Wait until no attempt for these keys is being checked, then hold them."""
+        while busy := [self._checking[key] for key in keys if key in self._checking]:
+            busy[0].wait()
+        done = gevent.event.Event()
+        self._checking.update(dict.fromkeys(keys, done))
+        try:
+            yield
+        finally:
+            for key in keys:
+                del self._checking[key]
+            done.set()
 
     def _failed(self, keys: tuple[str, ...]) -> None:
         now = self.clock.now()
