@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import http.client
 import io
+import os
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -40,6 +41,7 @@ from frontdesk.console.auth import (
 from frontdesk.console.passwords import hash_password
 from frontdesk.rehearse import Rig
 
+REPO = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery"
 OTHER_PASSWORD = "staple in the drawer"
 PUBLIC = {"login", "login_post", "static"}
@@ -471,18 +473,14 @@ def test_a_form_of_a_megabyte_is_refused_unread(rig: Rig) -> None:
 
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 and its key (mode 600), made as docs/console.md
-    shows."""
-    directory = tmp_path_factory.mktemp("tls")
-    cert, key = directory / "console.crt", directory / "console.key"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-         "-nodes", "-days", "1", "-subj", "/CN=frontdesk console",
-         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True, timeout=60,
-    )
-    key.chmod(0o600)
-    return cert, key
+    """The self-signed certificate for 127.0.0.1 and its key the install makes (`make
+    console-certificate`, as docs/console.md shows)."""
+    root = tmp_path_factory.mktemp("root")
+    subprocess.run([str(REPO / "tools/install.sh"), "console-certificate", "127.0.0.1"],
+                   env={**os.environ, "DESTDIR": str(root)}, check=True, capture_output=True,
+                   timeout=60)
+    secrets = root / "etc/frontdesk/secrets"
+    return secrets / "console.crt", secrets / "console.key"
 
 
 @pytest.fixture
