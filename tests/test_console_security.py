@@ -28,8 +28,9 @@ from werkzeug.test import Client
 from werkzeug.wrappers import Response
 
 from console_client import ConsoleClient
+from frontdesk import console
 from frontdesk.config.model import Config
-from frontdesk.console import passwords
+from frontdesk.console import MAX_CONNECTIONS, passwords
 from frontdesk.console.app import ConsoleApp, Page
 from frontdesk.console.auth import (
     COOKIE,
@@ -40,6 +41,7 @@ from frontdesk.console.auth import (
 )
 from frontdesk.console.passwords import hash_password
 from frontdesk.rehearse import Rig
+from helpers import wait_for
 
 REPO = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery"
@@ -218,6 +220,43 @@ def test_by_default_the_console_is_not_on_the_network_at_all(rig: Rig) -> None:
     with pytest.raises(ConnectionRefusedError):
         browser(rig, host=LAN).get("/login")
     assert browser(rig).get("/login").status == 200
+
+
+# -- connections --------------------------------------------------------------------------------
+
+
+def open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_a_flood_of_connections_cannot_take_the_descriptors_the_calls_need(rig: Rig) -> None:
+    """The daemon and this test share a process: every connection is two descriptors here
+    while the console holds it, one while it waits unaccepted in the kernel's queue."""
+    before = open_descriptors()
+    flood = [gevent.socket.create_connection(("127.0.0.1", rig.daemon.console.port))
+             for _ in range(MAX_CONNECTIONS + 50)]
+    try:
+        most = before + len(flood) + MAX_CONNECTIONS
+        assert wait_for(lambda: open_descriptors() >= most)
+        for _ in range(20):
+            gevent.idle()  # the console accepts here whatever more it would
+        assert open_descriptors() == most
+        assert rig.daemon.freeswitch_connected
+    finally:
+        for connection in flood:
+            connection.close()
+    assert browser(rig).get("/login").status == 200
+
+
+def test_a_connection_that_says_nothing_is_closed(rig: Rig,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(console, "IDLE_SECONDS", 0.2)
+    silent = gevent.socket.create_connection(("127.0.0.1", rig.daemon.console.port))
+    try:
+        with gevent.Timeout(10):
+            assert silent.recv(1) == b""
+    finally:
+        silent.close()
 
 
 # -- forged cross-site requests -----------------------------------------------------------------

@@ -22,6 +22,7 @@ from contextlib import closing
 from typing import TYPE_CHECKING, Any
 
 import gevent
+import gevent.pool
 import gevent.pywsgi
 import gevent.ssl
 import structlog
@@ -33,6 +34,13 @@ if TYPE_CHECKING:
     from frontdesk.console.app import ConsoleApp, Desk
 
 log = structlog.get_logger(__name__)
+
+MAX_CONNECTIONS = 100
+"""Connections served at once: five consoles open use a dozen (a live stream and a browser's
+few others each)."""
+IDLE_SECONDS = 60.0
+"""Real seconds a connection may stay silent (a request not coming, a reply not read) before
+it is closed (an I/O guard: real time). A live stream sends more often than that."""
 
 
 def peer_allowed(address: str, config: Config) -> bool:
@@ -75,10 +83,9 @@ class Console:
             context = gevent.ssl.SSLContext(gevent.ssl.PROTOCOL_TLS_SERVER)
             context.minimum_version = gevent.ssl.TLSVersion.TLSv1_2
             context.load_cert_chain(str(settings.certificate), str(settings.private_key))
-            server = _TlsServer(address, app, log=None, error_log=_ErrorLog(),
-                                ssl_context=context)
+            server = _Server(address, app, ssl_context=context)
         else:
-            server = gevent.pywsgi.WSGIServer(address, app, log=None, error_log=_ErrorLog())
+            server = _Server(address, app)
         server.start()
         self._server = server
         if not ipaddress.ip_address(settings.listen).is_loopback and not settings.https:
@@ -114,21 +121,30 @@ class Console:
         return self._server is not None and self._server.started
 
 
-class _TlsServer(gevent.pywsgi.WSGIServer):
-    """A client that fails the TLS handshake (plain HTTP to the HTTPS port, a scanner, a
-    browser refusing the certificate) is dropped with a line in the log now and then, not a
-    traceback each time."""
+class _Server(gevent.pywsgi.WSGIServer):
+    """gevent's WSGI server, bounded: at most `MAX_CONNECTIONS` at once (more wait, not
+    accepted, in the kernel's queue: a flood of connections cannot take the file descriptors
+    the calls need), each closed after `IDLE_SECONDS` without a byte either way (a connection
+    that says nothing does not hold a place). With TLS, a client that fails the handshake
+    (plain HTTP to the HTTPS port, a scanner, a browser refusing the certificate) is dropped
+    with a line in the log now and then, not a traceback each time."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._failures = Throttle(60.0)
+    def __init__(self, address: tuple[str, int], app: ConsoleApp, **ssl_args: Any) -> None:
+        super().__init__(address, app, log=None, error_log=_ErrorLog(),
+                         spawn=gevent.pool.Pool(MAX_CONNECTIONS), **ssl_args)
+        self._tls_failures = Throttle(60.0)
+
+    def handle(self, sock: socket.socket, address: Any) -> None:
+        sock.settimeout(IDLE_SECONDS)
+        super().handle(sock, address)
 
     def wrap_socket_and_handle(self, client_socket: socket.socket, address: Any) -> Any:
+        client_socket.settimeout(IDLE_SECONDS)
         try:
             tls = self.wrap_socket(client_socket, **self.ssl_args)
         except OSError as error:  # ssl.SSLError, a reset, a timeout
             client_socket.close()
-            skipped = self._failures.due()
+            skipped = self._tls_failures.due()
             if skipped is not None:
                 log.info("console.tls_failed", address=address[0], error=str(error),
                          not_logged_before=skipped)
