@@ -38,11 +38,10 @@ def hold_music(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory / FILE_NAME
 
 
-@pytest.fixture
-def practice_dir(tmp_path: Path, hold_music: Path) -> Path:
-    """A copy of examples/ (config, prompts with the hold music as the install writes it, a
-    generated ESL password) that a test may edit."""
-    directory = tmp_path / "practice"
+def copy_example_practice(parent: Path, hold_music: Path) -> Path:
+    """A copy of examples/ in parent/practice (config, prompts with the hold music as the
+    install writes it, a generated ESL password) and parent/var/messages; returns the copy."""
+    directory = parent / "practice"
     directory.mkdir()
     shutil.copy(EXAMPLE, directory / "frontdesk.toml")
     shutil.copytree(EXAMPLE.parent / "prompts", directory / "prompts", dirs_exist_ok=True)
@@ -51,8 +50,14 @@ def practice_dir(tmp_path: Path, hold_music: Path) -> Path:
     (directory / "secrets").mkdir()
     (directory / "secrets" / "esl-password").write_text("test-only-password\n")
     (directory / "secrets" / "esl-password").chmod(0o600)  # a secret: 0600 or refused
-    (tmp_path / "var" / "messages").mkdir(parents=True)  # as the install creates it
+    (parent / "var" / "messages").mkdir(parents=True)  # as the install creates it
     return directory
+
+
+@pytest.fixture
+def practice_dir(tmp_path: Path, hold_music: Path) -> Path:
+    """A copy of examples/ that a test may edit (`copy_example_practice`)."""
+    return copy_example_practice(tmp_path, hold_music)
 
 
 @pytest.fixture

@@ -5,118 +5,43 @@ hundred times faster (time_scale 0.01); the tests wait on conditions, never on s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import datetime, timedelta
+from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
-from urllib.parse import unquote
-from zoneinfo import ZoneInfo
 
 import pytest
 import structlog
 
+from callback_rig import (
+    ASKS_CALLBACK,
+    BEHIND,
+    PATIENT,
+    QUEUE,
+    TUESDAY_MORNING,
+    busy_desk,
+    callers_waiting,
+    control_log,
+    desk_phones,
+    events,
+    hang_up,
+    requested,
+)
 from frontdesk.config import load_config
 from frontdesk.queue.callbacks import mark_done, missed_patients, pending_callbacks
 from frontdesk.rehearse import Rig
 from frontdesk.sim import CallerScript, Outside, SimCall
-from helpers import set_in_section
-
-TUESDAY_MORNING = datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo("Europe/Paris"))
-SCALE = 0.01
-BUSY = "0639980101"
-PATIENT = "0639982222"
-BEHIND = "0639983333"
-QUEUE = {
-    "callback_key": "5",
-    "callback_prompt": "callback",
-    "callback_thanks_prompt": "goodbye",
-    "callback_retries": 1,
-    "callback_retry_seconds": 60,
-    "missed_after": 30,
-    "call_back_missed": False,
-}
-"""The queue settings of `rig`; `calling_back` calls missed patients back too."""
-ASKS_CALLBACK = CallerScript(keys=("0", "1"), hold_key="5", hold_key_after=20)
-"""To the desk, then on hold presses 5 and confirms their caller id with 1."""
 
 
 @pytest.fixture
 def rig(practice_dir: Path, tmp_path: Path) -> Iterator[Rig]:
-    with one_desk_phone(practice_dir, tmp_path, QUEUE) as running:
+    with desk_phones(practice_dir, tmp_path, QUEUE) as running:
         yield running
 
 
 @pytest.fixture
 def calling_back(practice_dir: Path, tmp_path: Path) -> Iterator[Rig]:
-    with one_desk_phone(practice_dir, tmp_path, QUEUE | {"call_back_missed": True}) as running:
+    with desk_phones(practice_dir, tmp_path, QUEUE | {"call_back_missed": True}) as running:
         yield running
-
-
-@contextmanager
-def one_desk_phone(practice_dir: Path, tmp_path: Path, queue: dict) -> Iterator[Rig]:
-    """The example practice with `queue` in [queue], one registered desk phone (1001)."""
-    path = practice_dir / "frontdesk.toml"
-    text = path.read_text()
-    text = set_in_section(text, "queue", queue)
-    path.write_text(text)
-    with Rig(load_config(path), tmp_path) as running:
-        assert running.daemon.control.wait_connected(5)
-        for ext, phone in running.sim.phones.items():
-            phone.talk_seconds = 600
-            if ext != "1001":
-                running.sim.set_registered(ext, False)
-        board = running.daemon.queue.board
-        assert running.wait_for(lambda: [p.ext for p in board.phones.values() if p.registered]
-                        == ["1001"])
-        running.moment = TUESDAY_MORNING
-        yield running
-
-
-def callers_waiting(rig: Rig) -> list[str]:
-    return [entry.caller_number for entry in rig.daemon.queue.waiting.values()]
-
-
-def busy_desk(rig: Rig) -> SimCall:
-    """A caller on the line with 1001 until `hang_up(call)`."""
-    call = rig.place(CallerScript(keys=("0",)), at=TUESDAY_MORNING,
-                     caller_number=BUSY)
-    assert rig.wait_for(lambda: call.bridged_to is not None)
-    return call
-
-
-def hang_up(rig: Rig, call: SimCall) -> None:
-    rig.sim.channels[call.uuid].mark_hangup("NORMAL_CLEARING")
-    assert call.wait_done(5)
-
-
-def events(rig: Rig, call: SimCall) -> list[str]:
-    return [e["event"] for e in rig.daemon.store.queue_events(call.uuid)
-            if e["event"] != "announced"]
-
-
-def requested(rig: Rig, call: SimCall) -> Callable[[], bool]:
-    return lambda: "callback_requested" in events(rig, call) and call.done.is_set()
-
-
-def control_log(rig: Rig) -> list[tuple[str, str, str, str]]:
-    """(event, channel name, unique id, caller id name) of the call events FreeSWITCH sends
-    the daemon."""
-    seen: list[tuple[str, str, str, str]] = []
-
-    def hook(kind: str, frame: bytes) -> None:
-        if kind != "inbound":
-            return
-        headers = dict(
-            line.split(": ", 1) for line in frame.decode().splitlines() if ": " in line
-        )
-        name = headers.get("Event-Name", "")
-        if name in ("CHANNEL_CREATE", "CHANNEL_ANSWER"):
-            seen.append((name, unquote(headers.get("Channel-Name", "")),
-                         headers.get("Unique-ID", ""),
-                         unquote(headers.get("Caller-Caller-ID-Name", ""))))
-
-    rig.sim.frame_hook = hook
-    return seen
 
 
 def test_the_callback_keeps_the_place_and_rings_the_staff_then_the_patient(rig: Rig) -> None:
@@ -134,7 +59,7 @@ def test_the_callback_keeps_the_place_and_rings_the_staff_then_the_patient(rig: 
     hang_up(rig, busy)
 
     assert rig.wait_for(lambda: "callback_completed" in events(rig, asker), timeout=1000)
-    legs = [(name, channel) for name, channel, _, _ in seen]
+    legs = [(leg.event, leg.channel) for leg in seen]
     staff_leg = "sofia/fsref/1001@127.0.0.1:5090"
     patient_leg = f"sofia/gateway/trunk/{PATIENT}"
     assert legs[:5] == [
@@ -143,8 +68,9 @@ def test_the_callback_keeps_the_place_and_rings_the_staff_then_the_patient(rig: 
         ("CHANNEL_CREATE", patient_leg),
         ("CHANNEL_ANSWER", patient_leg),
     ]
-    [(_, _, patient_uuid, _)] = [leg for leg in seen if leg[:2] == legs[3]]
-    [(_, _, staff_uuid, shown)] = [leg for leg in seen if leg[:2] == legs[1]]
+    [patient_uuid] = [leg.uuid for leg in seen if (leg.event, leg.channel) == legs[3]]
+    [(staff_uuid, shown)] = [(leg.uuid, leg.name) for leg in seen
+                             if (leg.event, leg.channel) == legs[1]]
     assert shown == "Rappel"  # the staff phone says it is a callback before it is picked up
     # the staff member hears the French ringing tone while the patient's phone rings
     assert rig.sim.broadcasts == [(staff_uuid, "tone_stream://%(1500,3500,440);loops=-1")]
@@ -415,7 +341,7 @@ def test_a_caller_sent_to_voicemail_who_leaves_no_message_is_called_back(
     practice_dir: Path, tmp_path: Path
 ) -> None:
     queue = QUEUE | {"call_back_missed": True, "max_wait": 30, "on_max_wait": "voicemail"}
-    with one_desk_phone(practice_dir, tmp_path, queue) as rig:
+    with desk_phones(practice_dir, tmp_path, queue) as rig:
         busy = busy_desk(rig)
         silent = rig.place(CallerScript(keys=("0",), message_seconds=0.5), at=TUESDAY_MORNING,
                            caller_number=PATIENT)
@@ -436,7 +362,7 @@ def test_a_caller_who_declined_a_callback_is_not_called_back_as_missed(
     practice_dir: Path, tmp_path: Path
 ) -> None:
     queue = QUEUE | {"call_back_missed": True, "on_nobody": "callback"}
-    with one_desk_phone(practice_dir, tmp_path, queue) as rig:
+    with desk_phones(practice_dir, tmp_path, queue) as rig:
         rig.daemon.set_staff_login("1001", False, by="test")
         call, result = rig.call(CallerScript(keys=("0", ""), message_seconds=0.5),
                                 at=TUESDAY_MORNING, caller_number=PATIENT)  # no message
@@ -466,7 +392,7 @@ def test_a_caller_who_cannot_wait_is_offered_a_callback_that_keeps_their_place(
     practice_dir: Path, tmp_path: Path, rule: str
 ) -> None:
     queue = QUEUE | {rule: "callback", "max_length": 1}
-    with one_desk_phone(practice_dir, tmp_path, queue) as rig:
+    with desk_phones(practice_dir, tmp_path, queue) as rig:
         rig.sim.add_outside(PATIENT, answer_after=2.0, talk_seconds=5.0)
         if rule == "on_nobody":
             rig.daemon.set_staff_login("1001", False, by="test")
@@ -493,7 +419,7 @@ def test_a_caller_who_cannot_wait_is_offered_a_callback_that_keeps_their_place(
 def test_a_caller_who_declines_the_callback_offered_instead_of_the_queue_can_leave_a_message(
     practice_dir: Path, tmp_path: Path
 ) -> None:
-    with one_desk_phone(practice_dir, tmp_path, QUEUE | {"on_nobody": "callback"}) as rig:
+    with desk_phones(practice_dir, tmp_path, QUEUE | {"on_nobody": "callback"}) as rig:
         rig.daemon.set_staff_login("1001", False, by="test")
         call, result = rig.call(CallerScript(keys=("0", ""), message_seconds=5),
                                 at=TUESDAY_MORNING, caller_number=PATIENT)

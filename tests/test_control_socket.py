@@ -65,7 +65,7 @@ def test_clients_that_never_send_or_never_read_block_nobody_and_are_dropped(endp
 
     def requests_without_reading(sock: gevent.socket.socket) -> None:
         try:
-            sock.sendall(b"status\n" * 20000)
+            sock.sendall(b"status\n" * 2000)  # replies overflow both socket buffers
         except OSError:
             pass  # dropped by the daemon while still sending
 

@@ -7,9 +7,11 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import gevent
+import gevent.select
 import pytest
 import structlog
 
@@ -186,31 +188,39 @@ def test_an_unplugged_panel_is_warned_about_once_and_shows_the_current_state_whe
     assert [e["event"] for e in warnings] == ["panel.lost"]
 
 
-def fill_the_line(panel: PtyPanel) -> None:
-    """Write from the daemon's end until the line's buffer is full: the panel reads nothing,
-    as a hung board on a USB adapter would."""
+@contextmanager
+def a_board_that_reads_nothing(panel: PtyPanel) -> Iterator[None]:
+    """While in it, the line from the daemon to the panel stays full, as with a hung board on
+    a USB adapter: whenever the kernel moves a few kB on to the panel's side (it does so late,
+    later still on a busy machine), the room is filled again at once, so the daemon never
+    sees the board take anything."""
     line = os.open(panel.device, os.O_WRONLY | os.O_NONBLOCK | os.O_NOCTTY)
-    try:
-        while True:  # the kernel moves a few kB on to the panel's side after a while: again
-            written = 0
+
+    def keep_full() -> None:
+        while True:
             try:
                 while True:
-                    written += os.write(line, b"\n" * 256)
+                    os.write(line, b"\n" * 256)
             except BlockingIOError:
-                if not written:
-                    return
-            gevent.sleep(0.1)
+                gevent.select.select([], [line], [])
+
+    filler = gevent.spawn(keep_full)
+    try:
+        gevent.sleep(0)  # full before the test goes on
+        yield
     finally:
+        filler.kill()
         os.close(line)
 
 
 def test_a_panel_that_stops_reading_never_holds_up_calls_and_is_warned_about_once(rig, panel):
     with structlog.testing.capture_logs() as logs:
-        fill_the_line(panel)
-
-        call, result = rig.call(CallerScript(keys=("4",)), at=TUESDAY_MORNING)  # calls go on
-        assert result.end_node == "practical_info"
-        assert rig.wait_for(lambda: [e for e in logs if e["event"] == "panel.lost"], timeout=500)
+        with a_board_that_reads_nothing(panel):
+            call, result = rig.call(CallerScript(keys=("4",)), at=TUESDAY_MORNING)  # calls go on
+            assert result.end_node == "practical_info"
+            assert rig.wait_for(lambda: [e for e in logs if e["event"] == "panel.lost"],
+                                timeout=500)
+            rig.clock.sleep(600)  # the daemon tries the line again and again meanwhile
 
         while panel.read():  # the board reads again
             pass

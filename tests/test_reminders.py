@@ -107,7 +107,7 @@ def test_2_then_1_cancels_the_appointment_and_its_slot_is_free_at_once(make_rig)
     patient = rig.sim.add_outside(PATIENT, script=CallerScript(keys=["2", "1"]))
     appointment = book(rig, PATIENT, 14, 30)
 
-    assert rig.wait_for(lambda: ended(rig, appointment), timeout=10 * 60)
+    assert rig.wait_for(lambda: ended(rig, appointment), timeout=10 * 60, every=1.0)
 
     reminder = reminder_of(rig, appointment)
     assert (reminder.state, reminder.answer) == ("cancelled", "2,1")
@@ -121,7 +121,7 @@ def test_2_then_2_keeps_the_appointment(make_rig):
     rig.sim.add_outside(PATIENT, script=CallerScript(keys=["2", "2"]))
     appointment = book(rig, PATIENT, 14, 30)
 
-    assert rig.wait_for(lambda: ended(rig, appointment), timeout=10 * 60)
+    assert rig.wait_for(lambda: ended(rig, appointment), timeout=10 * 60, every=1.0)
 
     reminder = reminder_of(rig, appointment)
     assert (reminder.state, reminder.answer) == ("answered", "2,2")
@@ -133,12 +133,12 @@ def test_no_answer_is_tried_again_later_then_given_up(make_rig):
     patient = rig.sim.add_outside(PATIENT, answer_after=None)
     appointment = book(rig, PATIENT, 14, 30)
 
-    assert rig.wait_for(lambda: len(patient.shown) == 1, timeout=10 * 60)
+    assert rig.wait_for(lambda: len(patient.shown) == 1, timeout=10 * 60, every=1.0)
     first = rig.daemon.clock.wall()
-    assert rig.wait_for(lambda: len(patient.shown) == 2, timeout=30 * 60)
+    assert rig.wait_for(lambda: len(patient.shown) == 2, timeout=30 * 60, every=1.0)
     assert rig.daemon.clock.wall() - first >= timedelta(minutes=15)
     assert rig.wait_for(lambda: ended(rig, appointment), timeout=120)
-    assert not rig.wait_for(lambda: len(patient.shown) > 2, timeout=60 * 60)
+    assert not rig.wait_for(lambda: len(patient.shown) > 2, timeout=60 * 60, every=1.0)
 
     reminder = reminder_of(rig, appointment)
     assert (reminder.state, reminder.attempts, reminder.last_result) == (
@@ -160,7 +160,7 @@ def test_no_more_than_max_calls_at_once(make_rig):
         busiest = max(busiest, sum(patient.state != "idle" for patient in patients))
         return all(ended(rig, appointment) for appointment in appointments)
 
-    assert rig.wait_for(all_ended, timeout=30 * 60)
+    assert rig.wait_for(all_ended, timeout=30 * 60, every=1.0)
     assert busiest == 2
     assert all(len(patient.shown) == 1 for patient in patients)
     assert {reminder_of(rig, a).state for a in appointments} == {"confirmed"}
@@ -173,12 +173,12 @@ def test_a_restart_never_calls_the_same_appointment_twice(make_rig):
     confirmed = book(rig, PATIENT, 9, 30)
     cut = book(rig, "0622334455", 14, 30, name="Louis Martin")
     assert rig.wait_for(lambda: ended(rig, confirmed) and listening.conversations,
-                        timeout=10 * 60)
+                        timeout=10 * 60, every=1.0)
 
     rig.restart_daemon()  # while the second patient is listening to their reminder
 
     assert not rig.wait_for(lambda: len(confirming.shown) + len(listening.shown) > 2,
-                            timeout=60 * 60)
+                            timeout=60 * 60, every=1.0)
     assert reminder_of(rig, confirmed).state == "confirmed"
     assert (reminder_of(rig, cut).state, reminder_of(rig, cut).last_result) == (
         "failed", "interrupted"
@@ -323,7 +323,7 @@ def test_an_unreachable_agenda_places_no_call_and_is_logged_once(make_rig):
     agenda = rig.daemon.agenda
     with structlog.testing.capture_logs() as logs:
         rig.daemon.agenda = _Unreachable(agenda)
-        assert not rig.wait_for(lambda: patient.shown, timeout=15 * 60)
+        assert not rig.wait_for(lambda: patient.shown, timeout=15 * 60, every=1.0)
         rig.daemon.agenda = agenda
         assert rig.wait_for(lambda: ended(rig, appointment), timeout=5 * 60)
 

@@ -106,6 +106,22 @@ def test_originate_to_a_phone(sim: Simulator) -> None:
     assert phone.state == "idle"
 
 
+def test_a_desk_phone_is_seen_ringing_then_talking_then_idle(sim: Simulator) -> None:
+    sim.add_phone("1001", answer_after=1.0)
+    esl = login(sim, "plain CHANNEL_PROGRESS CHANNEL_HANGUP_COMPLETE BACKGROUND_JOB")
+    assert sim.phone_state("1001") == "idle"
+
+    job = esl.command("bgapi originate {origination_uuid=desk-leg}user/1001 &park()")
+
+    esl.until(lambda f: f.name == "CHANNEL_PROGRESS")  # the INVITE is ringing the phone
+    assert sim.phone_state("1001") == "ringing"
+    esl.until(lambda f: f.name == "BACKGROUND_JOB" and f.ev("Job-UUID") == job.get("Job-UUID"))
+    assert sim.phone_state("1001") == "talking"  # picked up, parked
+    assert esl.command("api uuid_kill desk-leg").body == "+OK\n"
+    esl.until(lambda f: f.name == "CHANNEL_HANGUP_COMPLETE")
+    assert sim.phone_state("1001") == "idle"
+
+
 def test_originate_failures(sim: Simulator) -> None:
     sim.add_phone("1001", answer_after=None)
     sim.add_phone("1002", registered=False)

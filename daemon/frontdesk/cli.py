@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from frontdesk.agenda import BookingRequest
     from frontdesk.inbox import InboxItem
+    from frontdesk.report.figures import Period
     from frontdesk.store import Reminder
 
 DEFAULT_CONFIG = Path("/etc/frontdesk/frontdesk.toml")
@@ -222,6 +223,42 @@ def build_parser() -> argparse.ArgumentParser:
     messages.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
     messages.add_argument("--json", action="store_true", help="JSON, for scripts")
     messages.set_defaults(handler=cmd_messages)
+
+    purge = commands.add_parser(
+        "purge",
+        help="delete now what is past its retention ([retention]), or --dry-run: count it",
+        description="What the daemon's daily job does every night (docs/retention.md): "
+        "delete the recordings, callers' messages, booking requests and call records past "
+        "their periods, and print how many of each went. --dry-run deletes nothing and "
+        "prints what the purge would remove now. Works from the database and the "
+        "directories, with or without the daemon running.",
+    )
+    purge.add_argument("--dry-run", action="store_true", help="count, delete nothing")
+    purge.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="config file")
+    purge.set_defaults(handler=cmd_purge)
+
+    report = commands.add_parser(
+        "report",
+        help="the manager's figures of a month or of some days, beside the period before",
+        description="Print the figures of a period (answer rate, abandonment, waits, "
+        "bookings, callbacks, messages...; docs/report.md defines each one) beside those of "
+        "the period before it (the month before, or as many days before), each with its "
+        "definition. Default: last month. --csv writes a file per table for spreadsheets, "
+        "--html one self-contained report with charts. Reads the database only, with or "
+        "without the daemon running.",
+    )
+    chosen = report.add_mutually_exclusive_group()
+    chosen.add_argument("--month", type=_month, metavar="YYYY-MM", help="a calendar month")
+    chosen.add_argument("--from", dest="first", type=date.fromisoformat, metavar="YYYY-MM-DD",
+                        help="the first day (with --to: the last one; default: today)")
+    report.add_argument("--to", dest="last", type=date.fromisoformat, metavar="YYYY-MM-DD",
+                        help="the last day, included (with --from)")
+    report.add_argument("--csv", type=Path, metavar="DIR",
+                        help="also write the tables as CSV files in DIR")
+    report.add_argument("--html", type=Path, metavar="FILE",
+                        help="also write the report with its charts as one HTML file")
+    report.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="config file")
+    report.set_defaults(handler=cmd_report)
 
     from frontdesk.cli_agenda import add_agenda_parser
 
@@ -538,6 +575,62 @@ def cmd_callbacks(args: argparse.Namespace) -> int:
     return 0
 
 
+def _month(text: str) -> tuple[int, int]:
+    """"2026-11" -> (2026, 11)."""
+    try:
+        year, month = (int(part) for part in text.split("-"))
+        date(year, month, 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a month like 2026-11") from None
+    return year, month
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from zoneinfo import ZoneInfo
+
+    from frontdesk.report.figures import compute
+    from frontdesk.report.text import terminal_summary, write_csv
+    from frontdesk.store import Store
+
+    if args.last is not None and args.first is None:
+        print("frontdesk report: --to goes with --from", file=sys.stderr)
+        return 2
+    config = _load_or_report(args.config)
+    if config is None:
+        return 1
+    zone = ZoneInfo(config.practice.timezone)
+    now = datetime.now(UTC)
+    try:
+        period = _report_period(args, now.astimezone(zone).date(), zone)
+    except ValueError as error:
+        print(f"frontdesk report: {error}", file=sys.stderr)
+        return 2
+    with Store(config.storage.database) as store:
+        current = compute(store, period, config.report, zone, now=now)
+        previous = compute(store, period.previous(), config.report, zone, now=now)
+    print(terminal_summary(current, previous))
+    if args.csv is not None:
+        for path in write_csv(current, previous, args.csv):
+            print(f"wrote {path}")
+    if args.html is not None:
+        from frontdesk.report.html import write_html
+
+        write_html(current, previous, args.html, config.practice, config.report)
+        print(f"wrote {args.html}")
+    return 0
+
+
+def _report_period(args: argparse.Namespace, today: date, zone: ZoneInfo) -> Period:
+    from frontdesk.report.figures import Period
+
+    if args.month is not None:
+        year, month = args.month
+        return Period.month(year, month, zone)
+    if args.first is not None:
+        return Period.days(args.first, args.last or today, zone)
+    return Period.month(today.year, today.month, zone).previous()
+
+
 def cmd_reminders(args: argparse.Namespace) -> int:
     from zoneinfo import ZoneInfo
 
@@ -613,6 +706,25 @@ def cmd_messages(args: argparse.Namespace) -> int:
         header += ("done",)
         rows = [(*row, _done(item, zone)) for row, item in zip(rows, items, strict=True)]
     print(_titled_table("Messages", header, rows))
+    return 0
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    from frontdesk.retention import purge_expired
+    from frontdesk.store import Store
+
+    config = _load_or_report(args.config)
+    if config is None:
+        return 1
+    with Store(config.storage.database) as store:
+        counts = purge_expired(store, config, datetime.now(UTC), dry_run=args.dry_run)
+    retention = config.retention
+    title = "What a purge would remove now" if args.dry_run else "Purged"
+    print(f"{title} (call records: {retention.call_records_days} days; messages: "
+          f"{retention.messages_done_days} days after done, {retention.messages_open_days} "
+          "days if never done):")
+    print("\n".join(_table(("what", "how many"),
+                           [(kind.replace("_", " "), str(n)) for kind, n in counts.items()])))
     return 0
 
 

@@ -230,9 +230,15 @@ class ControlSocketServer:
         return _staff_row(self.reception, ext)
 
 
-def status(reception: Reception) -> dict[str, Any]:
-    """What `frontdesk status` shows, from the daemon's memory (and the override's row)."""
+def status(
+    reception: Reception, *, full_numbers: bool = False, estimates: bool = True
+) -> dict[str, Any]:
+    """What `frontdesk status` shows, from the daemon's memory (and the override's row).
+    Callers' numbers are masked unless `full_numbers` (the console's logged-in staff, who call
+    them back); each caller's remaining wait is estimated unless not `estimates` (the console,
+    which reads the status several times a second in a surge, shows the wait announced)."""
     now = reception.clock.wall()
+    number = (lambda digits: digits) if full_numbers else mask_number
     try:
         override = reception.store.get_override(now=now)
     except Exception:  # a failing database: the rest of the status is still worth having
@@ -242,20 +248,26 @@ def status(reception: Reception) -> dict[str, Any]:
     queue = reception.queue
     qnow = queue.now()
     waiting = []
+    calls = reception.live_calls
+    positions = queue.positions()
     for entry in list(queue.waiting.values()):
-        position = queue.position(entry)
-        figure = queue.estimate(entry)["frontdesk"] if position else None
+        position = positions.get(entry.uuid, 0)
+        figure = queue.estimate(entry)["frontdesk"] if position and estimates else None
+        waited = entry.wait(qnow)
         waiting.append(
             {
                 "position": position or None,
                 "call": entry.uuid,
-                "caller": mask_number(entry.caller_number),
+                "caller": number(entry.caller_number),
                 "emergency": entry.emergency,
                 "state": entry.state,
                 "callback": None if entry.callback is None
                 else "missed" if entry.callback.missed else "requested",
-                "waited": round(entry.wait(qnow), 1),
-                "estimate": round(figure) if figure is not None and figure < 1e9 else None,
+                "waited": round(waited, 1),
+                "since": (now - timedelta(seconds=waited)).isoformat(),
+                "estimate": _seconds(figure),
+                "announced": _seconds(entry.announced_wait),
+                **_why(calls.get(entry.uuid)),
             }
         )
     waiting.sort(key=lambda row: (row["position"] is None, row["position"] or 0))
@@ -281,13 +293,30 @@ def status(reception: Reception) -> dict[str, Any]:
         "calls": [
             {
                 "call": call.uuid,
-                "caller": mask_number(call.caller_number),
+                "caller": number(call.caller_number),
                 "started_at": call.started_at.isoformat(),
                 "node": call.flow.result.path[-1].node if call.flow.result.path else None,
+                **_why(call),
             }
-            for call in list(reception.live_calls.values())
+            for call in list(calls.values())
         ],
     }
+
+
+def _seconds(figure: float | None) -> int | None:
+    """A wait estimate in whole seconds; None when there is none (or it is endless)."""
+    return round(figure) if figure is not None and figure < 1e9 else None
+
+
+def _why(call: LiveCall | None) -> dict[str, Any]:
+    """Why the caller called: the contact reason the flow recorded so far and the menu nodes
+    they went through (in order, each once in a row)."""
+    if call is None:
+        return {"reason": None, "path": []}
+    result = call.flow.result
+    nodes = [step.node for step in result.path]
+    path = [node for i, node in enumerate(nodes) if i == 0 or nodes[i - 1] != node]
+    return {"reason": result.reason, "path": path}
 
 
 def _staff_row(reception: Reception, ext: str) -> dict[str, Any]:

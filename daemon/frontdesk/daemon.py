@@ -26,6 +26,7 @@ import structlog
 from frontdesk.agenda import Agenda, AgendaHealth, not_ready, open_agenda
 from frontdesk.agenda.phone import AgendaLine
 from frontdesk.agenda.reminders import ReminderDesk
+from frontdesk.changes import Changes
 from frontdesk.clock import Clock, RealClock
 from frontdesk.config import ConfigError, load_config
 from frontdesk.config.loader import may_dial
@@ -126,6 +127,9 @@ class Daemon:
         self._stopping = gevent.event.Event()
         self.announcer = Announcer(config, self.clock)
         self.live_calls: dict[str, LiveCall] = {}
+        self.changes = Changes()
+        """Told when a live call starts, moves on or ends, and when a staff login or the
+        override is set here: the console's live view follows (frontdesk.console.live)."""
         self._served: dict[str, None] = {}
         """Channels this daemon took from the outbound socket; any other caller of the
         practice's line that ends was taken by the static fallback (frontdesk.messages)."""
@@ -174,6 +178,7 @@ class Daemon:
             language=config.practice.language,
             may_call=self._may_call_back,
             dialable=lambda digits: may_dial(self.config, digits),
+            desk_phones=lambda: self.config.frontdesk.extensions,
             record=self.records,
             clock=self.clock,
             presented=caller_id(config.presented_number, config.practice.name),
@@ -410,15 +415,14 @@ class Daemon:
                 session, config, state, clock=self.clock, queue=self.queue,
                 announcer=self.announcer,
                 agenda=self._agenda_line(config),
-                on_progress=lambda so_far: records(
-                    Store.call_progress, uuid, **self._snapshot(so_far)
-                ),
+                on_progress=lambda so_far: self._progress(uuid, so_far, records),
                 on_agenda_action=lambda action, appointment: records(
                     Store.agenda_action, uuid, action, appointment, at=self.clock.wall()
                 ),
             )
             result = flow.result  # filled as the call goes, so a cut call keeps its path
             self.live_calls[uuid] = LiveCall(uuid, session.caller_number, now, flow)
+            self.changes.notify()
             flow.run()
         except ApplicationTimeout as error:
             # FreeSWITCH never finished an application: stop its media and close the socket,
@@ -455,6 +459,10 @@ class Daemon:
             country=config.practice.country,
         )
 
+    def _progress(self, uuid: str, so_far: CallResult, records: Records) -> None:
+        records(Store.call_progress, uuid, **self._snapshot(so_far))
+        self.changes.notify()
+
     def _snapshot(self, result: CallResult) -> dict:
         """What `Store.call_progress` keeps of a call in progress, now."""
         return {
@@ -473,6 +481,7 @@ class Daemon:
         self._record_recording(session.uuid, result, records)
         self._calls.pop(session.uuid, None)
         self.live_calls.pop(session.uuid, None)
+        self.changes.notify()
         records.log.info("call.left_in_conversation", answered_by=result.answered_by)
 
     def _feature_call(
@@ -500,6 +509,7 @@ class Daemon:
         finally:
             session.close()
             self._calls.pop(session.uuid, None)
+            self.changes.notify()  # the override (*60) or a login may have changed
 
     def _reminder_call(self, session: CallSession, call_log) -> None:
         """A reminder call the patient answered (frontdesk.agenda.reminders): no call record,
@@ -534,6 +544,7 @@ class Daemon:
         )
         self._calls.pop(session.uuid, None)  # after the record: a resync never sees it open
         self.live_calls.pop(session.uuid, None)
+        self.changes.notify()
         self._record_recording(session.uuid, result, records)
         self.store.flush(timeout=RECORD_WAIT)
         if self.on_call_finished is not None:
@@ -564,6 +575,7 @@ class Daemon:
         event = "login" if login else "logout"
         self.records(Store.staff_event, extension, event, at=self.clock.wall())
         self.queue.set_logged_in(extension, login)
+        self.changes.notify()
         log.info("staff.login" if login else "staff.logout", extension=extension, by=by)
 
     # -- control connection -------------------------------------------------------------

@@ -15,7 +15,8 @@ How the queue plugs them in
 Create one `Estimates` (it feeds the same history to all three) per queue and call:
 
 - ``on_answered(wait_s, at)`` when a waiting caller is bridged to staff (wait = queue entry to
-  answer; a callback's wait runs until the patient is reached);
+  answer; not for a callback: its patient was not on the line, could not hang up, and its age,
+  a night for a callback placed the next morning, says nothing of how long callers wait);
 - ``on_abandoned(wait_s, at)`` when a waiting caller hangs up;
 - ``on_call_ended(handle_s, at)`` when a staff call ends (handle = answer to hangup);
 - ``estimate(position, staff_available=…, staff_logged_in=…, busy_elapsed=[…], now=…,

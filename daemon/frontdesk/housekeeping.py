@@ -1,4 +1,5 @@
-"""The daily jobs: recordings past their retention purged, the database backed up.
+"""The daily jobs: what is past its retention purged (frontdesk.retention), the database
+backed up.
 
 They run inside the daemon rather than from a systemd timer: the daemon holds the database's
 only writing connection (in the store's worker thread), so SQLite's online backup copies it
@@ -23,7 +24,7 @@ import structlog
 from frontdesk._background import BackgroundLoop
 from frontdesk.clock import Clock
 from frontdesk.config.model import MaintenanceSettings
-from frontdesk.recording import purge_recordings
+from frontdesk.retention import purge_expired
 
 if TYPE_CHECKING:
     from frontdesk.config.model import Config
@@ -62,10 +63,14 @@ class DailyJobs(BackgroundLoop):
         return local.time() >= settings.daily_at and not backup_path(settings, local).exists()
 
     def run(self, now: datetime) -> None:
-        """Purge old recordings, back the database up, drop the oldest backups."""
+        """Purge what is past its retention, back the database up, drop the oldest backups.
+        A purge that fails is logged and the backup is made all the same."""
         config, store = self.daemon.config, self.daemon.store
         settings = config.maintenance
-        purge_recordings(store, config.recording, now)
+        try:
+            purge_expired(store, config, now)
+        except Exception:
+            log.exception("retention.failed")
         local = now.astimezone(ZoneInfo(config.practice.timezone))
         target = backup_path(settings, local)
         target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)

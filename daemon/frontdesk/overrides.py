@@ -10,6 +10,17 @@ from frontdesk.config.model import Config
 from frontdesk.schedule import Schedule
 from frontdesk.store import Store
 
+MODES = ("auto", "open", "lunch", "closed")
+
+
+class OverrideRefused(ValueError):
+    """An override that cannot be set; `reason` (bad_time, auto_until, past, mode) lets the
+    console say why in the practice's language."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
 
 def parse_until(text: str | None, timezone: str, now: datetime) -> datetime | None:
     """`HH:MM` (today in the practice's time zone, or tomorrow if already past) or a local
@@ -24,7 +35,8 @@ def parse_until(text: str | None, timezone: str, now: datetime) -> datetime | No
         try:
             moment = datetime.fromisoformat(text)
         except ValueError:
-            raise ValueError(f"expected HH:MM or YYYY-MM-DDTHH:MM, not {text!r}") from None
+            raise OverrideRefused(
+                "bad_time", f"expected HH:MM or YYYY-MM-DDTHH:MM, not {text!r}") from None
         return moment if moment.tzinfo else moment.replace(tzinfo=zone)
     moment = datetime.combine(local_now.date(), clock, tzinfo=zone)
     if moment <= local_now:
@@ -35,12 +47,16 @@ def parse_until(text: str | None, timezone: str, now: datetime) -> datetime | No
 def set_override(
     store: Store, mode: str, *, until: datetime | None, now: datetime, set_by: str = "cli"
 ) -> None:
-    """`mode` is open, lunch or closed; `auto` goes back to the schedule."""
+    """`mode` is open, lunch or closed; `auto` goes back to the schedule. OverrideRefused
+    otherwise."""
+    if mode not in MODES:
+        raise OverrideRefused("mode", f"the mode is one of {', '.join(MODES)}, not {mode!r}")
     if mode == "auto" and until is not None:
-        raise ValueError("'auto' goes back to the schedule for good: it takes no end time")
+        raise OverrideRefused(
+            "auto_until", "'auto' goes back to the schedule for good: it takes no end time")
     if until is not None and until <= now:
-        raise ValueError("the end of the override is in the past")
-    store.set_override(None if mode == "auto" else mode, until=until, set_by=set_by)
+        raise OverrideRefused("past", "the end of the override is in the past")
+    store.set_override(None if mode == "auto" else mode, until=until, set_by=set_by, now=now)
 
 
 def describe_override(store: Store, config: Config, now: datetime) -> str:

@@ -23,13 +23,10 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import structlog
-
+from frontdesk._files import Deleted, delete_file, would_delete
 from frontdesk.config.model import RecordingSettings
 from frontdesk.esl import CallSession
 from frontdesk.store import Store
-
-log = structlog.get_logger(__name__)
 
 
 class StaffRecorder:
@@ -56,31 +53,29 @@ class StaffRecorder:
         _delete(path)
 
 
-def purge_recordings(store: Store, settings: RecordingSettings, now: datetime) -> int:
+def purge_recordings(
+    store: Store, settings: RecordingSettings, now: datetime, *, dry_run: bool = False
+) -> int:
     """Delete the recordings older than the retention, and their names in the call records;
-    return how many recordings went. Without a retention (never enabled) nothing is done."""
+    return how many recordings went (the daily job logs it, `frontdesk.retention`). Without a
+    retention (never enabled) nothing is done. `dry_run`: how many would go."""
     if settings.retention_days is None:
         return 0
+    remove = would_delete if dry_run else delete_file
     cutoff = now - timedelta(days=settings.retention_days)
     purged = 0
     for uuid, file in store.recordings_before(cutoff):
-        if _delete(Path(file)):
-            store.recording_purged(uuid, now=now)
+        if remove(Path(file)) is not Deleted.FAILED:
+            if not dry_run:
+                store.recording_purged(uuid, now=now)
             purged += 1
     if settings.directory.is_dir():
         for path in settings.directory.iterdir():
             if path.is_file() and path.stat().st_mtime < cutoff.timestamp():
-                purged += _delete(path)
-    if purged:
-        log.info("recording.purged", recordings=purged, older_than=cutoff.isoformat())
+                purged += remove(path) is not Deleted.FAILED
     return purged
 
 
 def _delete(path: Path) -> bool:
     """Delete `path`; True when it is gone (now, or already before)."""
-    try:
-        path.unlink(missing_ok=True)
-    except OSError as error:
-        log.error("recording.delete_failed", file=str(path), error=error.strerror)
-        return False
-    return True
+    return delete_file(path) is not Deleted.FAILED

@@ -461,14 +461,17 @@ class Rig:
         pending = self.results.setdefault(call.uuid, gevent.event.AsyncResult())
         return pending.get(timeout=timeout) if pending.wait(timeout) else None
 
-    def wait_for(self, condition: Callable[[], object], timeout: float = 600.0) -> bool:
-        """Check `condition` every simulated tenth of a second until it holds (True) or
-        `timeout` simulated seconds passed (False)."""
+    def wait_for(
+        self, condition: Callable[[], object], timeout: float = 600.0, every: float = 0.1
+    ) -> bool:
+        """Check `condition` every `every` simulated seconds until it holds (True) or
+        `timeout` simulated seconds passed (False). A wait of an hour of simulated time for
+        something that reads the database is cheaper checked every second."""
         deadline = self.clock.now() + timeout
         while not condition():
             if self.clock.now() >= deadline:
                 return False
-            self.clock.sleep(0.1)
+            self.clock.sleep(every)
         return True
 
     def close(self) -> None:

@@ -57,6 +57,8 @@ from .model import (
     QueueSettings,
     RecordingSettings,
     RemindersSettings,
+    ReportSettings,
+    RetentionSettings,
     Scenario,
     ScheduleSettings,
     StorageSettings,
@@ -351,6 +353,8 @@ class _Builder:
             self.check_agenda_nodes(flow, agenda, queue)
         reminders = self.reminders(agenda)
         console = self.console(network, freeswitch)
+        retention = self.retention()
+        report = _make(ReportSettings, self.section("report"))
         if self.issues:
             return None
         # a section reader returns None only after adding an issue
@@ -380,6 +384,8 @@ class _Builder:
             agenda=agenda,
             reminders=reminders,
             console=console,
+            retention=retention,
+            report=report,
             allow_international=outside["allow_international"],
             prompt_directory=prompt_directory,
             prompt_voice=prompt_settings.get("voice"),
@@ -609,6 +615,15 @@ class _Builder:
             if values.get("window") == ():
                 self.add(here + ("window",), "must not be empty: calls are placed only there")
         return RemindersSettings(**values)
+
+    def retention(self) -> RetentionSettings:
+        values = dict(self.section("retention"))
+        records = values.get("call_records_days", _default(RetentionSettings, "call_records_days"))
+        if values.setdefault("messages_open_days", records) > records:
+            self.add(("retention", "messages_open_days"),
+                     f"must not exceed call_records_days ({records}): a message goes with its "
+                     "call's record at the latest")
+        return RetentionSettings(**values)
 
     def console(self, network: NetworkSettings | None,
                 freeswitch: FreeswitchSettings | None) -> ConsoleSettings | None:

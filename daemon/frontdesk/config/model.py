@@ -241,7 +241,7 @@ class RecordingSettings:
 
 @dataclass(frozen=True, kw_only=True)
 class MaintenanceSettings:
-    """The daemon's daily jobs: recordings past retention purged, database backed up."""
+    """The daemon's daily jobs: what is past its retention purged, database backed up."""
 
     daily_at: time = key(
         Str(pattern=r"([01][0-9]|2[0-3]):[0-5][0-9]", what='a local time like "03:30"'),
@@ -596,6 +596,37 @@ class ConsoleSettings:
         return self.certificate is not None
 
 
+@dataclass(frozen=True)
+class RetentionSettings:
+    """How long frontdesk keeps what it records (docs/retention.md); the daily job
+    ([maintenance]) deletes what is older. Recordings: [recording] retention_days."""
+
+    call_records_days: int = key(Int(minimum=30, maximum=3650), 365)
+    """Calls, their queue events and agenda actions, callbacks, reminder calls, staff logins,
+    states and overrides, console actions: kept this many days (from the call, the event)."""
+    messages_done_days: int = key(Int(minimum=0, maximum=3650), 30)
+    """A caller's message (its file) and a booking request, once marked done: kept this many
+    days after the mark."""
+    messages_open_days: int = key(Int(minimum=30, maximum=3650), 365,
+                                  computed="call_records_days")
+    """A message or booking request never marked done: kept this many days from the call
+    (at most call_records_days; the loader gives it call_records_days when not set)."""
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """The figures of `frontdesk report` and the console's figures page (docs/report.md)."""
+
+    answered_within_seconds: int = key(Int(minimum=10, maximum=60), 20)
+    """A caller answered within this many seconds of waiting counts as answered in time."""
+    short_abandon_seconds: int = key(Int(minimum=0, maximum=30), 5)
+    """A caller who hangs up within this many seconds of waiting is counted apart."""
+    repeat_call_hours: int = key(Int(minimum=1, maximum=168), 48)
+    """A caller who calls again within this many hours was not resolved at the first call."""
+    abandonment_target: float = key(Float(minimum=0, maximum=1), 0.05)
+    """The abandonment rate the practice aims to stay under (0.05: 5 %)."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class Config:
     source: Path
@@ -622,6 +653,8 @@ class Config:
     """None: no [agenda] section (no booking by phone)."""
     reminders: RemindersSettings = RemindersSettings()
     console: ConsoleSettings = ConsoleSettings()
+    retention: RetentionSettings = RetentionSettings()
+    report: ReportSettings = ReportSettings()
     network: NetworkSettings | None = None
     phones: PhoneSettings | None = None
     trunk: TrunkSettings | None = None

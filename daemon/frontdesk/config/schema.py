@@ -48,6 +48,8 @@ from .model import (
     QueueSettings,
     RecordingSettings,
     RemindersSettings,
+    ReportSettings,
+    RetentionSettings,
     Scenario,
     ScheduleSettings,
     StorageSettings,
@@ -119,6 +121,8 @@ PANEL = Table.of(PanelSettings)
 AGENDA = Table.of(AgendaSettings)
 REMINDERS = Table.of(RemindersSettings)
 CONSOLE = Table.of(ConsoleSettings)
+RETENTION = Table.of(RetentionSettings)
+REPORT = Table.of(ReportSettings)
 
 ROOT = Table(
     {
@@ -142,6 +146,8 @@ ROOT = Table(
         "agenda": AGENDA,
         "reminders": REMINDERS,
         "console": CONSOLE,
+        "retention": RETENTION,
+        "report": REPORT,
         "rehearse": TableArray(Table.of(Scenario)),
     }
 )

@@ -4,34 +4,51 @@ Every request passes, in this order: the peer's address (`peer_allowed`: 403 fro
 LAN ranges), then for every page but the login page and the static files a valid session
 (else the login page, or 401 for the live stream, recordings and actions), then for every
 action (any method but GET and HEAD) a same-origin ``Origin`` and the session's CSRF token
-(403 otherwise). Handlers get the request
-and the session as arguments; they never see a request that failed a check.
+(403 otherwise). Handlers get the request and the session as arguments; they never see a
+request that failed a check.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
+from zoneinfo import ZoneInfo
 
+import gevent
 import structlog
 from jinja2 import Environment, PackageLoader, select_autoescape
-from werkzeug.exceptions import Forbidden, HTTPException, Unauthorized
+from werkzeug.exceptions import Forbidden, HTTPException, NotFound, Unauthorized
 from werkzeug.routing import Map, Rule
-from werkzeug.utils import redirect, send_from_directory
+from werkzeug.utils import redirect, send_file, send_from_directory
 from werkzeug.wrappers import Request, Response
 
+from frontdesk import inbox as messages_inbox
 from frontdesk.console import peer_allowed
 from frontdesk.console.auth import COOKIE, Auth, LoginRefused, csrf_valid, same_origin
+from frontdesk.console.live import LiveBoard, LiveDesk, live_view
 from frontdesk.console.texts import TEXTS
+from frontdesk.overrides import MODES, OverrideRefused, parse_until, set_override
+from frontdesk.queue.callbacks import (
+    MISSED_REF_LENGTH,
+    CallNowRefused,
+    mark_done,
+    missed_patients,
+    pending_callbacks,
+)
+from frontdesk.report import figures
+from frontdesk.report.figures import Period
+from frontdesk.report.text import value_text
+from frontdesk.report.words import LABELS
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse
 
-    from frontdesk.clock import Clock
-    from frontdesk.config.model import Config
     from frontdesk.queue.callbacks import CallbackDesk
-    from frontdesk.store import ConsoleSession, Store
+    from frontdesk.store import ConsoleSession
 
 log = structlog.get_logger(__name__)
 
@@ -39,18 +56,17 @@ STATIC = __file__.rsplit("/", 1)[0] + "/static"
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 """Methods that only read; any other is an action: it needs a session and its CSRF token."""
 MAX_FORM_BYTES = 64 * 1024
+MAX_FLASHES = 1000
+"""Messages kept for the next page of a session (one a session; the oldest are dropped)."""
+STREAMS_FULL_RETRY = 30
+"""Seconds a page beyond `live.MAX_STREAMS` is told to wait before it asks again."""
 
 
-class Desk(Protocol):
-    """What the console reads and does on the running daemon (a `Reception`, plus the
-    callbacks it places)."""
+class Desk(LiveDesk, Protocol):
+    """What the console reads and does on the running daemon (a `Reception` with its change
+    hook, plus the callbacks it places)."""
 
-    config: Config
-    store: Store
-    clock: Clock
     callbacks: CallbackDesk
-
-    def set_staff_login(self, extension: str, login: bool, *, by: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -71,16 +87,38 @@ class ConsoleApp:
         settings = desk.config.console
         self.auth = Auth(desk.store, desk.clock, session_hours=settings.session_hours)
         self.secure_cookie = settings.https
+        self.language = desk.config.practice.language
+        self.texts = TEXTS[self.language]
         self.templates = Environment(
             loader=PackageLoader("frontdesk.console", "templates"),
             autoescape=select_autoescape(default=True, default_for_string=True),
         )
+        self.templates.filters.update(
+            clock=self._clock_time, day=self._day_time, wait=self._wait_words,
+            reason=self._reason_words,
+        )
+        self.board = LiveBoard(desk, lambda view: self._live_html(view, csrf=""))
+        self._flashes: dict[str, str] = {}
         self.pages: dict[str, Page] = {}
         self.url_map = Map()
         self._route("/login", "login", self.login_page, methods=["GET"], public=True)
         self._route("/login", "login_post", self.login_post, methods=["POST"], public=True)
         self._route("/logout", "logout", self.logout, methods=["POST"])
         self._route("/", "home", self.home, methods=["GET"])
+        self._route("/events", "events", self.events, methods=["GET"], stream=True)
+        self._route("/staff/<ext>/<any(login, logout):action>", "staff", self.staff,
+                    methods=["POST"])
+        self._route("/override", "override", self.override, methods=["POST"])
+        self._route("/callbacks", "callbacks", self.callbacks_page, methods=["GET"])
+        self._route("/callbacks/my-phone", "my_phone", self.my_phone, methods=["POST"])
+        self._route("/callbacks/<ref>/call", "call_now", self.call_now, methods=["POST"])
+        self._route("/callbacks/<ref>/done", "callback_done", self.callback_done,
+                    methods=["POST"])
+        self._route("/messages", "messages", self.messages_page, methods=["GET"])
+        self._route("/messages/<ref>/done", "message_done", self.message_done,
+                    methods=["POST"])
+        self._route("/messages/<ref>/audio", "audio", self.audio, methods=["GET"], stream=True)
+        self._route("/figures", "figures", self.figures_page, methods=["GET"])
         self._route("/static/<path:name>", "static", self.static, methods=["GET"], public=True)
 
     def _route(self, path: str, endpoint: str, handler: Callable[..., Response], *,
@@ -90,6 +128,7 @@ class ConsoleApp:
 
     def close(self) -> None:
         """The daemon stops: live streams end (nothing else is held)."""
+        self.board.close()
 
     # -- WSGI --------------------------------------------------------------------------------
 
@@ -118,8 +157,7 @@ class ConsoleApp:
         endpoint, args = self.url_map.bind_to_environ(request.environ).match()
         page = self.pages[endpoint]
         action = request.method not in SAFE_METHODS
-        if action and not same_origin(request.headers.get("Origin"),
-                                                         request.host):
+        if action and not same_origin(request.headers.get("Origin"), request.host):
             log.warning("console.refused_cross_site", address=request.remote_addr)
             raise Forbidden("a request from another site")
         if page.public:
@@ -140,12 +178,59 @@ class ConsoleApp:
 
     def render(self, template: str, session: ConsoleSession | None = None,
                status: int = 200, **values: Any) -> Response:
-        language = self.desk.config.practice.language
+        flash = self._flashes.pop(session.token_hash, None) if session is not None else None
         html = self.templates.get_template(template).render(
-            t=TEXTS[language], language=language, session=session,
-            practice=self.desk.config.practice.name, **values,
+            t=self.texts, language=self.language, session=session,
+            practice=self.desk.config.practice.name, flash=flash, **values,
         )
         return Response(html, status=status, mimetype="text/html")
+
+    def _live_html(self, view: dict[str, Any], *, csrf: str) -> str:
+        """The `#live` fragment; pushed with an empty `csrf` (the same bytes for every
+        console: the script fills the page's token in)."""
+        return self.templates.get_template("live.html").render(t=self.texts, v=view, csrf=csrf)
+
+    def _back(self, session: ConsoleSession, to: str, message: str) -> Response:
+        """After an action: back to the page `to`, which shows `message`."""
+        self._flashes.pop(session.token_hash, None)
+        self._flashes[session.token_hash] = message
+        while len(self._flashes) > MAX_FLASHES:
+            del self._flashes[next(iter(self._flashes))]
+        return redirect(to, code=303)
+
+    def _did(self, session: ConsoleSession, action: str, target: str | None = None,
+             detail: str | None = None) -> str:
+        """Store what the user did; returns what the `by` columns keep of them."""
+        self.desk.store.console_action(session.user, action, target, detail,
+                                       at=self.desk.clock.wall())
+        return f"console:{session.user}"
+
+    def _local(self, moment: datetime | float) -> datetime:
+        if not isinstance(moment, datetime):
+            moment = datetime.fromtimestamp(moment, UTC)
+        return moment.astimezone(ZoneInfo(self.desk.config.practice.timezone))  # reloadable
+
+    def _clock_time(self, moment: datetime | float) -> str:
+        return f"{self._local(moment):%H:%M}"
+
+    def _day_time(self, moment: datetime | float) -> str:
+        """The time alone today, else the day too."""
+        local = self._local(moment)
+        if local.date() == self._local(self.desk.clock.wall()).date():
+            return f"{local:%H:%M}"
+        return f"{local:%d/%m %H:%M}"
+
+    def _wait_words(self, seconds: float | None) -> str:
+        if seconds is None:
+            return self.texts["none_said"]
+        if seconds < 60:
+            return self.texts["under_a_minute"]
+        return self.texts["minutes"].format(n=math.ceil(seconds / 60))
+
+    def _reason_words(self, reason: str | None) -> str:
+        if not reason:
+            return ""
+        return self.texts.get("reason_" + reason.replace(" ", "_"), reason)
 
     # -- pages -------------------------------------------------------------------------------
 
@@ -172,13 +257,159 @@ class ConsoleApp:
 
     def logout(self, request: Request, session: ConsoleSession) -> Response:
         self.auth.logout(session)
+        self.board.end_session(session.token_hash)
         response = redirect("/login", code=303)
         response.delete_cookie(COOKIE, path="/", httponly=True, samesite="Strict",
                                secure=self.secure_cookie)
         return response
 
     def home(self, request: Request, session: ConsoleSession) -> Response:
-        return self.render("home.html", session)
+        return self.render("home.html", session, v=live_view(self.desk), csrf=session.csrf,
+                           modes=MODES, here="/",
+                           server_time=round(self.desk.clock.wall().timestamp()))
+
+    def events(self, request: Request, session: ConsoleSession) -> Response:
+        """The live stream (see frontdesk.console.live)."""
+        if self.board.full:
+            log.warning("console.streams_full", streams=self.board.streams)
+            return Response("too many consoles open", status=503,
+                            headers={"Retry-After": str(STREAMS_FULL_RETRY)})
+        token = request.cookies.get(COOKIE)
+        body = self.board.stream(session.token_hash,
+                                 lambda: self.auth.session(token) is not None)
+        return Response(body, mimetype="text/event-stream", direct_passthrough=True,
+                        headers={"X-Accel-Buffering": "no"})
+
+    # -- actions -------------------------------------------------------------------------
+
+    def staff(self, request: Request, session: ConsoleSession, ext: str,
+              action: str) -> Response:
+        """A desk phone in or out of the queue (as *50 / *51 and `frontdesk staff`)."""
+        if ext not in self.desk.queue.board.phones:
+            return self._back(session, "/", self.texts["flash_not_a_phone"].format(ext=ext))
+        login = action == "login"
+        by = self._did(session, f"staff_{action}", ext)
+        self.desk.set_staff_login(ext, login, by=by)
+        message = "flash_logged_in" if login else "flash_logged_out"
+        return self._back(session, "/", self.texts[message].format(ext=ext))
+
+    def override(self, request: Request, session: ConsoleSession) -> Response:
+        """The open / lunch / closed override (as *60, the panel, `frontdesk override`)."""
+        mode = request.form.get("mode", "")
+        until_text = request.form.get("until", "").strip()
+        now = self.desk.clock.wall()
+        try:
+            until = parse_until(until_text, self.desk.config.practice.timezone, now)
+            set_override(self.desk.store, mode, until=until, now=now,
+                         set_by=f"console:{session.user}")
+        except OverrideRefused as refused:
+            return self._back(session, "/", self.texts[f"override_refused_{refused.reason}"])
+        self._did(session, "override", mode, until.isoformat() if until else None)
+        self.desk.changes.notify()
+        state = self.desk.schedule.state_at(now, self.desk.store.get_override(now=now))
+        return self._back(session, "/", self.texts["flash_override_set"].format(
+            state=self.texts[f"state_{state.state}"]))
+
+    # -- callbacks -----------------------------------------------------------------------
+
+    def callbacks_page(self, request: Request, session: ConsoleSession) -> Response:
+        """The callbacks to make and the missed patients, as `frontdesk callbacks` lists
+        them."""
+        store, now = self.desk.store, self.desk.clock.wall()
+        return self.render(
+            "callbacks.html", session, csrf=session.csrf, here="/callbacks",
+            requests=pending_callbacks(store),
+            missed=missed_patients(store, now,
+                                   missed_after=self.desk.config.queue.missed_after),
+            missed_ref_length=MISSED_REF_LENGTH,
+            phones=list(self.desk.queue.board.phones),
+        )
+
+    def my_phone(self, request: Request, session: ConsoleSession) -> Response:
+        """The desk phone "call back now" rings, kept with the session."""
+        ext = request.form.get("extension", "")
+        if ext and ext not in self.desk.queue.board.phones:
+            return self._back(session, "/callbacks",
+                              self.texts["flash_not_a_phone"].format(ext=ext))
+        self.desk.store.set_console_extension(session.token_hash, ext or None)
+        self._did(session, "my_phone", ext or None)
+        message = (self.texts["flash_phone_saved"].format(ext=ext) if ext
+                   else self.texts["flash_phone_cleared"])
+        return self._back(session, "/callbacks", message)
+
+    def call_now(self, request: Request, session: ConsoleSession, ref: str) -> Response:
+        """Ring the user's desk phone, then the patient (`CallbackDesk.call_now`)."""
+        ext = session.extension
+        if ext is None:
+            return self._back(session, "/callbacks", self.texts["flash_choose_phone"])
+        by = self._did(session, "call_now", ref, ext)
+        try:
+            self.desk.callbacks.call_now(ref, ext, by=by)
+        except CallNowRefused as refused:
+            return self._back(session, "/callbacks", self.texts[f"call_now_{refused.reason}"])
+        return self._back(session, "/callbacks", self.texts["flash_calling"].format(ext=ext))
+
+    def callback_done(self, request: Request, session: ConsoleSession, ref: str) -> Response:
+        by = self._did(session, "callback_done", ref)
+        if not mark_done(self.desk.store, ref, by=by, now=self.desk.clock.wall()):
+            return self._back(session, "/callbacks",
+                              self.texts["flash_not_found"].format(ref=ref))
+        self.desk.changes.notify()
+        return self._back(session, "/callbacks", self.texts["flash_done"].format(ref=ref))
+
+    # -- messages ------------------------------------------------------------------------
+
+    def _inbox(self) -> list[messages_inbox.InboxItem]:
+        return messages_inbox.inbox(self.desk.store, self.desk.config.storage.messages)
+
+    def messages_page(self, request: Request, session: ConsoleSession) -> Response:
+        return self.render("messages.html", session, csrf=session.csrf, items=self._inbox(),
+                           here="/messages")
+
+    def message_done(self, request: Request, session: ConsoleSession, ref: str) -> Response:
+        by = self._did(session, "message_done", ref)
+        done = messages_inbox.mark_done(self.desk.store, self.desk.config.storage.messages,
+                                        ref, by=by, at=self.desk.clock.wall())
+        message = "flash_done" if done else "flash_not_found"
+        return self._back(session, "/messages", self.texts[message].format(ref=ref))
+
+    def audio(self, request: Request, session: ConsoleSession, ref: str) -> Response:
+        """A message's recording, by its ref in the inbox (never a path from the URL), only
+        when the file is in the messages directory; ranges for the player's seeking."""
+        directory = self.desk.config.storage.messages.resolve()
+        for item in self._inbox():
+            if item.ref == ref and item.file is not None and not item.missing:
+                path = Path(item.file).resolve()
+                if path.is_relative_to(directory):
+                    return send_file(path, request.environ, mimetype="audio/wav",
+                                     conditional=True, max_age=None)
+        raise NotFound()
+
+    # -- figures -------------------------------------------------------------------------
+
+    def figures_page(self, request: Request, session: ConsoleSession) -> Response:
+        """Today's and this month's figures (frontdesk.report), with their definitions. The
+        records are read in the store's thread; the figures are computed in the hub's pool,
+        so a month of calls never holds up the calls in progress."""
+        config, now = self.desk.config, self.desk.clock.wall()
+        zone = ZoneInfo(config.practice.timezone)
+        today = now.astimezone(zone).date()
+        periods = (Period.days(today, today, zone), Period.month(today.year, today.month, zone))
+        records = [figures.read(self.desk.store, period, config.report) for period in periods]
+        def compute() -> list[figures.Figures]:
+            return [figures.figures_of(found, period, config.report, zone, now=now)
+                    for found, period in zip(records, periods, strict=True)]
+
+        day, month = gevent.get_hub().threadpool.apply(compute)
+        language = self.language
+        meaning = figures.definitions(config.report, language)
+        rows = [
+            {"name": name, "label": LABELS[language][name], "definition": meaning[name],
+             "today": value_text(name, getattr(day.total, name), language),
+             "month": value_text(name, getattr(month.total, name), language)}
+            for name in figures.FIGURE_NAMES
+        ]
+        return self.render("figures.html", session, rows=rows, here="/figures")
 
     def static(self, request: Request, name: str) -> Response:
         return send_from_directory(STATIC, name, request.environ, max_age=3600)

@@ -31,6 +31,7 @@ from frontdesk.panel.frame import (
 from frontdesk.queue.feed import QueueState
 
 if TYPE_CHECKING:
+    from frontdesk.changes import Changes
     from frontdesk.config.model import Config
     from frontdesk.queue import CallQueue
     from frontdesk.store import Store
@@ -106,6 +107,7 @@ class PanelDesk(Protocol):
     store: Store
     queue: CallQueue
     clock: Clock
+    changes: Changes
 
     def set_staff_login(self, extension: str, login: bool, *, by: str) -> None: ...
 
@@ -287,6 +289,7 @@ class Panel:
             current = daemon.store.get_override(now=now)
             mode = "auto" if current is not None and current.mode == wanted else wanted
             set_override(daemon.store, mode, until=None, now=now, set_by="panel")
+            daemon.changes.notify()
             log.info("panel.override", mode=mode)
             return True
         if button == "AWAY":

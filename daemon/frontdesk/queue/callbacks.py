@@ -35,6 +35,16 @@ table), so pending ones survive a daemon restart. Queue events of the call:
 ``callback_requested``, ``callback_placed`` (staff answered, patient being called),
 ``callback_completed``, ``callback_failed``.
 
+A receptionist may call a patient back now (`CallbackDesk.call_now`, the console's "call back
+now"): a pending or failed callback, or a missed patient. Their own desk phone is rung at once,
+whatever its queue login, when it is registered and neither ringing nor on a call; when they pick
+up, the rest is the path above (ringing tone, the patient, the bridge: `CallbackDesk.connect`),
+at any hour. Their phone not answered changes nothing; the patient not answering is an attempt
+like any (retries, then the staff's list). A missed patient gets a callback row (reason
+``missed``) once the receptionist picks up, so the result is tracked like any callback's. A
+callback being placed (by the dispatcher or another receptionist) is refused
+(``already_calling``); the dispatcher never places one a receptionist is calling.
+
 For the staff (``frontdesk callbacks``), reading and writing the database only:
 - `pending_callbacks(store)` -> [`CallbackRequest`]: waiting to be placed (``pending``) and
   given up after every retry (``failed``: call the patient yourself), in queue order;
@@ -53,11 +63,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import gevent
+import gevent.lock
 import structlog
 
 from frontdesk.clock import Clock, Timer
 from frontdesk.config.model import QueueSettings
 from frontdesk.esl import ESLError, commands
+from frontdesk.logs import mask_number
 from frontdesk.queue.core import CallQueue, Waiting
 from frontdesk.records import Records
 from frontdesk.store import CallbackRequest, MissedCall, Store
@@ -85,19 +97,42 @@ MIN_DIGITS, MAX_DIGITS = 6, 15
 """A number to call back: digits only, 6 to 15 of them (no short or service numbers)."""
 MISSED_WITHIN = timedelta(days=7)
 """How far back `missed_patients` looks."""
+REFUSALS = ("unknown", "no_number", "phone_unavailable", "no_gateway", "already_calling")
+"""Why `CallbackDesk.call_now` refuses: no such callback or missed patient to deal with; a hidden
+or undialable number; the desk phone is not registered, or ringing, or on a call (or FreeSWITCH
+is not connected); FreeSWITCH has no gateway to call out; the patient is being called (or is
+still on the line)."""
+FREE_TO_RING = ("idle", "logged_out", "wrapup", "skipped")
+"""The desk phone states in which a receptionist's own phone may be rung for a call back now:
+registered, neither ringing nor on a call, logged in to the queue or not."""
+
+
+class CallNowRefused(ValueError):
+    """`CallbackDesk.call_now` cannot call this patient back now; `reason` is one of REFUSALS
+    (the console words it in the practice's language)."""
+
+    def __init__(self, reason: str) -> None:
+        assert reason in REFUSALS, reason
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass
 class Ticket:
     """A waiting entry that asked to be called back (`Waiting.callback`)."""
 
-    id: int
+    id: int | None
+    """The stored callback's; None: a missed patient a receptionist calls back now, stored
+    once their phone answers (`CallbackDesk.connect`)."""
     number: str
     attempts: int = 0
     ready: bool = False
     """False while the caller is still on the line (thanks prompt): not placed yet."""
     missed: bool = False
     """A missed patient called back (reason ``missed``): after every caller on the line."""
+    placed_by: str | None = None
+    """Who is calling the patient back now (`CallbackDesk.call_now`, ``console:<user>``),
+    stored with the callback once completed; None: the daemon, when its turn came."""
 
 
 def ringback_tone(country: str) -> str:
@@ -116,7 +151,9 @@ def callback_digits(number: str) -> str:
 
 class CallbackDesk:
     """The queue's callbacks (see the module docstring). `may_call()` says whether callbacks
-    may be placed now (opening hours); `record` calls the store, never raises.
+    may be placed now (opening hours); `desk_phones()` are the front desk's (they place a
+    missed patient's callback stored by a call back now); `record` calls the store, never
+    raises.
     Part of the queue: it works on the queue's own state (its entries, legs and events)."""
 
     def __init__(
@@ -128,6 +165,7 @@ class CallbackDesk:
         language: str,
         may_call: Callable[[], bool],
         dialable: Callable[[str], bool],
+        desk_phones: Callable[[], tuple[str, ...]],
         record: Records,
         clock: Clock,
         presented: Mapping[str, str] | None = None,
@@ -145,12 +183,19 @@ class CallbackDesk:
         """Shown as the caller's name on the staff phone rung for a callback."""
         self._may_call = may_call
         self._dialable = dialable
+        self._desk_phones = desk_phones
         self._record = record
         self._clock = clock
         self.pending: dict[int, Waiting] = {}
         """Every pending callback: in the queue, or waiting for its next attempt."""
         self._timers: dict[int, Timer] = {}
         self._poller: gevent.Greenlet | None = None
+        self._calling: dict[str, Waiting] = {}
+        """Call uuid -> the entry a receptionist is calling back now, until their phone's
+        ring (and what follows its answer) is over."""
+        self._claiming = gevent.lock.BoundedSemaphore()
+        """Held while a call back now reads the store and claims its entry, and while a claim
+        ends: a read made stale by a call just completed still meets its claim."""
         queue.callbacks = self
 
     def start(self) -> None:
@@ -237,12 +282,7 @@ class CallbackDesk:
     def _restore(self, request: CallbackRequest) -> None:
         queue = self.queue
         now = self._clock.wall()
-        started = queue.now() - max((now - request.call_started_at).total_seconds(), 0.0)
-        extensions = tuple(ext for ext in request.extensions if ext in queue.board.phones)
-        entry = Waiting(request.call_uuid, request.number, started, started, False,
-                        extensions, queue.settings.ring_timeout)
-        entry.callback = Ticket(request.id, request.number, request.attempts, ready=True,
-                                missed=request.reason == "missed")
+        entry = self._entry(request)
         self.pending[request.id] = entry
         delay = 0.0
         if request.next_attempt_at is not None:
@@ -252,6 +292,21 @@ class CallbackDesk:
         else:
             queue.waiting[entry.uuid] = entry
         log.info("queue.callback_restored", callback=request.id, retry_in=delay)
+
+    def _entry(self, request: CallbackRequest) -> Waiting:
+        """A stored callback as a queue entry, placed by the time its call began."""
+        queue = self.queue
+        started = self._queue_time(request.call_started_at)
+        extensions = tuple(ext for ext in request.extensions if ext in queue.board.phones)
+        entry = Waiting(request.call_uuid, request.number, started, started, False,
+                        extensions, queue.settings.ring_timeout)
+        entry.callback = Ticket(request.id, request.number, request.attempts, ready=True,
+                                missed=request.reason == "missed")
+        return entry
+
+    def _queue_time(self, moment: datetime) -> float:
+        """A past wall-clock moment on the queue's clock."""
+        return self.queue.now() - max((self._clock.wall() - moment).total_seconds(), 0.0)
 
     # -- placing -----------------------------------------------------------------------
 
@@ -275,7 +330,7 @@ class CallbackDesk:
         ticket = entry.callback
         if self.gateway_known is None:  # not asked yet, or the last check failed
             self.check_gateway()
-        if ticket is None or not self.gateway_known or not self._may_call():
+        if ticket is None or ticket.id is None or not self.gateway_known or not self._may_call():
             return False
         request = self._record(Store.get_callback, ticket.id)
         if request is not None and request.state != "pending":  # done by the staff
@@ -293,13 +348,101 @@ class CallbackDesk:
             return False
         return True
 
+    # -- a receptionist calls back now -------------------------------------------------
+
+    def call_now(self, ref: str, extension: str, *, by: str) -> None:
+        """Ring the desk phone `extension` now, then the patient of `ref` (a pending or failed
+        callback's id, or a missed patient's ref, as `frontdesk callbacks` lists them) when it
+        is picked up, at any hour; `by` (``console:<user>``) is stored with the completed
+        callback. Returns once the phone is being rung; CallNowRefused otherwise."""
+        with self._claiming:
+            target = self._call_now_target(ref)
+            number = callback_digits(
+                target.number if isinstance(target, CallbackRequest) else target.caller_number
+            )
+            if not number or not self._dialable(number):
+                raise CallNowRefused("no_number")
+            if self.gateway_known is None:
+                self.check_gateway()
+            if not self.gateway_known:
+                raise CallNowRefused("no_gateway")
+            # from here on nothing yields: the entry and the phone are claimed as they are seen
+            entry = self._claim(target, number)
+            phone = self.queue.board.phones.get(extension)
+            if phone is None or phone.state not in FREE_TO_RING or not self.queue.connected:
+                raise CallNowRefused("phone_unavailable")
+            assert entry.callback is not None
+            entry.callback.placed_by = by
+            self._calling[entry.uuid] = entry
+            ringing = self.queue.offer(entry, phone)
+        log.info("queue.call_now", callback=entry.callback.id, call=entry.uuid,
+                 extension=extension, by=by, number=mask_number(number))
+        gevent.spawn(self._release, entry, ringing)
+
+    def _call_now_target(self, ref: str) -> CallbackRequest | MissedCall:
+        """What `ref` stands for in the store: a callback to deal with or a missed patient."""
+        ref = ref.strip()
+        callback_id = _callback_id(ref)
+        if callback_id is not None:
+            request = self._record(Store.get_callback, callback_id)
+            if request is None or request.state not in ("pending", "failed"):
+                raise CallNowRefused("unknown")
+            return request
+        if len(ref) < MIN_REF:
+            raise CallNowRefused("unknown")
+        listed = self._record(missed_patients, self._clock.wall(),
+                              missed_after=self.queue.settings.missed_after) or []
+        matches = [missed for missed in listed if missed.call_uuid.startswith(ref)]
+        if len(matches) != 1:
+            raise CallNowRefused("unknown")
+        return matches[0]
+
+    def _claim(self, target: CallbackRequest | MissedCall, number: str) -> Waiting:
+        """The entry to place for `target`, unless it is being placed (already_calling)."""
+        if target.call_uuid in self._calling:
+            raise CallNowRefused("already_calling")
+        if isinstance(target, MissedCall):
+            started = self._queue_time(target.started_at)
+            missed = Waiting(target.call_uuid, number, started, started, False,
+                             self._desk_phones(), self.queue.settings.ring_timeout)
+            missed.callback = Ticket(None, number, ready=True, missed=True)
+            return missed
+        if target.state == "failed":
+            return self._entry(target)
+        pending = self.pending.get(target.id)  # not there: completed or given up just now
+        if (
+            pending is None
+            or pending.callback is None
+            or not pending.callback.ready  # the caller is still on the line
+            or pending.offers  # a staff phone rings for it
+            or pending.state not in ("waiting", "retry")  # the patient is being called
+        ):
+            raise CallNowRefused("already_calling")
+        return pending
+
+    def _release(self, entry: Waiting, ringing: gevent.Greenlet) -> None:
+        """The receptionist's phone rang (and, if answered, the callback was placed): the
+        entry is the daemon's again."""
+        ringing.join()
+        with self._claiming:
+            self._calling.pop(entry.uuid, None)
+            if entry.callback is not None:
+                entry.callback.placed_by = None
+
     def connect(self, entry: Waiting, ext: str, staff_leg: str) -> bool:
-        """The staff phone answered: call the patient, then bridge them. True when bridged."""
+        """The staff phone answered (rung by the dispatcher, or a receptionist's for a call
+        back now): call the patient, then bridge them. True when bridged."""
         queue = self.queue
         ticket = entry.callback
-        if ticket is None or not ticket.ready or entry.state != "waiting":
+        if (
+            ticket is None
+            or not ticket.ready
+            or entry.state not in ("waiting", "retry")  # retry: called back now meanwhile
+            or (callback_id := self._tracked(entry, ticket)) is None
+        ):
             queue.hang_up(staff_leg)
             return False
+        self._cancel_retry(ticket)
         entry.state = "connecting"
         entry.agent_leg = staff_leg
         queue.cancel_offers(entry)
@@ -320,10 +463,20 @@ class CallbackDesk:
             return False
         # the patient's leg has no dialplan: the queue ends it when the staff hangs up
         queue.served(entry, ext, talking=patient_leg, event="callback_completed")
-        self._record(Store.callback_attempted, ticket.id, at=self._clock.wall(), result=ext,
-                     state="completed")
-        self.pending.pop(ticket.id, None)
+        self._record(Store.callback_attempted, callback_id, at=self._clock.wall(), result=ext,
+                     state="completed", by=ticket.placed_by)
+        self.pending.pop(callback_id, None)
         return True
+
+    def _tracked(self, entry: Waiting, ticket: Ticket) -> int | None:
+        """The callback's id. A missed patient called back now gets their callback row (reason
+        ``missed``) here, once the receptionist picked up; None when it cannot be stored."""
+        if ticket.id is None:
+            ticket.id = self._store(entry, ticket.number, "missed")
+            if ticket.id is not None:
+                self.queue.record_event(entry, "callback_requested",
+                                        detail=f"callback={ticket.id},missed")
+        return ticket.id
 
     def _call_patient(self, number: str, leg: str) -> str | None:
         """Ring the patient through the gateway; None when they answered, else why not."""
@@ -338,7 +491,7 @@ class CallbackDesk:
         """No answer, busy...: try again later, or give up into the staff's list."""
         queue = self.queue
         ticket = entry.callback
-        assert ticket is not None
+        assert ticket is not None and ticket.id is not None
         queue.record_event(entry, "callback_failed", detail=f"{cause},attempt={ticket.attempts}")
         queue.waiting.pop(entry.uuid, None)
         retry = queue.settings.callback_retry_seconds
@@ -347,6 +500,7 @@ class CallbackDesk:
             next_at = self._clock.wall() + timedelta(seconds=retry)
             self._record(Store.callback_attempted, ticket.id, at=self._clock.wall(), result=cause,
                          state="pending", next_attempt_at=next_at)
+            self.pending[ticket.id] = entry  # a failed one, or a missed patient, called back now
             self._retry_later(entry, retry)
         else:
             entry.state = "left"
@@ -357,26 +511,30 @@ class CallbackDesk:
         queue.refresh()
 
     def _retry_later(self, entry: Waiting, seconds: float) -> None:
-        assert entry.callback is not None
+        assert entry.callback is not None and entry.callback.id is not None
         entry.state = "retry"
-        callback_id = entry.callback.id
-        self._timers[callback_id] = self._clock.call_later(
+        self._timers[entry.callback.id] = self._clock.call_later(
             seconds, self._retry, entry
         )
 
+    def _cancel_retry(self, ticket: Ticket) -> None:
+        """A callback waiting for its retry is placed now (called back now): no retry."""
+        if ticket.id is not None and (timer := self._timers.pop(ticket.id, None)) is not None:
+            timer.cancel()
+
     def _retry(self, entry: Waiting) -> None:
-        """Back in the queue, at the place of the time the call began."""
-        assert entry.callback is not None
+        """Back in the queue, at the place of the time the call began. A phone a receptionist's
+        call back now rings meanwhile keeps its offer: the dispatcher leaves the entry alone."""
+        assert entry.callback is not None and entry.callback.id is not None
         self._timers.pop(entry.callback.id, None)
         entry.state = "waiting"
         entry.agent = entry.agent_leg = None
-        entry.offers.clear()
         entry.cancelled.clear()
         self.queue.waiting[entry.uuid] = entry
         self.queue.refresh()
 
     def _forget(self, entry: Waiting) -> None:
-        assert entry.callback is not None
+        assert entry.callback is not None and entry.callback.id is not None
         self.pending.pop(entry.callback.id, None)
         self.queue.waiting.pop(entry.uuid, None)
         entry.state = "left"
@@ -416,11 +574,21 @@ MISSED_REF_LENGTH = 8
 reference that long is never read as a callback's number."""
 
 
+MIN_REF = 4
+"""A missed call's reference: at least its uuid's first 4 characters."""
+
+
+def _callback_id(ref: str) -> int | None:
+    """The callback id `ref` stands for; None: `ref` is a missed call's (start of its uuid)."""
+    return int(ref) if ref.isdigit() and len(ref) < MISSED_REF_LENGTH else None
+
+
 def mark_done(store: Store, ref: str, by: str, now: datetime | None = None) -> bool:
     """The staff dealt with a callback (`ref` = its id) or a missed patient (`ref` = the call's
     uuid or a unique prefix of it); False when nothing matches."""
     at = now or datetime.now(UTC)
     ref = ref.strip()
-    if ref.isdigit() and len(ref) < MISSED_REF_LENGTH:
-        return store.callback_done(int(ref), by=by, at=at)
+    callback_id = _callback_id(ref)
+    if callback_id is not None:
+        return store.callback_done(callback_id, by=by, at=at)
     return store.missed_done(ref, by=by, at=at) is not None

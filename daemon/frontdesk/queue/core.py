@@ -89,6 +89,9 @@ class Waiting:
     """Seconds waited, once the caller left the queue unserved (abandoned, overflowed)."""
     declined_callback: bool = False
     """Offered a callback, the caller confirmed no number: not called back as missed either."""
+    announced_wait: float | None = None
+    """The remaining wait (seconds) the last announcement told the caller; None before the
+    first, or when it told none (nobody logged in, a static prompt)."""
 
     def wait(self, now: float) -> float:
         return max(now - self.entered, 0.0)
@@ -142,6 +145,11 @@ class CallQueue:
 
     def now(self) -> float:
         return self.board.now()
+
+    @property
+    def connected(self) -> bool:
+        """Whether FreeSWITCH can be asked to ring a phone now (the control connection)."""
+        return self._control.connected
 
     # -- life cycle ----------------------------------------------------------------------
 
@@ -252,6 +260,10 @@ class CallQueue:
         ordered = self._ordered()
         return ordered.index(entry) + 1 if entry in ordered else 0
 
+    def positions(self) -> dict[str, int]:
+        """Every caller's `position`, from one ordering of the queue (call uuid -> place)."""
+        return {entry.uuid: place for place, entry in enumerate(self._ordered(), 1)}
+
     def estimate(self, entry: Waiting) -> dict[str, float]:
         """Every estimator's figure for this caller's remaining wait (seconds)."""
         now = self.now()
@@ -269,8 +281,10 @@ class CallQueue:
             callbacks_ahead=sum(not e.on_the_line for e in ahead),
         )
 
-    def announced(self, entry: Waiting) -> dict[str, float]:
-        """Record an announcement with its position and estimates; returns the estimates."""
+    def announced(self, entry: Waiting, said: float | None = None) -> dict[str, float]:
+        """Record an announcement with its position and estimates (`said`: the wait it told
+        the caller); returns the estimates."""
+        entry.announced_wait = said
         figures = self.estimate(entry)
         detail = ",".join(f"{name}={value:.0f}" for name, value in figures.items())
         self.record_event(entry, "announced", detail=f"position={self.position(entry)},{detail}")
@@ -356,18 +370,19 @@ class CallQueue:
 
     def _dispatch(self) -> None:
         for entry in self._ordered():
-            if entry.offers:
-                continue
-            phones = self.board.available(entry.extensions)
-            if not phones:
+            if entry.offers or not self.board.available(entry.extensions):
                 continue
             if entry.callback is not None and self.callbacks is not None:
                 if not entry.callback.ready:
                     break  # still hearing the thanks: nobody behind takes their place
                 if not self.callbacks.may_place(entry):
                     continue  # outside opening hours: callbacks wait, callers go on
-            for phone in self._choose(entry, phones):
-                self._offer(entry, phone)
+                if entry.offers:  # a receptionist called them back now while the store was read
+                    continue
+            phones = self.board.available(entry.extensions)  # as they are now
+            if phones:
+                for phone in self._choose(entry, phones):
+                    self.offer(entry, phone)
 
     def _choose(self, entry: Waiting, phones: list[StaffPhone]) -> list[StaffPhone]:
         strategy = self.settings.strategy
@@ -377,12 +392,16 @@ class CallQueue:
             return phones[:1]
         return [min(phones, key=lambda p: p.idle_since)]
 
-    def _offer(self, entry: Waiting, phone: StaffPhone) -> None:
+    def offer(self, entry: Waiting, phone: StaffPhone) -> gevent.Greenlet:
+        """Ring `phone` for `entry` (the dispatcher's choice, or a receptionist's own phone for
+        a call back now): from now on the dispatcher offers `entry` no other phone. Returns the
+        greenlet ringing it, over once the phone did not answer or its call was bridged (or
+        failed to be)."""
         leg = str(uuidlib.uuid4())
         entry.offers[leg] = phone.ext
         self._legs[leg] = entry
         self.board.offer_started(phone.ext, leg)
-        gevent.spawn(self._ring, entry, phone.ext, leg)
+        return gevent.spawn(self._ring, entry, phone.ext, leg)
 
     def _ring(self, entry: Waiting, ext: str, leg: str) -> None:
         answered = skip = False
@@ -466,7 +485,8 @@ class CallQueue:
         entry.state = "connected"
         entry.agent, entry.answered_at = ext, now
         self._connected.add(talking)
-        self.estimates.on_answered(entry.wait(now), now)
+        if entry.callback is None:  # a callback's patient was not on the line: no wait to learn
+            self.estimates.on_answered(entry.wait(now), now)
         self.waiting.pop(entry.uuid, None)
         self.record_event(entry, event, extension=ext, wait=entry.wait(now))
         entry.changed.set()

@@ -133,22 +133,22 @@ def _announce(
     it; otherwise the static prompt of [queue], if any."""
     nobody = queue.nobody_logged_in(entry.extensions)
     uri = None
+    said = None
     if announcer is not None:
-        text = (
-            announcer.nobody_sentence(entry.entered + limit - queue.now())
-            if nobody
-            else announcer.position_sentence(
-                queue.position(entry), queue.estimate(entry)["frontdesk"]
-            )
-        )
+        if nobody:
+            text = announcer.nobody_sentence(entry.entered + limit - queue.now())
+        else:
+            said = queue.estimate(entry)["frontdesk"]
+            text = announcer.position_sentence(queue.position(entry), said)
         sentence = announcer.render(text)
         uri = str(sentence) if sentence is not None else None
+        said = said if sentence is not None else None  # the static prompt tells no figure
     prompt = settings.nobody_prompt if nobody else settings.announce_prompt
     if uri is None and prompt is not None:
         uri = prompt_uri(prompt)
     if uri is None or entry.state != "waiting":  # nothing to say, or answered meanwhile
         return
-    queue.announced(entry)
+    queue.announced(entry, said)
     session.execute("playback", uri)
 
 

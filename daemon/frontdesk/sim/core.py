@@ -283,6 +283,12 @@ class Simulator:
             self.set_registered(ext, True)
         return phone
 
+    def phone_state(self, ext: str) -> str:
+        """What the desk phone `ext` does right now: "idle", "ringing" (an INVITE to it is
+        pending) or "talking" (off-hook: answered, parked or bridged)."""
+        state = self.phones[ext].state
+        return "talking" if state == "busy" else state
+
     def set_registered(self, ext: str, registered: bool) -> None:
         """Register or unregister a phone, firing sofia::register / sofia::unregister."""
         phone = self.phones[ext]
