@@ -7,12 +7,12 @@ holding a random token; the store keeps only its hash), and the checks every req
 - Every action is a POST carrying the session's CSRF token (a hidden field, or the
   ``X-CSRF-Token`` header for scripts), and a POST whose ``Origin`` is another site's is
   refused before anything else: a forged cross-site form does nothing.
-- A failed login is answered after `FAILED_LOGIN_DELAY`; from that answer the name and the
-  address are locked out for `FIRST_LOCK`, and each further failure in a row for the same name
-  or from the same address for twice as long as the one before (up to `MAX_LOCK`): guessing
-  passwords from the LAN takes years. Attempts for one name or from one address are checked
-  one after another: guesses sent at once would otherwise all pass the lockout before the
-  first of them failed.
+- A failed login is answered after `FAILED_LOGIN_DELAY` (a typo costs no more). From the
+  answer to the second failure in a row for the same name or from the same address, both are
+  locked out for `FIRST_LOCK`, and after each further one for twice as long as the time before
+  (up to `MAX_LOCK`): guessing passwords from the LAN takes years. Attempts for one name or
+  from one address are checked one after another: guesses sent at once would otherwise all
+  pass the lockout before the first of them failed.
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ COOKIE = "frontdesk_session"
 FAILED_LOGIN_DELAY = 1.0
 """Seconds before a failed login is answered."""
 FIRST_LOCK, MAX_LOCK = 1.0, 300.0
-"""Seconds a name and an address are locked out after a failure is answered: FIRST_LOCK after
-the first, doubling with each failure in a row, up to MAX_LOCK."""
+"""Seconds a name and an address are locked out from the answer to a failure: none after the
+first, FIRST_LOCK after the second in a row, doubling with each further one, up to MAX_LOCK."""
 FORGET_FAILURES_AFTER = 900.0
 """Seconds after which failures are forgotten (a success forgets the name's at once)."""
 MAX_TRACKED = 10_000
@@ -147,7 +147,7 @@ class Auth:
             before = self._failures.get(key)
             count = 1 if before is None or now - before.last > FORGET_FAILURES_AFTER \
                 else before.count + 1
-            lock = min(FIRST_LOCK * 2 ** (count - 1), MAX_LOCK)
+            lock = 0.0 if count == 1 else min(FIRST_LOCK * 2 ** (count - 2), MAX_LOCK)
             self._failures.pop(key, None)  # re-inserted last: the dict stays oldest first
             self._failures[key] = _Failures(count, now, now + lock)
         while len(self._failures) > MAX_TRACKED:
