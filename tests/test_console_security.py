@@ -17,7 +17,6 @@ import socket
 import subprocess
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import timedelta
 from pathlib import Path
 
 import gevent
@@ -355,9 +354,9 @@ def test_a_session_ends_after_session_hours_on_the_daemons_clock(practice: Confi
     with Rig(with_console(practice, session_hours=1), tmp_path) as rig:
         add_user(rig, "anna")
         anna = logged_in(rig)
-        rig.clock.set_wall(rig.clock.wall() + timedelta(minutes=59))
+        rig.clock.sleep(59 * 60)
         assert anna.get("/").status == 200
-        rig.clock.set_wall(rig.clock.wall() + timedelta(minutes=1))
+        rig.clock.sleep(60)
         assert anna.get("/").status in (302, 303)
 
 
