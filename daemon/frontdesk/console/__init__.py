@@ -83,7 +83,7 @@ class Console:
             context = gevent.ssl.SSLContext(gevent.ssl.PROTOCOL_TLS_SERVER)
             context.minimum_version = gevent.ssl.TLSVersion.TLSv1_2
             context.load_cert_chain(str(settings.certificate), str(settings.private_key))
-            server = _Server(address, app, ssl_context=context)
+            server = _Server(address, app, tls=context)
         else:
             server = _Server(address, app)
         server.start()
@@ -129,9 +129,15 @@ class _Server(gevent.pywsgi.WSGIServer):
     (plain HTTP to the HTTPS port, a scanner, a browser refusing the certificate) is dropped
     with a line in the log now and then, not a traceback each time."""
 
-    def __init__(self, address: tuple[str, int], app: ConsoleApp, **ssl_args: Any) -> None:
-        super().__init__(address, app, log=None, error_log=_ErrorLog(),
-                         spawn=gevent.pool.Pool(MAX_CONNECTIONS), **ssl_args)
+    def __init__(self, address: tuple[str, int], app: ConsoleApp,
+                 tls: gevent.ssl.SSLContext | None = None) -> None:
+        pool = gevent.pool.Pool(MAX_CONNECTIONS)
+        if tls is None:
+            super().__init__(address, app, log=None, error_log=_ErrorLog(), spawn=pool)
+        else:
+            super().__init__(address, app, log=None, error_log=_ErrorLog(), spawn=pool,
+                             ssl_context=tls)
+        self._tls = tls
         self._tls_failures = Throttle(60.0)
 
     def handle(self, sock: socket.socket, address: Any) -> None:
@@ -139,9 +145,10 @@ class _Server(gevent.pywsgi.WSGIServer):
         super().handle(sock, address)
 
     def wrap_socket_and_handle(self, client_socket: socket.socket, address: Any) -> Any:
+        assert self._tls is not None, "gevent calls this with TLS only"
         client_socket.settimeout(IDLE_SECONDS)
         try:
-            tls = self.wrap_socket(client_socket, **self.ssl_args)
+            tls = self._tls.wrap_socket(client_socket, server_side=True)
         except OSError as error:  # ssl.SSLError, a reset, a timeout
             client_socket.close()
             skipped = self._tls_failures.due()
