@@ -172,6 +172,7 @@ render_prompts() {
 check() {
   if "$DESTDIR$VENV/bin/frontdesk" check-config "$DESTDIR$ETC/frontdesk.toml"; then
     say "done. Next: edit $ETC/frontdesk.toml, then 'sudo systemctl enable --now frontdesk'"
+    say "the receptionists' web console stays off until [console] enabled = true (docs/console.md)"
   else
     say "installed, but the config above needs attention before the daemon will start"
   fi
