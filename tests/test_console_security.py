@@ -191,6 +191,20 @@ def test_a_lan_console_refuses_an_address_outside_lan_ranges(practice: Config,
 
 
 @needs_lan
+def test_requests_from_outside_are_logged_once_a_minute_at_most(practice: Config,
+                                                               tmp_path: Path) -> None:
+    with Rig(with_console(practice, listen="0.0.0.0"), tmp_path) as rig:
+        outsider = browser(rig, host=LAN, source=LAN)
+        with structlog.testing.capture_logs() as logs:
+            for _ in range(20):
+                assert outsider.get("/login").status == 403
+                assert browser(rig).post("/login", {"name": "x", "password": "y"},
+                                         headers={"Origin": "http://evil.example"}).status == 403
+        refused = [e["event"] for e in logs if e["event"].startswith("console.refused")]
+        assert sorted(refused) == ["console.refused_address", "console.refused_cross_site"]
+
+
+@needs_lan
 def test_a_lan_console_serves_an_address_inside_lan_ranges(practice: Config,
                                                            tmp_path: Path) -> None:
     config = with_lan(with_console(practice, listen="0.0.0.0"), f"{LAN}/32")
@@ -444,6 +458,17 @@ def test_during_a_lockout_the_right_password_is_refused_and_a_success_starts_aga
     elsewhere = browser(rig, source="127.0.0.2")
     assert elsewhere.log_in("anna", "guess").status == 401
     assert lock_after_failure(rig, elsewhere, "anna") == 0.0  # a first failure again
+
+
+def test_knocking_during_a_lockout_is_logged_once_a_minute_at_most(rig: Rig) -> None:
+    client = browser(rig)
+    for _ in range(2):
+        client.log_in("anna", "guess")
+    with structlog.testing.capture_logs() as logs:
+        for _ in range(20):
+            assert refused_as_locked(client.log_in("anna", PASSWORD))
+    assert [e["event"] for e in logs if e["event"] == "console.login_locked"] == [
+        "console.login_locked"]
 
 
 def test_a_failure_locks_the_name_from_everywhere_and_the_address_for_every_name(

@@ -31,6 +31,7 @@ from frontdesk.console import peer_allowed
 from frontdesk.console.auth import COOKIE, Auth, LoginRefused, csrf_valid, same_origin
 from frontdesk.console.live import LiveBoard, LiveDesk, live_view
 from frontdesk.console.texts import TEXTS
+from frontdesk.logs import Throttle
 from frontdesk.overrides import MODES, OverrideRefused, parse_until, set_override
 from frontdesk.queue.callbacks import (
     MISSED_REF_LENGTH,
@@ -56,6 +57,7 @@ STATIC = __file__.rsplit("/", 1)[0] + "/static"
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 """Methods that only read; any other is an action: it needs a session and its CSRF token."""
 MAX_FORM_BYTES = 64 * 1024
+_STRANGERS_REFUSED = ("console.refused_address", "console.refused_cross_site")
 MAX_FLASHES = 1000
 """Messages kept for the next page of a session (one a session; the oldest are dropped)."""
 STREAMS_FULL_RETRY = 30
@@ -99,6 +101,7 @@ class ConsoleApp:
         )
         self.board = LiveBoard(desk, lambda view: self._live_html(view, csrf=""))
         self._flashes: dict[str, str] = {}
+        self._refusals = {event: Throttle(60.0) for event in _STRANGERS_REFUSED}
         self.pages: dict[str, Page] = {}
         self.url_map = Map()
         self._route("/login", "login", self.login_page, methods=["GET"], public=True)
@@ -152,13 +155,13 @@ class ConsoleApp:
 
     def dispatch(self, request: Request) -> Response:
         if not peer_allowed(request.remote_addr or "", self.desk.config):
-            log.warning("console.refused_address", address=request.remote_addr)
+            self._refused("console.refused_address", request)
             raise Forbidden("not from the practice's network")
         endpoint, args = self.url_map.bind_to_environ(request.environ).match()
         page = self.pages[endpoint]
         action = request.method not in SAFE_METHODS
         if action and not same_origin(request.headers.get("Origin"), request.host):
-            log.warning("console.refused_cross_site", address=request.remote_addr)
+            self._refused("console.refused_cross_site", request)
             raise Forbidden("a request from another site")
         if page.public:
             return page.handler(request, **args)
@@ -173,6 +176,13 @@ class ConsoleApp:
                 log.warning("console.refused_csrf", user=session.user)
                 raise Forbidden("this form is out of date: reload the page")
         return page.handler(request, session, **args)
+
+    def _refused(self, event: str, request: Request) -> None:
+        """Log a stranger's refused request, at most once a minute for each kind: anyone on
+        the network can send them as fast as they like."""
+        skipped = self._refusals[event].due()
+        if skipped is not None:
+            log.warning(event, address=request.remote_addr, not_logged_before=skipped)
 
     # -- rendering ---------------------------------------------------------------------------
 

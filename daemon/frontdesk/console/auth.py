@@ -32,6 +32,7 @@ import structlog
 
 from frontdesk.clock import Clock
 from frontdesk.console.passwords import dummy_verify, verify_password
+from frontdesk.logs import Throttle
 from frontdesk.store import ConsoleSession, Store
 
 log = structlog.get_logger(__name__)
@@ -77,6 +78,7 @@ class Auth:
         self.clock = clock
         self.session_hours = session_hours
         self._failures: dict[str, _Failures] = {}
+        self._locked_refusals = Throttle(60.0)
         self._checking: dict[str, gevent.event.Event] = {}
         """Names and addresses with an attempt being checked, and its end."""
 
@@ -95,7 +97,10 @@ class Auth:
         locked = max((f.locked_until for k in keys if (f := self._failures.get(k))),
                      default=0.0)
         if locked > now:
-            log.warning("console.login_locked", address=address, retry_after=round(locked - now))
+            skipped = self._locked_refusals.due()  # anyone may knock as fast as they like
+            if skipped is not None:
+                log.warning("console.login_locked", address=address,
+                            retry_after=round(locked - now), not_logged_before=skipped)
             raise LoginRefused(retry_after=locked - now)
         user = self.store.console_user(name)
         if user is None:
