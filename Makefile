@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CONFIG ?= examples/frontdesk.toml
 
-.PHONY: run test lint bench check-config rehearse clean install uninstall
+.PHONY: run test lint bench check-config rehearse clean install uninstall console-certificate
 
 run: $(STAMP) examples/secrets/esl-password examples/prompts/moh/frontdesk-hold.wav var/messages var/.agenda
 	$(BIN)/frontdesk check-config $(CONFIG)
@@ -74,6 +74,11 @@ install:
 
 uninstall:
 	PYTHON=$(PYTHON) PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) tools/install.sh uninstall
+
+# HTTPS for the web console: `sudo make console-certificate ADDRESS=192.168.1.10 [NAMES=...]`
+# (docs/console.md). Existing ones are kept.
+console-certificate:
+	DESTDIR=$(DESTDIR) tools/install.sh console-certificate $(ADDRESS) $(NAMES)
 
 clean:
 	rm -rf $(VENV) var build *.egg-info daemon/*.egg-info

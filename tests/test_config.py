@@ -1017,3 +1017,116 @@ def test_feedback_enabled_needs_the_question_and_known_prompts(tmp_path: Path) -
 def test_feedback_share_is_a_part_of_the_callers(tmp_path: Path) -> None:
     errors = errors_of(tmp_path, BASE + "\n[feedback]\nshare = 1.5\n")
     assert any("feedback.share" in e for e in errors), errors
+
+
+# -- [console] ---------------------------------------------------------------------------------
+
+CONSOLE = "\n[console]\nenabled = true\n"
+LAN = '\n[network]\nlan_ranges = ["192.168.1.0/24"]\nsip_ip = "192.168.1.10"\n'
+
+
+def pem_pair(directory: Path, name: str = "console") -> tuple[Path, Path]:
+    """A self-signed certificate and its key (mode 600), made as docs/console.md shows."""
+    cert, key = directory / f"{name}.crt", directory / f"{name}.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+         "-nodes", "-days", "1", "-subj", "/CN=frontdesk console", "-keyout", str(key),
+         "-out", str(cert)],
+        check=True, capture_output=True, timeout=60,
+    )
+    key.chmod(0o600)
+    return cert, key
+
+
+def test_the_console_is_off_on_loopback_by_default(tmp_path: Path) -> None:
+    console = load_config(write(tmp_path, BASE)).console
+    assert (console.enabled, console.listen, console.port, console.https) == (
+        False, "127.0.0.1", 8480, False)
+
+
+def test_a_lan_console_needs_the_lan_ranges_it_answers(tmp_path: Path) -> None:
+    text = BASE + CONSOLE + 'listen = "192.168.1.10"\n'
+    expect_error(tmp_path, text, 'listen = "192.168.1.10"', "console.listen",
+                 "192.168.1.10 is not loopback: set [network] lan_ranges")
+    assert load_config(write(tmp_path, text + LAN)).console.listen == "192.168.1.10"
+
+
+@pytest.mark.parametrize("wrong", ['"box.local"', '"192.168.1"', "8480", "[1]", "{}"])
+@pytest.mark.parametrize("key", ["listen", "port", "certificate", "private_key",
+                                 "session_hours", "enabled"])
+def test_a_wrong_console_value_is_an_error_at_its_line(tmp_path: Path, key: str,
+                                                       wrong: str) -> None:
+    text = BASE + CONSOLE.replace("enabled = true\n", "") + f"{key} = {wrong}\n"
+    try:
+        load_config(write(tmp_path, text))
+    except ConfigError as exc:
+        line = line_of(text, f"{key} = {wrong}")
+        assert any(e.startswith(f"{tmp_path / 'frontdesk.toml'}:{line}: console.{key}: ")
+                   for e in exc.errors), exc.errors
+
+
+@pytest.mark.parametrize("given", ["certificate", "private_key"])
+def test_https_needs_both_the_certificate_and_its_key(tmp_path: Path, given: str) -> None:
+    cert, key = pem_pair(tmp_path)
+    missing = ({"certificate", "private_key"} - {given}).pop()
+    text = BASE + CONSOLE + f'{given} = "{cert if given == "certificate" else key}"\n'
+    expect_error(tmp_path, text, "[console]", f"console.{missing}",
+                 "missing: HTTPS needs both certificate and private_key")
+
+
+def test_a_console_key_readable_by_others_or_unreadable_is_refused(tmp_path: Path) -> None:
+    cert, key = pem_pair(tmp_path)
+    text = BASE + CONSOLE + f'certificate = "{cert}"\nprivate_key = "{key}"\n'
+    assert load_config(write(tmp_path, text)).console.https
+    key.chmod(0o640)
+    expect_error(tmp_path, text, "private_key =", "console.private_key",
+                 f"{key} holds a secret but is readable or writable by its group")
+    key.chmod(0o600)
+    gone = text.replace(f'private_key = "{key}"', f'private_key = "{tmp_path}/nothing.key"')
+    expect_error(tmp_path, gone, "private_key =", "console.private_key",
+                 f"cannot read {tmp_path}/nothing.key")
+    gone = text.replace(f'certificate = "{cert}"', f'certificate = "{tmp_path}/nothing.crt"')
+    expect_error(tmp_path, gone, "certificate =", "console.certificate",
+                 f"cannot read {tmp_path}/nothing.crt")
+
+
+def test_a_certificate_and_a_key_that_are_not_a_pair_are_refused(tmp_path: Path) -> None:
+    """The daemon would start without its console: check-config says so beforehand."""
+    cert, _key = pem_pair(tmp_path)
+    _other_cert, other_key = pem_pair(tmp_path, "other")
+    text = BASE + CONSOLE + f'certificate = "{cert}"\nprivate_key = "{other_key}"\n'
+    expect_error(tmp_path, text, "certificate =", "console.certificate",
+                 "the certificate and private_key are not a pair HTTPS can use")
+    (tmp_path / "notes.txt").write_text("not a certificate\n")
+    text = BASE + CONSOLE + f'certificate = "{tmp_path}/notes.txt"\nprivate_key = "{other_key}"\n'
+    expect_error(tmp_path, text, "certificate =", "console.certificate",
+                 "the certificate and private_key are not a pair HTTPS can use")
+
+
+@pytest.mark.parametrize("port", [0, 80, 443, 1023, 65536])
+def test_a_console_port_the_daemon_cannot_listen_on_is_refused(tmp_path: Path,
+                                                               port: int) -> None:
+    text = BASE + CONSOLE + f"port = {port}\n"
+    errors = errors_of(tmp_path, text)
+    line = line_of(text, f"port = {port}")
+    assert [e for e in errors if e.startswith(f"{tmp_path / 'frontdesk.toml'}:{line}: "
+                                              "console.port: ")], errors
+
+
+@pytest.mark.parametrize(("section", "key", "port"), [
+    ("freeswitch", "listen_port", 8084),
+    ("freeswitch", "esl_port", 8021),
+    ("network", "sip_port", 5060),
+    ("network", "trunk_sip_port", 5080),
+])
+def test_a_console_port_another_part_of_the_box_uses_is_refused(
+    tmp_path: Path, section: str, key: str, port: int
+) -> None:
+    text = BASE + LAN + CONSOLE + f"port = {port}\n"
+    expect_error(tmp_path, text, f"port = {port}", "console.port",
+                 f"{port} is already {section}.{key}")
+    moved = {"freeswitch": ('esl_password = "s3cret-for-tests"\n',
+                            f'esl_password = "s3cret-for-tests"\n{key} = 9999\n'),
+             "network": ('sip_ip = "192.168.1.10"\n', f'sip_ip = "192.168.1.10"\n{key} = 9999\n')}
+    old, new = moved[section]
+    assert load_config(write(tmp_path, text.replace(old, new))).console.port == port

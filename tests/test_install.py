@@ -5,8 +5,10 @@ installed `frontdesk check-config` accepting the installed config."""
 from __future__ import annotations
 
 import os
+import ssl
 import stat
 import subprocess
+import tomllib
 import wave
 from pathlib import Path
 
@@ -23,9 +25,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def make(target: str, root: Path) -> subprocess.CompletedProcess[str]:
+def make(target: str, root: Path, *variables: str) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(
-        ["make", "-C", str(REPO), target, f"DESTDIR={root}", f"PREFIX={PREFIX}"],
+        ["make", "-C", str(REPO), target, f"DESTDIR={root}", f"PREFIX={PREFIX}", *variables],
         capture_output=True,
         text=True,
         env=CLEAN_ENV,
@@ -129,6 +131,32 @@ def test_the_installed_frontdesk_accepts_the_installed_config(root: Path):
         env=CLEAN_ENV,
     )  # fmt: skip
     assert imported.stdout.startswith(str(root / "opt/frontdesk/venv/")), imported.stdout
+
+
+def test_the_installed_config_leaves_the_web_console_off(root: Path):
+    """Nothing new listens after an install: the console waits for [console] enabled."""
+    config = tomllib.loads((root / "etc/frontdesk/frontdesk.toml").read_text(encoding="utf-8"))
+    assert config["console"]["enabled"] is False
+    assert "listen" not in config["console"]  # loopback, the default, once enabled
+
+
+def test_the_console_certificate_is_made_once_with_its_key_for_the_daemon_only(tmp_path: Path):
+    make("console-certificate", tmp_path, "ADDRESS=192.168.1.10", "NAMES=accueil.local")
+    secrets = tmp_path / "etc/frontdesk/secrets"
+    cert, key = secrets / "console.crt", secrets / "console.key"
+    assert (mode(key), mode(cert), mode(secrets)) == (0o600, 0o644, 0o750)
+    shown = subprocess.run(["openssl", "x509", "-in", str(cert), "-noout", "-ext",
+                            "subjectAltName,basicConstraints,extendedKeyUsage"],
+                           capture_output=True, text=True, check=True).stdout
+    assert "IP Address:192.168.1.10, DNS:accueil.local" in shown
+    assert "CA:FALSE" in shown and "TLS Web Server Authentication" in shown
+    ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert, key)
+    before = cert.read_bytes(), key.read_bytes()
+
+    again = make("console-certificate", tmp_path, "ADDRESS=192.168.1.11")
+
+    assert "exists: kept" in again.stdout
+    assert (cert.read_bytes(), key.read_bytes()) == before
 
 
 # Runs last: it changes the staged tree the tests above look at.

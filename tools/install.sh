@@ -2,6 +2,8 @@
 # Install or remove frontdesk on the clinic's box (Debian 12 / Raspberry Pi OS).
 #
 #     tools/install.sh install | uninstall       (what `sudo make install|uninstall` runs)
+#     tools/install.sh console-certificate ADDRESS [DNS-NAME...]
+#                                                (`sudo make console-certificate ADDRESS=...`)
 #
 # Environment: PREFIX (default /opt/frontdesk), DESTDIR (default empty), PYTHON (python3).
 # DESTDIR is for staging and tests: every file goes under it, no user is created and nothing
@@ -170,9 +172,38 @@ render_prompts() {
 check() {
   if "$DESTDIR$VENV/bin/frontdesk" check-config "$DESTDIR$ETC/frontdesk.toml"; then
     say "done. Next: edit $ETC/frontdesk.toml, then 'sudo systemctl enable --now frontdesk'"
+    say "the receptionists' web console stays off until [console] enabled = true (docs/console.md)"
   else
     say "installed, but the config above needs attention before the daemon will start"
   fi
+}
+
+console_certificate() {  # console_certificate ADDRESS [DNS-NAME...]: HTTPS for the console
+  # A self-signed certificate for the address (and names) the desk's browsers use, valid 825
+  # days (the longest some browsers accept), and its key readable by the daemon only. Never
+  # replaces existing ones. Nothing listens until [console] is enabled (docs/console.md).
+  local address=${1:-}
+  [ -n "$address" ] || { echo "usage: $0 console-certificate ADDRESS [DNS-NAME...]" >&2; exit 2; }
+  shift
+  local secrets=$DESTDIR$ETC/secrets san="IP:$address" name
+  local key=$secrets/console.key cert=$secrets/console.crt
+  if [ -e "$key" ] || [ -e "$cert" ]; then
+    say "$ETC/secrets/console.crt or console.key exists: kept (remove both for new ones)"
+    return
+  fi
+  for name in "$@"; do san="$san,DNS:$name"; done
+  install -d -m 0750 "$secrets"
+  (umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -days 825 -subj "/CN=frontdesk console" -addext "subjectAltName=$san" \
+    -addext "basicConstraints=critical,CA:FALSE" -addext "extendedKeyUsage=serverAuth" \
+    -keyout "$key" -out "$cert" 2>/dev/null)
+  chmod 0600 "$key"
+  chmod 0644 "$cert"
+  own "$USER_NAME:$USER_NAME" "$key" "$cert"
+  say "console certificate for $san in $ETC/secrets/console.crt (key: console.key, mode 0600)"
+  say "in [console]: certificate = \"secrets/console.crt\", private_key = \"secrets/console.key\""
+  say "the desk's browsers check this fingerprint once: $(openssl x509 -in "$cert" -noout \
+    -fingerprint -sha256 | cut -d= -f2)"
 }
 
 uninstall() {
@@ -206,5 +237,6 @@ case ${1:-} in
     check
     ;;
   uninstall) uninstall ;;
-  *) echo "usage: $0 install|uninstall" >&2; exit 2 ;;
+  console-certificate) shift; console_certificate "$@" ;;
+  *) echo "usage: $0 install|uninstall|console-certificate ADDRESS [DNS-NAME...]" >&2; exit 2 ;;
 esac

@@ -11,6 +11,7 @@ import hashlib
 import ipaddress
 import os
 import re
+import ssl
 import stat
 import tomllib
 import urllib.parse
@@ -352,7 +353,7 @@ class _Builder:
         if flow is not None:
             self.check_agenda_nodes(flow, agenda, queue)
         reminders = self.reminders(agenda)
-        console = self.console(network)
+        console = self.console(network, freeswitch)
         retention = self.retention()
         report = _make(ReportSettings, self.section("report"))
         feedback = self.feedback()
@@ -627,9 +628,12 @@ class _Builder:
                      "call's record at the latest")
         return RetentionSettings(**values)
 
-    def console(self, network: NetworkSettings | None) -> ConsoleSettings | None:
+    def console(self, network: NetworkSettings | None,
+                freeswitch: FreeswitchSettings | None) -> ConsoleSettings | None:
         values = dict(self.section("console"))
         here = ("console",)
+        self.check_console_port(values.get("port", _default(ConsoleSettings, "port")),
+                                network, freeswitch)
         listen = values.get("listen", _default(ConsoleSettings, "listen"))
         if not ipaddress.ip_address(listen).is_loopback and (
             network is None or "network" not in self.raw
@@ -650,6 +654,9 @@ class _Builder:
                 self.check_secret_file(file, here + (name,))
             elif not os.access(file, os.R_OK):
                 self.add(here + (name,), f"cannot read {file}")
+        unusable = any(path[:1] == here for path, _message in self.issues.items)
+        if len(given) == 2 and self.check_files and not unusable:
+            self.check_tls_pair(values["certificate"], values["private_key"])
         return _make(ConsoleSettings, values)
 
     def feedback(self) -> FeedbackSettings:
@@ -660,6 +667,35 @@ class _Builder:
         if values.get("enabled") and values.get("prompt") is None:
             self.add(here + ("prompt",), "missing: feedback is enabled, set the question's prompt")
         return FeedbackSettings(**values)
+
+    def check_console_port(self, port: int, network: NetworkSettings | None,
+                           freeswitch: FreeswitchSettings | None) -> None:
+        """The console's port must be one the daemon may listen on (it runs without
+        privileges) and no other part of the box listens on."""
+        path = ("console", "port")
+        if port is INVALID:
+            return
+        if port < UNPRIVILEGED_PORTS:
+            self.add(path, f"must be {UNPRIVILEGED_PORTS} or more, not {port}: the daemon runs "
+                     "without privileges and cannot listen below it")
+            return
+        taken = {
+            "freeswitch.listen_port": freeswitch and freeswitch.listen_port,
+            "freeswitch.esl_port": freeswitch and freeswitch.esl_port,
+            "network.sip_port": network and network.sip_port,
+            "network.trunk_sip_port": network and network.trunk_sip_port,
+        }
+        for key, used in taken.items():
+            if used == port:
+                self.add(path, f"{port} is already {key}: choose another port (8480)")
+
+    def check_tls_pair(self, certificate: Path, private_key: Path) -> None:
+        """What the daemon does at start: load both into a TLS context."""
+        try:
+            ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(certificate, private_key)
+        except (OSError, ValueError) as error:  # ssl.SSLError is an OSError
+            self.add(("console", "certificate"),
+                     f"the certificate and private_key are not a pair HTTPS can use: {error}")
 
     def check_secret_file(self, file: Path, path: tuple[str, ...]) -> None:
         """A secrets file must be readable, not empty, and readable by its owner only."""
@@ -1083,6 +1119,8 @@ class _Builder:
 
 
 _SIP_PORTS = ("sip_port", "trunk_sip_port")
+UNPRIVILEGED_PORTS = 1024
+"""The lowest port the daemon may listen on: its unit grants it no capability."""
 
 
 def _local_datetime(text: str) -> bool:

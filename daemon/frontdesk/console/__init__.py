@@ -16,20 +16,31 @@ Everything else is in `frontdesk.console.auth` (logins, sessions, CSRF) and
 from __future__ import annotations
 
 import ipaddress
-import ssl
+import socket
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from contextlib import closing
+from typing import TYPE_CHECKING, Any
 
 import gevent
+import gevent.pool
 import gevent.pywsgi
+import gevent.ssl
 import structlog
 
 from frontdesk.config.model import Config
+from frontdesk.logs import Throttle
 
 if TYPE_CHECKING:
     from frontdesk.console.app import ConsoleApp, Desk
 
 log = structlog.get_logger(__name__)
+
+MAX_CONNECTIONS = 100
+"""Connections served at once: five consoles open use a dozen (a live stream and a browser's
+few others each)."""
+IDLE_SECONDS = 60.0
+"""Real seconds a connection may stay silent (a request not coming, a reply not read) before
+it is closed (an I/O guard: real time). A live stream sends more often than that."""
 
 
 def peer_allowed(address: str, config: Config) -> bool:
@@ -39,6 +50,8 @@ def peer_allowed(address: str, config: Config) -> bool:
         peer = ipaddress.ip_address(address)
     except ValueError:
         return False
+    if isinstance(peer, ipaddress.IPv6Address) and peer.ipv4_mapped:
+        peer = peer.ipv4_mapped  # an IPv4 client of a console listening on "::"
     if peer.is_loopback:
         return True
     if ipaddress.ip_address(config.console.listen).is_loopback or config.network is None:
@@ -64,12 +77,15 @@ class Console:
         self._app = app = ConsoleApp(self.desk)
         address = (settings.listen, settings.port)
         if settings.https:
-            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            # gevent's SSL, not the standard library's: a standard SSL socket would block
+            # the daemon's one thread (every call with it) for as long as a client is slow
+            # (its create_default_context makes a standard one)
+            context = gevent.ssl.SSLContext(gevent.ssl.PROTOCOL_TLS_SERVER)
+            context.minimum_version = gevent.ssl.TLSVersion.TLSv1_2
             context.load_cert_chain(str(settings.certificate), str(settings.private_key))
-            server = gevent.pywsgi.WSGIServer(address, app, log=None, error_log=_ErrorLog(),
-                                              ssl_context=context)
+            server = _Server(address, app, tls=context)
         else:
-            server = gevent.pywsgi.WSGIServer(address, app, log=None, error_log=_ErrorLog())
+            server = _Server(address, app)
         server.start()
         self._server = server
         if not ipaddress.ip_address(settings.listen).is_loopback and not settings.https:
@@ -103,6 +119,45 @@ class Console:
     @property
     def serving(self) -> bool:
         return self._server is not None and self._server.started
+
+
+class _Server(gevent.pywsgi.WSGIServer):
+    """gevent's WSGI server, bounded: at most `MAX_CONNECTIONS` at once (more wait, not
+    accepted, in the kernel's queue: a flood of connections cannot take the file descriptors
+    the calls need), each closed after `IDLE_SECONDS` without a byte either way (a connection
+    that says nothing does not hold a place). With TLS, a client that fails the handshake
+    (plain HTTP to the HTTPS port, a scanner, a browser refusing the certificate) is dropped
+    with a line in the log now and then, not a traceback each time."""
+
+    def __init__(self, address: tuple[str, int], app: ConsoleApp,
+                 tls: gevent.ssl.SSLContext | None = None) -> None:
+        pool = gevent.pool.Pool(MAX_CONNECTIONS)
+        if tls is None:
+            super().__init__(address, app, log=None, error_log=_ErrorLog(), spawn=pool)
+        else:
+            super().__init__(address, app, log=None, error_log=_ErrorLog(), spawn=pool,
+                             ssl_context=tls)
+        self._tls = tls
+        self._tls_failures = Throttle(60.0)
+
+    def handle(self, sock: socket.socket, address: Any) -> None:
+        sock.settimeout(IDLE_SECONDS)
+        super().handle(sock, address)
+
+    def wrap_socket_and_handle(self, client_socket: socket.socket, address: Any) -> Any:
+        assert self._tls is not None, "gevent calls this with TLS only"
+        client_socket.settimeout(IDLE_SECONDS)
+        try:
+            tls = self._tls.wrap_socket(client_socket, server_side=True)
+        except OSError as error:  # ssl.SSLError, a reset, a timeout
+            client_socket.close()
+            skipped = self._tls_failures.due()
+            if skipped is not None:
+                log.info("console.tls_failed", address=address[0], error=str(error),
+                         not_logged_before=skipped)
+            return None
+        with closing(tls):
+            return self.handle(tls, address)
 
 
 class _ErrorLog:

@@ -2,8 +2,8 @@
 
 Every request passes, in this order: the peer's address (`peer_allowed`: 403 from outside the
 LAN ranges), then for every page but the login page, the static files and ``/metrics`` (a
-token, see frontdesk.console.metrics) a valid session
-(else the login page, or 401 for the live stream and recordings), then for every POST a
+token, see frontdesk.console.metrics) a valid session (else the login page, or 401 for the
+live stream, recordings and actions), then for every action (any method but GET and HEAD) a
 same-origin ``Origin`` and the session's CSRF token (403 otherwise). Handlers get the request
 and the session as arguments; they never see a request that failed a check.
 """
@@ -32,6 +32,7 @@ from frontdesk.console.auth import COOKIE, Auth, LoginRefused, csrf_valid, same_
 from frontdesk.console.live import LiveBoard, LiveDesk, live_view
 from frontdesk.console.metrics import Metrics
 from frontdesk.console.texts import TEXTS
+from frontdesk.logs import Throttle
 from frontdesk.overrides import MODES, OverrideRefused, parse_until, set_override
 from frontdesk.queue.callbacks import (
     MISSED_REF_LENGTH,
@@ -55,7 +56,10 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 STATIC = __file__.rsplit("/", 1)[0] + "/static"
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+"""Methods that only read; any other is an action: it needs a session and its CSRF token."""
 MAX_FORM_BYTES = 64 * 1024
+_STRANGERS_REFUSED = ("console.refused_address", "console.refused_cross_site")
 MAX_FLASHES = 1000
 """Messages kept for the next page of a session (one a session; the oldest are dropped)."""
 STREAMS_FULL_RETRY = 30
@@ -101,6 +105,7 @@ class ConsoleApp:
         self.board = LiveBoard(desk, lambda view: self._live_html(view, csrf=""))
         self.metrics = Metrics(desk)
         self._flashes: dict[str, str] = {}
+        self._refusals = {event: Throttle(60.0) for event in _STRANGERS_REFUSED}
         self.pages: dict[str, Page] = {}
         self.url_map = Map()
         self._route("/login", "login", self.login_page, methods=["GET"], public=True)
@@ -156,27 +161,34 @@ class ConsoleApp:
 
     def dispatch(self, request: Request) -> Response:
         if not peer_allowed(request.remote_addr or "", self.desk.config):
-            log.warning("console.refused_address", address=request.remote_addr)
+            self._refused("console.refused_address", request)
             raise Forbidden("not from the practice's network")
         endpoint, args = self.url_map.bind_to_environ(request.environ).match()
         page = self.pages[endpoint]
-        if request.method == "POST" and not same_origin(request.headers.get("Origin"),
-                                                         request.host):
-            log.warning("console.refused_cross_site", address=request.remote_addr)
+        action = request.method not in SAFE_METHODS
+        if action and not same_origin(request.headers.get("Origin"), request.host):
+            self._refused("console.refused_cross_site", request)
             raise Forbidden("a request from another site")
         if page.public:
             return page.handler(request, **args)
         session = self.auth.session(request.cookies.get(COOKIE))
         if session is None:
-            if page.stream or request.method == "POST":
+            if page.stream or action:
                 raise Unauthorized("log in first")
             return redirect("/login")
-        if request.method == "POST":
+        if action:
             sent = request.form.get("csrf") or request.headers.get("X-CSRF-Token")
             if not csrf_valid(session, sent):
                 log.warning("console.refused_csrf", user=session.user)
                 raise Forbidden("this form is out of date: reload the page")
         return page.handler(request, session, **args)
+
+    def _refused(self, event: str, request: Request) -> None:
+        """Log a stranger's refused request, at most once a minute for each kind: anyone on
+        the network can send them as fast as they like."""
+        skipped = self._refusals[event].due()
+        if skipped is not None:
+            log.warning(event, address=request.remote_addr, not_logged_before=skipped)
 
     # -- rendering ---------------------------------------------------------------------------
 

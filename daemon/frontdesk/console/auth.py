@@ -7,9 +7,12 @@ holding a random token; the store keeps only its hash), and the checks every req
 - Every action is a POST carrying the session's CSRF token (a hidden field, or the
   ``X-CSRF-Token`` header for scripts), and a POST whose ``Origin`` is another site's is
   refused before anything else: a forged cross-site form does nothing.
-- A failed login is answered after `FAILED_LOGIN_DELAY`, and each further failure for the same
-  name or from the same address locks both out for twice as long as the one before (up to
-  `MAX_LOCK`): guessing passwords from the LAN takes years.
+- A failed login is answered after `FAILED_LOGIN_DELAY` (a typo costs no more). From the
+  answer to the second failure in a row for the same name or from the same address, both are
+  locked out for `FIRST_LOCK`, and after each further one for twice as long as the time before
+  (up to `MAX_LOCK`): guessing passwords from the LAN takes years. Attempts for one name or
+  from one address are checked one after another: guesses sent at once would otherwise all
+  pass the lockout before the first of them failed.
 """
 
 from __future__ import annotations
@@ -17,15 +20,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 import gevent
+import gevent.event
 import structlog
 
 from frontdesk.clock import Clock
 from frontdesk.console.passwords import dummy_verify, verify_password
+from frontdesk.logs import Throttle
 from frontdesk.store import ConsoleSession, Store
 
 log = structlog.get_logger(__name__)
@@ -34,8 +41,8 @@ COOKIE = "frontdesk_session"
 FAILED_LOGIN_DELAY = 1.0
 """Seconds before a failed login is answered."""
 FIRST_LOCK, MAX_LOCK = 1.0, 300.0
-"""Seconds a name and an address are locked out after a failure: FIRST_LOCK after the
-first, doubling with each failure in a row, up to MAX_LOCK."""
+"""Seconds a name and an address are locked out from the answer to a failure: none after the
+first, FIRST_LOCK after the second in a row, doubling with each further one, up to MAX_LOCK."""
 FORGET_FAILURES_AFTER = 900.0
 """Seconds after which failures are forgotten (a success forgets the name's at once)."""
 MAX_TRACKED = 10_000
@@ -71,6 +78,9 @@ class Auth:
         self.clock = clock
         self.session_hours = session_hours
         self._failures: dict[str, _Failures] = {}
+        self._locked_refusals = Throttle(60.0)
+        self._checking: dict[str, gevent.event.Event] = {}
+        """Names and addresses with an attempt being checked, and its end."""
 
     # -- logging in and out ----------------------------------------------------------------
 
@@ -78,11 +88,19 @@ class Auth:
         """A new session: its cookie's token, and the session. LoginRefused otherwise (after
         `FAILED_LOGIN_DELAY` for a wrong password)."""
         keys = (f"user:{name.casefold()}", f"address:{address}")
+        with self._one_at_a_time(keys):
+            return self._login(name, password, address, keys)
+
+    def _login(self, name: str, password: str, address: str,
+               keys: tuple[str, str]) -> tuple[str, ConsoleSession]:
         now = self.clock.now()
         locked = max((f.locked_until for k in keys if (f := self._failures.get(k))),
                      default=0.0)
         if locked > now:
-            log.warning("console.login_locked", address=address, retry_after=round(locked - now))
+            skipped = self._locked_refusals.due()  # anyone may knock as fast as they like
+            if skipped is not None:
+                log.warning("console.login_locked", address=address,
+                            retry_after=round(locked - now), not_logged_before=skipped)
             raise LoginRefused(retry_after=locked - now)
         user = self.store.console_user(name)
         if user is None:
@@ -92,9 +110,9 @@ class Auth:
             valid = gevent.get_hub().threadpool.apply(
                 verify_password, (password, user.password_hash))
         if user is None or not valid:
-            self._failed(keys)
             log.warning("console.login_failed", address=address)
             self.clock.sleep(FAILED_LOGIN_DELAY)
+            self._failed(keys)
             raise LoginRefused()
         self._failures.pop(keys[0], None)
         token = secrets.token_urlsafe(32)
@@ -114,13 +132,27 @@ class Auth:
         self.store.console_action(session.user, "logout", at=self.clock.wall())
         log.info("console.logout", user=session.user)
 
+    @contextmanager
+    def _one_at_a_time(self, keys: tuple[str, str]) -> Iterator[None]:
+        """Wait until no attempt for these keys is being checked, then hold them."""
+        while busy := [self._checking[key] for key in keys if key in self._checking]:
+            busy[0].wait()
+        done = gevent.event.Event()
+        self._checking.update(dict.fromkeys(keys, done))
+        try:
+            yield
+        finally:
+            for key in keys:
+                del self._checking[key]
+            done.set()
+
     def _failed(self, keys: tuple[str, ...]) -> None:
         now = self.clock.now()
         for key in keys:
             before = self._failures.get(key)
             count = 1 if before is None or now - before.last > FORGET_FAILURES_AFTER \
                 else before.count + 1
-            lock = min(FIRST_LOCK * 2 ** (count - 1), MAX_LOCK)
+            lock = 0.0 if count == 1 else min(FIRST_LOCK * 2 ** (count - 2), MAX_LOCK)
             self._failures.pop(key, None)  # re-inserted last: the dict stays oldest first
             self._failures[key] = _Failures(count, now, now + lock)
         while len(self._failures) > MAX_TRACKED:
