@@ -46,9 +46,10 @@ from helpers import wait_for
 REPO = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery"
 OTHER_PASSWORD = "staple in the drawer"
-PUBLIC = {"login", "login_post", "static"}
+PUBLIC = {"login", "login_post", "static", "metrics"}
 """The only endpoints answered without a session: a new public page must be added here, on
-purpose."""
+purpose. ``metrics`` has its own check (a bearer token, or loopback only: tests/test_metrics.py)
+and names no patient."""
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
