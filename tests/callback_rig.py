@@ -12,8 +12,10 @@ from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 from frontdesk.config import load_config
+from frontdesk.queue.callbacks import missed_patients
 from frontdesk.rehearse import Rig
 from frontdesk.sim import CallerScript, SimCall
+from frontdesk.store import MissedCall
 from helpers import set_in_section
 
 TUESDAY_MORNING = datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo("Europe/Paris"))
@@ -67,6 +69,19 @@ def busy_desk(rig: Rig) -> SimCall:
                      caller_number=BUSY)
     assert rig.wait_for(lambda: call.bridged_to is not None)
     return call
+
+
+def missed_while_busy(rig: Rig) -> tuple[SimCall, SimCall, MissedCall]:
+    """1001 busy with a caller; the patient waited 70 s in the queue and hung up: (the busy
+    caller, the patient's call, how the staff's missed list shows it)."""
+    busy = busy_desk(rig)
+    missed = rig.place(CallerScript(keys=("0",), patience=70), at=TUESDAY_MORNING,
+                       caller_number=PATIENT)
+    assert missed.wait_done(10)
+    store = rig.daemon.store
+    assert rig.wait_for(lambda: missed_patients(store, TUESDAY_MORNING, missed_after=30) != [])
+    [listed] = missed_patients(store, TUESDAY_MORNING, missed_after=30)
+    return busy, missed, listed
 
 
 def hang_up(rig: Rig, call: SimCall) -> None:

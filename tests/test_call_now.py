@@ -22,6 +22,7 @@ from callback_rig import (
     desk_phones,
     events,
     hang_up,
+    missed_while_busy,
     requested,
 )
 from frontdesk.queue.callbacks import CallNowRefused, missed_patients, pending_callbacks
@@ -278,13 +279,8 @@ def test_a_missed_patient_called_back_now_is_tracked_once_the_receptionist_picks
     rig: Rig,
 ) -> None:
     patient = rig.sim.add_outside(PATIENT, answer_after=2.0, talk_seconds=600)
-    busy = busy_desk(rig)
-    missed = rig.place(CallerScript(keys=("0",), patience=70), at=TUESDAY_MORNING,
-                       caller_number=PATIENT)
-    assert missed.wait_done(10)
+    busy, missed, listed = missed_while_busy(rig)
     store = rig.daemon.store
-    assert rig.wait_for(lambda: missed_patients(store, TUESDAY_MORNING, missed_after=30) != [])
-    [listed] = missed_patients(store, TUESDAY_MORNING, missed_after=30)
     ref = listed.call_uuid[:8]  # as `frontdesk callbacks` shows it
     rig.sim.phones[RECEPTIONIST].answer_after = None
 
@@ -310,13 +306,8 @@ def test_a_missed_patient_not_answering_a_call_back_now_is_retried_like_any_call
     rig: Rig,
 ) -> None:
     patient = rig.sim.add_outside(PATIENT, answer_after=None)
-    busy = busy_desk(rig)
-    missed = rig.place(CallerScript(keys=("0",), patience=70), at=TUESDAY_MORNING,
-                       caller_number=PATIENT)
-    assert missed.wait_done(10)
+    busy, missed, listed = missed_while_busy(rig)
     store = rig.daemon.store
-    assert rig.wait_for(lambda: missed_patients(store, TUESDAY_MORNING, missed_after=30) != [])
-    [listed] = missed_patients(store, TUESDAY_MORNING, missed_after=30)
 
     rig.daemon.callbacks.call_now(listed.call_uuid[:8], RECEPTIONIST, by="console:alice")
 

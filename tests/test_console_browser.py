@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from browser import SCREEN, artifacts, launch
+from browser import SCREEN, artifacts, headless_chromium
 from conftest import copy_example_practice
 from console_rig import RECEPTIONIST, STAFF, RigProcess
 from frontdesk.config import load_config
@@ -80,10 +80,8 @@ def console(rig: RigProcess, practice_file: Path) -> Console:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
+    with headless_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Request, sync_playwright
+from playwright.sync_api import Browser, Page, Request
 
-from browser import artifacts, launch
+from browser import artifacts, headless_chromium
 from frontdesk.cli import main
 from frontdesk.config import load_config
 from frontdesk.store import Store
@@ -22,10 +22,8 @@ from report_records import seed_month
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
+    with headless_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.fixture
