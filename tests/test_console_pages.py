@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import timedelta
+from html import unescape
 
 import pytest
 
@@ -359,3 +360,20 @@ def test_a_missed_patient_marked_done_leaves_the_list_and_is_stored_with_the_use
                            missed_after=30) == []
     actions = [(a.user, a.action, a.target) for a in missed_rig.daemon.store.console_actions()]
     assert ("alice", "callback_done", ref) in actions
+
+
+def test_the_desk_panels_figures_head_the_queue_and_its_level_turns_amber(rig: Rig) -> None:
+    """As on the desk panel: callers waiting, the longest wait, callbacks, phones, and the
+    level by the [panel] thresholds (amber from 2 callers or a minute of waiting)."""
+    desk = Receptionist(rig)
+    call = place(rig, RESULTS)
+    assert rig.wait_for(lambda: waiting(rig, call))
+
+    board = re.search(r'<p id="board".*?</p>', desk.get("/"), re.S).group(0)
+    assert 'data-level="G"' in board and FR["level_G"] in board
+    assert FR["board_waiting"].format(n=1) in unescape(board)
+    assert re.search(r'class="waited" data-since="\d+"', board)  # the longest wait ticks
+
+    rig.clock.sleep(61)
+    board = re.search(r'<p id="board".*?</p>', desk.get("/"), re.S).group(0)
+    assert 'data-level="A"' in board and FR["level_A"] in board

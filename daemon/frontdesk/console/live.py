@@ -39,6 +39,7 @@ import structlog
 
 from frontdesk.changes import Changes
 from frontdesk.control_socket import Reception, status
+from frontdesk.panel.link import level_of
 
 log = structlog.get_logger(__name__)
 
@@ -65,6 +66,7 @@ def live_view(desk: LiveDesk) -> dict[str, Any]:
     override = now["practice"]["override"]
     rows = [_waiting_row(row) for row in now["waiting"]]
     return {
+        "board": _board(desk, now, [row for row in rows if row["callback"] is None]),
         "practice": {
             "state": now["practice"]["state"],
             "detail": now["practice"]["detail"],
@@ -98,6 +100,25 @@ def live_view(desk: LiveDesk) -> dict[str, Any]:
             }
             for row in now["calls"]
         ],
+    }
+
+
+def _board(desk: LiveDesk, now: Mapping[str, Any], on_the_line: list[dict[str, Any]]
+           ) -> dict[str, Any]:
+    """The desk panel's figures: callers waiting, the longest wait (from when it began: it
+    ticks in the browser), callbacks, staff, and the panel's level (green, amber, red by the
+    [panel] thresholds; it changes with time too, so the look every second renders it)."""
+    state = now["queue"] or {}
+    oldest = min((row["since"] for row in on_the_line), default=None)
+    longest = 0.0 if oldest is None else max(desk.clock.wall().timestamp() - oldest, 0.0)
+    return {
+        "level": level_of(desk.config.panel, len(on_the_line), longest),
+        "waiting": len(on_the_line),
+        "longest_since": oldest,
+        "callbacks": state.get("callbacks", 0),
+        "available": state.get("staff_available", 0),
+        "logged_in": state.get("staff_logged_in", 0),
+        "on_call": state.get("staff_on_call", 0),
     }
 
 
