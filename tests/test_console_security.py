@@ -341,6 +341,36 @@ def test_a_cross_site_login_is_refused(rig: Rig) -> None:
     assert reply.status == 403 and not stranger.cookies
 
 
+def test_a_page_that_had_its_own_name_resolve_to_the_console_gets_nothing(rig: Rig) -> None:
+    """DNS rebinding: evil.example resolves to the console's address, so the page's scripts
+    talk to the console as their own site (same origin, SameSite does not help): every
+    request naming an unknown host is refused, the login page and the login included."""
+    app, client, ran = wsgi(rig)
+    for _endpoint, method, url in every_route(app):
+        reply = client.open(url, method=method, base_url="http://evil.example:8480")
+        assert reply.status_code == 403, (method, url, reply.status_code)
+    assert ran == []
+    rebound = browser(rig)
+    host = {"Host": f"evil.example:{rig.daemon.console.port}"}
+    assert rebound.get("/login", headers=host).status == 403
+    login = rebound.post("/login", {"name": "anna", "password": PASSWORD},
+                         headers={**host, "Origin": f"http://evil.example:{rig.daemon.console.port}"})
+    assert login.status == 403 and not rebound.cookies
+
+
+def test_the_console_answers_its_addresses_localhost_and_the_names_it_is_given(
+    practice: Config, tmp_path: Path
+) -> None:
+    config = replace(practice, console=replace(practice.console, enabled=True, port=0,
+                                               hostnames=("Accueil.cabinet.lan",)))
+    with Rig(config, tmp_path) as rig:
+        app, client, _ = wsgi(rig)
+        for base in ("http://127.0.0.1:8480", "http://192.168.1.10:8480", "http://[::1]:8480",
+                     "http://localhost:8480", "http://accueil.cabinet.lan:8480"):
+            assert client.get("/login", base_url=base).status_code == 200, base
+        assert client.get("/login", base_url="http://cabinet.lan:8480").status_code == 403
+
+
 def test_a_forged_logout_over_the_network_leaves_the_session(rig: Rig) -> None:
     anna = logged_in(rig)
     actions = rig.daemon.store.console_actions()

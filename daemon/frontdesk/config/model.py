@@ -590,6 +590,12 @@ class ConsoleSettings:
                                    None)
     session_hours: int = key(Int(minimum=1, maximum=24), 12)
     """A login lasts this long (a working day), or until logout or a change of password."""
+    hostnames: tuple[str, ...] = key(
+        List(Str(pattern=r"[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?",
+                 what='a host name like "accueil.cabinet.lan"')), ())
+    """Names the desk's browsers use for the console, besides its address: a request naming
+    another host is refused (a web page cannot reach the console through a name of its own,
+    DNS rebinding)."""
     metrics_token_file: Path | None = key(
         Str(doc="file holding the token a Prometheus server sends to read /metrics (mode 600)"),
         None)

@@ -20,6 +20,7 @@ import socket
 from collections.abc import Iterable
 from contextlib import closing
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import gevent
 import gevent.pool
@@ -57,6 +58,25 @@ def peer_allowed(address: str, config: Config) -> bool:
     if ipaddress.ip_address(config.console.listen).is_loopback or config.network is None:
         return False
     return any(peer in ipaddress.ip_network(r) for r in config.network.lan_ranges)
+
+
+def host_allowed(host: str, hostnames: tuple[str, ...]) -> bool:
+    """Whether a request's ``Host`` names this console: an IP address (what the browsers open
+    by default), ``localhost`` (an SSH tunnel), or one of `[console] hostnames`. Any other name
+    is a page that had its own name resolve to this box (DNS rebinding): refused, so its
+    scripts can neither log in through a receptionist's browser nor read a page."""
+    try:
+        name = urlsplit(f"//{host}").hostname
+    except ValueError:
+        return False
+    if not name:
+        return False
+    try:
+        ipaddress.ip_address(name)
+        return True
+    except ValueError:
+        pass
+    return name == "localhost" or name in {allowed.casefold() for allowed in hostnames}
 
 
 class Console:

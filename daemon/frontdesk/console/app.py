@@ -27,7 +27,7 @@ from werkzeug.utils import redirect, send_file, send_from_directory
 from werkzeug.wrappers import Request, Response
 
 from frontdesk import inbox as messages_inbox
-from frontdesk.console import peer_allowed
+from frontdesk.console import host_allowed, peer_allowed
 from frontdesk.console.auth import COOKIE, Auth, LoginRefused, csrf_valid, same_origin
 from frontdesk.console.live import LiveBoard, LiveDesk, live_view
 from frontdesk.console.metrics import Metrics
@@ -59,7 +59,9 @@ STATIC = __file__.rsplit("/", 1)[0] + "/static"
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 """Methods that only read; any other is an action: it needs a session and its CSRF token."""
 MAX_FORM_BYTES = 64 * 1024
-_STRANGERS_REFUSED = ("console.refused_address", "console.refused_cross_site")
+_STRANGERS_REFUSED = (
+    "console.refused_address", "console.refused_host", "console.refused_cross_site"
+)
 MAX_FLASHES = 1000
 """Messages kept for the next page of a session (one a session; the oldest are dropped)."""
 STREAMS_FULL_RETRY = 30
@@ -163,6 +165,10 @@ class ConsoleApp:
         if not peer_allowed(request.remote_addr or "", self.desk.config):
             self._refused("console.refused_address", request)
             raise Forbidden("not from the practice's network")
+        if not host_allowed(request.host, self.desk.config.console.hostnames):
+            self._refused("console.refused_host", request)
+            raise Forbidden("an unknown host name: use the console's address, or add the name "
+                            "to [console] hostnames")
         endpoint, args = self.url_map.bind_to_environ(request.environ).match()
         page = self.pages[endpoint]
         action = request.method not in SAFE_METHODS
