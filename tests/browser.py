@@ -27,6 +27,8 @@ SCREEN = {"width": 1366, "height": 768}
 
 
 def launch(playwright: Playwright) -> Browser:
+    if not os.access(CHROMIUM, os.X_OK):
+        raise RuntimeError(f"no browser at {CHROMIUM}: sudo apt install chromium")
     return playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
 
 
